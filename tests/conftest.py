@@ -1,0 +1,43 @@
+"""Shared fixtures: isolated output folders and access to the real data files.
+
+Real-data tests call :func:`real_file` (or the ``real_file`` fixture). Without the file (no data
+dir copy, no ``ZSL_DATA_MIRROR``) they skip with the reason; when ``ZSL_REQUIRE_DATA=1`` (set by
+``.ci/run``) a missing file is a failure instead, so CI never passes by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from zsl_lib import config
+
+
+def real_file(relpath: str) -> Path:
+    """Path of an official data file (relative to the data root, e.g. ``cifar10/cifar10-test.zip``)."""
+    for root in (config.data_dir(), config.mirror_dir()):
+        if root is not None and (root / relpath).exists():
+            return root / relpath
+    msg = (
+        f"real data file {relpath!r} not found in {config.data_dir()} nor in the mirror "
+        f"({config.mirror_dir() or 'ZSL_DATA_MIRROR unset'})"
+    )
+    if os.environ.get("ZSL_REQUIRE_DATA") == "1":
+        pytest.fail(msg + " and ZSL_REQUIRE_DATA=1 forbids skipping")
+    pytest.skip(msg)
+
+
+@pytest.fixture
+def require_real():
+    """Fixture form of :func:`real_file`: ``require_real('mulan/scene-train.arff')``."""
+    return real_file
+
+
+@pytest.fixture
+def isolated_outputs(tmp_path, monkeypatch):
+    """Redirect results, figures and build folders to a temporary directory."""
+    for var, sub in [("ZSL_RESULTS_DIR", "results"), ("ZSL_FIGURES_DIR", "figures"), ("ZSL_BUILD_DIR", "build")]:
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    return tmp_path

@@ -1,0 +1,62 @@
+"""One figure style for the lab and ``savefig(name)``.
+
+Figures are written to ``figures/<notebook>-<name>.png`` (and ``.svg``), where ``<notebook>`` is
+the stem given to :func:`zsl_lib.record.start`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+from . import config
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+
+
+def use_style() -> None:
+    """Apply the lab's figure style (seaborn whitegrid, readable fonts, 110 dpi on screen)."""
+    import seaborn as sns  # noqa: PLC0415
+
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    matplotlib.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "savefig.bbox": "tight",
+            "axes.titleweight": "bold",
+            "axes.titlesize": "medium",
+            "legend.frameon": False,
+            "svg.fonttype": "none",
+        }
+    )
+
+
+def savefig(name: str, fig=None, *, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
+    """Save ``fig`` (default: the current figure) as ``figures/<notebook>-<name>.<fmt>``.
+
+    Returns the written paths. ``name`` is a short kebab-case description such as
+    ``"fig05-nn-distance-map"``.
+    """
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from .record import current_notebook  # noqa: PLC0415
+
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(
+            f"figure name {name!r} is not a valid file stem; use letters, digits, '-' and '_', "
+            "e.g. 'fig05-nn-distance-map'"
+        )
+    fig = fig if fig is not None else plt.gcf()
+    out_dir = config.figures_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = out_dir / f"{current_notebook()}-{name}.{fmt}"
+        tmp = path.with_name(f".{path.name}.tmp.{fmt}")
+        fig.savefig(tmp, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+        tmp.replace(path)
+        paths.append(path)
+    return paths
