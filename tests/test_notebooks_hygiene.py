@@ -40,7 +40,7 @@ def test_parameters_cell_holds_documented_literals(path):
     tree = ast.parse(source)
     lines = source.splitlines()
     for node in tree.body:
-        assert isinstance(node, ast.Assign), f"{path.name}: parameters cell may hold assignments only"
+        assert isinstance(node, (ast.Assign, ast.AnnAssign)), f"{path.name}: parameters cell may hold assignments only"
         ast.literal_eval(node.value)  # raises if not a literal
         assert "#" in lines[node.lineno - 1], f"{path.name}: parameter on line {node.lineno} has no comment"
 
@@ -48,7 +48,8 @@ def test_parameters_cell_holds_documented_literals(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("profile", ["smoke", "paper"])
 def test_profile_files_name_real_parameters(path, profile):
-    names = {t.id for node in ast.parse(_parameters_cell(path)).body for t in node.targets}
+    body = ast.parse(_parameters_cell(path)).body
+    names = {t.id for node in body for t in (node.targets if isinstance(node, ast.Assign) else [node.target])}
     values = yaml.safe_load(runner.params_file(path.stem, profile).read_text()) or {}
     unknown = set(values) - names
     assert not unknown, f"{profile} params of {path.name} set unknown parameters {sorted(unknown)}"
