@@ -92,3 +92,39 @@ def maximize(objective: Callable[[dict[str, Any]], float], space: dict, max_tria
     history = [({**fixed, **t.params}, float(t.value)) for t in study.trials if t.value is not None]
     return SearchResult({**fixed, **study.best_params}, float(study.best_value), len(study.trials),
                         state["converged"], history)
+
+
+@dataclass
+class TunedModel:
+    """A model tuned on validation (F2 at the best threshold) and evaluated once on test."""
+
+    params: dict[str, Any]
+    threshold: float
+    val_f2: float
+    test: dict[str, float]  # multilabel_report on the test split
+    val_scores: np.ndarray
+    test_scores: np.ndarray
+    n_trials: int
+    converged: bool
+
+
+def tune_and_evaluate(make_scores: Callable[[dict[str, Any], str], np.ndarray], Y_val, Y_test,
+                      space: dict | None = None, max_trials: int = 30, seed: int = 0,
+                      fixed: dict[str, Any] | None = None, beta: float = 2.0) -> TunedModel:
+    """The thesis's protocol for one model (4.2): search hyperparameters on validation with
+    :func:`maximize` (objective: F-beta at the best global threshold), fix the threshold on
+    validation, report every metric on test.
+
+    ``make_scores(params, split)`` returns confidences (n_split, C) in [0, 1] for ``split`` in
+    {"val", "test"}.
+    """
+    from .metrics.multilabel import multilabel_report
+    from .zeroshot.thresholds import best_global_threshold
+
+    res = maximize(lambda p: best_global_threshold(Y_val, make_scores(p, "val"), beta)[1],
+                   space or {}, max_trials=max_trials, seed=seed, fixed=fixed)
+    S_val = make_scores(res.best_params, "val")
+    t, f_val = best_global_threshold(Y_val, S_val, beta)
+    S_test = make_scores(res.best_params, "test")
+    return TunedModel(res.best_params, t, f_val, multilabel_report(Y_test, S_test, t, beta),
+                      S_val, S_test, res.n_trials, res.converged)

@@ -45,6 +45,13 @@ class KeywordData:
     def __len__(self) -> int:
         return len(self.Y)
 
+    def subset(self, idx) -> KeywordData:
+        """The items at ``idx`` (keywords that no longer occur are kept as empty columns)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return KeywordData(self.name, self.Y[idx], list(self.keywords),
+                           self.dataset.subset(idx) if self.dataset is not None else None,
+                           self.X[idx] if self.X is not None else None, self.keyword_source)
+
 
 def keywords_from_columns(df: pd.DataFrame, columns=FASHION_KEYWORD_COLUMNS) -> tuple[np.ndarray, list[str], dict]:
     """Indicator matrix (n, C) of the values of ``columns`` (NaN / empty values give no keyword)."""

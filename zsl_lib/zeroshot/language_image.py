@@ -106,6 +106,15 @@ class LanguageImageModel:
         return ((np.einsum("nd,kcd->knc", Z, self.caption_emb_) + 1.0) / 2.0).astype(np.float32)
 
 
+def text_encoder_for(image_encoder: str) -> Callable[[list[str]], np.ndarray]:
+    """The text side matching a language-image encoder: ``"lit-fashion"`` pairs with MiniLM,
+    ``"openclip:<arch>/<tag>"`` with its own text tower (via ``zsl_lib.encoders.embed_texts``)."""
+    from ..encoders import embed_texts
+
+    name = "minilm" if image_encoder == "lit-fashion" else image_encoder
+    return lambda texts: embed_texts(list(texts), encoder_name=name, progress=False)
+
+
 def load_translation(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     """Read a label translation mapping (CSV path or DataFrame) with column ``original``.
 

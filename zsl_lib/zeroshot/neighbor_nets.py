@@ -73,7 +73,7 @@ def make_prototypes(X, Y, n_per_class: int = 16, grouping: str = "kmeans", label
             group = np.empty(members.size, np.int64)
             group[rng.permutation(members.size)] = np.arange(members.size) % k
         else:
-            km = MiniBatchKMeans(n_clusters=k, random_state=random_state + c, n_init=3,
+            km = MiniBatchKMeans(n_clusters=k, random_state=random_state + c, n_init=1,
                                  batch_size=min(1024, members.size))
             group = km.fit_predict(X[members])
         G = np.zeros((k, members.size), np.float32)
@@ -198,13 +198,22 @@ class NeighborNet:
                     f"fine-tuning diverged (loss {total}); lower lr={self.lr} or the temperature")
         return W_t, log_t
 
-    def predict_proba(self, Q, self_index=None) -> np.ndarray:
-        """Confidences (nq, C) float32 in [0, 1]; ``self_index`` masks a query's own reference row."""
+    def predict_proba(self, Q, self_index=None, temperature: float | None = None) -> np.ndarray:
+        """Confidences (nq, C) float32 in [0, 1]; ``self_index`` masks a query's own reference row.
+
+        ``temperature`` overrides the fitted one (cheap temperature search on a net that is not
+        fine-tuned: the prototypes are built once).
+        """
         Q = l2_normalize(check_features(Q, "Q", self.W_.shape[1]))
+        log_t = self.log_t_
+        if temperature is not None:
+            if not (np.isfinite(temperature) and temperature > 0):
+                raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+            log_t = torch.tensor(float(np.log(temperature)), dtype=torch.float32)
         out = np.empty((len(Q), self.n_classes_), np.float32)
         with torch.no_grad():
             for s in range(0, len(Q), self.chunk_size):
                 si = None if self_index is None else torch.as_tensor(np.asarray(self_index)[s:s + self.chunk_size])
                 out[s:s + self.chunk_size] = self._forward(torch.from_numpy(Q[s:s + self.chunk_size]),
-                                                           self.W_, self.log_t_, si).numpy()
+                                                           self.W_, log_t, si).numpy()
         return np.clip(out, 0.0, 1.0)
