@@ -106,7 +106,7 @@ class DatasetSpec:
 
 
 _CIFAR_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
-_XLSA_URL = "https://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip"
+XLSA17_URL = "https://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip"
 _XLSA_PAGE = (
     "https://www.mpi-inf.mpg.de/departments/computer-vision-and-machine-learning/research/"
     "zero-shot-learning/zero-shot-learning-the-good-the-bad-and-the-ugly"
@@ -142,7 +142,7 @@ def _xlsa_files() -> tuple[FileSpec, ...]:
     files = [
         FileSpec(
             "xlsa17/xlsa17.zip",
-            url=_XLSA_URL,
+            url=XLSA17_URL,
             note="official archive (~0.9 GB) of Xian et al.; no checksum is published",
         )
     ]
@@ -161,7 +161,7 @@ def _xlsa_files() -> tuple[FileSpec, ...]:
                 f"xlsa17/{ds}/res101.mat",
                 archive="xlsa17/xlsa17.zip",
                 member=f"xlsa17/data/{ds}/res101.mat",
-                how=f"download {_XLSA_URL} and extract xlsa17/data/{ds}/res101.mat to <data dir>/xlsa17/{ds}/res101.mat",
+                how=f"download {XLSA17_URL} and extract xlsa17/data/{ds}/res101.mat to <data dir>/xlsa17/{ds}/res101.mat",
                 note="ResNet-101 features; not in the mirror; no published checksum (unverified)",
             )
         )
@@ -389,13 +389,18 @@ def hash_file(path: str | Path, algorithm: str = "sha256") -> str:
     return digest
 
 
+_WARNED_UNVERIFIED: set[str] = set()
+
+
 def _verify(path: Path, spec: FileSpec) -> None:
     kind = spec.checksum_kind
     if kind == "none":
-        warnings.warn(
-            f"{spec.relpath}: no published checksum is registered; using {path} unverified",
-            stacklevel=3,
-        )
+        if str(path) not in _WARNED_UNVERIFIED:  # once per file and process
+            _WARNED_UNVERIFIED.add(str(path))
+            warnings.warn(
+                f"{spec.relpath}: no published checksum is registered; using {path} unverified",
+                stacklevel=3,
+            )
         return
     expected = spec.sha256 if kind == "sha256" else spec.md5
     actual = hash_file(path, kind)
