@@ -216,6 +216,8 @@ def test_tiny_imagenet_words_fallback(data_root, register, monkeypatch):
     _write_tiny(data_root / rel)
     register("tiny-imagenet", rel, data_root / rel)
     monkeypatch.setenv("ZSL_WORDNET_DIR", str(data_root / "nowhere"))
+    monkeypatch.setenv("HOME", str(data_root))  # no ~/nltk_data
+    monkeypatch.delenv("NLTK_DATA", raising=False)
     from zsl_lib.data import wordnet
 
     monkeypatch.setattr(wordnet, "_DEBIAN_DIRS", ())

@@ -222,6 +222,8 @@ def test_wordnet_parser_on_generated_database(tmp_path, monkeypatch):
 
 def test_wordnet_missing_database_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("ZSL_WORDNET_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/nltk_data
+    monkeypatch.delenv("NLTK_DATA", raising=False)
     monkeypatch.setattr(wordnet, "_DEBIAN_DIRS", ())
     with pytest.raises(FileNotFoundError, match=r"apt-get install wordnet-base.*nltk\.downloader wordnet"):
         wordnet.synset("n02124075")
@@ -258,3 +260,20 @@ def test_gaussian_blobs():
     np.testing.assert_array_equal(X, X2)
     with pytest.raises(ValueError, match="n_clusters"):
         synthetic.gaussian_blobs(0, 3)
+
+
+def test_wordnet_from_nltk_zip(tmp_path, monkeypatch):
+    import zipfile
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _, _, egy = _fake_wordnet(src)
+    corpora = tmp_path / "nltk" / "corpora"
+    corpora.mkdir(parents=True)
+    with zipfile.ZipFile(corpora / "wordnet.zip", "w") as zf:
+        zf.write(src / "data.noun", "wordnet/data.noun")
+    monkeypatch.setenv("ZSL_WORDNET_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("NLTK_DATA", str(tmp_path / "nltk"))
+    monkeypatch.setattr(wordnet, "_DEBIAN_DIRS", ())
+    assert wordnet.synset(egy).name == "Egyptian cat"
+    assert wordnet.database_path().endswith("wordnet.zip:wordnet/data.noun")
