@@ -95,6 +95,12 @@ def test_cifar10_pickle_format_roundtrip(data_root, register):
     np.testing.assert_array_equal(np.asarray(train.get_image(k)), expected)
     assert train.labels[k] == labels[7]
     assert train.fingerprint != test.fingerprint
+    # the source travels to DataLoader workers by pickling: only the path, arrays reloaded
+    from zsl_lib.data import cifar
+
+    src = pickle.loads(pickle.dumps(train.source))
+    cifar._ARRAYS.clear()
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(src.read(train.items[k])))), expected)
     sub = load_dataset("cifar10", split="train", limit_per_class=3, seed=1)
     assert len(sub) == 30 and np.all(np.bincount(sub.labels) == 3)
     assert sub.fingerprint != train.fingerprint
@@ -556,3 +562,19 @@ def test_embeddings_npz(tmp_path):
     np.savez(tmp_path / "short.npz", X=X, y=np.zeros(5, int))
     with pytest.raises(ValueError, match=r"shape \(6,\)"):
         load_dataset("embeddings", path=tmp_path / "short.npz")
+
+
+def test_fashion_kaggle_layout_images_folder(data_root):
+    """A Kaggle download: styles.csv + images/<id>.jpg in the data dir, other checksums."""
+    _write_fashion(data_root)
+    d = data_root / "fashion-products"
+    with zipfile.ZipFile(d / "images.zip") as zf:
+        zf.extractall(d)  # -> images/<id>.jpg
+    (d / "images.zip").unlink()
+    from zsl_lib.data import ChecksumMismatchError
+
+    with pytest.raises(ChecksumMismatchError, match="verify=False"):
+        load_dataset("fashion-products")
+    ds = load_dataset("fashion-products", verify=False)
+    assert len(ds) == 12 and ds.source is None and Path(ds.items[0]).is_file()
+    assert ds.get_image(0).size == (24, 24)

@@ -161,7 +161,6 @@ def _xlsa_files() -> tuple[FileSpec, ...]:
                 f"xlsa17/{ds}/res101.mat",
                 archive="xlsa17/xlsa17.zip",
                 member=f"xlsa17/data/{ds}/res101.mat",
-                how=f"download {XLSA17_URL} and extract xlsa17/data/{ds}/res101.mat to <data dir>/xlsa17/{ds}/res101.mat",
                 note="ResNet-101 features; not in the mirror; no published checksum (unverified)",
             )
         )
@@ -245,13 +244,15 @@ REGISTRY: dict[str, DatasetSpec] = {
                     "fashion-products/styles.csv",
                     sha256="6a0eede306a4c6a7606b2282d97b576c4fac0d576703960709406c8ef6d81a0e",
                     how=_KAGGLE_FASHION,
-                    note="the mirror's copy; a Kaggle download has a different checksum (pass "
-                    "verify=False or use images/ + styles.csv from the data dir, see data/README.md)",
+                    note="this is the mirror's copy; a Kaggle download has a different checksum: "
+                    "load it with load_dataset('fashion-products', verify=False)",
                 ),
                 FileSpec(
                     "fashion-products/images.zip",
                     sha256="581fa1d09557e3d29c8e3a4a0ab125fd0d1cb15e863f7f83d23e18c9c95e2195",
                     how=_KAGGLE_FASHION,
+                    note="this is the mirror's zip (9,583 images, 224x224); for your own zip of the "
+                    "Kaggle images use load_dataset('fashion-products', verify=False)",
                 ),
             ),
         ),
@@ -410,6 +411,7 @@ def _verify(path: Path, spec: FileSpec) -> None:
             f"got {actual}. The file is corrupt, partial or a different version; delete it "
             f"(if it is in the data dir) and fetch it again"
             + (f" from {spec.url}" if spec.url else "")
+            + (f". Note: {spec.note}" if spec.note else "")
         )
 
 
