@@ -164,6 +164,8 @@ def test_names_and_options_are_validated():
         load_dataset("xlsa17", split="train")
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['colour'\]"):
         load_dataset("mulan-scene", split="train", colour=1)
+    with pytest.raises(ValueError, match=r"missing required option\(s\) \['root'\]"):
+        load_dataset("image-folder")
     with pytest.raises(ValueError, match="unknown dataset"):
         fetch("nope", "x")
     with pytest.raises(ValueError, match="Registered files"):
