@@ -178,10 +178,14 @@ def test_cifar_bad_inputs(data_root):
 WNIDS = ["n02124075", "n01443537", "n02504458"]  # Egyptian cat, goldfish, African elephant
 
 
-def _write_tiny(path: Path, n_train=3, n_val=2) -> None:
+def _write_tiny(path: Path, n_train=3, n_val=2, full=False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     r = "tiny-imagenet-200/"
     with zipfile.ZipFile(path, "w") as zf:
+        if full:  # the official archive also has box files and an unlabelled test set
+            zf.writestr(r + "test/images/test_0.JPEG", _jpeg((0, 0, 0), (64, 64)))
+            for w in WNIDS:
+                zf.writestr(f"{r}train/{w}/{w}_boxes.txt", "x\t0\t0\t1\t1\n")
         zf.writestr(r + "wnids.txt", "\n".join(WNIDS) + "\n")
         zf.writestr(r + "words.txt", "".join(f"{w}\tname of {w}, other\n" for w in WNIDS))
         ann = []
@@ -215,6 +219,19 @@ def test_tiny_imagenet_layout(data_root, register):
     assert train.get_image(0).size == (64, 64)
     sub = load_dataset("tiny-imagenet", split="train", limit_per_class=4)
     assert np.bincount(sub.labels).tolist() == [4, 4, 4]
+
+
+def test_tiny_imagenet_prefers_local_official_archive(data_root, register):
+    sub, full = "tiny-imagenet/tiny-imagenet-200-subset.zip", "tiny-imagenet/tiny-imagenet-200.zip"
+    _write_tiny(data_root / sub, n_train=2)
+    _write_tiny(data_root / full, n_train=5, full=True)
+    register("tiny-imagenet", sub, data_root / sub)
+    register("tiny-imagenet", full, data_root / full)
+    ds = load_dataset("tiny-imagenet", split="train")
+    assert ds.extra["archive"] == full and len(ds) == 15
+    assert all(i.endswith(".JPEG") and "/images/" in i for i in ds.items)
+    assert len(load_dataset("tiny-imagenet", split="train", archive="subset")) == 6
+    assert len(load_dataset("tiny-imagenet", split="val")) == 6
 
 
 def test_tiny_imagenet_words_fallback(data_root, register, monkeypatch):
