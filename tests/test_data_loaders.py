@@ -523,9 +523,12 @@ def test_image_folder(tmp_path):
             Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / c / f"{i}.JPG")
     (tmp_path / "cats" / "notes.txt").write_text("not an image")
     (tmp_path / "empty").mkdir()
+    Image.new("L", (8, 8), 7).save(tmp_path / "cats" / "grey.png")  # grey images come out RGB
     ds = load_dataset("image-folder", root=tmp_path)
-    assert ds.class_names == ["cats", "dogs"] and ds.labels.tolist() == [0, 0, 0, 1, 1]
-    assert ds.get_image(4).size == (8, 8)
+    assert ds.class_names == ["cats", "dogs"] and ds.labels.tolist() == [0, 0, 0, 0, 1, 1]
+    assert ds.get_image(5).size == (8, 8)
+    grey = ds.get_image(ds.items.index(str(tmp_path / "cats" / "grey.png")))
+    assert grey.mode == "RGB" and grey.getpixel((0, 0)) == (7, 7, 7)
     fp = ds.fingerprint
     Image.new("RGB", (9, 9)).save(tmp_path / "dogs" / "5.jpg")
     assert load_dataset("image-folder", root=tmp_path).fingerprint != fp
