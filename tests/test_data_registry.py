@@ -153,6 +153,19 @@ def test_download_success_is_verified(env, monkeypatch):
     assert fetch("cifar10-resnets", "weights/resnet20-12fca82f.th").read_bytes() == b"good"
 
 
+def test_bad_extracted_member_is_removed(env, monkeypatch):
+    import zipfile
+
+    data, mirror = env
+    arch = mirror / "xlsa17" / "xlsa17.zip"
+    arch.parent.mkdir(parents=True)
+    with zipfile.ZipFile(arch, "w") as zf:
+        zf.writestr("xlsa17/data/APY/att_splits.mat", b"wrong bytes")
+    with pytest.warns(UserWarning, match="unverified"), pytest.raises(ChecksumMismatchError):
+        fetch("xlsa17", "xlsa17/APY/att_splits.mat")
+    assert not (data / "xlsa17/APY/att_splits.mat").exists()
+
+
 def test_names_and_options_are_validated():
     names = list_datasets()
     for n in ["cifar10", "cifar100", "tiny-imagenet", "fashion-products", "xlsa17", "mulan-scene",

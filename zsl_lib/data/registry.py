@@ -463,6 +463,17 @@ def _extract_member(archive: Path, member: str, dest: Path) -> Path:
     return dest
 
 
+def _verified_new_file(path: Path, spec: FileSpec, verify: bool) -> Path:
+    """Verify a file this module just wrote; a bad one is removed so that a retry starts clean."""
+    if verify:
+        try:
+            _verify(path, spec)
+        except ChecksumMismatchError:
+            path.unlink(missing_ok=True)
+            raise
+    return path
+
+
 def fetch(dataset: str, relpath: str, *, download: bool = True, verify: bool = True) -> Path:
     """Local path of a registered dataset file, downloading it if needed; verified.
 
@@ -500,30 +511,20 @@ def fetch(dataset: str, relpath: str, *, download: bool = True, verify: bool = T
 
     if can_download and spec.url:
         try:
-            out = _download(spec, dest)
-            if verify:
-                _verify(out, spec)
-            return out
+            return _verified_new_file(_download(spec, dest), spec, verify)
         except ChecksumMismatchError:
             raise
         except Exception as e:  # noqa: BLE001  (network errors of every kind)
             problems.append(f"download from {spec.url} failed: {type(e).__name__}: {e}")
+    archive_err = ""
     if spec.archive is not None:
         try:
             archive = fetch(dataset, spec.archive, download=download, verify=verify)
         except FileNotFoundError as e:
             problems.append(f"its archive {spec.archive} is not available either")
-            archive = None
             archive_err = str(e)
         else:
-            archive_err = ""
-        if archive is not None:
-            out = _extract_member(archive, spec.member, dest)
-            if verify:
-                _verify(out, spec)
-            return out
-    else:
-        archive_err = ""
+            return _verified_new_file(_extract_member(archive, spec.member, dest), spec, verify)
 
     where = []
     if spec.url:
