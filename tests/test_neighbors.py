@@ -36,7 +36,7 @@ def naive_neighbor_search(X, Y, q, T, diff, kmax, stop=0.99, self_idx=-1):
     return out
 
 
-@pytest.mark.parametrize("backend", ["faiss", "numpy"])
+@pytest.mark.parametrize("backend", ["torch", "faiss", "numpy"])
 @pytest.mark.parametrize("T,diff,kmax", [(10.0, 3.0, 20), (100.0, 7.0, 200), (0.0, 1.0, 5), (30.0, 0.5, 1)])
 def test_neighbor_search_matches_naive_loop(backend, T, diff, kmax):
     X, Y, Q = _data()
@@ -81,9 +81,10 @@ def test_one_nn_copies_labels_of_nearest():
 def test_exact_top_k_backends_agree():
     X, _, Q = _data(n_ref=300, n_q=50)
     a = exact_top_k(Q, X, 10, backend="faiss")
-    b = exact_top_k(Q, X, 10, backend="numpy", chunk_size=13)
-    np.testing.assert_array_equal(a[1], b[1])
-    np.testing.assert_allclose(a[0], b[0], rtol=1e-5)
+    for other in ("numpy", "torch"):
+        b = exact_top_k(Q, X, 10, backend=other, chunk_size=13)
+        np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_allclose(a[0], b[0], rtol=1e-5)
 
 
 def test_explain_lists_contributors_with_weights_and_labels():
