@@ -15,8 +15,9 @@ Search spaces are plain dicts, so notebooks can write them as literals::
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import optuna

@@ -14,8 +14,8 @@ dataset's keywords.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -106,9 +106,10 @@ class LanguageImageModel:
         return ((np.einsum("nd,kcd->knc", Z, self.caption_emb_) + 1.0) / 2.0).astype(np.float32)
 
 
-def text_encoder_for(image_encoder: str) -> Callable[[list[str]], np.ndarray]:
-    """The text side matching a language-image encoder: ``"lit-fashion"`` pairs with MiniLM,
-    ``"openclip:<arch>/<tag>"`` with its own text tower (via ``zsl_lib.encoders.embed_texts``)."""
+def text_encoder_for(image_encoder) -> Callable[[list[str]], np.ndarray]:
+    """The text side matching a language-image encoder (a name or an encoder object):
+    ``"lit-fashion"`` pairs with MiniLM, ``"openclip:<arch>/<tag>"`` with its own text tower
+    (via ``zsl_lib.encoders.embed_texts``)."""
     from ..encoders import embed_texts
 
     name = "minilm" if image_encoder == "lit-fashion" else image_encoder

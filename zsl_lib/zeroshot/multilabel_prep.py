@@ -69,16 +69,16 @@ def load_labelled_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def duplicate_pairs(Xn: np.ndarray, threshold: float, chunk_size: int = 2048,
                     progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All pairs ``i < j`` with cosine >= threshold: ``(i, j, sim)``; chunked over rows."""
-    I, J, S = [], [], []
+    rows_i, cols_j, sims = [], [], []
     for s in tqdm(range(0, len(Xn), chunk_size), desc="duplicate search", disable=not progress, leave=False):
         block = Xn[s:s + chunk_size] @ Xn.T
         r, c = np.nonzero(block >= threshold)
         r = r + s
         keep = c > r
-        I.append(r[keep])
-        J.append(c[keep])
-        S.append(block[r[keep] - s, c[keep]])
-    return np.concatenate(I), np.concatenate(J), np.concatenate(S)
+        rows_i.append(r[keep])
+        cols_j.append(c[keep])
+        sims.append(block[r[keep] - s, c[keep]])
+    return np.concatenate(rows_i), np.concatenate(cols_j), np.concatenate(sims)
 
 
 def deduplicate(X, Y, suspected: float, certain: float, chunk_size: int = 2048, progress: bool = False):
