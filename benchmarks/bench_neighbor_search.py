@@ -64,6 +64,7 @@ def main():
     ap.add_argument("--chunk", type=int, default=2048)
     ap.add_argument("--loop-queries", type=int, default=200, help="queries timed in the per-query loop")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--backends", default="torch,faiss,numpy", help="comma-separated candidate-search backends")
     ap.add_argument("--quick", action="store_true", help="sizes / 10")
     a = ap.parse_args()
     if a.quick:
@@ -95,7 +96,7 @@ def main():
     print(f"bare chunked matrix product : {t_bare:8.2f} s  {a.queries / t_bare:10.0f} queries/s")
 
     rows = {}
-    for backend in ("torch", "faiss", "numpy"):
+    for backend in a.backends.split(","):
         m = NeighborSearch(**params, backend=backend, chunk_size=a.chunk).fit(R, Y)
         t = time.perf_counter()
         P = m.predict_proba(Q)
