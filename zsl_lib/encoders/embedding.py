@@ -195,9 +195,13 @@ def _worker_init(_worker_id: int) -> None:
 
 
 def default_num_workers(encoder: Encoder, n: int) -> int:
-    """DataLoader workers: 1 decoding worker overlapping the main process's forward pass on this
-    2-core machine (see ``benchmarks/bench_embedding_throughput.py``); 0 for tiny datasets."""
-    return 0 if n < 4 * (encoder.default_batch_size or 64) else min(1, os.cpu_count() or 1)
+    """DataLoader decoding workers: 0 on machines with <= 2 cores (a worker competes with the
+    forward pass there: measured 0.7-0.9x in ``benchmarks/bench_embedding_throughput.py``), else
+    up to 2 for datasets of more than a few batches."""
+    cores = os.cpu_count() or 1
+    if cores <= 2 or n < 4 * (encoder.default_batch_size or 64):
+        return 0
+    return min(2, cores // 4 or 1)
 
 
 def default_num_threads() -> int:
