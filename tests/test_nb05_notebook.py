@@ -42,3 +42,36 @@ def test_smoke_run_records_every_model_and_metric(tmp_path):
     assert {m for _, m, _ in curve} == {"one_nn", "neighbor_search"}
     assert len(res["mulan-scene.example.top5_weights"]) == 5
     assert json.loads(json.dumps(res))  # JSON-clean
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_paper_path_user_folder_with_random_openclip(tmp_path):
+    """The thesis's setting end to end (image folder + path,keywords CSV, CLIP ViT-B/32 image and
+    text towers) on a generated folder, with random weights instead of the downloaded ones."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "collection"
+    folder.mkdir()
+    kw = ["truck", "tank", "Kamaz", "four axle", "radar"]
+    lines = ["path,keywords"]
+    for i in range(40):
+        colour = rng.integers(0, 255, 3)
+        Image.fromarray((colour + rng.integers(0, 40, (32, 32, 3))).clip(0, 255).astype("uint8")).save(folder / f"{i}.png")
+        picked = [k for k in kw if rng.random() < 0.4] or [kw[i % 5]]
+        lines.append(f"{i}.png,{';'.join(picked)}")
+    lines.append("unlabelled.png,")  # an item without keywords: dropped by the preparation
+    Image.new("RGB", (32, 32)).save(folder / "unlabelled.png")
+    (folder / "keywords.csv").write_text("\n".join(lines) + "\n")
+    params = {"datasets": ["user"], "user_csv": str(folder / "keywords.csv"), "image_encoder": "openclip:ViT-B-32/openai",
+              "language_image_encoder": "openclip:ViT-B-32/openai", "encoder_weights": "random",
+              "max_trials": 2, "n_prototypes": 2, "finetune_epochs": 1, "learning_curve_sizes": [8]}
+    r = run_notebook(STEM, profile="smoke", workdir=tmp_path / "out", parameters=params)
+    assert r.status == "ok", r.error
+    res = r.results
+    assert res["user.prep.n_unlabelled_dropped"] == 1
+    for model in ("language_image", "one_nn", "neighbor_search", "simple_net", "classwise_net", "hybrid"):
+        assert 0 <= res[f"user.{model}.f2"] <= 1
+    assert "user.table45.ensemble.manual.f2" in res

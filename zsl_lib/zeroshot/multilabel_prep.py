@@ -185,6 +185,7 @@ def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, lab
     keep, Yk, dinfo = deduplicate(X[labelled], Y[labelled], suspected, certain, chunk_size, progress)
     items = labelled[keep]
     strat = max_softmax_similarity(X[items], softmax_temperature, chunk_size, progress)
+    n_bins = int(max(1, min(n_bins, len(items) // 10)))  # tiny collections: >= 10 items per bin
     tr, va, te = stratified_split(strat, fractions, n_bins, random_state)
     counts = Yk[tr].sum(0)
     kw_keep = counts >= min_count
