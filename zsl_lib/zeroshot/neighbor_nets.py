@@ -27,6 +27,7 @@ import torch
 from sklearn.cluster import MiniBatchKMeans
 from tqdm.auto import tqdm
 
+from ..data.base import fingerprint_of
 from .neighbors import check_features, check_labels, l2_normalize
 
 
@@ -57,25 +58,17 @@ def make_prototypes(X, Y, n_per_class: int = 16, grouping: str = "kmeans", label
         raise ValueError(f"n_per_class must be an integer >= 1, got {n_per_class}")
     X = l2_normalize(check_features(X, "X"))
     Y = check_labels(Y, len(X), "Y", allow_empty_rows=True)
-    N, C = Y.shape
+    C = Y.shape[1]
     k = int(n_per_class)
-    rng = np.random.default_rng(random_state)
     P = np.zeros((C * k, X.shape[1]), np.float32)
     L = np.zeros((C * k, C), np.float32)
     owner = np.repeat(np.arange(C), k)
+    groups = _grouping(X, Y, k, grouping, random_state)
     for c in range(C):  # a loop over classes; each step is vectorised over the class's items
         members = np.flatnonzero(Y[:, c] > 0)
         if members.size == 0:
             continue
-        if members.size <= k:  # fewer items than groups: one item per group, the rest empty
-            group = np.arange(members.size)
-        elif grouping == "random":
-            group = np.empty(members.size, np.int64)
-            group[rng.permutation(members.size)] = np.arange(members.size) % k
-        else:
-            km = MiniBatchKMeans(n_clusters=k, random_state=random_state + c, n_init=1,
-                                 batch_size=min(1024, members.size))
-            group = km.fit_predict(X[members])
+        group = groups[c]
         G = np.zeros((k, members.size), np.float32)
         G[group, np.arange(members.size)] = 1.0
         sizes = G.sum(1, keepdims=True)
@@ -87,6 +80,34 @@ def make_prototypes(X, Y, n_per_class: int = 16, grouping: str = "kmeans", label
         else:
             L[c * k + np.flatnonzero(nonempty), c] = 1.0
     return P, L, owner
+
+
+_GROUP_CACHE: dict[tuple, list] = {}
+
+
+def _grouping(X: np.ndarray, Y: np.ndarray, k: int, grouping: str, random_state: int) -> list:
+    """Group index of each member of each class (cached: the variants of Table 4.7 share it)."""
+    key = (fingerprint_of(X, Y), k, grouping, random_state)
+    if key in _GROUP_CACHE:
+        return _GROUP_CACHE[key]
+    rng = np.random.default_rng(random_state)
+    out = []
+    for c in range(Y.shape[1]):
+        members = np.flatnonzero(Y[:, c] > 0)
+        if members.size <= k:  # fewer items than groups: one item per group, the rest empty
+            group = np.arange(members.size)
+        elif grouping == "random":
+            group = np.empty(members.size, np.int64)
+            group[rng.permutation(members.size)] = np.arange(members.size) % k
+        else:
+            km = MiniBatchKMeans(n_clusters=k, random_state=random_state + c, n_init=1,
+                                 batch_size=min(1024, members.size))
+            group = km.fit_predict(X[members])
+        out.append(group)
+    if len(_GROUP_CACHE) > 16:
+        _GROUP_CACHE.clear()
+    _GROUP_CACHE[key] = out
+    return out
 
 
 class NeighborNet:
