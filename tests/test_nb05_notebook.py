@@ -46,12 +46,13 @@ def test_smoke_run_records_every_model_and_metric(tmp_path):
 
 @pytest.mark.notebook
 @pytest.mark.slow
-def test_paper_path_user_folder_with_random_openclip(tmp_path):
+def test_paper_path_user_folder_with_random_openclip(tmp_path, monkeypatch):
     """The thesis's setting end to end (image folder + path,keywords CSV, CLIP ViT-B/32 image and
     text towers) on a generated folder, with random weights instead of the downloaded ones."""
     import numpy as np
     from PIL import Image
 
+    monkeypatch.setenv("ZSL_CACHE_DIR", str(tmp_path / "cache"))  # keep the shared embedding cache clean
     rng = np.random.default_rng(0)
     folder = tmp_path / "collection"
     folder.mkdir()

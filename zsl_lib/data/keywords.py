@@ -149,15 +149,17 @@ def hypernym_keywords(wnids, coarse_levels: int = 3, chain_fn=None) -> tuple[np.
 
 def tiny_imagenet_keywords(split: str = "val", coarse_levels: int = 3,
                            coarse_drop: float = TINY_IMAGENET_COARSE_DROP, random_state: int = 0,
-                           dataset: ImageDataset | None = None, chain_fn=None) -> KeywordData:
+                           dataset: ImageDataset | None = None, chain_fn=None,
+                           limit_per_class: int | None = None) -> KeywordData:
     """Tiny-ImageNet items with fine + coarse WordNet keywords; each item drops each of its coarse
-    keywords with probability ``coarse_drop`` (seeded by ``random_state``)."""
+    keywords with probability ``coarse_drop`` (seeded by ``random_state``). ``limit_per_class``
+    (with seed 0) is passed to the loader: at most that many images per class."""
     if not 0 <= coarse_drop < 1:
         raise ValueError(f"coarse_drop must lie in [0, 1), got {coarse_drop}")
     if dataset is None:
         from . import load_dataset
 
-        dataset = load_dataset("tiny-imagenet", split=split)
+        dataset = load_dataset("tiny-imagenet", split=split, limit_per_class=limit_per_class or None)
     wnids = dataset.extra.get("wnids")
     if wnids is None:
         raise ValueError("tiny-imagenet dataset lacks extra['wnids']; cannot look up WordNet hypernyms")
