@@ -45,6 +45,13 @@ class KeywordData:
     def __len__(self) -> int:
         return len(self.Y)
 
+    def sample(self, n: int, seed: int = 0) -> KeywordData:
+        """A seeded random sample of ``n`` items in their original order (all items if ``n`` is 0
+        or not smaller than the collection)."""
+        if not n or n >= len(self):
+            return self
+        return self.subset(np.sort(np.random.default_rng(seed).choice(len(self), int(n), replace=False)))
+
     def subset(self, idx) -> KeywordData:
         """The items at ``idx`` (keywords that no longer occur are kept as empty columns)."""
         idx = np.asarray(idx, dtype=np.int64)
