@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.neighbors import NearestNeighbors
 
 from tests.conftest import real_file
 from zsl_lib.data import load_dataset
@@ -37,6 +38,25 @@ def test_resnet56_cifar10_test_accuracy():
     # the features path agrees with the end-to-end classifier on a few raw images
     ims = [ds.get_image(i) for i in range(0, 2000, 250)]
     np.testing.assert_allclose(enc.classify(ims), enc.logits_from_features(X[::250]), rtol=1e-3, atol=1e-3)
+
+
+def test_efficientnet_tiny_imagenet_val_1nn_well_above_chance():
+    real_file("tiny-imagenet/tiny-imagenet-200-subset.zip")
+    ds = load_dataset("tiny-imagenet", split="val")
+    sub = ds.subset(np.flatnonzero(ds.labels < 20))  # 20 classes x 50 images
+    X = embed(sub, "efficientnet-lite0")
+    assert X.shape == (1000, 1280)
+    y = sub.labels
+    # leave-one-out 1-NN (Euclidean) by hand, checked against scikit-learn's neighbour search
+    sq = (X.astype(np.float64) ** 2).sum(1)
+    D = sq[:, None] + sq[None, :] - 2 * X.astype(np.float64) @ X.T.astype(np.float64)
+    np.fill_diagonal(D, np.inf)
+    nn_ours = D.argmin(1)
+    _, idx = NearestNeighbors(n_neighbors=2).fit(X).kneighbors(X)
+    nn_sk = np.where(idx[:, 0] == np.arange(len(X)), idx[:, 1], idx[:, 0])
+    assert (nn_ours == nn_sk).mean() > 0.99
+    acc = (y[nn_ours] == y).mean()
+    assert acc > 0.25, acc  # chance is 0.05
 
 
 def test_minilm_fashion_titles():
@@ -79,3 +99,17 @@ def test_real_cache_hit_and_rebuild(tmp_path, monkeypatch):
     with pytest.warns(RuntimeWarning, match="rebuilding"):
         X2 = embed(ds, "resnet20-cifar10", progress=False)
     np.testing.assert_array_equal(X, X2)
+
+
+def test_lit_fashion_zero_shot_far_above_chance():
+    real_file("fashion-products/styles.csv")
+    real_file("fashion-products/images.zip")
+    ds = load_dataset("fashion-products", split="eval", min_items=60)
+    X = embed(ds, "lit-fashion")
+    P = embed_texts([f"a photo of {c}" for c in ds.class_names], "lit-fashion")
+    assert X.shape == (len(ds), 384) and P.shape == (len(ds.class_names), 384)
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-4)
+    pred = (X @ P.T).argmax(1)
+    acc = (pred == ds.labels).mean()
+    chance = np.bincount(ds.labels).max() / len(ds)  # majority-class rate (stricter than 1/C)
+    assert acc > max(3 / len(ds.class_names), chance + 0.15), (acc, chance, len(ds.class_names))
