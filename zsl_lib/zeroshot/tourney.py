@@ -709,3 +709,333 @@ class StageResult:
     one_vs_rest: np.ndarray | None = None
     model: PairwiseTourneyClassifier | None = None
     extra: dict = field(default_factory=dict)
+
+
+def run_stage(
+    X,
+    P,
+    *,
+    cutoff: float = 1.1,
+    cos_limit: float | None = None,
+    cos_diff: float = 0.0,
+    max_items_per_class: int | None = 1500,
+    max_dims: int | None = None,
+    reshuffle_each_round: bool = True,
+    undecided_base: float | None = None,
+    undecided_pairwise: float | None = None,
+    one_vs_rest: bool = True,
+    ovr_cutoff: float = 1.05,
+    ovr_max_dims: int | None = 10,
+    class_names=None,
+    random_state: int | None = 0,
+) -> StageResult:
+    """One stage (binary or multiclass) for one modality: base model, pairwise tourney, round-robin
+    and (optionally) the one-vs-rest sub-feature baseline. X (n, d) items, P (C, d) prompts.
+
+    ``undecided_base`` / ``undecided_pairwise`` (binary only) add the "undecided" label 2 when the
+    two cosines differ by less (the author: 0.03 for the base model, 0 for pairwise)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        clf = PairwiseTourneyClassifier(
+            cutoff=cutoff, cos_limit=cos_limit, cos_diff=cos_diff,
+            max_items_per_class=max_items_per_class, max_dims=max_dims,
+            reshuffle_each_round=reshuffle_each_round, undecided_margin=undecided_pairwise,
+            random_state=random_state,
+        ).fit(X, P, class_names=class_names)
+    base = argmax_cosine(X, P, undecided_margin=undecided_base)
+    ovr = None
+    if one_vs_rest:
+        ovr = OneVsRestSubspaceClassifier(
+            cutoff=ovr_cutoff, max_dims=ovr_max_dims, cos_limit=cos_limit,
+            max_items_per_class=max_items_per_class, random_state=random_state,
+        ).fit(X, P).predict(X)
+    return StageResult(
+        base=base,
+        pairwise=clf.predict(X),
+        round_robin=clf.predict_round_robin(X),
+        one_vs_rest=ovr,
+        model=clf,
+        extra={"warnings": [str(w.message) for w in caught]},
+    )
+
+
+def bracket_seed_study(margins, seeds) -> np.ndarray:
+    """Winners of the bracket under several seeds: margins (n, C, C), seeds (k,) -> int64 (k, n).
+    The spread across rows measures the tourney's match-up risk."""
+    return np.stack([tourney_bracket(margins, random_state=int(s)) for s in seeds])
+
+
+# --------------------------------------------------------------------------------------------
+# inputs: the offline fashion set and the paper's SQID configuration
+# --------------------------------------------------------------------------------------------
+@dataclass
+class TourneyInputs:
+    """Everything a pairwise-tourney experiment needs, aligned row by row.
+
+    image, text : float32 (n, d) item embeddings in one space with the prompts (text = titles,
+        masked when requested); text_unmasked : (n, d) or None; image_prompts, text_prompts :
+        (C, d) class prompts for each side; binary_* : the same for the 2-class stage; labels,
+        binary_labels : int64 (n,) true labels or None (SQID has none); titles, masked_titles:
+        lists of str or None; info : dict describing the source.
+    """
+
+    source: str
+    class_names: list[str]
+    image: np.ndarray
+    text: np.ndarray
+    image_prompts: np.ndarray
+    text_prompts: np.ndarray
+    binary_names: list[str]
+    binary_image_prompts: np.ndarray
+    binary_text_prompts: np.ndarray
+    labels: np.ndarray | None = None
+    binary_labels: np.ndarray | None = None
+    text_unmasked: np.ndarray | None = None
+    titles: list[str] | None = None
+    masked_titles: list[str] | None = None
+    prompts: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.image)
+
+    def subset(self, mask) -> TourneyInputs:
+        """The items where ``mask`` (bool (n,) or int indices) holds; prompts unchanged."""
+        idx = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(mask)
+
+        def pick(v):
+            if v is None:
+                return None
+            return v[idx] if isinstance(v, np.ndarray) else [v[i] for i in idx]
+
+        return TourneyInputs(
+            source=self.source, class_names=self.class_names, image=self.image[idx],
+            text=self.text[idx], image_prompts=self.image_prompts, text_prompts=self.text_prompts,
+            binary_names=self.binary_names, binary_image_prompts=self.binary_image_prompts,
+            binary_text_prompts=self.binary_text_prompts, labels=pick(self.labels),
+            binary_labels=pick(self.binary_labels), text_unmasked=pick(self.text_unmasked),
+            titles=pick(self.titles), masked_titles=pick(self.masked_titles),
+            prompts=dict(self.prompts), info=dict(self.info, subset=int(len(idx))),
+        )
+
+
+SOURCES = ("fashion-products", "sqid")
+
+
+def _phrases(prompt_set: str, classes=None) -> tuple[list[str], list[str]]:
+    from .prompts import FASHION_PHRASES, get_prompt_set  # noqa: PLC0415
+
+    ps = get_prompt_set(prompt_set)
+    if classes is None:
+        return list(ps), list(ps.values())
+    return list(classes), [ps.get(c, FASHION_PHRASES.get(c, c.lower())) for c in classes]
+
+
+def load_fashion_inputs(
+    classes=None,
+    prompt_set: str = "fashion13",
+    binary_prompt_set: str = "fashion-apparel-vs-footwear",
+    image_encoder: str = "lit-fashion",
+    text_encoder: str = "minilm",
+    image_template: str = "a photo of {}",
+    text_template: str = "{}",
+    mask_titles: bool = True,
+    split: str = "eval",
+    limit: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> TourneyInputs:
+    """The offline default: fashion-products ``eval`` items of ``classes`` (default: the 13 of
+    :data:`zsl_lib.zeroshot.prompts.FASHION_13`), images through ``image_encoder`` (an image->text
+    aligned encoder, "lit-fashion"), titles and prompts through ``text_encoder`` (MiniLM, the
+    space lit-fashion maps into). Binary truth: masterCategory Apparel (0) vs Footwear (1).
+    ``limit`` keeps a seeded random subset of the items (smoke runs)."""
+    from zsl_lib.data import load_dataset  # noqa: PLC0415
+    from zsl_lib.encoders import embed, embed_texts  # noqa: PLC0415
+
+    from .prompts import FASHION_13, fashion_class_words, make_prompts  # noqa: PLC0415
+
+    classes = list(FASHION_13 if classes is None else classes)
+    ds = load_dataset("fashion-products", split=split, classes=classes)
+    names, phrases = _phrases(prompt_set, classes)
+    bnames, bphrases = _phrases(binary_prompt_set)
+    img_p, txt_p = make_prompts(phrases, image_template, text_template)
+    bimg_p, btxt_p = make_prompts(bphrases, image_template, text_template)
+    all_prompts = img_p + txt_p + bimg_p + btxt_p
+    E = embed_texts(all_prompts, text_encoder)
+    C = len(img_p)
+    titles = list(ds.texts)
+    masked = mask_class_words(titles, fashion_class_words(classes))
+    text_unmasked = embed_texts(titles, text_encoder)
+    text = embed_texts(masked, text_encoder) if mask_titles else text_unmasked
+    image = embed(ds, image_encoder, progress=progress)
+    master = ds.meta["masterCategory"].to_numpy()
+    binary_labels = np.where(master == "Apparel", 0, np.where(master == "Footwear", 1, -1))
+    inputs = TourneyInputs(
+        source="fashion-products",
+        class_names=names,
+        image=image,
+        text=text,
+        image_prompts=E[:C],
+        text_prompts=E[C : 2 * C],
+        binary_names=bnames,
+        binary_image_prompts=E[2 * C : 2 * C + 2],
+        binary_text_prompts=E[2 * C + 2 :],
+        labels=np.asarray(ds.labels, dtype=np.int64),
+        binary_labels=binary_labels.astype(np.int64),
+        text_unmasked=text_unmasked,
+        titles=titles,
+        masked_titles=masked,
+        prompts={"image": img_p, "text": txt_p, "binary_image": bimg_p, "binary_text": btxt_p},
+        info={"split": split, "image_encoder": image_encoder, "text_encoder": text_encoder,
+              "mask_titles": mask_titles, "fingerprint": ds.fingerprint},
+    )
+    if limit is not None and limit < len(ds):
+        # embeddings are computed (and cached) for the whole split, then subset: a smoke run
+        # reuses the default run's cache instead of extracting a differently keyed subset
+        inputs = inputs.subset(np.sort(np.random.default_rng(seed).choice(len(ds), limit, replace=False)))
+    return inputs
+
+
+def load_sqid_inputs(
+    path: str | None = None,
+    prompt_set: str = "sqid-clothing13",
+    binary_prompt_set: str = "sqid-clothing-vs-household",
+    clip_arch: str = "ViT-L-14",
+    clip_pretrained: str | None = "openai",
+    image_template: str = "a photo of {}",
+    text_template: str = "{}",
+    limit: int | None = None,
+    seed: int = 0,
+) -> TourneyInputs:
+    """The article's configuration: SQID ``product_features.parquet`` (CLIP ViT-L/14 image and
+    title embeddings, 768-d), products without an image dropped (as the author's ``dropna``), class
+    prompts embedded with the matching open_clip text tower. ``path``: a parquet of that schema
+    (None: the registry's file, downloaded where allowed). No true labels exist."""
+    from zsl_lib.data.sqid import embedding_matrix  # noqa: PLC0415
+
+    from .prompts import clip_text_embed, make_prompts  # noqa: PLC0415
+
+    if path:
+        df = pd.read_parquet(path, columns=["product_id", "clip_text_features",
+                                            "clip_image_features"])
+    else:
+        from zsl_lib.data import load_dataset  # noqa: PLC0415
+
+        df = load_dataset("sqid")
+    df = df.dropna(subset=["clip_text_features", "clip_image_features"]).reset_index(drop=True)
+    if len(df) == 0:
+        raise ValueError("sqid: no product has both a text and an image embedding")
+    if limit is not None and limit < len(df):
+        idx = np.sort(np.random.default_rng(seed).choice(len(df), size=limit, replace=False))
+        df = df.iloc[idx].reset_index(drop=True)
+    image = embedding_matrix(df, "clip_image_features")
+    text = embedding_matrix(df, "clip_text_features")
+    names, phrases = _phrases(prompt_set)
+    bnames, bphrases = _phrases(binary_prompt_set)
+    img_p, txt_p = make_prompts(phrases, image_template, text_template)
+    bimg_p, btxt_p = make_prompts(bphrases, image_template, text_template)
+    E = clip_text_embed(img_p + txt_p + bimg_p + btxt_p, clip_arch, clip_pretrained)
+    C = len(img_p)
+    return TourneyInputs(
+        source="sqid",
+        class_names=names,
+        image=image,
+        text=text,
+        image_prompts=E[:C],
+        text_prompts=E[C : 2 * C],
+        binary_names=bnames,
+        binary_image_prompts=E[2 * C : 2 * C + 2],
+        binary_text_prompts=E[2 * C + 2 :],
+        prompts={"image": img_p, "text": txt_p, "binary_image": bimg_p, "binary_text": btxt_p},
+        info={"clip": f"{clip_arch}/{clip_pretrained}", "n_products": len(df)},
+    )
+
+
+def load_inputs(source: str, **options) -> TourneyInputs:
+    """Dispatch to :func:`load_fashion_inputs` or :func:`load_sqid_inputs` by ``source``."""
+    if source == "fashion-products":
+        return load_fashion_inputs(**options)
+    if source == "sqid":
+        return load_sqid_inputs(**options)
+    raise ValueError(f"parameter source={source!r} is not supported; accepted: {', '.join(SOURCES)}")
+
+
+# --------------------------------------------------------------------------------------------
+# figures (matplotlib; the notebook only calls these and savefig)
+# --------------------------------------------------------------------------------------------
+def plot_cross_deviation_hist(ratios: dict, cutoff: float, title: str):
+    """Histogram of per-dimension cross-deviation ratios, one panel per entry of ``ratios``
+    (name -> (d,) array), with the cutoff marked and the number of kept dimensions in the legend."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, axes = plt.subplots(1, len(ratios), figsize=(5.2 * len(ratios), 3.6), squeeze=False)
+    for ax, (name, r) in zip(axes[0], ratios.items()):
+        r = np.asarray(r, dtype=np.float64)
+        r = r[np.isfinite(r)]
+        kept = int((r > cutoff).sum())
+        ax.hist(r, bins=50, color="C0", alpha=0.8)
+        ax.axvline(cutoff, color="C3", ls="--", label=f"cutoff {cutoff:g}: {kept} of {len(r)} dims kept")
+        ax.axvline(1.0, color="0.4", ls=":", label="1 = same distribution")
+        ax.set_xlabel("cross-deviation ratio  sqrt(cross-var / (std_A std_B))")
+        ax.set_ylabel("number of dimensions")
+        ax.set_title(name)
+        ax.legend(loc="upper right", fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str):
+    """The article's gain plot: per modality (name -> :func:`gain_vs_cutoff` table), top: mean
+    cosine to each class of the pair, the author's gain (difference) and the own-class margin, with
+    the full-embedding values dashed; bottom: dimensions kept."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, axes = plt.subplots(2, len(tables), figsize=(5.8 * len(tables), 6.2), sharex=True,
+                             squeeze=False)
+    a, b = pair_names
+    for j, (name, df) in enumerate(tables.items()):
+        ax, ax2 = axes[0, j], axes[1, j]
+        ax.plot(df["cutoff"], df["cos_a"], color="C0", alpha=0.6, label=f"mean cos to '{a}'")
+        ax.plot(df["cutoff"], df["cos_b"], color="C1", alpha=0.6, label=f"mean cos to '{b}'")
+        ax.plot(df["cutoff"], df["gain"], color="C2", label="gain (author): cos_a - cos_b")
+        ax.plot(df["cutoff"], df["margin"], color="C3", label="own-class margin")
+        ax.axhline(df.attrs["full_gain"], color="C2", ls="--", lw=1, label="gain, full embedding")
+        ax.axhline(df.attrs["full_margin"], color="C3", ls="--", lw=1,
+                   label="margin, full embedding")
+        ax.set_ylabel("cosine")
+        ax.set_title(f"{name}: items assigned to '{a}' or '{b}'")
+        ax.legend(fontsize="x-small", loc="best")
+        ax2.plot(df["cutoff"], df["n_dims"], color="C4")
+        ax2.set_xlabel("cross-deviation ratio cutoff")
+        ax2.set_ylabel("dimensions kept")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusions(y_true, preds: dict, class_names, title: str):
+    """Row-normalised confusion matrices (true class -> predicted), one panel per prediction."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import seaborn as sns  # noqa: PLC0415
+    from sklearn.metrics import confusion_matrix  # noqa: PLC0415
+
+    k = len(preds)
+    fig, axes = plt.subplots(1, k, figsize=(6.4 * k, 5.6), squeeze=False)
+    labels = np.arange(len(class_names))
+    for ax, (name, p) in zip(axes[0], preds.items()):
+        cm = confusion_matrix(y_true, p, labels=labels, normalize="true")
+        text = np.where(cm >= 0.05, np.char.mod("%d", np.round(100 * cm).astype(int)), "")
+        sns.heatmap(cm, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, square=True,
+                    xticklabels=class_names, yticklabels=class_names, annot=text, fmt="",
+                    annot_kws={"size": 6})
+        acc = float(np.mean(np.asarray(y_true) == np.asarray(p)))
+        ax.set_title(f"{name} (accuracy {acc:.3f}; cells: % of the true class, >= 5 shown)")
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
