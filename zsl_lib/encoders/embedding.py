@@ -8,7 +8,10 @@ Cache layout (``config.cache_dir()/embeddings``)::
 
 ``hash`` keys everything that changes the numbers: the dataset fingerprint (source file checksums
 and the selected items), the item count, the encoder's ``cache_key`` (weights identity,
-preprocessing, transform version) and the cache format version. Files are written atomically
+preprocessing, transform version) and the cache format version. An image entry's metadata also lists its items and the SHA-256 of
+the archive they are read from, so that a subset (e.g. fashion ``eval`` after fashion ``all``, or
+CIFAR-10 ``limit_per_class``) is sliced from a cached superset instead of being re-extracted.
+Files are written atomically
 (temporary file + ``os.replace``; the array before its metadata); on read the metadata, the shape,
 the dtype and the array's SHA-256 are checked and anything that does not match (partial,
 corrupted, stale) is rebuilt with a warning. A lock file serialises concurrent extractions of the
@@ -36,7 +39,7 @@ from tqdm.auto import tqdm
 from zsl_lib import config
 from zsl_lib.data.base import FeatureDataset, ImageDataset
 
-from .base import Encoder, create_encoder
+from .base import Encoder, create_encoder, file_sha256
 
 CACHE_FORMAT = 1
 _ENCODERS: dict[tuple[str, str], Encoder] = {}
@@ -112,6 +115,42 @@ def _load(npy: Path, expect: dict, shape: tuple[int, int]) -> np.ndarray | None:
     except Exception as e:  # noqa: BLE001 - any unreadable/partial/mismatching entry is rebuilt
         warnings.warn(f"embedding cache {npy} is unusable ({e}); rebuilding it", RuntimeWarning, stacklevel=3)
         return None
+
+
+def _source_id(dataset: ImageDataset) -> str | None:
+    """Identity of the pixels behind item names: SHA-256 of the archive (None for loose files)."""
+    path = getattr(dataset.source, "path", None)
+    if path is None or not Path(path).is_file():
+        return None
+    return f"{type(dataset.source).__name__}:{file_sha256(path)}"
+
+
+def _from_superset(dataset: ImageDataset, encoder: Encoder, source_id: str) -> np.ndarray | None:
+    """Rows of a cached entry (same dataset name, encoder and archive) holding every item."""
+    d = embeddings_dir()
+    if not d.is_dir():
+        return None
+    for js in sorted(d.glob(f"{_slug(dataset.name)}-*-{_slug(encoder.name)}-*.json")):
+        try:
+            meta = json.loads(js.read_text())
+            if (meta.get("format") != CACHE_FORMAT or meta.get("cache_key") != encoder.cache_key
+                    or meta.get("source_id") != source_id or meta.get("dataset") != dataset.name
+                    or not meta.get("items")):
+                continue
+            pos = {it: i for i, it in enumerate(meta["items"])}
+            idx = np.fromiter((pos.get(it, -1) for it in dataset.items), np.int64, len(dataset))
+            if (idx < 0).any():
+                continue
+            expect = {k: meta[k] for k in ("format", "kind", "dataset", "split", "fingerprint", "n",
+                                           "encoder", "cache_key")}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                X = _load(js.with_suffix(".npy"), expect, (meta["n"], encoder.dim))
+            if X is not None:
+                return np.ascontiguousarray(X[idx])
+        except Exception:  # noqa: BLE001 - an unusable candidate is skipped
+            continue
+    return None
 
 
 class _Pixels(torch.utils.data.Dataset):
@@ -229,12 +268,17 @@ def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = 
         X = _load(npy, expect, shape)  # another process may have written it while we waited
         if X is not None:
             return X
+        source_id = _source_id(dataset)
         t0 = time.perf_counter()
-        X = extract(dataset, encoder, batch_size, progress, num_workers)
+        X = _from_superset(dataset, encoder, source_id) if source_id else None
+        how = "sliced from a cached superset" if X is not None else "extracted"
+        if X is None:
+            X = extract(dataset, encoder, batch_size, progress, num_workers)
         dt = time.perf_counter() - t0
-        _save(npy, X, dict(expect, seconds=round(dt, 2), items_per_s=round(len(X) / max(dt, 1e-9), 1),
+        _save(npy, X, dict(expect, how=how, seconds=round(dt, 2), items_per_s=round(len(X) / max(dt, 1e-9), 1),
                            batch_size=batch_size or encoder.default_batch_size, torch=torch.__version__,
-                           created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+                           created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                           source_id=source_id, items=list(dataset.items) if source_id else None))
     return X
 
 
