@@ -406,3 +406,20 @@ def test_mask_class_words():
     assert T.mask_class_words(["x"], []) == ["x"]
     with pytest.raises(TypeError, match="strings"):
         T.mask_class_words([None], ["a"])
+
+
+def test_run_stage_and_bracket_seed_study():
+    X, P, _ = blobs(C=5, n=300)
+    st = T.run_stage(X, P, cutoff=1.02, ovr_cutoff=1.0)
+    np.testing.assert_array_equal(st.base, cosine_similarity(X, P).argmax(axis=1))
+    np.testing.assert_array_equal(st.pairwise, st.model.predict(X))
+    np.testing.assert_array_equal(st.round_robin, st.model.predict_round_robin(X))
+    assert st.one_vs_rest.shape == (300,)
+    W = T.bracket_seed_study(st.model.pairwise_margins(X), [0, 1, 2])
+    assert W.shape == (3, 300)
+    np.testing.assert_array_equal(W[0], T.tourney_bracket(st.model.pairwise_margins(X), 0))
+    # binary stage with undecided outcomes on both models
+    Xb, Pb, _ = blobs(C=2, n=200)
+    sb = T.run_stage(Xb, Pb, cutoff=1.0, undecided_base=0.03, undecided_pairwise=0.03,
+                     one_vs_rest=False)
+    assert (sb.base == 2).any() and (sb.pairwise == 2).any() and sb.one_vs_rest is None
