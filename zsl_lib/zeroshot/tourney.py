@@ -587,12 +587,13 @@ class OneVsRestSubspaceClassifier:
 # --------------------------------------------------------------------------------------------
 # supervised upper bound and scores
 # --------------------------------------------------------------------------------------------
-def logreg_cv_predict(X, y, n_splits: int = 5, C: float = 1.0, random_state: int = 0) -> np.ndarray:
+def logreg_cv_predict(X, y, n_splits: int = 5, C: float = 0.1, random_state: int = 0) -> np.ndarray:
     """Supervised upper bound: out-of-fold predictions of a standardised logistic regression.
 
     X (n, d), y (n,) true labels -> int64 (n,) predictions from stratified ``n_splits``-fold
     cross-validation (scikit-learn ``cross_val_predict``), so every item is predicted by a model
-    that did not see it.
+    that did not see it. ``C`` is the inverse L2 strength on standardised features (fixed, not
+    tuned on the evaluation items).
     """
     from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
     from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: PLC0415
@@ -609,9 +610,14 @@ def logreg_cv_predict(X, y, n_splits: int = 5, C: float = 1.0, random_state: int
             f"logreg_cv_predict: the smallest class has {counts.min()} items, fewer than "
             f"n_splits={n_splits}; lower n_splits or drop that class"
         )
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415  (a scikit-learn dependency)
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
-    return cross_val_predict(model, X, y, cv=cv).astype(np.int64)
+    # one BLAS thread: these small fits run ~15x faster than with oversubscribed threads on a
+    # shared CPU (measured 5.7 s vs 87 s for 3,187 x 384 on the 2-core development machine)
+    with threadpool_limits(1):
+        return cross_val_predict(model, X, y, cv=cv).astype(np.int64)
 
 
 def agreement_f1(text_pred, image_pred) -> float:
@@ -1022,7 +1028,7 @@ def plot_confusions(y_true, preds: dict, class_names, title: str):
     from sklearn.metrics import confusion_matrix  # noqa: PLC0415
 
     k = len(preds)
-    fig, axes = plt.subplots(1, k, figsize=(6.4 * k, 5.6), squeeze=False)
+    fig, axes = plt.subplots(1, k, figsize=(5.6 * k, 5.8), squeeze=False)
     labels = np.arange(len(class_names))
     for ax, (name, p) in zip(axes[0], preds.items()):
         cm = confusion_matrix(y_true, p, labels=labels, normalize="true")
@@ -1031,11 +1037,11 @@ def plot_confusions(y_true, preds: dict, class_names, title: str):
                     xticklabels=class_names, yticklabels=class_names, annot=text, fmt="",
                     annot_kws={"size": 6})
         acc = float(np.mean(np.asarray(y_true) == np.asarray(p)))
-        ax.set_title(f"{name} (accuracy {acc:.3f}; cells: % of the true class, >= 5 shown)")
+        ax.set_title(f"{name}: accuracy {acc:.3f}")
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
         ax.tick_params(axis="x", labelrotation=90, labelsize=7)
         ax.tick_params(axis="y", labelrotation=0, labelsize=7)
-    fig.suptitle(title)
+    fig.suptitle(f"{title}\n(cells: % of the true class's items, values >= 5 shown)")
     fig.tight_layout()
     return fig
