@@ -66,10 +66,3 @@ def test_paper_profile_offline_on_generated_sqid(tmp_path, kernel_sees_this_chec
     assert res["accuracy.image.base"] is None  # SQID has no labels
     assert 0 < res["n_items"] <= 270 and res["n_classes"] == 13
     assert math.isfinite(res["agreement_f1_weighted.multiclass.pairwise"])
-
-
-@pytest.mark.notebook
-def test_unknown_source_fails_naming_the_parameter(tmp_path, kernel_sees_this_checkout):
-    run = run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters={"source": "cifar10"})
-    assert run.status == "failed"
-    assert "source='cifar10'" in run.error and "fashion-products" in run.error
