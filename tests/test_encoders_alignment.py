@@ -127,3 +127,17 @@ def test_openclip_name_errors():
         create_encoder("openclip:NotAModel/openai")
     enc = create_encoder("openclip:ViT-B-32/openai")  # creating is offline-safe; weights load lazily
     assert enc.pretrained == "openai" and "pretrained:openai" in enc.cache_key
+
+
+def test_mask_class_words():
+    from zsl_lib.encoders.alignment import mask_class_words
+
+    got = mask_class_words(
+        ["Turtle Check Men Navy Blue Shirt", "Puma Men Black Sports Shoes", "Nike Men White T-Shirt",
+         "ADIDAS Men Tshirts", "Titan Women Watch", "Shirtless Rock Band Poster"],
+        ["Shirts", "Sports Shoes", "Tshirts", "Watches"])
+    assert got == ["Turtle Check Men Navy Blue", "Puma Men Black", "Nike Men White", "ADIDAS Men", "Titan Women",
+                   "Shirtless Rock Band Poster"]  # whole words only
+    assert mask_class_words(["a b"], []) == ["a b"]
+    assert "lit-fashion-masked" in list_encoders()
+    assert create_encoder("lit-fashion-masked").mask

@@ -250,18 +250,55 @@ class ImageTextAlignment:
 
 
 # ---- the fashion alignment ----------------------------------------------------------------------
+def class_word_variants(class_names) -> list[str]:
+    """Lower-case words to mask for the given class names: every word of 3+ letters, its singular
+    (``shoes`` -> ``shoe``, ``watches`` -> ``watch``) and hyphen/space forms of ``Tshirts``."""
+    import re
+
+    out = set()
+    for c in class_names:
+        for w in re.findall(r"[A-Za-z]+", str(c).lower()):
+            if len(w) < 3:
+                continue
+            out.add(w)
+            if w.endswith("es") and len(w) > 4:
+                out.add(w[:-2])
+            if w.endswith("s") and len(w) > 3:
+                out.add(w[:-1])
+    for w in list(out):
+        if w.startswith("t") and w[1:].startswith("shirt"):
+            out.update({"t-" + w[1:], "t " + w[1:]})
+    return sorted(out, key=len, reverse=True)
+
+
+def mask_class_words(texts, class_names, replacement: str = "") -> list[str]:
+    """Remove (case-insensitive, whole words) the class words of ``class_names`` from each text.
+
+    >>> mask_class_words(["Turtle Check Men Navy Blue Shirt"], ["Shirts"])
+    ['Turtle Check Men Navy Blue']
+    """
+    import re
+
+    words = class_word_variants(class_names)
+    if not words:
+        return list(texts)
+    pat = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
+    return [" ".join(pat.sub(replacement, t).split()) for t in texts]
+
+
 FASHION_IMAGE_ENCODER = "efficientnet-lite0"
 FASHION_TEXT_ENCODER = "minilm"
 _LOADED: dict[str, ImageTextAlignment] = {}
 
 
-def _fashion_key(params: dict) -> tuple[str, object]:
+def _fashion_key(params: dict, mask: bool = False) -> tuple[str, object]:
     from zsl_lib.data import load_dataset
 
     from .embedding import get_encoder
 
     ds = load_dataset("fashion-products", split="align")
     key = json.dumps({
+        "mask_class_words": bool(mask),
         "version": ALIGN_VERSION, "transform": TRANSFORM_VERSION, "dataset": ds.fingerprint, "n": len(ds),
         "image": get_encoder(FASHION_IMAGE_ENCODER).cache_key, "text": get_encoder(FASHION_TEXT_ENCODER).cache_key,
         "params": params, "torch": torch.__version__.split("+")[0],
@@ -269,8 +306,11 @@ def _fashion_key(params: dict) -> tuple[str, object]:
     return hashlib.sha256(key.encode()).hexdigest()[:16], ds
 
 
-def load_fashion_alignment(progress: bool = True, **params) -> ImageTextAlignment:
+def load_fashion_alignment(progress: bool = True, mask_class_words: bool = False, **params) -> ImageTextAlignment:
     """The image -> MiniLM alignment trained on fashion-products ``align`` (image, title) pairs.
+
+    ``mask_class_words=True`` trains on titles with every articleType word removed
+    (:func:`mask_class_words`), so that the image side cannot simply learn the class word.
 
     ``params`` override :class:`ImageTextAlignment` defaults. The trained weights are cached in
     ``config.cache_dir()/models/lit-fashion-<hash>.npz`` keyed by the dataset fingerprint, both
@@ -286,10 +326,11 @@ def load_fashion_alignment(progress: bool = True, **params) -> ImageTextAlignmen
     if unknown:
         raise ValueError(f"unknown ImageTextAlignment parameters {sorted(unknown)}; "
                          f"known: {sorted(ImageTextAlignment().get_params())}")
-    key, ds = _fashion_key(params)
+    key, ds = _fashion_key(params, mask_class_words)
     if key in _LOADED:
         return _LOADED[key]
-    path = config.cache_dir() / "models" / f"lit-fashion-{key}.npz"
+    stem = "lit-fashion-masked" if mask_class_words else "lit-fashion"
+    path = config.cache_dir() / "models" / f"{stem}-{key}.npz"
     if path.exists():
         try:
             _LOADED[key] = ImageTextAlignment.load(path)
@@ -297,7 +338,8 @@ def load_fashion_alignment(progress: bool = True, **params) -> ImageTextAlignmen
         except Exception:  # noqa: BLE001 - unreadable/partial: retrain
             pass
     X = embed(ds, FASHION_IMAGE_ENCODER, progress=progress)
-    T = embed_texts(ds.texts, FASHION_TEXT_ENCODER, progress=progress)
+    titles = _mask(ds.texts, ds.class_names) if mask_class_words else ds.texts
+    T = embed_texts(titles, FASHION_TEXT_ENCODER, progress=progress)
     model = ImageTextAlignment(**params, progress=progress).fit(X, T)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
@@ -305,9 +347,13 @@ def load_fashion_alignment(progress: bool = True, **params) -> ImageTextAlignmen
     return model
 
 
+_mask = mask_class_words
+
+
 class LitFashionEncoder(Encoder):
     """``"lit-fashion"``: efficientnet-lite0 + the fashion alignment (images), minilm (texts); 384-d,
-    both sides L2-normalised, so cosine = dot product between images and prompts."""
+    both sides L2-normalised, so cosine = dot product between images and prompts.
+    ``"lit-fashion-masked"``: the same, aligned on titles with the class words masked."""
 
     modality = "image+text"
     dim = 384
@@ -317,19 +363,20 @@ class LitFashionEncoder(Encoder):
 
     def __init__(self, name: str = "lit-fashion", device: str = "cpu", **params):
         self.name, self.device, self.params = name, device, params
+        self.mask = name.endswith("-masked")
         self._alignment = None
         self._key = None
 
     @property
     def cache_key(self) -> str:
         if self._key is None:
-            self._key = _fashion_key(dict(ImageTextAlignment().get_params(), **self.params))[0]
+            self._key = _fashion_key(dict(ImageTextAlignment().get_params(), **self.params), self.mask)[0]
         return f"lit-fashion|{self._key}|v{TRANSFORM_VERSION}"
 
     @property
     def alignment(self) -> ImageTextAlignment:
         if self._alignment is None:
-            self._alignment = load_fashion_alignment(**self.params)
+            self._alignment = load_fashion_alignment(mask_class_words=self.mask, **self.params)
         return self._alignment
 
     def transform_image_features(self, X: np.ndarray) -> np.ndarray:
@@ -350,3 +397,4 @@ class LitFashionEncoder(Encoder):
 
 
 register_encoder("lit-fashion", LitFashionEncoder)
+register_encoder("lit-fashion-masked", LitFashionEncoder)
