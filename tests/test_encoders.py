@@ -201,6 +201,39 @@ def test_corrupted_cache_is_rebuilt(tmp_path, cache, r20, corrupt):
     assert not list(cache.glob(".*tmp*"))  # no temporary files left behind
 
 
+def test_subset_is_sliced_from_a_cached_superset(tmp_path, cache, r20, monkeypatch):
+    import zipfile
+
+    from zsl_lib.data.base import ZipImageSource
+
+    zpath = tmp_path / "imgs.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for i, im in enumerate(_images(8, size=(32, 32))):
+            p = tmp_path / f"{i}.png"
+            im.save(p)
+            zf.write(p, f"imgs/{i}.png")
+    items = [f"imgs/{i}.png" for i in range(8)]
+    ds = ImageDataset(name="zipped", split="all", items=items, labels=np.zeros(8, int), class_names=["a"],
+                      fingerprint="fp-all", source=ZipImageSource(zpath))
+    X = embed(ds, r20, progress=False)
+    sub = ds.subset([6, 1, 3], split="eval")
+    with monkeypatch.context() as m:
+        m.setattr(emb, "extract", _fail)
+        Xs = embed(sub, r20, progress=False)
+    np.testing.assert_array_equal(Xs, X[[6, 1, 3]])
+    assert len(list(cache.glob("zipped-eval-*.npy"))) == 1  # stored as its own entry too
+    # a different archive (other pixels under the same item names) is never sliced from
+    ds2 = ImageDataset(name="zipped", split="other", items=items[:2], labels=np.zeros(2, int), class_names=["a"],
+                       fingerprint="fp-2", source=ZipImageSource(tmp_path / "other.zip"))
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+        for i, im in enumerate(_images(2, size=(32, 32), seed=99)):
+            p = tmp_path / f"o{i}.png"
+            im.save(p)
+            zf.write(p, f"imgs/{i}.png")
+    X2 = embed(ds2, r20, progress=False)
+    assert not np.allclose(X2, X[:2])
+
+
 def test_embed_with_workers_equals_in_process(tmp_path, cache, r20):
     ds = _folder_dataset(tmp_path, n=9)
     a = embed(ds, r20, batch_size=4, num_workers=0, cache=False, progress=False)

@@ -8,8 +8,9 @@ See :mod:`zsl_lib.encoders.base` for the encoder interface and :mod:`zsl_lib.enc
 for the cache.
 """
 
-from . import efficientnet, minilm, resnet_cifar, torchvision_resnet  # noqa: F401 - registration
+from . import alignment, efficientnet, minilm, openclip, resnet_cifar, torchvision_resnet  # noqa: F401 - registration
+from .alignment import ImageTextAlignment, load_fashion_alignment
 from .base import Encoder, create_encoder, list_encoders
 from .embedding import embed, embed_texts, get_encoder
 
-__all__ = ["Encoder", "create_encoder", "embed", "embed_texts", "get_encoder", "list_encoders"]
+__all__ = ["Encoder", "ImageTextAlignment", "load_fashion_alignment", "create_encoder", "embed", "embed_texts", "get_encoder", "list_encoders"]

@@ -8,7 +8,10 @@ Cache layout (``config.cache_dir()/embeddings``)::
 
 ``hash`` keys everything that changes the numbers: the dataset fingerprint (source file checksums
 and the selected items), the item count, the encoder's ``cache_key`` (weights identity,
-preprocessing, transform version) and the cache format version. Files are written atomically
+preprocessing, transform version) and the cache format version. An image entry's metadata also lists its items and the SHA-256 of
+the archive they are read from, so that a subset (e.g. fashion ``eval`` after fashion ``all``, or
+CIFAR-10 ``limit_per_class``) is sliced from a cached superset instead of being re-extracted.
+Files are written atomically
 (temporary file + ``os.replace``; the array before its metadata); on read the metadata, the shape,
 the dtype and the array's SHA-256 are checked and anything that does not match (partial,
 corrupted, stale) is rebuilt with a warning. A lock file serialises concurrent extractions of the
@@ -36,7 +39,7 @@ from tqdm.auto import tqdm
 from zsl_lib import config
 from zsl_lib.data.base import FeatureDataset, ImageDataset
 
-from .base import Encoder, create_encoder
+from .base import Encoder, create_encoder, file_sha256
 
 CACHE_FORMAT = 1
 _ENCODERS: dict[tuple[str, str], Encoder] = {}
@@ -114,6 +117,55 @@ def _load(npy: Path, expect: dict, shape: tuple[int, int]) -> np.ndarray | None:
         return None
 
 
+def _source_id(dataset: ImageDataset) -> str | None:
+    """Identity of the pixels behind item names: SHA-256 of the archive (None for loose files)."""
+    path = getattr(dataset.source, "path", None)
+    if path is None or not Path(path).is_file():
+        return None
+    return f"{type(dataset.source).__name__}:{file_sha256(path)}"
+
+
+def _from_superset(dataset: ImageDataset, encoder: Encoder, source_id: str) -> np.ndarray | None:
+    """Rows of a cached entry (same dataset name, encoder and archive) holding every item."""
+    d = embeddings_dir()
+    if not d.is_dir():
+        return None
+    for js in sorted(d.glob(f"{_slug(dataset.name)}-*-{_slug(encoder.name)}-*.json")):
+        try:
+            meta = json.loads(js.read_text())
+            if (meta.get("format") != CACHE_FORMAT or meta.get("cache_key") != encoder.cache_key
+                    or meta.get("source_id") != source_id or meta.get("dataset") != dataset.name
+                    or not meta.get("items")):
+                continue
+            pos = {it: i for i, it in enumerate(meta["items"])}
+            idx = np.fromiter((pos.get(it, -1) for it in dataset.items), np.int64, len(dataset))
+            if (idx < 0).any():
+                continue
+            expect = {k: meta[k] for k in ("format", "kind", "dataset", "split", "fingerprint", "n",
+                                           "encoder", "cache_key")}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                X = _load(js.with_suffix(".npy"), expect, (meta["n"], encoder.dim))
+            if X is not None:
+                return np.ascontiguousarray(X[idx])
+        except Exception:  # noqa: BLE001 - an unusable candidate is skipped
+            continue
+    return None
+
+
+def _add_items(npy: Path, dataset: ImageDataset) -> None:
+    """Give an entry written without its item list (older cache) one, so subsets can slice it."""
+    js = npy.with_suffix(".json")
+    try:
+        meta = json.loads(js.read_text())
+        if meta.get("items") or _source_id(dataset) is None:
+            return
+        meta.update(source_id=_source_id(dataset), items=list(dataset.items))
+        _atomic_write(js, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+    except Exception:  # noqa: BLE001 - best effort (e.g. read-only cache)
+        pass
+
+
 class _Pixels(torch.utils.data.Dataset):
     """``dataset.get_image(i)`` through the encoder's preprocessing (runs in DataLoader workers)."""
 
@@ -143,13 +195,34 @@ def _worker_init(_worker_id: int) -> None:
 
 
 def default_num_workers(encoder: Encoder, n: int) -> int:
-    """DataLoader workers: 1 decoding worker overlapping the main process's forward pass on this
-    2-core machine (see ``benchmarks/bench_embedding_throughput.py``); 0 for tiny datasets."""
-    return 0 if n < 4 * (encoder.default_batch_size or 64) else min(1, os.cpu_count() or 1)
+    """DataLoader decoding workers: 0 on machines with <= 2 cores (a worker competes with the
+    forward pass there: measured 0.7-0.9x in ``benchmarks/bench_embedding_throughput.py``), else
+    up to 2 for datasets of more than a few batches."""
+    cores = os.cpu_count() or 1
+    if cores <= 2 or n < 4 * (encoder.default_batch_size or 64):
+        return 0
+    return min(2, cores // 4 or 1)
+
+
+def default_num_threads() -> int:
+    """Torch intra-op threads for extraction: half the cores (at least 1), never more than torch's
+    current setting. On this 2-core machine shared by several processes, 1 thread ran 2-3x faster
+    than 2 (OpenMP spin-waiting under contention; ``benchmarks/bench_embedding_throughput.py``)."""
+    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) // 2))
+
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n) if n else default_num_threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def extract(dataset: ImageDataset, encoder: Encoder, batch_size: int | None = None,
-            progress: bool = True, num_workers: int | None = None) -> np.ndarray:
+            progress: bool = True, num_workers: int | None = None, num_threads: int | None = None) -> np.ndarray:
     """Run ``encoder`` over every image of ``dataset`` (no cache). Returns float32 (n, dim)."""
     n = len(dataset)
     bs = int(batch_size or encoder.default_batch_size)
@@ -161,8 +234,8 @@ def extract(dataset: ImageDataset, encoder: Encoder, batch_size: int | None = No
     out = np.empty((n, encoder.dim), np.float32)
     encoder.model  # noqa: B018 - build the model before the bar starts
     desc = f"{encoder.name} {dataset.name}/{dataset.split}"
-    with torch.inference_mode(), tqdm(total=n, unit="img", desc=desc, disable=not progress,
-                                      smoothing=0.1) as bar:
+    with _threads(num_threads), torch.inference_mode(), tqdm(total=n, unit="img", desc=desc,
+                                                              disable=not progress, smoothing=0.1) as bar:
         s = 0
         for batch in loader:
             y = encoder.forward(batch.to(encoder.device)).float().cpu().numpy()
@@ -176,7 +249,7 @@ def extract(dataset: ImageDataset, encoder: Encoder, batch_size: int | None = No
 
 def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = "efficientnet-lite0",
           batch_size: int | None = None, progress: bool = True, num_workers: int | None = None,
-          device: str = "cpu", cache: bool = True) -> np.ndarray:
+          device: str = "cpu", cache: bool = True, num_threads: int | None = None) -> np.ndarray:
     """Image embeddings of every item of ``dataset``, extracted once and cached.
 
     Parameters
@@ -188,6 +261,8 @@ def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = 
     progress : show a tqdm bar (images/s).
     num_workers : DataLoader worker processes decoding images (default: :func:`default_num_workers`).
     cache : read/write ``config.cache_dir()/embeddings`` (False: always recompute, never write).
+    device : torch device of the encoder.
+    num_threads : torch threads during extraction (default :func:`default_num_threads`).
 
     Returns
     -------
@@ -211,9 +286,9 @@ def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = 
     if base is not None:  # derived encoder (lit-fashion): cached base features + a cheap projection
         return encoder.transform_image_features(
             embed(dataset, base, batch_size=batch_size, progress=progress, num_workers=num_workers,
-                  device=device, cache=cache))
+                  device=device, cache=cache, num_threads=num_threads))
     if not cache:
-        return extract(dataset, encoder, batch_size, progress, num_workers)
+        return extract(dataset, encoder, batch_size, progress, num_workers, num_threads)
     expect = {
         "format": CACHE_FORMAT, "kind": "images", "dataset": dataset.name, "split": dataset.split,
         "fingerprint": dataset.fingerprint, "n": len(dataset), "encoder": encoder.name,
@@ -224,17 +299,23 @@ def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = 
     shape = (len(dataset), encoder.dim)
     X = _load(npy, expect, shape)
     if X is not None:
+        _add_items(npy, dataset)
         return X
     with _locked(npy):
         X = _load(npy, expect, shape)  # another process may have written it while we waited
         if X is not None:
             return X
+        source_id = _source_id(dataset)
         t0 = time.perf_counter()
-        X = extract(dataset, encoder, batch_size, progress, num_workers)
+        X = _from_superset(dataset, encoder, source_id) if source_id else None
+        how = "sliced from a cached superset" if X is not None else "extracted"
+        if X is None:
+            X = extract(dataset, encoder, batch_size, progress, num_workers, num_threads)
         dt = time.perf_counter() - t0
-        _save(npy, X, dict(expect, seconds=round(dt, 2), items_per_s=round(len(X) / max(dt, 1e-9), 1),
+        _save(npy, X, dict(expect, how=how, seconds=round(dt, 2), items_per_s=round(len(X) / max(dt, 1e-9), 1),
                            batch_size=batch_size or encoder.default_batch_size, torch=torch.__version__,
-                           created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+                           created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                           source_id=source_id, items=list(dataset.items) if source_id else None))
     return X
 
 
