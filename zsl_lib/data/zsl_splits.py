@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 ZSL_DATASETS = (
     "tiny-imagenet",
@@ -152,6 +153,25 @@ def seeded_class_split(n_classes: int, n_unseen: int, seed: int = 0) -> tuple[np
     return np.sort(perm[: n_classes - n_unseen]), np.sort(perm[n_classes - n_unseen :])
 
 
+def _cap_index(y: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
+    """Sorted indices keeping at most ``cap`` random samples per class (all when cap is None)."""
+    if cap is None:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    ys = y[order]
+    srt = np.argsort(ys, kind="stable")
+    first = np.searchsorted(ys[srt], ys[srt], side="left")
+    rank = np.empty(len(y), dtype=np.int64)
+    rank[srt] = np.arange(len(y)) - first
+    return np.sort(order[rank < cap])
+
+
+def _cap_per_class(X, y, cap, seed):
+    keep = _cap_index(np.asarray(y), cap, seed)
+    return X[keep], np.asarray(y)[keep]
+
+
 def split_by_classes(
     name, X_train, y_train, X_test, y_test, semantics, class_names, unseen_classes, info=None
 ) -> ZSLSplit:
@@ -236,8 +256,10 @@ def load_zsl_split(
     text_encoder: str = "minilm",
     n_unseen: int | None = None,
     split_seed: int = 0,
-    min_items: int = 40,
+    min_items: int = 50,
     test_fraction: float = 0.2,
+    train_source: str = "train",
+    max_train_per_class: int | None = None,
     progress: bool = True,
 ) -> ZSLSplit:
     """Build a :class:`ZSLSplit` for a registered dataset (see the module docstring).
@@ -245,7 +267,15 @@ def load_zsl_split(
     ``n_unseen`` defaults to 50 for Tiny-ImageNet (150 seen / 50 unseen) and a quarter of the
     classes for fashion-products; it is fixed by the proposed split for xlsa17.
     ``encoder`` extracts image features (cached); ``text_encoder`` embeds class texts.
+    ``train_source`` (Tiny-ImageNet): ``"train"`` trains on the train split and tests on val;
+    ``"val"`` uses the val split only: seen-class val images are divided (seeded, stratified,
+    ``test_fraction`` for testing) into training and seen test images (needs 10,000 embeddings
+    instead of 30,000). ``max_train_per_class`` caps training images per class (seeded).
+    Fashion-products uses every item with an image (split ``all``), classes with at least
+    ``min_items`` items.
     """
+    if train_source not in ("train", "val"):
+        raise ValueError(f"train_source must be 'train' or 'val', got {train_source!r}")
     _check_name(name)
     if name == "synthetic":
         return make_synthetic_zsl(n_unseen=n_unseen or 5, seed=split_seed)
@@ -253,34 +283,46 @@ def load_zsl_split(
     from . import load_dataset  # noqa: PLC0415
 
     if name == "tiny-imagenet":
-        tr = load_dataset("tiny-imagenet", split="train")
         te = load_dataset("tiny-imagenet", split="val")
-        if list(tr.class_names) != list(te.class_names):
-            raise ValueError("tiny-imagenet: train and val splits disagree on the class order")
-        wnids = tr.extra["wnids"]
+        Xte, yte = embed(te, encoder, progress=progress), np.asarray(te.labels)
         n_unseen = 50 if n_unseen is None else n_unseen
-        _, unseen = seeded_class_split(len(tr.class_names), n_unseen, split_seed)
-        texts = wordnet_class_texts(wnids)
+        _, unseen = seeded_class_split(len(te.class_names), n_unseen, split_seed)
+        if train_source == "train":
+            tr = load_dataset("tiny-imagenet", split="train")
+            if list(tr.class_names) != list(te.class_names):
+                raise ValueError("tiny-imagenet: train and val splits disagree on the class order")
+            Xtr, ytr = embed(tr, encoder, progress=progress), np.asarray(tr.labels)
+        else:
+            seen_idx = np.flatnonzero(~np.isin(yte, unseen))
+            tr_idx, ts_idx = train_test_split(seen_idx, test_size=test_fraction, stratify=yte[seen_idx],
+                                              random_state=split_seed)
+            keep_te = np.sort(np.concatenate([ts_idx, np.flatnonzero(np.isin(yte, unseen))]))
+            Xtr, ytr, Xte, yte = Xte[tr_idx], yte[tr_idx], Xte[keep_te], yte[keep_te]
+        Xtr, ytr = _cap_per_class(Xtr, ytr, max_train_per_class, split_seed)
+        texts = wordnet_class_texts(te.extra["wnids"])
         return split_by_classes(
-            "tiny-imagenet", embed(tr, encoder, progress=progress), tr.labels,
-            embed(te, encoder, progress=progress), te.labels, text_semantics(texts, text_encoder),
-            tr.class_names, unseen,
+            "tiny-imagenet", Xtr, ytr, Xte, yte, text_semantics(texts, text_encoder),
+            te.class_names, unseen,
             info={"encoder": encoder, "text_encoder": text_encoder, "split_seed": split_seed,
-                  "semantics": "WordNet names + gloss", "class_texts": texts},
+                  "train_source": train_source, "semantics": "WordNet names + gloss",
+                  "class_texts": texts},
         )
     if name == "fashion-products":
-        ds = load_dataset("fashion-products", split="eval", min_items=min_items)
+        ds = load_dataset("fashion-products", split="all")
         X = embed(ds, encoder, progress=progress)
         y = np.asarray(ds.labels)
-        present = np.unique(y)
+        classes, counts = np.unique(y[y >= 0], return_counts=True)
+        present = classes[counts >= min_items]
+        if len(present) < 4:
+            raise ValueError(f"fashion-products: only {len(present)} articleTypes have min_items={min_items} items")
         n_unseen = max(2, len(present) // 4) if n_unseen is None else n_unseen
         perm_s, perm_u = seeded_class_split(len(present), n_unseen, split_seed)
         unseen = present[perm_u]
         # seen items: seeded stratified 80/20 into training and seen test items
-        from sklearn.model_selection import train_test_split  # noqa: PLC0415
-
         idx = np.flatnonzero(np.isin(y, present[perm_s]))
         tr_idx, te_idx = train_test_split(idx, test_size=test_fraction, stratify=y[idx], random_state=split_seed)
+        if max_train_per_class is not None:
+            tr_idx = tr_idx[_cap_index(y[tr_idx], max_train_per_class, split_seed)]
         te_idx = np.concatenate([te_idx, np.flatnonzero(np.isin(y, unseen))])
         # keep only classes with items; relabel to 0..K-1
         names = [ds.class_names[c] for c in present]
@@ -290,7 +332,8 @@ def load_zsl_split(
             "fashion-products", X[tr_idx], remap[y[tr_idx]], X[te_idx], remap[y[te_idx]],
             text_semantics(names, text_encoder), names, remap[unseen],
             info={"encoder": encoder, "text_encoder": text_encoder, "split_seed": split_seed,
-                  "semantics": "class names", "min_items": min_items},
+                  "semantics": "class names", "min_items": min_items,
+                  "max_train_per_class": max_train_per_class},
         )
     subset = name.split("-", 1)[1]
     ds = load_dataset("xlsa17", subset=subset)

@@ -645,3 +645,97 @@ class ClusterableCVAE:
         Z = self.transform(X)
         clf = self.zsl_classifier_ if setting == "zsl" else self.gzsl_classifier_
         return clf.predict(Z)
+
+
+# ----------------------------------------------------------------------------- experiment helpers
+
+#: the paper's numbers (percent; MI as printed in Table 4) for the tables beside ours.
+PAPER_RESULTS = {
+    "table1_gzsl": {  # U, S, H
+        "ESZSL": {"CUB": (12.6, 63.8, 21.0), "SUN": (11.0, 27.9, 15.8), "AWA2": (5.9, 77.8, 11.0)},
+        "Ours": {"CUB": (56.8, 69.2, 62.4), "SUN": (63.8, 45.4, 53.0), "AWA2": (71.6, 87.8, 78.8)},
+    },
+    "table2_zsl": {
+        "ESZSL": {"CUB": 53.9, "SUN": 54.5, "AWA2": 58.6},
+        "CVAE-ZSL": {"CUB": 52.1, "SUN": 61.7, "AWA2": 65.8},
+        "Ours": {"CUB": 63.1, "SUN": 65.5, "AWA2": 74.1},
+    },
+    "table4_ablation": {  # (MI, ZSL accuracy)
+        "na": {"CUB": (0.67, 56.6), "SUN": (0.56, 61.4), "AWA2": (0.83, 70.2)},
+        "cls": {"CUB": (0.71, 61.2), "SUN": (0.59, 64.4), "AWA2": (0.85, 71.3)},
+        "cls_gaussian": {"CUB": (0.73, 62.6), "SUN": (0.60, 64.9), "AWA2": (0.85, 72.4)},
+        "cls_gaussian_noise": {"CUB": (None, 63.1), "SUN": (None, 65.5), "AWA2": (None, 74.1)},
+    },
+    "table5_fewshot": {  # 5-way accuracy
+        "Ours-Baseline": {"CUB": (70.2, 92.6), "SUN": (76.5, 93.1)},
+        "Ours-Gaussian": {"CUB": (86.6, 95.8), "SUN": (82.6, 93.8)},
+    },
+}
+
+
+def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0) -> dict:
+    """ZSL per-class top-1, GZSL U/S/H and k-means MI of one fitted model on a ZSLSplit.
+
+    ``predict_zsl(X)`` / ``predict_gzsl(X)`` return class ids; ``space(X)`` maps real features to
+    the space whose clusterability is measured (k-means with one cluster per unseen class on the
+    unseen test features); None skips the MI. Accuracies are fractions.
+    """
+    from ..metrics.zsl import gzsl_scores, kmeans_mutual_info, per_class_accuracy  # noqa: PLC0415
+
+    out = {"zsl_top1": per_class_accuracy(split.y_test_unseen, predict_zsl(split.X_test_unseen))}
+    Xte = np.concatenate([split.X_test_seen, split.X_test_unseen])
+    yte = np.concatenate([split.y_test_seen, split.y_test_unseen])
+    g = gzsl_scores(yte, predict_gzsl(Xte), split.seen_classes, split.unseen_classes)
+    out.update({f"gzsl.{k}": v for k, v in g.items()})
+    if space is not None:
+        mi = kmeans_mutual_info(space(split.X_test_unseen), split.y_test_unseen, random_state=random_state)
+        out["kmeans_mi"], out["kmeans_nmi"] = mi["mi"], mi["nmi"]
+    return out
+
+
+def run_ablation(split, variants, seeds, params: dict, progress: bool = True):
+    """Fit every ablation variant for every seed; returns (long DataFrame of metrics, models).
+
+    ``variants`` are keys of :data:`ABLATION_VARIANTS`; ``params`` are further
+    :class:`ClusterableCVAE` keyword arguments (``noise_alpha`` applies to the noise variant).
+    ``models[(variant, seed)]`` keeps the fitted models of the first seed only (for figures).
+    """
+    import pandas as pd  # noqa: PLC0415
+
+    rows, models = [], {}
+    unknown = [v for v in variants if v not in ABLATION_VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variants {unknown}; accepted values: {list(ABLATION_VARIANTS)}")
+    jobs = [(v, s) for v in variants for s in seeds]
+    for v, s in tqdm(jobs, desc=f"{split.name} ablation", disable=not progress):
+        kw = {**params, **ABLATION_VARIANTS[v], "random_state": s, "progress": False}
+        m = ClusterableCVAE(**kw).fit(split.X_train, split.y_train, split.semantics, split.unseen_classes)
+        res = evaluate_zsl(lambda X, m=m: m.predict(X, "zsl"), lambda X, m=m: m.predict(X, "gzsl"),
+                           split, space=m.transform, random_state=s)
+        rows.append({"dataset": split.name, "variant": v, "seed": s, **res})
+        if s == seeds[0]:
+            models[v] = m
+    return pd.DataFrame(rows), models
+
+
+def tsne_views(models: dict, split, n_classes: int = 10, n_per_class: int = 30, random_state=0) -> dict:
+    """2-d t-SNE embeddings for Fig. 3: real vs synthesised unseen features per model.
+
+    ``models`` maps a panel title to a fitted :class:`ClusterableCVAE`. For ``n_classes`` random
+    unseen classes, up to ``n_per_class`` real test features (projected with the model) and as
+    many synthesised ones are embedded jointly. Returns ``{title: (Z (m, 2), y (m,), is_real (m,))}``.
+    """
+    from sklearn.manifold import TSNE  # noqa: PLC0415
+
+    rng = np.random.default_rng(random_state)
+    classes = np.sort(rng.choice(split.unseen_classes, min(n_classes, len(split.unseen_classes)), replace=False))
+    idx = np.concatenate([rng.permutation(np.flatnonzero(split.y_test_unseen == c))[:n_per_class] for c in classes])
+    out = {}
+    for title, m in models.items():
+        real = m.transform(split.X_test_unseen[idx])
+        synth, ys = m.generate(classes, n_per_class, random_state=random_state)
+        Z = TSNE(n_components=2, init="pca", perplexity=30, random_state=random_state).fit_transform(
+            np.concatenate([real, synth]).astype(np.float64))
+        y = np.concatenate([split.y_test_unseen[idx], ys])
+        out[title] = (Z, y, np.r_[np.ones(len(idx), bool), np.zeros(len(ys), bool)])
+    return out

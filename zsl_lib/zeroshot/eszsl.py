@@ -142,3 +142,12 @@ def tune_eszsl(
         scores[(g, lam)] = per_class_accuracy(y[is_val], pred)
     best = max(scores, key=scores.get)
     return {"gamma": best[0], "lambda_": best[1]}, scores
+
+
+def evaluate_eszsl(model: ESZSL, split) -> dict:
+    """ZSL top-1, GZSL U/S/H and k-means MI (in the compatibility space ``X V``) on a ZSLSplit."""
+    from .cvae import evaluate_zsl  # noqa: PLC0415
+
+    S = split.semantics
+    return evaluate_zsl(lambda X: model.predict(X, S, split.unseen_classes), lambda X: model.predict(X, S),
+                        split, space=lambda X: np.asarray(X, dtype=np.float64) @ model.V_)
