@@ -401,6 +401,9 @@ class ClusterableCVAE:
     output_activation : decoder output activation (paper: ``"relu"``).
     feature_scaling : ``"minmax"`` (default; per-feature to [0, 1] on the training features, as
         in common ZSL code), ``"standard"``, ``"l2"`` or ``"none"``; applied before F and M.
+    semantic_scaling : ``"none"`` (paper: attributes as given), ``"center"`` or ``"standard"``
+        (per dimension over all classes' semantic rows). Text embeddings of class names share a
+        large common component; standardising lets the decoder see the class differences.
     gaussian_gamma, gaussian_dim, gaussian_epochs, gaussian_lr, gaussian_init : settings of
         :class:`GaussianSimilarityMapping`.
     n_synth_per_class : synthesised features per unseen class for the final classifier.
@@ -432,6 +435,7 @@ class ClusterableCVAE:
         encoder_conditioning: bool = True,
         output_activation: str = "relu",
         feature_scaling: str = "minmax",
+        semantic_scaling: str = "none",
         gaussian_gamma: float = 1.0,
         gaussian_dim: int | None = None,
         gaussian_epochs: int = 20,
@@ -462,6 +466,7 @@ class ClusterableCVAE:
         self.encoder_conditioning = encoder_conditioning
         self.output_activation = output_activation
         self.feature_scaling = feature_scaling
+        self.semantic_scaling = semantic_scaling
         self.gaussian_gamma = gaussian_gamma
         self.gaussian_dim = gaussian_dim
         self.gaussian_epochs = gaussian_epochs
@@ -513,6 +518,13 @@ class ClusterableCVAE:
         self._check_params()
         X, y, S, seen, unseen = check_zsl_inputs(X, y, semantics, unseen_classes)
         self.seen_classes_, self.unseen_classes_ = seen, unseen
+        if self.semantic_scaling not in ("none", "center", "standard"):
+            raise ValueError(f"semantic_scaling must be 'none', 'center' or 'standard', got {self.semantic_scaling!r}")
+        if self.semantic_scaling != "none":
+            S = S - S.mean(0, keepdims=True)
+            if self.semantic_scaling == "standard":
+                S = S / np.maximum(S.std(0, keepdims=True), 1e-8)
+            S = S.astype(np.float32)
         self.semantics_ = S
         self.n_features_in_ = X.shape[1]
         rng = check_random_state(self.random_state)
@@ -528,7 +540,7 @@ class ClusterableCVAE:
                 random_state=seed_gau, progress=self.progress,
             ).fit(Xs, y)
             Xs = self.gaussian_.transform(Xs)
-        self._train_generator(Xs, y, S, seed_net)
+        self._train_generator(Xs, y, self.semantics_, seed_net)
         self._fit_classifiers(Xs, y, seed_clf)
         return self
 
