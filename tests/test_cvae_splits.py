@@ -82,7 +82,7 @@ def test_xlsa17_cub_real_splits_with_generated_res101(tmp_path, monkeypatch):
         loc = m[key].ravel() - 1
         labels[loc] = pool[np.arange(len(loc)) % len(pool)]
     rng = np.random.default_rng(0)
-    d = 256  # the real file has 2048; smaller keeps the test fast
+    d = 128  # the real file has 2048; smaller keeps the test fast
     A = rng.normal(size=(d, m["att"].shape[0]))
     feats = np.maximum(m["att"].T[labels] @ A.T * 5 + rng.normal(size=(n_img, d)), 0)
     out = tmp_path / "xlsa17" / "CUB"
@@ -102,7 +102,7 @@ def test_xlsa17_cub_real_splits_with_generated_res101(tmp_path, monkeypatch):
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        model = ClusterableCVAE(hidden_size=64, projection_dim=64, epochs=3, lr=1e-2, gaussian_epochs=1,
+        model = ClusterableCVAE(hidden_size=32, projection_dim=32, epochs=2, lr=1e-2, gaussian_epochs=1,
                                 gaussian_gamma=0.01, n_synth_per_class=20, clf_epochs=5, clf_lr=5e-3,
                                 random_state=0, progress=False).fit(sp.X_train, sp.y_train, sp.semantics)
     finally:
