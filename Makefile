@@ -1,0 +1,57 @@
+# The zero-shot similarity lab. `make help` lists the targets.
+#   make reproduce   create the environment if missing, prepare data, run every notebook (default profile)
+#   make test        create the environment if missing, run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= default
+PYTEST_ARGS ?=
+
+.PHONY: help env wordnet data reproduce smoke paper test test-fast lint bench clean-build
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+env: $(STAMP) wordnet  ## create the virtual environment (.venv) if it is missing or stale
+
+wordnet:  ## WordNet 3.0 for Tiny-ImageNet class names (Debian wordnet-base, or NLTK's corpus)
+	@if [ -n "$$ZSL_WORDNET_DIR" ] || [ -f /usr/share/wordnet/data.noun ] || ls $$HOME/nltk_data/corpora/wordnet* >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && apt-get install -y -qq wordnet-base >/dev/null) || echo "warning: apt-get install wordnet-base failed"; \
+	else $(PY) -m pip install --quiet nltk && $(PY) -m nltk.downloader -q wordnet || echo "warning: no WordNet: install wordnet-base or NLTK's wordnet corpus"; fi
+
+data: env  ## check / fetch every dataset file the default notebooks use
+	$(PY) -m zsl_lib.prepare
+
+reproduce: data  ## run every notebook with its default parameters; figures/ and results/ are rewritten
+	$(PY) -m zsl_lib.runner --profile $(PROFILE)
+
+smoke: env  ## run every notebook with its smoke parameters (seconds each)
+	$(PY) -m zsl_lib.runner --profile smoke
+
+paper: env  ## run every notebook in its source document's exact setting (needs downloads, maybe a GPU)
+	$(PY) -m zsl_lib.runner --profile paper
+
+test: env  ## the whole test suite: unit, real-data and notebook tests
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: env  ## unit tests only (no real data, no notebooks)
+	$(PY) -m pytest -m "not realdata and not notebook" $(PYTEST_ARGS)
+
+lint: env  ## ruff over the library, tests, benchmarks and notebooks
+	$(VENV)/bin/ruff check zsl_lib tests benchmarks notebooks
+
+bench: env  ## speed and memory benchmarks (print ratios against a reference)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean-build:  ## remove executed notebooks
+	rm -rf build
