@@ -106,3 +106,21 @@ def test_bad_inputs():
         R.csr_precision_at_k(np.array([1, 2]), np.ones(1, bool), 1)
     with pytest.raises(ValueError, match="gallery has"):
         R.label_relevance(np.array([0]), np.array([0, 1]), np.array([[5]]))
+
+
+def test_ap_from_unsorted_scores_matches_sorted():
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(0, 40, 30)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    scores = rng.uniform(-1, 1, indptr[-1]).astype(np.float32)
+    rel = rng.random(indptr[-1]) > 0.6
+    order = np.concatenate(
+        [indptr[q] + np.argsort(-scores[indptr[q] : indptr[q + 1]]) for q in range(30)]
+    ).astype(int)
+    ref = R.csr_average_precision(indptr, rel[order])
+    np.testing.assert_allclose(R.csr_average_precision_scored(indptr, scores, rel), ref)
+    n_rel = np.bincount(np.repeat(np.arange(30), lengths), weights=rel, minlength=30) + 3
+    np.testing.assert_allclose(
+        R.csr_average_precision_scored(indptr, scores, rel, n_rel),
+        R.csr_average_precision(indptr, rel[order], n_rel),
+    )

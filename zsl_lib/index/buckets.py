@@ -14,7 +14,8 @@ bucket ``b`` holds ``ids[offsets[b]:offsets[b + 1]]``. Probing a batch of query 
   ascending within a query;
 - ``search(Q, k) -> (scores float32 (nq, k), ids int64 (nq, k))``: the k best candidates by cosine
   similarity, padded with ``-inf`` / ``-1`` when a query has fewer than k candidates;
-- ``iter_ranked(Q)``: per batch of queries, every candidate ranked by cosine (used by the metrics).
+- ``iter_scored(Q)`` / ``iter_ranked(Q)``: per batch of queries, every candidate with its cosine
+  (unsorted / ranked), used by the metrics.
 
 Subclasses implement ``_fit_keys(X, y) -> (n, n_tables)`` keys and ``_query_keys(Q) ->
 (nq, n_tables)`` or ``(nq, n_tables, n_probes)`` keys. Keys are int64, or, for codes longer than
@@ -23,11 +24,9 @@ Subclasses implement ``_fit_keys(X, y) -> (n, n_tables)`` keys and ``_query_keys
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 
-from .exact import check_matrix, l2_normalize
+from .exact import check_matrix, l2_normalize, topk_rows
 
 MAX_INT_BITS = 62
 
@@ -67,6 +66,8 @@ class BucketTable:
         self.offsets = np.append(starts, keys.shape[0]).astype(np.int64)
         self.ids = order.astype(np.int64)
         self.n_items = int(keys.shape[0])
+        self.bucket_of = np.empty(self.n_items, dtype=np.int64)  # bucket position of every item
+        self.bucket_of[self.ids] = np.repeat(np.arange(self.n_buckets), np.diff(self.offsets))
 
     @property
     def n_buckets(self) -> int:
@@ -75,6 +76,14 @@ class BucketTable:
     def bucket_sizes(self) -> np.ndarray:
         """(n_buckets,) int64 number of gallery items per non-empty bucket."""
         return np.diff(self.offsets)
+
+    def find(self, query_keys) -> np.ndarray:
+        """Bucket position of each query key (any shape); -1 where no gallery item has that key."""
+        query_keys = np.asarray(query_keys, dtype=self.keys.dtype)
+        pos = np.searchsorted(self.keys, query_keys)
+        pos_c = np.minimum(pos, max(self.n_buckets - 1, 0))
+        found = (pos < self.n_buckets) & (self.keys[pos_c] == query_keys)
+        return np.where(found, pos_c, -1).astype(np.int64)
 
     def lookup(self, query_keys) -> tuple[np.ndarray, np.ndarray]:
         """Ranges into ``self.ids`` of the buckets of ``query_keys`` (any shape).
@@ -116,21 +125,37 @@ def union_candidates(
     nq = query_keys.shape[0]
     if query_keys.ndim == 2:
         query_keys = query_keys[:, :, None]
-    parts_q, parts_g = [], []
-    for t, table in enumerate(tables):
-        start, end = table.lookup(query_keys[:, t, :])  # (nq, n_probes)
-        owner, pos = expand_ranges(start, end)
-        parts_q.append(owner // query_keys.shape[2])
-        parts_g.append(table.ids[pos])
-    q = np.concatenate(parts_q) if parts_q else np.empty(0, np.int64)
-    g = np.concatenate(parts_g) if parts_g else np.empty(0, np.int64)
-    if len(tables) == 1 and query_keys.shape[2] == 1:
-        # one bucket per query: already unique; only order by query, ids ascend within a bucket
-        order = np.argsort(q, kind="stable")
-        q, g = q[order], g[order]
+    n_probes = query_keys.shape[2]
+    found = [table.find(query_keys[:, t, :]) for t, table in enumerate(tables)]  # (nq, n_probes)
+    sizes = sum(
+        np.where(f >= 0, np.diff(t.offsets)[np.maximum(f, 0)], 0).sum()
+        for f, t in zip(found, tables)
+    )
+    if len(tables) * n_probes > 1 and sizes > nq * n_gallery / 16:
+        # dense candidate sets: mark a (nq, n) boolean matrix bucket by bucket, no huge unique
+        mask = np.zeros((nq, n_gallery), dtype=bool)
+        for f, table in zip(found, tables):
+            for p in range(n_probes):
+                mask |= (table.bucket_of[None, :] == f[:, p, None]) & (f[:, p, None] >= 0)
+        q, g = np.nonzero(mask)
     else:
-        combined = np.unique(q * np.int64(n_gallery) + g)
-        q, g = combined // n_gallery, combined % n_gallery
+        parts_q, parts_g = [], []
+        for f, table in zip(found, tables):
+            fc = np.maximum(f, 0)
+            start = np.where(f >= 0, table.offsets[fc], 0)
+            end = np.where(f >= 0, table.offsets[fc + 1], 0)
+            owner, pos = expand_ranges(start, end)
+            parts_q.append(owner // n_probes)
+            parts_g.append(table.ids[pos])
+        q = np.concatenate(parts_q) if parts_q else np.empty(0, np.int64)
+        g = np.concatenate(parts_g) if parts_g else np.empty(0, np.int64)
+        if len(tables) == 1 and n_probes == 1:
+            # one bucket per query: already unique; order by query (ids ascend within a bucket)
+            order = np.argsort(q, kind="stable")
+            q, g = q[order], g[order]
+        else:
+            combined = np.unique(q * np.int64(n_gallery) + g)
+            q, g = combined // n_gallery, combined % n_gallery
     indptr = np.zeros(nq + 1, dtype=np.int64)
     np.cumsum(np.bincount(q, minlength=nq), out=indptr[1:])
     return indptr, g.astype(np.int64, copy=False)
@@ -167,11 +192,54 @@ def score_candidates(
 
 
 def rank_csr(indptr: np.ndarray, indices: np.ndarray, scores: np.ndarray):
-    """Sort every CSR row by descending score (ties: ascending id). Returns (indices, scores)."""
+    """Sort every CSR row by descending score. Returns ``(indices, scores)`` re-ordered.
+
+    Rows are laid out in a padded (nq, max_row_length) matrix and sorted with one row-wise
+    ``np.argsort`` (SIMD-accelerated, several times faster than a lexsort of the flat arrays); the
+    order of exactly tied scores is unspecified.
+    """
     nq = indptr.shape[0] - 1
-    rows = np.repeat(np.arange(nq, dtype=np.int64), np.diff(indptr))
-    order = np.lexsort((indices, -scores, rows))
-    return indices[order], scores[order]
+    counts = np.diff(indptr)
+    if indices.shape[0] == 0:
+        return indices, scores
+    rows = np.repeat(np.arange(nq, dtype=np.int64), counts)
+    pos = np.arange(indices.shape[0], dtype=np.int64) - indptr[:-1][rows]
+    padded = np.full((nq, int(counts.max())), np.inf, dtype=np.float32)
+    padded[rows, pos] = -scores  # ascending order of -score; padding (+inf) sorts last
+    order = np.argsort(padded, axis=1)
+    new = indptr[:-1][rows] + order[rows, pos]
+    return indices[new], scores[new]
+
+
+def csr_padded(indptr: np.ndarray, values: np.ndarray, fill) -> np.ndarray:
+    """CSR row values laid out in a (nq, max_row_length) matrix padded with ``fill``."""
+    nq = indptr.shape[0] - 1
+    counts = np.diff(indptr)
+    rows = np.repeat(np.arange(nq, dtype=np.int64), counts)
+    pos = np.arange(values.shape[0], dtype=np.int64) - indptr[:-1][rows]
+    out = np.full((nq, int(counts.max(initial=0))), fill, dtype=values.dtype)
+    out[rows, pos] = values
+    return out
+
+
+def csr_topk_unsorted(indptr, indices, scores, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best entries of each (unsorted) CSR row by score, padded with -inf / -1: (nq, k).
+
+    Uses :func:`~zsl_lib.index.exact.topk_rows` on the padded score matrix (no full sort).
+    """
+    nq = indptr.shape[0] - 1
+    out_s = np.full((nq, k), -np.inf, dtype=np.float32)
+    out_i = np.full((nq, k), -1, dtype=np.int64)
+    padded = csr_padded(indptr, scores.astype(np.float32, copy=False), -np.inf)
+    kk = min(k, padded.shape[1])
+    if kk == 0:
+        return out_s, out_i
+    vals, cols = topk_rows(padded, kk)
+    ok = np.isfinite(vals)
+    out_s[:, :kk] = np.where(ok, vals, -np.inf)
+    flat = np.minimum(indptr[:-1, None] + cols, indices.shape[0] - 1)
+    out_i[:, :kk] = np.where(ok, indices[flat], -1)
+    return out_s, out_i
 
 
 def csr_topk(indptr, indices, scores, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -247,18 +315,21 @@ class BucketIndex:
         indptr = np.concatenate([[0]] + [p[0][1:] + b for p, b in zip(parts, nnz_before)])
         return indptr.astype(np.int64), np.concatenate([p[1] for p in parts])
 
-    def iter_ranked(
-        self, Q, batch_size: int | None = None
-    ) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray]]:
-        """Yield ``(query_slice, indptr, ids, scores)`` per batch: all candidates by descending cosine."""
+    def iter_scored(self, Q, batch_size: int | None = None):
+        """Yield ``(query_slice, indptr, ids, scores)`` per batch; ids ascending, scores = cosine."""
         Q = self._check_queries(Q)
         bs = batch_size or self.batch_size
         for s in range(0, Q.shape[0], bs):
             Qb = Q[s : s + bs]
             indptr, ids = self._candidates_checked(Qb)
             scores = score_candidates(l2_normalize(Qb), self.Xn_, indptr, ids)
-            ids, scores = rank_csr(indptr, ids, scores)
             yield slice(s, s + Qb.shape[0]), indptr, ids, scores
+
+    def iter_ranked(self, Q, batch_size: int | None = None):
+        """Like :meth:`iter_scored` with every query's candidates sorted by descending cosine."""
+        for sl, indptr, ids, scores in self.iter_scored(Q, batch_size):
+            ids, scores = rank_csr(indptr, ids, scores)
+            yield sl, indptr, ids, scores
 
     def search(self, Q, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k best candidates by cosine: ``(scores float32 (nq, k), ids int64 (nq, k))``.
@@ -270,6 +341,6 @@ class BucketIndex:
         Q = self._check_queries(Q)
         scores = np.full((Q.shape[0], k), -np.inf, dtype=np.float32)
         ids = np.full((Q.shape[0], k), -1, dtype=np.int64)
-        for sl, indptr, cand, sc in self.iter_ranked(Q):
-            scores[sl], ids[sl] = csr_topk(indptr, cand, sc, k)
+        for sl, indptr, cand, sc in self.iter_scored(Q):
+            scores[sl], ids[sl] = csr_topk_unsorted(indptr, cand, sc, int(k))
         return scores, ids

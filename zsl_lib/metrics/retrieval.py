@@ -193,3 +193,48 @@ def full_ranking_average_precision(
         rel = gallery_labels[order] == query_labels[s:e, None]
         ap[s:e] = average_precision(rel, n_rel[s:e], average=False)
     return float(ap.mean()) if average else ap
+
+
+def csr_average_precision_scored(indptr, scores, relevance, n_relevant=None) -> np.ndarray:
+    """Per query (nq,) AP of *unsorted* CSR candidate lists ranked by descending ``scores``.
+
+    Same value as sorting each row and calling :func:`csr_average_precision` (up to the order of
+    exactly tied scores), but only sorts score *values* (row-wise ``np.sort``, several times faster
+    than an argsort): the rank of a relevant item is 1 + the number of candidates of its query
+    scoring higher (a ``searchsorted`` in the sorted rows), its hit count 1 + the number of
+    relevant candidates scoring higher.
+    """
+    rows, counts = _csr_rows(indptr)
+    indptr = np.asarray(indptr, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float32)
+    rel = np.asarray(relevance).astype(bool, copy=False)
+    if scores.shape != rows.shape or rel.shape != rows.shape:
+        raise ValueError(
+            f"scores and relevance must have indptr[-1] = {rows.size} entries; got "
+            f"{scores.shape} and {rel.shape}"
+        )
+    nq = counts.size
+    denom = (
+        np.bincount(rows, weights=rel, minlength=nq)
+        if n_relevant is None
+        else _check_n_relevant(n_relevant, nq)
+    )
+    if not rel.any():
+        return np.zeros(nq)
+    # keys increasing with rank: row * span + (-score); span leaves room for any float32 score
+    lo, hi = float(scores.min()), float(scores.max())
+    span = (hi - lo) + 2.0
+    width = int(counts.max())
+    pos = np.arange(rows.size, dtype=np.int64) - indptr[:-1][rows]
+    padded = np.full((nq, width), hi - lo + 1.0, dtype=np.float64)  # padding sorts last in a row
+    padded[rows, pos] = hi - scores.astype(np.float64)  # in [0, hi - lo]
+    padded.sort(axis=1)
+    padded += span * np.arange(nq, dtype=np.float64)[:, None]
+    r_rows = rows[rel]
+    r_keys = (hi - scores[rel].astype(np.float64)) + span * r_rows
+    rank = np.searchsorted(padded.ravel(), r_keys, side="left") - r_rows * width + 1
+    r_sorted = np.sort(r_keys)
+    r_first = np.searchsorted(r_sorted, span * np.arange(nq, dtype=np.float64) - 0.5)
+    hits = np.searchsorted(r_sorted, r_keys, side="left") - r_first[r_rows] + 1
+    total = np.bincount(r_rows, weights=hits / rank, minlength=nq)
+    return np.divide(total, denom, out=np.zeros(nq), where=denom > 0)

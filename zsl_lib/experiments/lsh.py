@@ -1,0 +1,342 @@
+"""Grid runner for notebook 04 (LSH comparison): tasks, evaluation of an index, parameter grids.
+
+A :class:`RetrievalTask` holds one dataset's gallery (train split) and queries (test split)
+embeddings with labels, and the exact cosine neighbours of every query (the ceiling).
+:func:`evaluate` fits an index on the gallery and measures, over the queries:
+
+- ``p_at_10``, ``p_at_50``: precision@k with label relevance (missing items count as misses);
+- ``map_retrieved``: AP over each query's whole ranked candidate list (the report's mAP);
+- ``map_gallery``: standard AP over the gallery (relevant items never retrieved contribute 0);
+- ``recall_at_10``: fraction of the exact 10 nearest neighbours (cosine) in the index's top 10;
+- ``candidates_per_query``: gallery items scanned per query;
+- ``query_ms``: wall time of a top-k search per query (for the bucket indexes measured on the
+  ``search`` code path inside the evaluation pass with k = 50: candidate lookup, cosine scoring,
+  top-k selection; for FAISS indexes with their own ``search``, a separate ``search(Q, 10)``);
+- ``fit_s``: build time; ``empty_fraction``: queries with no candidate at all.
+
+Metrics are percentages (x100) like the report's tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..index.buckets import BucketIndex, csr_topk_unsorted
+from ..index.exact import check_matrix, exact_topk
+from ..index.faiss_baselines import FaissFlatIP, FaissIVFFlat, FaissLSH
+from ..index.kmeans import KMeansBuckets
+from ..index.lsh import RandomHyperplaneLSH
+from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
+from ..metrics import retrieval as R
+
+METHODS = {
+    "kmeans": KMeansBuckets,
+    "lsh": RandomHyperplaneLSH,
+    "neural-lsh": NeuralLSH,
+    "faiss-ivf": FaissIVFFlat,
+    "faiss-lsh": FaissLSH,
+}
+METRIC_KEYS = (
+    "p_at_10",
+    "p_at_50",
+    "map_retrieved",
+    "map_gallery",
+    "recall_at_10",
+    "candidates_per_query",
+    "query_ms",
+)
+# query split used as queries for each dataset (gallery = "train")
+QUERY_SPLIT = {"cifar10": "test", "cifar100": "test", "tiny-imagenet": "val"}
+
+
+@dataclass
+class RetrievalTask:
+    """Gallery ``X`` (n, d) / ``y`` (n,), queries ``Q`` (nq, d) / ``yq`` (nq,), and exact neighbours."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    Q: np.ndarray
+    yq: np.ndarray
+    exact_ids: np.ndarray = field(repr=False)  # (nq, 50) exact cosine top-50 ids
+    exact_ms: float = 0.0  # exact_topk(Q, X, 10, "cosine") time per query
+    n_relevant: np.ndarray = field(default=None, repr=False)  # (nq,) same-label gallery items
+
+    @property
+    def n_gallery(self) -> int:
+        return int(self.X.shape[0])
+
+
+def make_task(
+    name: str, X, y, Q, yq, *, n_queries: int | None = None, seed: int = 0
+) -> RetrievalTask:
+    """Build a task; ``n_queries`` keeps a seeded random subset of the queries (None: all)."""
+    X = check_matrix("X (gallery)", X)
+    Q = check_matrix("Q (queries)", Q, dim=X.shape[1])
+    y, yq = np.asarray(y), np.asarray(yq)
+    if y.shape != (X.shape[0],) or yq.shape != (Q.shape[0],):
+        raise ValueError(
+            f"labels must match rows: y {y.shape} vs X {X.shape}, yq {yq.shape} vs Q {Q.shape}"
+        )
+    if n_queries is not None and n_queries < Q.shape[0]:
+        keep = np.sort(np.random.default_rng(seed).choice(Q.shape[0], n_queries, replace=False))
+        Q, yq = Q[keep], yq[keep]
+    k = min(50, X.shape[0])
+    exact_topk(Q[:8], X, 10, "cosine")  # warm-up
+    t0 = time.perf_counter()
+    exact_topk(Q, X, 10, "cosine")
+    exact_ms = 1000 * (time.perf_counter() - t0) / Q.shape[0]
+    _, ids = exact_topk(Q, X, k, "cosine")
+    classes, counts = np.unique(y, return_counts=True)
+    pos = np.minimum(np.searchsorted(classes, yq), classes.size - 1)
+    n_rel = np.where(classes[pos] == yq, counts[pos], 0)
+    return RetrievalTask(name, X, y, Q, yq, ids, exact_ms, n_rel)
+
+
+def exact_results(task: RetrievalTask, *, chunk_rows: int = 128) -> dict:
+    """Metrics of exact cosine search (the ceiling): every gallery item is a candidate."""
+    rel = R.label_relevance(task.yq, task.y, task.exact_ids)
+    return {
+        "p_at_10": 100 * R.precision_at_k(rel, 10),
+        "p_at_50": 100 * R.precision_at_k(rel, 50),
+        "map_gallery": 100
+        * R.full_ranking_average_precision(task.Q, task.X, task.yq, task.y, chunk_rows=chunk_rows),
+        "recall_at_10": 100.0,
+        "candidates_per_query": float(task.n_gallery),
+        "query_ms": task.exact_ms,
+    }
+
+
+def evaluate(
+    index, task: RetrievalTask, *, fit: bool = True, batch_size: int | None = None
+) -> dict:
+    """Fit ``index`` on the task's gallery (unless ``fit=False``) and measure it (module doc)."""
+    t0 = time.perf_counter()
+    if fit:
+        index.fit(task.X, task.y)
+    fit_s = time.perf_counter() - t0
+    nq = task.Q.shape[0]
+    per_q = {m: np.zeros(nq) for m in ("p10", "p50", "apr", "apg", "rec", "cand")}
+    search_s = 0.0
+    it = index.iter_scored(task.Q, batch_size)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            sl, indptr, ids, scores = next(it)
+        except StopIteration:
+            break
+        _, top = csr_topk_unsorted(indptr, ids, scores, 50)
+        search_s += time.perf_counter() - t0  # = search(Q, 50) on this batch
+        top_rel = R.label_relevance(task.yq[sl], task.y, top)
+        per_q["p10"][sl] = R.precision_at_k(top_rel, 10, average=False)
+        per_q["p50"][sl] = R.precision_at_k(top_rel, 50, average=False)
+        rel = R.csr_label_relevance(indptr, ids, task.yq[sl], task.y)
+        per_q["apr"][sl] = R.csr_average_precision_scored(indptr, scores, rel)
+        per_q["apg"][sl] = R.csr_average_precision_scored(indptr, scores, rel, task.n_relevant[sl])
+        per_q["rec"][sl] = R.recall_at_k(top[:, :10], task.exact_ids[sl, :10], average=False)
+        per_q["cand"][sl] = np.diff(indptr)
+    if type(index).search is not BucketIndex.search:  # FAISS's own search: time it
+        index.search(task.Q[:8], 10)
+        t0 = time.perf_counter()
+        index.search(task.Q, 10)
+        search_s = time.perf_counter() - t0
+    return {
+        "p_at_10": 100 * per_q["p10"].mean(),
+        "p_at_50": 100 * per_q["p50"].mean(),
+        "map_retrieved": 100 * per_q["apr"].mean(),
+        "map_gallery": 100 * per_q["apg"].mean(),
+        "recall_at_10": 100 * per_q["rec"].mean(),
+        "candidates_per_query": per_q["cand"].mean(),
+        "query_ms": 1000 * search_s / nq,
+        "fit_s": fit_s,
+        "empty_fraction": float((per_q["cand"] == 0).mean()),
+    }
+
+
+def grid_specs(
+    *,
+    kmeans_K: Iterable[int] = (),
+    kmeans_pca: Iterable = (None,),
+    lsh_H: Iterable[int] = (),
+    lsh_L: Iterable[int] = (),
+    neural_J: Iterable[int] = (),
+    neural_L: int = 8,
+    ivf_lists: Iterable[int] = (),
+    ivf_probes: Iterable[int] = (1,),
+    faiss_lsh_bits: Iterable[int] = (),
+    faiss_lsh_candidates: Iterable[int] = (100,),
+    seed: int = 0,
+    kmeans_params: dict | None = None,
+    lsh_params: dict | None = None,
+) -> list[dict]:
+    """The grid points as ``{"method", "group", "param", "value", "params"}`` dicts.
+
+    ``group`` is the table a point belongs to (k-means: PCA setting ``"pca-none"`` /
+    ``"pca-248"`` / ``"pca-0_95"``; LSH: ``"L3"``; neural LSH: ``"L8"``; FAISS: ``"nprobe1"``,
+    ``"cand100"``); ``param`` / ``value`` the swept knob (K, H, J, nlist, bits).
+    """
+    specs = []
+    for pca in kmeans_pca:
+        for K in kmeans_K:
+            tag = "none" if pca is None else str(pca).replace(".", "_")
+            specs.append(
+                {
+                    "method": "kmeans",
+                    "group": f"pca-{tag}",
+                    "param": "K",
+                    "value": int(K),
+                    "params": {
+                        "n_clusters": int(K),
+                        "pca": pca,
+                        "random_state": seed,
+                        **(kmeans_params or {}),
+                    },
+                }
+            )
+    for L in lsh_L:
+        for H in lsh_H:
+            specs.append(
+                {
+                    "method": "lsh",
+                    "group": f"L{L}",
+                    "param": "H",
+                    "value": int(H),
+                    "params": {
+                        "n_bits": int(H),
+                        "n_tables": int(L),
+                        "random_state": seed,
+                        **(lsh_params or {}),
+                    },
+                }
+            )
+    for J in neural_J:
+        specs.append(
+            {
+                "method": "neural-lsh",
+                "group": f"L{neural_L}",
+                "param": "J",
+                "value": int(J),
+                "params": {"n_bits": int(J), "n_tables": int(neural_L), "random_state": seed},
+            }
+        )
+    for p in ivf_probes:
+        for nl in ivf_lists:
+            if p <= nl:
+                specs.append(
+                    {
+                        "method": "faiss-ivf",
+                        "group": f"nprobe{p}",
+                        "param": "nlist",
+                        "value": int(nl),
+                        "params": {"n_lists": int(nl), "n_probe": int(p), "random_state": seed},
+                    }
+                )
+    for c in faiss_lsh_candidates:
+        for b in faiss_lsh_bits:
+            specs.append(
+                {
+                    "method": "faiss-lsh",
+                    "group": f"cand{c}",
+                    "param": "bits",
+                    "value": int(b),
+                    "params": {"n_bits": int(b), "n_candidates": int(c)},
+                }
+            )
+    return specs
+
+
+def run_grid(
+    task: RetrievalTask,
+    specs: list[dict],
+    *,
+    network_params: dict | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Evaluate every grid point of ``specs`` on ``task``; one row per point.
+
+    Neural LSH trains one :class:`NeuralHashNetwork` (``network_params``) per task and reuses it
+    for every J (the bit draw differs); its training time is in the ``train_s`` column. Grid
+    points that cannot run on this task (e.g. more PCA components than dimensions, more clusters
+    than gallery items) are skipped with a ``skipped`` reason instead of failing the grid.
+    """
+    rows = []
+    network = None
+    iterator = specs
+    if progress:
+        from tqdm.auto import tqdm  # noqa: PLC0415
+
+        iterator = tqdm(specs, desc=f"grid {task.name}", unit="point")
+    for spec in iterator:
+        method = spec["method"]
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; accepted: {', '.join(METHODS)}")
+        row = {"dataset": task.name, **{k: spec[k] for k in ("method", "group", "param", "value")}}
+        params = dict(spec["params"])
+        pca = params.get("pca")
+        if method == "kmeans" and isinstance(pca, (int, np.integer)) and pca >= task.X.shape[1]:
+            rows.append(
+                {**row, "skipped": f"PCA to {pca} dims needs more than {task.X.shape[1]} dims"}
+            )
+            continue
+        too_many = {"kmeans": "n_clusters", "faiss-ivf": "n_lists"}.get(method)
+        if too_many and params[too_many] > task.n_gallery:
+            rows.append({**row, "skipped": f"{params[too_many]} buckets > {task.n_gallery} items"})
+            continue
+        train_s = 0.0
+        if method == "neural-lsh":
+            if network is None:
+                t0 = time.perf_counter()
+                network = NeuralHashNetwork(**(network_params or {})).fit(task.X, task.y)
+                train_s = time.perf_counter() - t0
+                row["train_s"] = train_s
+            params["network"] = network
+        index = METHODS[method](**params)
+        rows.append({**row, **evaluate(index, task)})
+        if method == "kmeans":
+            rows[-1]["pca_dims"] = index.n_components_
+    return pd.DataFrame(rows)
+
+
+def exact_baselines(task: RetrievalTask) -> pd.DataFrame:
+    """Exact cosine search, ours (chunked matmul + top-k) and FAISS IndexFlatIP (timed)."""
+    ours = {"dataset": task.name, "method": "exact", "group": "exact", **exact_results(task)}
+    flat = FaissFlatIP().fit(task.X)
+    flat.search(task.Q[:8], 10)
+    t0 = time.perf_counter()
+    flat.search(task.Q, 10)
+    faiss_ms = 1000 * (time.perf_counter() - t0) / task.Q.shape[0]
+    fl = {**ours, "method": "faiss-flat", "group": "exact", "query_ms": faiss_ms}
+    ours["map_retrieved"] = fl["map_retrieved"] = ours["map_gallery"]
+    return pd.DataFrame([ours, fl])
+
+
+def record_grid(df: pd.DataFrame, record_fn, exact: pd.DataFrame | None = None) -> int:
+    """Record each grid row's metrics under ``<dataset>.<method>.<group>.<param><value>.<metric>``.
+
+    Exact rows go to ``exact.<dataset>.<metric>`` (our search) and ``exact.<dataset>.faiss_flat_
+    query_ms``. Returns the number of recorded keys.
+    """
+    n = 0
+    for r in df.to_dict("records"):
+        if isinstance(r.get("skipped"), str):
+            continue
+        base = f"{r['dataset']}.{r['method']}.{r['group']}.{r['param']}{r['value']}"
+        for m in METRIC_KEYS:
+            record_fn(f"{base}.{m}", float(r[m]))
+            n += 1
+    if exact is not None:
+        for r in exact.to_dict("records"):
+            if r["method"] == "exact":
+                for m in METRIC_KEYS:
+                    if m in r:
+                        record_fn(f"exact.{r['dataset']}.{m}", float(r[m]))
+                        n += 1
+            else:
+                record_fn(f"exact.{r['dataset']}.faiss_flat_query_ms", float(r["query_ms"]))
+                n += 1
+    return n
