@@ -66,6 +66,7 @@ class RetrievalTask:
     exact_ids: np.ndarray = field(repr=False)  # (nq, 50) exact cosine top-50 ids
     exact_ms: float = 0.0  # exact_topk(Q, X, 10, "cosine") time per query
     n_relevant: np.ndarray = field(default=None, repr=False)  # (nq,) same-label gallery items
+    dataset: str = ""  # registry name ("cifar10", "tiny-imagenet")
 
     @property
     def n_gallery(self) -> int:
@@ -96,6 +97,61 @@ def make_task(
     pos = np.minimum(np.searchsorted(classes, yq), classes.size - 1)
     n_rel = np.where(classes[pos] == yq, counts[pos], 0)
     return RetrievalTask(name, X, y, Q, yq, ids, exact_ms, n_rel)
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``"dataset:encoder"`` -> (dataset, encoder), validated against the registries."""
+    from ..data import list_datasets  # noqa: PLC0415
+    from ..encoders import list_encoders  # noqa: PLC0415
+
+    if not isinstance(spec, str) or spec.count(":") < 1:
+        raise ValueError(
+            f"datasets entries must look like 'cifar10:resnet56-cifar10'; got {spec!r}"
+        )
+    dataset, encoder = spec.split(":", 1)
+    if dataset not in QUERY_SPLIT:
+        raise ValueError(
+            f"datasets: unknown dataset {dataset!r} in {spec!r}; accepted: {', '.join(QUERY_SPLIT)}"
+        )
+    known = list(list_encoders())
+    if dataset not in list_datasets():
+        raise ValueError(f"datasets: {dataset!r} is not registered; registered: {list_datasets()}")
+    if encoder not in known and not encoder.startswith(("torchvision:", "openclip:")):
+        raise ValueError(f"datasets: unknown encoder {encoder!r} in {spec!r}; accepted: {known}")
+    return dataset, encoder
+
+
+def load_task(
+    spec: str,
+    *,
+    limit_per_class: dict | None = None,
+    n_queries: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> RetrievalTask:
+    """Embed a dataset's gallery (train split) and queries (test / val split) and build the task.
+
+    ``spec``: ``"dataset:encoder"``. ``limit_per_class``: ``{"train": m, "test": m}`` keeps a
+    seeded subset of m images per class *before* embedding (to bound extraction time); the task
+    is named ``dataset-encoder``. ``n_queries``: seeded subset of the embedded queries.
+    """
+    from ..data import load_dataset  # noqa: PLC0415
+    from ..encoders import embed  # noqa: PLC0415
+
+    dataset, encoder = parse_spec(spec)
+    limit_per_class = limit_per_class or {}
+    parts = {}
+    for role, split in (("gallery", "train"), ("queries", QUERY_SPLIT[dataset])):
+        options = {}
+        if limit_per_class.get(split) is not None:
+            options = {"limit_per_class": int(limit_per_class[split]), "seed": seed}
+        ds = load_dataset(dataset, split=split, **options)
+        parts[role] = (embed(ds, encoder, progress=progress), np.asarray(ds.labels))
+    (X, y), (Q, yq) = parts["gallery"], parts["queries"]
+    name = f"{dataset}-{encoder.split(':')[-1].replace('/', '-')}"
+    task = make_task(name, X, y, Q, yq, n_queries=n_queries, seed=seed)
+    task.dataset = dataset
+    return task
 
 
 def exact_results(task: RetrievalTask, *, chunk_rows: int = 128) -> dict:
@@ -275,7 +331,11 @@ def run_grid(
         method = spec["method"]
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; accepted: {', '.join(METHODS)}")
-        row = {"dataset": task.name, **{k: spec[k] for k in ("method", "group", "param", "value")}}
+        row = {
+            "dataset": task.name,
+            "source": task.dataset,
+            **{k: spec[k] for k in ("method", "group", "param", "value")},
+        }
         params = dict(spec["params"])
         pca = params.get("pca")
         if method == "kmeans" and isinstance(pca, (int, np.integer)) and pca >= task.X.shape[1]:
@@ -304,7 +364,16 @@ def run_grid(
 
 def exact_baselines(task: RetrievalTask) -> pd.DataFrame:
     """Exact cosine search, ours (chunked matmul + top-k) and FAISS IndexFlatIP (timed)."""
-    ours = {"dataset": task.name, "method": "exact", "group": "exact", **exact_results(task)}
+    ours = {
+        "dataset": task.name,
+        "source": task.dataset,
+        "method": "exact",
+        "group": "exact",
+        "n_gallery": task.n_gallery,
+        "n_queries": int(task.Q.shape[0]),
+        "dim": int(task.X.shape[1]),
+        **exact_results(task),
+    }
     flat = FaissFlatIP().fit(task.X)
     flat.search(task.Q[:8], 10)
     t0 = time.perf_counter()
@@ -340,3 +409,226 @@ def record_grid(df: pd.DataFrame, record_fn, exact: pd.DataFrame | None = None) 
                 record_fn(f"exact.{r['dataset']}.faiss_flat_query_ms", float(r["query_ms"]))
                 n += 1
     return n
+
+
+# ------------------------------------------------------------------------------------------------
+# comparison with the report
+
+
+def _report_setting(method: str, group: str):
+    """Our grid group -> the report's setting ("none"/"248" PCA, number of tables)."""
+    if method == "kmeans":
+        # the report's "PCA 248" kept 95 % of the variance of its 512-d ResNet-18 embedding
+        return {"pca-none": "none", "pca-0_95": "248", "pca-248": "248"}.get(group)
+    if method in ("lsh", "neural-lsh") and group.startswith("L"):
+        return int(group[1:])
+    return None
+
+
+def compare_with_report(grid: pd.DataFrame, method: str, report_names: dict) -> pd.DataFrame:
+    """Our grid rows of ``method`` with the report's numbers beside them.
+
+    ``report_names`` maps our dataset registry name (``grid.source``) to the report's column
+    (``"cifar10"``, ``"cifar100"``, ``"imagenet"``). Columns: dataset, group, param, value, then
+    ``p_at_10`` / ``report_p_at_10``, ``p_at_50`` / ``report_p_at_50``, ``map_retrieved`` /
+    ``report_map``, ``map_gallery``, ``recall_at_10``, ``candidates_per_query``.
+    """
+    from .lsh_report import report_table  # noqa: PLC0415
+
+    ours = grid[(grid.method == method) & grid.p_at_10.notna()].copy()
+    rep = report_table(method)
+    ours["report_dataset"] = ours.source.map(report_names)
+    ours["setting"] = [_report_setting(method, g) for g in ours.group]
+    rep = rep.rename(
+        columns={
+            "dataset": "report_dataset",
+            "p_at_10": "report_p_at_10",
+            "p_at_50": "report_p_at_50",
+            "map": "report_map",
+        }
+    )
+    rep["setting"] = rep.setting.astype(object)
+    merged = ours.merge(
+        rep[
+            ["report_dataset", "setting", "value", "report_p_at_10", "report_p_at_50", "report_map"]
+        ],
+        on=["report_dataset", "setting", "value"],
+        how="left",
+    )
+    cols = [
+        "dataset",
+        "group",
+        "param",
+        "value",
+        "p_at_10",
+        "report_p_at_10",
+        "p_at_50",
+        "report_p_at_50",
+        "map_retrieved",
+        "report_map",
+        "map_gallery",
+        "recall_at_10",
+        "candidates_per_query",
+    ]
+    return merged[cols].round(2)
+
+
+def best_per_method(
+    grid: pd.DataFrame, metric: str = "p_at_10", methods=("kmeans", "lsh", "neural-lsh")
+) -> pd.DataFrame:
+    """Best ``metric`` over each method's grid, per dataset (dataset x method)."""
+    g = grid[grid.method.isin(methods) & grid[metric].notna()]
+    return g.pivot_table(index="dataset", columns="method", values=metric, aggfunc="max")[
+        list(methods)
+    ]
+
+
+def ordering_holds(best: pd.DataFrame) -> pd.Series:
+    """Whether neural LSH > random-hyperplane LSH > k-means holds in each row of ``best``."""
+    return (best["neural-lsh"] > best["lsh"]) & (best["lsh"] > best["kmeans"])
+
+
+# ------------------------------------------------------------------------------------------------
+# figures
+
+_LABELS = {
+    "p_at_10": "precision@10 (%)",
+    "p_at_50": "precision@50 (%)",
+    "map_retrieved": "mAP over the retrieved list (%)",
+    "map_gallery": "mAP over the gallery (%)",
+    "recall_at_10": "recall@10 of exact neighbours (%)",
+    "candidates_per_query": "candidates scanned per query",
+}
+METHOD_NAMES = {
+    "kmeans": "k-means buckets",
+    "lsh": "random-hyperplane LSH",
+    "neural-lsh": "neural LSH",
+    "faiss-ivf": "FAISS IVFFlat",
+    "faiss-lsh": "FAISS IndexLSH (+ re-rank)",
+    "exact": "exact (ours)",
+    "faiss-flat": "FAISS IndexFlatIP",
+}
+
+
+def _value_ticks(ax, values):
+    """Log x axis with the grid values themselves as tick labels."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter  # noqa: PLC0415
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(values))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+
+
+def _log_x(ax):
+    """Log x axis labelled at powers of ten only."""
+    from matplotlib.ticker import NullFormatter  # noqa: PLC0415
+
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def plot_vs_report(
+    compared: pd.DataFrame, method: str, *, metrics=("p_at_10", "p_at_50", "map_retrieved")
+):
+    """One row per dataset, one column per metric: ours (solid, per group) vs the report (dashed)."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    datasets = list(dict.fromkeys(compared.dataset))
+    fig, axes = plt.subplots(
+        len(datasets),
+        len(metrics),
+        figsize=(4.2 * len(metrics), 3.2 * len(datasets)),
+        squeeze=False,
+    )
+    report_col = {
+        "p_at_10": "report_p_at_10",
+        "p_at_50": "report_p_at_50",
+        "map_retrieved": "report_map",
+    }
+    for i, ds in enumerate(datasets):
+        d = compared[compared.dataset == ds]
+        for j, m in enumerate(metrics):
+            ax = axes[i, j]
+            for k, (group, gd) in enumerate(d.groupby("group", sort=False)):
+                color = f"C{k}"
+                ax.plot(gd.value, gd[m], "o-", color=color, label=f"ours {group}")
+                if m in report_col and gd[report_col[m]].notna().any():
+                    ax.plot(
+                        gd.value,
+                        gd[report_col[m]],
+                        "s--",
+                        color=color,
+                        alpha=0.6,
+                        label=f"report {group}",
+                    )
+            _value_ticks(ax, sorted(d.value.unique()))
+            ax.set_xlabel(f"{d.param.iloc[0]}")
+            ax.set_ylabel(_LABELS[m])
+            ax.set_title(ds, fontsize=9)
+        axes[i, -1].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{METHOD_NAMES[method]}: ours (solid) vs the report (dashed)", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_tradeoff(grid: pd.DataFrame, exact: pd.DataFrame, *, metrics=("p_at_10", "recall_at_10")):
+    """Candidates scanned per query (log x) vs each metric, every method, one column per dataset."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    datasets = list(dict.fromkeys(grid.dataset))
+    fig, axes = plt.subplots(
+        len(metrics),
+        len(datasets),
+        figsize=(4.6 * len(datasets), 3.6 * len(metrics)),
+        squeeze=False,
+    )
+    methods = [m for m in METHOD_NAMES if m in set(grid.method)]
+    for j, ds in enumerate(datasets):
+        for i, m in enumerate(metrics):
+            ax = axes[i, j]
+            for k, meth in enumerate(methods):
+                d = grid[(grid.dataset == ds) & (grid.method == meth) & grid[m].notna()]
+                ax.scatter(
+                    d.candidates_per_query,
+                    d[m],
+                    s=18,
+                    color=f"C{k}",
+                    label=METHOD_NAMES[meth],
+                    alpha=0.8,
+                )
+            e = exact[(exact.dataset == ds) & (exact.method == "exact")]
+            ax.axhline(float(e[m].iloc[0]), color="k", ls=":", lw=1, label="exact search")
+            _log_x(ax)
+            ax.set_xlabel(_LABELS["candidates_per_query"])
+            ax.set_ylabel(_LABELS[m])
+            ax.set_title(ds)
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_query_time(grid: pd.DataFrame, exact: pd.DataFrame):
+    """Query time per query (log x) vs recall@10, every method and grid point, one panel per dataset."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    datasets = list(dict.fromkeys(grid.dataset))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.6), squeeze=False)
+    methods = [m for m in METHOD_NAMES if m in set(grid.method)]
+    for j, ds in enumerate(datasets):
+        ax = axes[0, j]
+        for k, meth in enumerate(methods):
+            d = grid[(grid.dataset == ds) & (grid.method == meth) & grid.query_ms.notna()]
+            ax.scatter(
+                d.query_ms, d.recall_at_10, s=18, color=f"C{k}", label=METHOD_NAMES[meth], alpha=0.8
+            )
+        for ls, meth in ((":", "exact"), ("--", "faiss-flat")):
+            e = exact[(exact.dataset == ds) & (exact.method == meth)]
+            ax.axvline(float(e.query_ms.iloc[0]), color="k", ls=ls, lw=1, label=METHOD_NAMES[meth])
+        _log_x(ax)
+        ax.set_xlabel("query time (ms per query, top-k search)")
+        ax.set_ylabel(_LABELS["recall_at_10"])
+        ax.set_title(ds)
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

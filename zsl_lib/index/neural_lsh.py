@@ -159,19 +159,22 @@ class NeuralHashNetwork:
         if not hasattr(self, "weight_"):
             raise RuntimeError("NeuralHashNetwork is not fitted yet; call fit(X, y) first")
 
-    def decision_function(self, X) -> np.ndarray:
-        """Pre-activation outputs ``C(x)`` (n, n_hidden) float32."""
+    def decision_function(self, X, outputs=None) -> np.ndarray:
+        """Pre-activation outputs ``C(x)`` (n, n_hidden) float32, or only the columns ``outputs``."""
         self._check_fitted()
         X = check_matrix("X", X, dim=self.dim_, min_rows=0)
-        return ((X - self.mean_) / self.scale_).astype(np.float32) @ self.weight_ + self.bias_
+        W, b = self.weight_, self.bias_
+        if outputs is not None:
+            W, b = W[:, outputs], b[outputs]
+        return ((X - self.mean_) / self.scale_).astype(np.float32) @ W + b
 
     def transform(self, X) -> np.ndarray:
         """Training-time codes ``tanh(C(x))`` (n, n_hidden) float32."""
         return np.tanh(self.decision_function(X))
 
-    def hash(self, X) -> np.ndarray:
-        """Inference codes ``sign(C(x)) > 0`` (n, n_hidden) bool."""
-        return self.decision_function(X) > 0
+    def hash(self, X, outputs=None) -> np.ndarray:
+        """Inference codes ``sign(C(x)) > 0`` (n, n_hidden) bool (or only the columns ``outputs``)."""
+        return self.decision_function(X, outputs) > 0
 
 
 class NeuralLSH(BucketIndex):
@@ -225,7 +228,8 @@ class NeuralLSH(BucketIndex):
         return self._keys(X)
 
     def _keys(self, X):
-        bits = self.network_.hash(X)[:, self.bit_indices_]  # (n, L, J)
+        used, pos = np.unique(self.bit_indices_, return_inverse=True)
+        bits = self.network_.hash(X, used)[:, pos.reshape(self.bit_indices_.shape)]  # (n, L, J)
         return bits_to_keys(bits)
 
     def _query_keys(self, Q):
