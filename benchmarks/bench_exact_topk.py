@@ -45,6 +45,10 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--skip-argpartition", action="store_true")
     args = ap.parse_args(argv)
+    try:
+        import faiss  # imported first so that its OpenMP / BLAS pools are listed below
+    except ImportError:
+        faiss = None
 
     for pool in threadpool_info():
         print(
@@ -78,9 +82,7 @@ def main(argv=None):
     if not args.skip_argpartition:
         t_ap, (_, i2) = best_of(lambda: exact_topk(Q, X, args.k, select="argpartition"), 1)
         print(f"exact_topk (argpartition): {t_ap:7.2f} s  ratio {t_ap / t_bare:.2f}")
-    try:
-        import faiss
-    except ImportError:
+    if faiss is None:
         print("faiss not installed: no IndexFlatIP comparison")
         return
     index = faiss.IndexFlatIP(args.d)

@@ -46,12 +46,13 @@ def test_expand_ranges():
     assert vals.tolist() == [2, 3, 0, 1, 2, 7]
 
 
+@pytest.mark.parametrize("n_keys", [12, 400])  # few large buckets (dense mask path) / many small
 @pytest.mark.parametrize("n_tables,n_probes", [(1, 1), (3, 1), (2, 3)])
-def test_union_candidates_matches_sets(n_tables, n_probes):
+def test_union_candidates_matches_sets(n_tables, n_probes, n_keys):
     rng = np.random.default_rng(2)
     n, nq = 300, 40
-    gal = rng.integers(0, 12, size=(n, n_tables))
-    qk = rng.integers(0, 14, size=(nq, n_tables, n_probes))
+    gal = rng.integers(0, n_keys, size=(n, n_tables))
+    qk = rng.integers(0, n_keys + 2, size=(nq, n_tables, n_probes))
     tables = [BucketTable(gal[:, t]) for t in range(n_tables)]
     indptr, idx = union_candidates(tables, qk if n_probes > 1 else qk[:, :, 0], n)
     for q in range(nq):

@@ -74,9 +74,17 @@ class RetrievalTask:
 
 
 def make_task(
-    name: str, X, y, Q, yq, *, n_queries: int | None = None, seed: int = 0
+    name: str,
+    X,
+    y,
+    Q,
+    yq,
+    *,
+    n_queries: int | None = None,
+    n_gallery: int | None = None,
+    seed: int = 0,
 ) -> RetrievalTask:
-    """Build a task; ``n_queries`` keeps a seeded random subset of the queries (None: all)."""
+    """Build a task; ``n_queries`` / ``n_gallery`` keep seeded random subsets (None: all)."""
     X = check_matrix("X (gallery)", X)
     Q = check_matrix("Q (queries)", Q, dim=X.shape[1])
     y, yq = np.asarray(y), np.asarray(yq)
@@ -84,6 +92,9 @@ def make_task(
         raise ValueError(
             f"labels must match rows: y {y.shape} vs X {X.shape}, yq {yq.shape} vs Q {Q.shape}"
         )
+    if n_gallery is not None and n_gallery < X.shape[0]:
+        keep = np.sort(np.random.default_rng(seed + 1).choice(X.shape[0], n_gallery, replace=False))
+        X, y = X[keep], y[keep]
     if n_queries is not None and n_queries < Q.shape[0]:
         keep = np.sort(np.random.default_rng(seed).choice(Q.shape[0], n_queries, replace=False))
         Q, yq = Q[keep], yq[keep]
@@ -126,6 +137,7 @@ def load_task(
     *,
     limit_per_class: dict | None = None,
     n_queries: int | None = None,
+    n_gallery: int | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> RetrievalTask:
@@ -133,7 +145,8 @@ def load_task(
 
     ``spec``: ``"dataset:encoder"``. ``limit_per_class``: ``{"train": m, "test": m}`` keeps a
     seeded subset of m images per class *before* embedding (to bound extraction time); the task
-    is named ``dataset-encoder``. ``n_queries``: seeded subset of the embedded queries.
+    is named ``dataset-encoder``. ``n_queries`` / ``n_gallery``: seeded subsets of the embedded
+    queries / gallery (cheaper grids without re-extracting features).
     """
     from ..data import load_dataset  # noqa: PLC0415
     from ..encoders import embed  # noqa: PLC0415
@@ -149,7 +162,7 @@ def load_task(
         parts[role] = (embed(ds, encoder, progress=progress), np.asarray(ds.labels))
     (X, y), (Q, yq) = parts["gallery"], parts["queries"]
     name = f"{dataset}-{encoder.split(':')[-1].replace('/', '-')}"
-    task = make_task(name, X, y, Q, yq, n_queries=n_queries, seed=seed)
+    task = make_task(name, X, y, Q, yq, n_queries=n_queries, n_gallery=n_gallery, seed=seed)
     task.dataset = dataset
     return task
 

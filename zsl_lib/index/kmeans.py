@@ -26,7 +26,9 @@ class KMeansBuckets(BucketIndex):
         (``MiniBatchKMeans``) or ``"auto"``: mini-batch when ``n_items * n_clusters`` exceeds
         ``minibatch_above`` (default 2e7, e.g. 50,000 items x 400 clusters).
     n_probe : buckets scanned per query (1 in the report).
-    max_iter, n_init, random_state : passed to scikit-learn.
+    max_iter : Lloyd iterations (``KMeans``).
+    minibatch_epochs : passes over the data for ``MiniBatchKMeans`` (its ``max_iter``).
+    n_init, random_state : passed to scikit-learn.
     batch_size : queries probed together.
     """
 
@@ -36,9 +38,10 @@ class KMeansBuckets(BucketIndex):
         *,
         pca: int | float | None = None,
         algorithm: str = "auto",
-        minibatch_above: float = 2e7,
+        minibatch_above: float = 5e6,
         n_probe: int = 1,
         max_iter: int = 100,
+        minibatch_epochs: int = 10,
         n_init: int = 1,
         random_state: int | None = 0,
         batch_size: int = 256,
@@ -72,6 +75,7 @@ class KMeansBuckets(BucketIndex):
         self.minibatch_above = minibatch_above
         self.n_probe = int(n_probe)
         self.max_iter = int(max_iter)
+        self.minibatch_epochs = int(minibatch_epochs)
         self.n_init = int(n_init)
         self.random_state = random_state
         self.batch_size = int(batch_size)
@@ -104,7 +108,7 @@ class KMeansBuckets(BucketIndex):
         if use_mb:
             km = MiniBatchKMeans(
                 self.n_clusters,
-                max_iter=self.max_iter,
+                max_iter=self.minibatch_epochs,
                 n_init=self.n_init,
                 batch_size=4096,
                 random_state=self.random_state,
