@@ -50,7 +50,7 @@ def main(argv=None):
     Q = centres[rng.integers(0, 256, args.nq)] + 0.5 * rng.standard_normal(
         (args.nq, args.d), dtype=np.float32
     )
-    net = NeuralHashNetwork(800)
+    net = NeuralHashNetwork(800)  # untrained, the report's shape
     net.weight_ = rng.standard_normal((args.d, 800)).astype(np.float32) / np.sqrt(args.d)
     net.bias_ = np.zeros(800, np.float32)
     net.mean_, net.scale_, net.dim_ = (

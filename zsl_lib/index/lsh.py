@@ -53,7 +53,7 @@ class RandomHyperplaneLSH(BucketIndex):
         return bits_to_keys(self._bits(X))
 
     def _bits(self, X: np.ndarray) -> np.ndarray:
-        proj = (X - self.offset_) @ self.hyperplanes_
+        proj = ((X - self.offset_) if self.center else X) @ self.hyperplanes_
         return (proj > 0).reshape(X.shape[0], self.n_tables, self.n_bits)
 
     def hash(self, X) -> np.ndarray:

@@ -166,7 +166,9 @@ class NeuralHashNetwork:
         W, b = self.weight_, self.bias_
         if outputs is not None:
             W, b = W[:, outputs], b[outputs]
-        return ((X - self.mean_) / self.scale_).astype(np.float32) @ W + b
+        if self.standardize:
+            X = ((X - self.mean_) / self.scale_).astype(np.float32)
+        return X @ W + b
 
     def transform(self, X) -> np.ndarray:
         """Training-time codes ``tanh(C(x))`` (n, n_hidden) float32."""
