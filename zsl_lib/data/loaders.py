@@ -1,0 +1,93 @@
+"""``load_dataset(name, split=..., **options)``: one entry point in front of every loader.
+
+=====================  ==========================  =============================================
+name                   splits                      returns
+=====================  ==========================  =============================================
+``cifar10``            train / test                ImageDataset (10 classes, official order)
+``cifar100``           train / test                ImageDataset (official pickles only)
+``tiny-imagenet``      train / val                 ImageDataset (WordNet class names)
+``fashion-products``   all / align / eval          ImageDataset (texts = titles, meta = styles)
+``xlsa17``             (subset=CUB|SUN|AWA1|...)   XLSA17Data (att, splits, res101 features)
+``mulan-scene``        train / test                FeatureDataset (X (n, 294), Y (n, 6))
+``sqid``               (none)                      DataFrame (product_id, CLIP embeddings)
+``image-folder``       (root=)                     ImageDataset from root/<class>/*.jpg
+``multilabel-csv``     (path=)                     ImageDataset with extra["Y"] (n, L)
+``multilabel-arff``    (path=, n_labels=)          FeatureDataset
+``embeddings``         (path=)                     FeatureDataset from .npz (X, y, class_names)
+=====================  ==========================  =============================================
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+
+def _lazy(module: str, func: str) -> Callable[..., Any]:
+    def call(*args, **kwargs):
+        import importlib
+
+        return getattr(importlib.import_module(f"zsl_lib.data.{module}"), func)(*args, **kwargs)
+
+    call.__name__ = func
+    call._target = (module, func)  # type: ignore[attr-defined]
+    return call
+
+
+LOADERS: dict[str, Callable[..., Any]] = {
+    "cifar10": _lazy("cifar", "load_cifar10"),
+    "cifar100": _lazy("cifar", "load_cifar100"),
+    "tiny-imagenet": _lazy("tiny_imagenet", "load_tiny_imagenet"),
+    "fashion-products": _lazy("fashion", "load_fashion_products"),
+    "xlsa17": _lazy("xlsa17", "load_xlsa17"),
+    "mulan-scene": _lazy("arff", "load_mulan_scene"),
+    "multilabel-arff": _lazy("arff", "load_multilabel_arff"),
+    "sqid": _lazy("sqid", "load_sqid"),
+    "image-folder": _lazy("user", "load_image_folder"),
+    "multilabel-csv": _lazy("user", "load_multilabel_csv"),
+    "embeddings": _lazy("user", "load_embeddings"),
+}
+
+
+def _target(name: str) -> Callable[..., Any]:
+    import importlib
+
+    module, func = LOADERS[name]._target  # type: ignore[attr-defined]
+    return getattr(importlib.import_module(f"zsl_lib.data.{module}"), func)
+
+
+def loader_options(name: str) -> dict[str, Any]:
+    """The options (and their defaults) accepted by ``load_dataset(name, ...)``."""
+    if name not in LOADERS:
+        raise ValueError(f"unknown dataset {name!r}. Known datasets: {', '.join(sorted(LOADERS))}")
+    sig = inspect.signature(_target(name))
+    return {
+        k: (None if p.default is inspect.Parameter.empty else p.default)
+        for k, p in sig.parameters.items()
+    }
+
+
+def load_dataset(name: str, split: str | None = None, **options: Any) -> Any:
+    """Load a dataset by name (see the module table); ``split=None`` uses the loader's default.
+
+    Unknown names and options raise ValueError listing what is accepted; missing files raise
+    FileNotFoundError naming the paths tried and where to get the file.
+    """
+    if not isinstance(name, str) or name not in LOADERS:
+        raise ValueError(f"unknown dataset {name!r}. Known datasets: {', '.join(sorted(LOADERS))}")
+    accepted = loader_options(name)
+    unknown = [k for k in options if k not in accepted]
+    if unknown:
+        raise ValueError(
+            f"{name}: unknown option(s) {unknown}; accepted options: "
+            + ", ".join(f"{k}={v!r}" for k, v in accepted.items())
+        )
+    if split is not None:
+        if "split" not in accepted:
+            raise ValueError(
+                f"{name}: has no split option (got split={split!r}); accepted options: "
+                + ", ".join(f"{k}={v!r}" for k, v in accepted.items())
+            )
+        options["split"] = split
+    return _target(name)(**options)
