@@ -95,6 +95,12 @@ def test_cifar10_pickle_format_roundtrip(data_root, register):
     np.testing.assert_array_equal(np.asarray(train.get_image(k)), expected)
     assert train.labels[k] == labels[7]
     assert train.fingerprint != test.fingerprint
+    # the source travels to DataLoader workers by pickling: only the path, arrays reloaded
+    from zsl_lib.data import cifar
+
+    src = pickle.loads(pickle.dumps(train.source))
+    cifar._ARRAYS.clear()
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(src.read(train.items[k])))), expected)
     sub = load_dataset("cifar10", split="train", limit_per_class=3, seed=1)
     assert len(sub) == 30 and np.all(np.bincount(sub.labels) == 3)
     assert sub.fingerprint != train.fingerprint
@@ -172,10 +178,14 @@ def test_cifar_bad_inputs(data_root):
 WNIDS = ["n02124075", "n01443537", "n02504458"]  # Egyptian cat, goldfish, African elephant
 
 
-def _write_tiny(path: Path, n_train=3, n_val=2) -> None:
+def _write_tiny(path: Path, n_train=3, n_val=2, full=False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     r = "tiny-imagenet-200/"
     with zipfile.ZipFile(path, "w") as zf:
+        if full:  # the official archive also has box files and an unlabelled test set
+            zf.writestr(r + "test/images/test_0.JPEG", _jpeg((0, 0, 0), (64, 64)))
+            for w in WNIDS:
+                zf.writestr(f"{r}train/{w}/{w}_boxes.txt", "x\t0\t0\t1\t1\n")
         zf.writestr(r + "wnids.txt", "\n".join(WNIDS) + "\n")
         zf.writestr(r + "words.txt", "".join(f"{w}\tname of {w}, other\n" for w in WNIDS))
         ann = []
@@ -211,11 +221,26 @@ def test_tiny_imagenet_layout(data_root, register):
     assert np.bincount(sub.labels).tolist() == [4, 4, 4]
 
 
+def test_tiny_imagenet_prefers_local_official_archive(data_root, register):
+    sub, full = "tiny-imagenet/tiny-imagenet-200-subset.zip", "tiny-imagenet/tiny-imagenet-200.zip"
+    _write_tiny(data_root / sub, n_train=2)
+    _write_tiny(data_root / full, n_train=5, full=True)
+    register("tiny-imagenet", sub, data_root / sub)
+    register("tiny-imagenet", full, data_root / full)
+    ds = load_dataset("tiny-imagenet", split="train")
+    assert ds.extra["archive"] == full and len(ds) == 15
+    assert all(i.endswith(".JPEG") and "/images/" in i for i in ds.items)
+    assert len(load_dataset("tiny-imagenet", split="train", archive="subset")) == 6
+    assert len(load_dataset("tiny-imagenet", split="val")) == 6
+
+
 def test_tiny_imagenet_words_fallback(data_root, register, monkeypatch):
     rel = "tiny-imagenet/tiny-imagenet-200-subset.zip"
     _write_tiny(data_root / rel)
     register("tiny-imagenet", rel, data_root / rel)
     monkeypatch.setenv("ZSL_WORDNET_DIR", str(data_root / "nowhere"))
+    monkeypatch.setenv("HOME", str(data_root))  # no ~/nltk_data
+    monkeypatch.delenv("NLTK_DATA", raising=False)
     from zsl_lib.data import wordnet
 
     monkeypatch.setattr(wordnet, "_DEBIAN_DIRS", ())
@@ -317,3 +342,259 @@ def test_corrupt_image_raises_on_read(data_root, register):
     ds.get_image(0)
     with pytest.raises(ValueError, match=r"cannot read image .*0001\.jpg"):
         ds.get_image(1)
+
+
+# ------------------------------------------------------------------------------------ xlsa17
+
+
+def _write_xlsa(root: Path, n_classes=6, n_att=4, n_img=30, with_res=True, seed=0):
+    import scipy.io
+
+    rng = np.random.default_rng(seed)
+    d = root / "xlsa17" / "CUB"
+    d.mkdir(parents=True, exist_ok=True)
+    att = rng.random((n_att, n_classes))
+    labels = np.arange(n_img) % n_classes  # 0-based truth
+    seen = labels < 4
+    idx = np.flatnonzero(seen)
+    trainval, test_seen = idx[: len(idx) // 2], idx[len(idx) // 2 :]
+    test_unseen = np.flatnonzero(~seen)
+    names = np.empty((n_classes, 1), dtype=object)
+    for i in range(n_classes):
+        names[i, 0] = np.array([f"{i:03d}.class_{i}"])
+    scipy.io.savemat(
+        d / "att_splits.mat",
+        {
+            "att": att / np.linalg.norm(att, axis=0),
+            "original_att": att * 100,
+            "allclasses_names": names,
+            "trainval_loc": (trainval + 1)[:, None].astype(np.uint16),
+            "test_seen_loc": (test_seen + 1)[:, None].astype(np.uint16),
+            "test_unseen_loc": (test_unseen + 1)[:, None].astype(np.uint16),
+        },
+    )
+    feats = rng.random((2048, n_img))
+    if with_res:
+        files = np.empty((n_img, 1), dtype=object)
+        for i in range(n_img):
+            files[i, 0] = np.array([f"/img/{i}.jpg"])
+        scipy.io.savemat(
+            d / "res101.mat",
+            {"features": feats, "labels": (labels + 1)[:, None].astype(np.float64), "image_files": files},
+        )
+    return att, feats, labels, trainval, test_seen, test_unseen
+
+
+def test_xlsa17_with_generated_res101(data_root, register):
+    att, feats, labels, tv, ts, tu = _write_xlsa(data_root)
+    register("xlsa17", "xlsa17/CUB/att_splits.mat", data_root / "xlsa17/CUB/att_splits.mat")
+    with pytest.warns(UserWarning, match="no published checksum"):
+        x = load_dataset("xlsa17", subset="CUB")
+    assert x.att.shape == (6, 4) and x.att.dtype == np.float32
+    np.testing.assert_allclose(x.att, (att / np.linalg.norm(att, axis=0)).T, rtol=1e-6)
+    assert x.features.shape == (30, 2048) and x.features.dtype == np.float32
+    np.testing.assert_allclose(x.features, feats.T, rtol=1e-6)
+    np.testing.assert_array_equal(x.labels, labels)
+    np.testing.assert_array_equal(x.trainval_loc, tv)
+    np.testing.assert_array_equal(x.test_seen_loc, ts)
+    np.testing.assert_array_equal(x.test_unseen_loc, tu)
+    assert x.class_names[2] == "002.class_2" and x.image_files[3] == "/img/3.jpg"
+    assert x.seen_classes.tolist() == [0, 1, 2, 3] and x.unseen_classes.tolist() == [4, 5]
+    assert x.train_loc is None
+
+
+def test_xlsa17_without_features(data_root, register):
+    _write_xlsa(data_root, with_res=False)
+    register("xlsa17", "xlsa17/CUB/att_splits.mat", data_root / "xlsa17/CUB/att_splits.mat")
+    with pytest.warns(UserWarning, match="features=None"):
+        x = load_dataset("xlsa17", subset="CUB")
+    assert x.features is None and x.labels is None and x.seen_classes is None
+    assert load_dataset("xlsa17", subset="CUB", features=False).features is None
+    with pytest.raises(FileNotFoundError, match=r"res101\.mat.*xlsa17\.zip"):
+        load_dataset("xlsa17", subset="CUB", features=True)
+    with pytest.raises(ValueError, match="accepted values: 'APY', 'AWA1', 'AWA2', 'CUB', 'SUN'"):
+        load_dataset("xlsa17", subset="AWA3")
+
+
+def test_xlsa17_res101_shape_mismatch(data_root, register):
+    import scipy.io
+
+    _write_xlsa(data_root)
+    register("xlsa17", "xlsa17/CUB/att_splits.mat", data_root / "xlsa17/CUB/att_splits.mat")
+    scipy.io.savemat(data_root / "xlsa17/CUB/res101.mat", {"features": np.zeros((2048, 10)), "labels": np.ones((10, 1))})
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="res101.mat has 10 images"):
+        load_dataset("xlsa17", subset="CUB")
+
+
+# -------------------------------------------------------------------------------------- SQID
+
+
+def test_sqid_generated_parquet(data_root):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    n = 5
+    text = rng.standard_normal((n, 768)).astype(np.float32)
+    image = rng.standard_normal((n, 768)).astype(np.float32)
+    image_col = [list(v) for v in image]
+    image_col[2] = None  # a product without an image
+    table = pa.table(
+        {
+            "product_id": pa.array([f"B00000000{i}" for i in range(n)], pa.string()),
+            "clip_text_features": pa.array([list(v) for v in text], pa.list_(pa.float32())),
+            "clip_image_features": pa.array(image_col, pa.list_(pa.float32())),
+        }
+    )
+    (data_root / "sqid").mkdir()
+    pq.write_table(table, data_root / "sqid/product_features.parquet")
+    with pytest.warns(UserWarning, match="no published checksum"):
+        df = load_dataset("sqid")
+    assert list(df.columns) == ["product_id", "clip_text_features", "clip_image_features"]
+    from zsl_lib.data.sqid import embedding_matrix
+
+    E = embedding_matrix(df, "clip_image_features")
+    assert E.shape == (5, 768) and E.dtype == np.float32 and np.isnan(E[2]).all()
+    np.testing.assert_array_equal(E[[0, 1, 3, 4]], image[[0, 1, 3, 4]])
+    np.testing.assert_array_equal(embedding_matrix(df, "clip_text_features"), text)
+    kept = load_dataset("sqid", columns=["clip_image_features"], dropna=True)  # warned once only
+    assert kept["product_id"].tolist() == [f"B00000000{i}" for i in (0, 1, 3, 4)]
+    with pytest.raises(ValueError, match="accepted values"):
+        load_dataset("sqid", columns=["clip_features"])
+
+
+def test_sqid_missing_gives_url(data_root):
+    with pytest.raises(FileNotFoundError, match="huggingface.co/datasets/crossingminds"):
+        load_dataset("sqid")
+
+
+# -------------------------------------------------------------------------------------- ARFF
+
+_ARFF = """@relation 'toy: -C -2'
+@attribute f1 numeric
+@attribute f2 numeric
+@attribute f3 numeric
+@attribute A {0,1}
+@attribute B {0,1}
+@data
+0.5,1.0,2.0,1,0
+1.5,-1.0,0.0,0,0
+2.5,3.0,1.0,1,1
+"""
+
+
+def test_multilabel_arff_meka_header(tmp_path):
+    p = tmp_path / "toy.arff"
+    p.write_text(_ARFF)
+    ds = load_dataset("multilabel-arff", path=p)
+    assert ds.X.shape == (3, 3) and ds.X.dtype == np.float32
+    np.testing.assert_array_equal(ds.Y, [[1, 0], [0, 0], [1, 1]])
+    assert ds.class_names == ["A", "B"] and ds.extra["feature_names"] == ["f1", "f2", "f3"]
+    np.testing.assert_allclose(ds.X[2], [2.5, 3.0, 1.0])
+    # labels first (MEKA positive -C)
+    q = tmp_path / "first.arff"
+    q.write_text(
+        "@relation 'x: -C 2'\n@attribute A {0,1}\n@attribute B {0,1}\n@attribute f numeric\n@data\n1,0,0.25\n0,1,0.5\n"
+    )
+    ds2 = load_dataset("multilabel-arff", path=q)
+    assert ds2.class_names == ["A", "B"] and ds2.X[:, 0].tolist() == [0.25, 0.5]
+
+
+def test_multilabel_arff_sparse_and_no_header(tmp_path):
+    p = tmp_path / "sparse.arff"
+    p.write_text(
+        "@relation mulan\n@attribute f1 numeric\n@attribute f2 numeric\n@attribute A {0,1}\n@attribute B {0,1}\n"
+        "@data\n{0 1.5,3 1}\n{1 2.0,2 1}\n"
+    )
+    with pytest.raises(ValueError, match="pass n_labels"):
+        load_dataset("multilabel-arff", path=p)
+    ds = load_dataset("multilabel-arff", path=p, n_labels=2)
+    np.testing.assert_array_equal(ds.X, [[1.5, 0], [0, 2.0]])
+    np.testing.assert_array_equal(ds.Y, [[0, 1], [1, 0]])
+
+
+# ------------------------------------------------------------------------------- user data
+
+
+def test_image_folder(tmp_path):
+    for c, n in [("dogs", 2), ("cats", 3)]:
+        (tmp_path / c).mkdir()
+        for i in range(n):
+            Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / c / f"{i}.JPG")
+    (tmp_path / "cats" / "notes.txt").write_text("not an image")
+    (tmp_path / "empty").mkdir()
+    Image.new("L", (8, 8), 7).save(tmp_path / "cats" / "grey.png")  # grey images come out RGB
+    ds = load_dataset("image-folder", root=tmp_path)
+    assert ds.class_names == ["cats", "dogs"] and ds.labels.tolist() == [0, 0, 0, 0, 1, 1]
+    assert ds.get_image(5).size == (8, 8)
+    grey = ds.get_image(ds.items.index(str(tmp_path / "cats" / "grey.png")))
+    assert grey.mode == "RGB" and grey.getpixel((0, 0)) == (7, 7, 7)
+    fp = ds.fingerprint
+    Image.new("RGB", (9, 9)).save(tmp_path / "dogs" / "5.jpg")
+    assert load_dataset("image-folder", root=tmp_path).fingerprint != fp
+
+
+def test_image_folder_bad_inputs(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        load_dataset("image-folder", root=tmp_path / "missing")
+    (tmp_path / "a").mkdir()
+    with pytest.raises(ValueError, match="no images found"):
+        load_dataset("image-folder", root=tmp_path)
+    (tmp_path / "a" / "x.jpg").write_bytes(b"garbage")
+    ds = load_dataset("image-folder", root=tmp_path)
+    with pytest.raises(ValueError, match=r"cannot read image .*x\.jpg"):
+        ds.get_image(0)
+
+
+def test_multilabel_csv(tmp_path):
+    (tmp_path / "img").mkdir()
+    for i in range(4):
+        Image.new("RGB", (8, 8)).save(tmp_path / "img" / f"{i}.png")
+    (tmp_path / "labels.csv").write_text(
+        "path,keywords\nimg/0.png,beach|sunset\nimg/1.png,urban\nimg/2.png, beach ; mountain \nimg/3.png,\n"
+    )
+    ds = load_dataset("multilabel-csv", path=tmp_path / "labels.csv")
+    assert ds.class_names == ["beach", "mountain", "sunset", "urban"]
+    np.testing.assert_array_equal(ds.extra["Y"], [[1, 0, 1, 0], [0, 0, 0, 1], [1, 1, 0, 0], [0, 0, 0, 0]])
+    assert ds.labels.tolist() == [-1, 3, -1, -1]
+    (tmp_path / "bad.csv").write_text("path,keywords\nimg/9.png,a\n")
+    with pytest.raises(FileNotFoundError, match="9.png"):
+        load_dataset("multilabel-csv", path=tmp_path / "bad.csv")
+    (tmp_path / "hdr.csv").write_text("file,tags\nimg/0.png,a\n")
+    with pytest.raises(ValueError, match="path,keywords"):
+        load_dataset("multilabel-csv", path=tmp_path / "hdr.csv")
+
+
+def test_embeddings_npz(tmp_path):
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    np.savez(tmp_path / "e.npz", X=X, y=np.array([0, 1, 2, 0, 1, 2]), class_names=np.array(["a", "b", "c"]))
+    ds = load_dataset("embeddings", path=tmp_path / "e.npz")
+    assert ds.X.dtype == np.float32 and ds.class_names == ["a", "b", "c"] and ds.y.tolist() == [0, 1, 2, 0, 1, 2]
+    np.savez(tmp_path / "s.npz", X=X, y=np.array(["dog", "cat", "dog", "cat", "cat", "dog"]))
+    ds = load_dataset("embeddings", path=tmp_path / "s.npz")
+    assert ds.class_names == ["cat", "dog"] and ds.y.tolist() == [1, 0, 1, 0, 0, 1]
+    np.savez(tmp_path / "bad.npz", X=X, labels=np.zeros(6))
+    with pytest.raises(ValueError, match=r"lacks \['y'\]"):
+        load_dataset("embeddings", path=tmp_path / "bad.npz")
+    np.savez(tmp_path / "nan.npz", X=np.full((2, 2), np.nan), y=np.zeros(2, int))
+    with pytest.raises(ValueError, match="NaN"):
+        load_dataset("embeddings", path=tmp_path / "nan.npz")
+    np.savez(tmp_path / "short.npz", X=X, y=np.zeros(5, int))
+    with pytest.raises(ValueError, match=r"shape \(6,\)"):
+        load_dataset("embeddings", path=tmp_path / "short.npz")
+
+
+def test_fashion_kaggle_layout_images_folder(data_root):
+    """A Kaggle download: styles.csv + images/<id>.jpg in the data dir, other checksums."""
+    _write_fashion(data_root)
+    d = data_root / "fashion-products"
+    with zipfile.ZipFile(d / "images.zip") as zf:
+        zf.extractall(d)  # -> images/<id>.jpg
+    (d / "images.zip").unlink()
+    from zsl_lib.data import ChecksumMismatchError
+
+    with pytest.raises(ChecksumMismatchError, match="verify=False"):
+        load_dataset("fashion-products")
+    ds = load_dataset("fashion-products", verify=False)
+    assert len(ds) == 12 and ds.source is None and Path(ds.items[0]).is_file()
+    assert ds.get_image(0).size == (24, 24)

@@ -86,3 +86,32 @@ def test_mirror_checksums_match_registry():
                 assert f.sha256 == published[f.relpath], f.relpath
                 n += 1
     assert n == sum(1 for rel in published if not rel.endswith(".txt"))
+
+
+@pytest.mark.parametrize(
+    "subset,n_att,n_cls,n_unseen",
+    [("CUB", 312, 200, 50), ("SUN", 102, 717, 72), ("AWA1", 85, 50, 10), ("AWA2", 85, 50, 10), ("APY", 64, 32, 12)],
+)
+def test_xlsa17_att_splits(subset, n_att, n_cls, n_unseen):
+    real_file(f"xlsa17/{subset}/att_splits.mat")
+    x = load_dataset("xlsa17", subset=subset, features=False)
+    assert x.att.shape == (n_cls, n_att) and x.att.dtype == np.float32  # the .mat's (n_att x n_cls) transposed
+    np.testing.assert_allclose(np.linalg.norm(x.att, axis=1), 1.0, rtol=1e-4)
+    assert len(x.class_names) == n_cls
+    locs = np.concatenate([x.trainval_loc, x.test_seen_loc, x.test_unseen_loc])
+    assert locs.min() >= 0 and len(np.unique(locs)) == len(locs)  # 0-based, disjoint
+    assert locs.max() == len(locs) - 1  # the three splits cover every image exactly once
+    if subset in ("AWA1", "AWA2", "SUN"):
+        assert x.train_loc is not None and x.val_loc is not None
+    if subset != "SUN":  # trainvalclasses.txt / testclasses.txt ship with the other four
+        test_classes = real_file(f"xlsa17/{subset}/testclasses.txt").read_text().split()
+        assert len(test_classes) == n_unseen and set(test_classes) <= set(x.class_names)
+
+
+@pytest.mark.parametrize("split,n", [("train", 1211), ("test", 1196)])
+def test_mulan_scene(split, n):
+    real_file(f"mulan/scene-{split}.arff")
+    ds = load_dataset("mulan-scene", split=split)
+    assert ds.X.shape == (n, 294) and ds.Y.shape == (n, 6)
+    assert ds.class_names == ["Beach", "Sunset", "FallFoliage", "Field", "Mountain", "Urban"]
+    assert set(np.unique(ds.Y)) == {0, 1} and ds.Y.sum(1).min() >= 1  # every scene has a label

@@ -13,9 +13,10 @@ import hashlib
 import io
 import threading
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,14 @@ def fingerprint_of(*parts: object) -> str:
             h.update(repr(p).encode())
         h.update(b"\x00")
     return h.hexdigest()[:16]
+
+
+class ImageSource(Protocol):
+    """Where image bytes come from: anything with a ``path`` and ``read(member) -> bytes``."""
+
+    path: Path
+
+    def read(self, member: str) -> bytes: ...
 
 
 class ZipImageSource:
@@ -74,7 +83,7 @@ class ImageDataset:
         selected items); encoders key their caches by it.
     texts : optional list of str (n,), e.g. product titles.
     meta : optional DataFrame (n rows) with any further per-item columns.
-    source : optional :class:`ZipImageSource` the ``items`` are members of.
+    source : optional :class:`ImageSource` (e.g. :class:`ZipImageSource`) the ``items`` are read from.
     """
 
     name: str
@@ -85,7 +94,7 @@ class ImageDataset:
     fingerprint: str
     texts: list[str] | None = None
     meta: pd.DataFrame | None = None
-    source: ZipImageSource | None = None
+    source: ImageSource | None = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -112,7 +121,7 @@ class ImageDataset:
             raise ValueError(f"{self.name}: cannot read image {where}: {e}") from e
         return img if img.mode == "RGB" else img.convert("RGB")
 
-    def subset(self, idx: Sequence[int] | np.ndarray, split: str | None = None) -> "ImageDataset":
+    def subset(self, idx: Sequence[int] | np.ndarray, split: str | None = None) -> ImageDataset:
         """A new dataset with the items at ``idx`` (fingerprint updated)."""
         idx = np.asarray(idx, dtype=np.int64)
         return ImageDataset(

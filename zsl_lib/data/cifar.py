@@ -77,9 +77,17 @@ class CifarArraySource:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def arrays(self) -> dict[str, np.ndarray]:
+    def _key(self) -> tuple:
         st = self.path.stat()
-        key = (str(self.path), st.st_size, st.st_mtime_ns)
+        return (str(self.path), st.st_size, st.st_mtime_ns)
+
+    def prime(self, batches: dict[str, dict]) -> None:
+        """Keep already-unpickled batches (saves decompressing the archive a second time)."""
+        with _LOCK:
+            _ARRAYS[self._key()] = {k: _to_hwc(v["data"]) for k, v in batches.items() if "data" in v}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        key = self._key()
         with _LOCK:
             if key not in _ARRAYS:
                 batches = _read_tar_pickles(self.path)
@@ -126,6 +134,8 @@ def _cifar10_pickle(split: str, path: Path) -> ImageDataset:
     ]
     if label_names != CIFAR10_CLASSES:
         raise ValueError(f"{path}: unexpected CIFAR-10 label names {label_names}")
+    source = CifarArraySource(path)
+    source.prime(batches)
     items, labels = [], []
     for n in names:
         lab = np.asarray(batches[n]["labels"], dtype=np.int64)
@@ -138,7 +148,7 @@ def _cifar10_pickle(split: str, path: Path) -> ImageDataset:
         labels=np.concatenate(labels),
         class_names=list(CIFAR10_CLASSES),
         fingerprint=fingerprint_of("cifar10", split, "pickle", registry.file_checksum("cifar10", "cifar10/cifar-10-python.tar.gz")),
-        source=CifarArraySource(path),
+        source=source,
         extra={"format": "pickle", "file": str(path)},
     )
 
@@ -231,6 +241,8 @@ def load_cifar100(
     def _names(key):
         return [n.decode() if isinstance(n, bytes) else n for n in meta[key]]
 
+    source = CifarArraySource(path)
+    source.prime(batches)
     fine = np.asarray(b["fine_labels"], dtype=np.int64)
     coarse = np.asarray(b["coarse_labels"], dtype=np.int64)
     ds = ImageDataset(
@@ -240,7 +252,7 @@ def load_cifar100(
         labels=fine if label_type == "fine" else coarse,
         class_names=_names("fine_label_names" if label_type == "fine" else "coarse_label_names"),
         fingerprint=fingerprint_of("cifar100", split, label_type, registry.file_checksum("cifar100", rel)),
-        source=CifarArraySource(path),
+        source=source,
         extra={
             "format": "pickle",
             "file": str(path),

@@ -83,6 +83,15 @@ def load_dataset(name: str, split: str | None = None, **options: Any) -> Any:
             f"{name}: unknown option(s) {unknown}; accepted options: "
             + ", ".join(f"{k}={v!r}" for k, v in accepted.items())
         )
+    sig = inspect.signature(_target(name))
+    required = [k for k, p in sig.parameters.items() if p.default is inspect.Parameter.empty]
+    missing = [k for k in required if k not in options and not (k == "split" and split is not None)]
+    if missing:
+        raise ValueError(
+            f"{name}: missing required option(s) {missing}, e.g. load_dataset({name!r}, "
+            + ", ".join(f"{k}=..." for k in missing)
+            + ")"
+        )
     if split is not None:
         if "split" not in accepted:
             raise ValueError(

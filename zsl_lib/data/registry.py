@@ -106,7 +106,7 @@ class DatasetSpec:
 
 
 _CIFAR_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
-_XLSA_URL = "https://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip"
+XLSA17_URL = "https://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip"
 _XLSA_PAGE = (
     "https://www.mpi-inf.mpg.de/departments/computer-vision-and-machine-learning/research/"
     "zero-shot-learning/zero-shot-learning-the-good-the-bad-and-the-ugly"
@@ -142,7 +142,7 @@ def _xlsa_files() -> tuple[FileSpec, ...]:
     files = [
         FileSpec(
             "xlsa17/xlsa17.zip",
-            url=_XLSA_URL,
+            url=XLSA17_URL,
             note="official archive (~0.9 GB) of Xian et al.; no checksum is published",
         )
     ]
@@ -161,7 +161,6 @@ def _xlsa_files() -> tuple[FileSpec, ...]:
                 f"xlsa17/{ds}/res101.mat",
                 archive="xlsa17/xlsa17.zip",
                 member=f"xlsa17/data/{ds}/res101.mat",
-                how=f"download {_XLSA_URL} and extract xlsa17/data/{ds}/res101.mat to <data dir>/xlsa17/{ds}/res101.mat",
                 note="ResNet-101 features; not in the mirror; no published checksum (unverified)",
             )
         )
@@ -245,13 +244,15 @@ REGISTRY: dict[str, DatasetSpec] = {
                     "fashion-products/styles.csv",
                     sha256="6a0eede306a4c6a7606b2282d97b576c4fac0d576703960709406c8ef6d81a0e",
                     how=_KAGGLE_FASHION,
-                    note="the mirror's copy; a Kaggle download has a different checksum (pass "
-                    "verify=False or use images/ + styles.csv from the data dir, see data/README.md)",
+                    note="this is the mirror's copy; a Kaggle download has a different checksum: "
+                    "load it with load_dataset('fashion-products', verify=False)",
                 ),
                 FileSpec(
                     "fashion-products/images.zip",
                     sha256="581fa1d09557e3d29c8e3a4a0ab125fd0d1cb15e863f7f83d23e18c9c95e2195",
                     how=_KAGGLE_FASHION,
+                    note="this is the mirror's zip (9,583 images, 224x224); for your own zip of the "
+                    "Kaggle images use load_dataset('fashion-products', verify=False)",
                 ),
             ),
         ),
@@ -389,13 +390,18 @@ def hash_file(path: str | Path, algorithm: str = "sha256") -> str:
     return digest
 
 
+_WARNED_UNVERIFIED: set[str] = set()
+
+
 def _verify(path: Path, spec: FileSpec) -> None:
     kind = spec.checksum_kind
     if kind == "none":
-        warnings.warn(
-            f"{spec.relpath}: no published checksum is registered; using {path} unverified",
-            stacklevel=3,
-        )
+        if str(path) not in _WARNED_UNVERIFIED:  # once per file and process
+            _WARNED_UNVERIFIED.add(str(path))
+            warnings.warn(
+                f"{spec.relpath}: no published checksum is registered; using {path} unverified",
+                stacklevel=3,
+            )
         return
     expected = spec.sha256 if kind == "sha256" else spec.md5
     actual = hash_file(path, kind)
@@ -405,6 +411,7 @@ def _verify(path: Path, spec: FileSpec) -> None:
             f"got {actual}. The file is corrupt, partial or a different version; delete it "
             f"(if it is in the data dir) and fetch it again"
             + (f" from {spec.url}" if spec.url else "")
+            + (f". Note: {spec.note}" if spec.note else "")
         )
 
 
@@ -456,6 +463,17 @@ def _extract_member(archive: Path, member: str, dest: Path) -> Path:
     return dest
 
 
+def _verified_new_file(path: Path, spec: FileSpec, verify: bool) -> Path:
+    """Verify a file this module just wrote; a bad one is removed so that a retry starts clean."""
+    if verify:
+        try:
+            _verify(path, spec)
+        except ChecksumMismatchError:
+            path.unlink(missing_ok=True)
+            raise
+    return path
+
+
 def fetch(dataset: str, relpath: str, *, download: bool = True, verify: bool = True) -> Path:
     """Local path of a registered dataset file, downloading it if needed; verified.
 
@@ -493,30 +511,20 @@ def fetch(dataset: str, relpath: str, *, download: bool = True, verify: bool = T
 
     if can_download and spec.url:
         try:
-            out = _download(spec, dest)
-            if verify:
-                _verify(out, spec)
-            return out
+            return _verified_new_file(_download(spec, dest), spec, verify)
         except ChecksumMismatchError:
             raise
         except Exception as e:  # noqa: BLE001  (network errors of every kind)
             problems.append(f"download from {spec.url} failed: {type(e).__name__}: {e}")
+    archive_err = ""
     if spec.archive is not None:
         try:
             archive = fetch(dataset, spec.archive, download=download, verify=verify)
         except FileNotFoundError as e:
             problems.append(f"its archive {spec.archive} is not available either")
-            archive = None
             archive_err = str(e)
         else:
-            archive_err = ""
-        if archive is not None:
-            out = _extract_member(archive, spec.member, dest)
-            if verify:
-                _verify(out, spec)
-            return out
-    else:
-        archive_err = ""
+            return _verified_new_file(_extract_member(archive, spec.member, dest), spec, verify)
 
     where = []
     if spec.url:

@@ -11,7 +11,8 @@ and after `` | `` the gloss. ``@`` (hypernym) and ``@i`` (instance hypernym) poi
 
 The database is located, in order, from ``ZSL_WORDNET_DIR``, the Debian/Ubuntu package path
 (``apt-get install wordnet-base`` -> ``/usr/share/wordnet``), or NLTK's ``wordnet`` corpus
-(``python -m nltk.downloader wordnet``; a folder or its zip).
+(``python -m nltk.downloader wordnet``; a folder or its zip under ``NLTK_DATA`` or ``~/nltk_data``;
+NLTK itself is not needed to read it).
 """
 
 from __future__ import annotations
@@ -71,25 +72,21 @@ def _load_data_noun(env_key: str) -> tuple[bytes, str]:
         tried.append(str(p))
         if p.is_file():
             return p.read_bytes(), str(p)
-    try:  # NLTK corpus (folder or zip), if NLTK and its wordnet data are installed
-        import nltk  # type: ignore
-
-        for sub in ("corpora/wordnet", "corpora/wordnet.zip"):
-            try:
-                found = nltk.data.find(sub)
-            except LookupError:
-                tried.append(f"nltk:{sub}")
-                continue
-            fp = Path(str(found))
-            if fp.is_dir() and (fp / "data.noun").is_file():
-                return (fp / "data.noun").read_bytes(), str(fp / "data.noun")
-            zpath = Path(str(found).split(".zip")[0] + ".zip")
-            if zpath.is_file():
-                with zipfile.ZipFile(zpath) as zf:
-                    name = next(n for n in zf.namelist() if n.endswith("data.noun"))
-                    return zf.read(name), f"{zpath}:{name}"
-    except ImportError:
-        tried.append("nltk (not installed)")
+    # NLTK's corpus, folder or zip, found without importing NLTK (NLTK_DATA, ~/nltk_data, ...)
+    nltk_roots = [p for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
+    nltk_roots += [str(Path.home() / "nltk_data"), "/usr/share/nltk_data", "/usr/local/share/nltk_data",
+                   "/usr/lib/nltk_data", "/usr/local/lib/nltk_data"]
+    for r in nltk_roots:
+        folder = Path(r) / "corpora" / "wordnet"
+        zpath = Path(r) / "corpora" / "wordnet.zip"
+        if (folder / "data.noun").is_file():
+            return (folder / "data.noun").read_bytes(), str(folder / "data.noun")
+        if zpath.is_file():
+            with zipfile.ZipFile(zpath) as zf:
+                names = [n for n in zf.namelist() if n.endswith("/data.noun") or n == "data.noun"]
+                if names:
+                    return zf.read(names[0]), f"{zpath}:{names[0]}"
+        tried.append(str(folder) + "[.zip]")
     raise FileNotFoundError(
         "WordNet 3.0 database (data.noun) not found. Tried: "
         + ", ".join(tried)

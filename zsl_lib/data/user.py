@@ -1,0 +1,157 @@
+"""Loaders for a user's own data, so that every notebook can run on it through a parameter.
+
+* ``image-folder``: ``root/<class>/<image>`` (``.jpg .jpeg .png .bmp .gif .webp .tif .tiff``, any
+  case; one level of class folders, like torchvision's ImageFolder). Classes and items sorted.
+* ``multilabel-csv``: a CSV with a header and columns ``path,keywords``; ``path`` relative to the
+  CSV's folder (or ``root=``) or absolute; ``keywords`` separated by ``|`` or ``;`` (e.g.
+  ``beach|sunset``); an empty keywords cell means no label. Returns an ImageDataset whose
+  ``extra["Y"]`` is the (n, L) int64 {0,1} indicator matrix over ``class_names`` (the sorted
+  keywords); ``labels`` is the single keyword's index for items with exactly one keyword, else -1.
+* ``embeddings``: an ``.npz`` with ``X`` (n, d) features and ``y`` (n,) labels (ints, or strings
+  mapped to sorted class names), optional ``class_names`` (for integer ``y``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from zsl_lib.data.base import FeatureDataset, ImageDataset, fingerprint_of
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+_SEP = re.compile(r"[|;]")
+
+
+def _stat_fingerprint(paths: list[str]) -> str:
+    """Cheap content fingerprint of many files: names, sizes and mtimes."""
+    st = [Path(p).stat() for p in paths]
+    return fingerprint_of(
+        np.array(paths, dtype=object).astype(str),
+        np.array([s.st_size for s in st], dtype=np.int64),
+        np.array([s.st_mtime_ns for s in st], dtype=np.int64),
+    )
+
+
+def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> ImageDataset:
+    """Images in ``root/<class>/*`` as an :class:`ImageDataset` (labels = sorted class folders).
+
+    The fingerprint covers file names, sizes and modification times. Raises FileNotFoundError if
+    ``root`` is missing and ValueError if it holds no class folder with images.
+    """
+    if root is None:
+        raise ValueError("image-folder: pass root=<folder with one sub-folder of images per class>")
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"image-folder: {root} is not a folder")
+    exts = {e.lower() for e in extensions}
+    classes, items, labels = [], [], []
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(str(f) for f in d.iterdir() if f.is_file() and f.suffix.lower() in exts)
+        if files:
+            labels.extend([len(classes)] * len(files))
+            classes.append(d.name)
+            items.extend(files)
+    if not items:
+        raise ValueError(
+            f"image-folder: no images found under {root}; expected {root}/<class>/<image> with "
+            f"extensions {sorted(exts)}"
+        )
+    return ImageDataset(
+        name=f"image-folder:{root.name}",
+        split="all",
+        items=items,
+        labels=np.asarray(labels, dtype=np.int64),
+        class_names=classes,
+        fingerprint=fingerprint_of("image-folder", [str(Path(i).relative_to(root)) for i in items], _stat_fingerprint(items)),
+        extra={"root": str(root)},
+    )
+
+
+def load_multilabel_csv(path: str | Path, root: str | Path | None = None) -> ImageDataset:
+    """Images with keyword sets from a ``path,keywords`` CSV (see module docstring)."""
+    if path is None:
+        raise ValueError("multilabel-csv: pass path=<csv with columns path,keywords>")
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"multilabel-csv: {path} not found")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if list(df.columns[:2]) != ["path", "keywords"]:
+        raise ValueError(f"multilabel-csv: {path} must have the header 'path,keywords', got {list(df.columns)}")
+    if len(df) == 0:
+        raise ValueError(f"multilabel-csv: {path} has no rows")
+    base = Path(root).expanduser() if root is not None else path.parent
+    items = [p if Path(p).is_absolute() else str(base / p) for p in df["path"].str.strip()]
+    missing = [p for p in items if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"multilabel-csv: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
+    kw = df["keywords"].str.split(_SEP).map(lambda ks: sorted({k.strip() for k in ks if k.strip()}))
+    classes = sorted({k for ks in kw for k in ks})
+    if not classes:
+        raise ValueError(f"multilabel-csv: {path} has no keywords at all")
+    exploded = kw.explode().dropna()
+    col = pd.Categorical(exploded, categories=classes).codes
+    Y = np.zeros((len(df), len(classes)), dtype=np.int64)
+    Y[exploded.index.to_numpy(), col] = 1
+    single = Y.sum(1) == 1
+    labels = np.where(single, Y.argmax(1), -1)
+    return ImageDataset(
+        name=f"multilabel-csv:{path.stem}",
+        split="all",
+        items=items,
+        labels=labels,
+        class_names=classes,
+        fingerprint=fingerprint_of("multilabel-csv", Y, _stat_fingerprint(items)),
+        meta=df,
+        extra={"Y": Y, "csv": str(path)},
+    )
+
+
+def load_embeddings(path: str | Path) -> FeatureDataset:
+    """Precomputed embeddings from an ``.npz`` (``X`` (n, d), ``y`` (n,), optional ``class_names``).
+
+    ``X`` is returned as float32. String labels are mapped to sorted class names.
+    """
+    if path is None:
+        raise ValueError("embeddings: pass path=<file.npz with X, y and optional class_names>")
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"embeddings: {path} not found")
+    with np.load(path, allow_pickle=False) as z:
+        missing = [k for k in ("X", "y") if k not in z.files]
+        if missing:
+            raise ValueError(f"embeddings: {path} lacks {missing}; it has {z.files} (expected X, y, optional class_names)")
+        X = np.asarray(z["X"], dtype=np.float32)
+        y = np.asarray(z["y"])
+        names = [str(c) for c in z["class_names"]] if "class_names" in z.files else None
+    if X.ndim != 2:
+        raise ValueError(f"embeddings: X must be 2-D (n, d), got shape {X.shape}")
+    if y.shape != (len(X),):
+        raise ValueError(f"embeddings: y must have shape ({len(X)},), got {y.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError(f"embeddings: X contains NaN or inf ({(~np.isfinite(X)).sum()} values)")
+    if y.dtype.kind in "US":
+        classes, y = np.unique(y.astype(str), return_inverse=True)
+        if names is not None and list(classes) != names:
+            raise ValueError("embeddings: string y and class_names disagree; give one of them")
+        names = list(classes)
+    elif y.dtype.kind in "iu":
+        y = y.astype(np.int64)
+        if y.min() < 0:
+            raise ValueError("embeddings: integer labels must be >= 0")
+        if names is None:
+            names = [str(i) for i in range(int(y.max()) + 1)]
+        elif y.max() >= len(names):
+            raise ValueError(f"embeddings: label {y.max()} but only {len(names)} class_names")
+    else:
+        raise ValueError(f"embeddings: y must be integers or strings, got dtype {y.dtype}")
+    return FeatureDataset(
+        name=f"embeddings:{path.stem}",
+        split="all",
+        X=X,
+        y=y.astype(np.int64),
+        class_names=names,
+        fingerprint=fingerprint_of("embeddings", X, y),
+    )

@@ -1,0 +1,386 @@
+"""Cached embedding extraction: :func:`embed` (images of a dataset) and :func:`embed_texts`.
+
+Cache layout (``config.cache_dir()/embeddings``)::
+
+    <dataset>-<split>-<encoder>-<hash>.npy    float32 (n, d)
+    <dataset>-<split>-<encoder>-<hash>.json   metadata (keys below, sha256 of the array, timings)
+    texts-<encoder>-<n>-<hash>.npy / .json    for embed_texts
+
+``hash`` keys everything that changes the numbers: the dataset fingerprint (source file checksums
+and the selected items), the item count, the encoder's ``cache_key`` (weights identity,
+preprocessing, transform version) and the cache format version. An image entry's metadata also lists its items and the SHA-256 of
+the archive they are read from, so that a subset (e.g. fashion ``eval`` after fashion ``all``, or
+CIFAR-10 ``limit_per_class``) is sliced from a cached superset instead of being re-extracted.
+Files are written atomically
+(temporary file + ``os.replace``; the array before its metadata); on read the metadata, the shape,
+the dtype and the array's SHA-256 are checked and anything that does not match (partial,
+corrupted, stale) is rebuilt with a warning. A lock file serialises concurrent extractions of the
+same entry so that processes sharing the cache compute it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+import uuid
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from zsl_lib import config
+from zsl_lib.data.base import FeatureDataset, ImageDataset
+
+from .base import Encoder, create_encoder, file_sha256
+
+CACHE_FORMAT = 1
+_ENCODERS: dict[tuple[str, str], Encoder] = {}
+
+
+def get_encoder(name: str | Encoder, device: str = "cpu") -> Encoder:
+    """``create_encoder`` memoised per process (models are loaded once)."""
+    if isinstance(name, Encoder):
+        return name
+    key = (name, device)
+    if key not in _ENCODERS:
+        _ENCODERS[key] = create_encoder(name, device=device)
+    return _ENCODERS[key]
+
+
+def embeddings_dir() -> Path:
+    return config.cache_dir() / "embeddings"
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")
+
+
+def _array_sha(x: np.ndarray) -> str:
+    return hashlib.sha256(memoryview(np.ascontiguousarray(x)).cast("B")).hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _save(npy: Path, X: np.ndarray, meta: dict) -> None:
+    meta = dict(meta, shape=list(X.shape), dtype=str(X.dtype), sha256=_array_sha(X))
+    _atomic_write(npy, lambda f: np.save(f, X, allow_pickle=False))
+    _atomic_write(npy.with_suffix(".json"), lambda f: f.write(json.dumps(meta, indent=1).encode()))
+
+
+def _load(npy: Path, expect: dict, shape: tuple[int, int]) -> np.ndarray | None:
+    """The cached array, or None (with a warning when a file exists but is unusable)."""
+    js = npy.with_suffix(".json")
+    if not npy.exists() and not js.exists():
+        return None
+    try:
+        meta = json.loads(js.read_text())
+        for k, v in expect.items():
+            if meta.get(k) != v:
+                raise ValueError(f"metadata {k}={meta.get(k)!r}, expected {v!r}")
+        X = np.load(npy, allow_pickle=False)
+        if X.dtype != np.float32 or X.shape != tuple(shape):
+            raise ValueError(f"array {X.dtype} {X.shape}, expected float32 {tuple(shape)}")
+        if _array_sha(X) != meta.get("sha256"):
+            raise ValueError("array checksum differs from the metadata")
+        return X
+    except Exception as e:  # noqa: BLE001 - any unreadable/partial/mismatching entry is rebuilt
+        warnings.warn(f"embedding cache {npy} is unusable ({e}); rebuilding it", RuntimeWarning, stacklevel=3)
+        return None
+
+
+def _source_id(dataset: ImageDataset) -> str | None:
+    """Identity of the pixels behind item names: SHA-256 of the archive (None for loose files)."""
+    path = getattr(dataset.source, "path", None)
+    if path is None or not Path(path).is_file():
+        return None
+    return f"{type(dataset.source).__name__}:{file_sha256(path)}"
+
+
+def _from_superset(dataset: ImageDataset, encoder: Encoder, source_id: str) -> np.ndarray | None:
+    """Rows of a cached entry (same dataset name, encoder and archive) holding every item."""
+    d = embeddings_dir()
+    if not d.is_dir():
+        return None
+    for js in sorted(d.glob(f"{_slug(dataset.name)}-*-{_slug(encoder.name)}-*.json")):
+        try:
+            meta = json.loads(js.read_text())
+            if (meta.get("format") != CACHE_FORMAT or meta.get("cache_key") != encoder.cache_key
+                    or meta.get("source_id") != source_id or meta.get("dataset") != dataset.name
+                    or not meta.get("items")):
+                continue
+            pos = {it: i for i, it in enumerate(meta["items"])}
+            idx = np.fromiter((pos.get(it, -1) for it in dataset.items), np.int64, len(dataset))
+            if (idx < 0).any():
+                continue
+            expect = {k: meta[k] for k in ("format", "kind", "dataset", "split", "fingerprint", "n",
+                                           "encoder", "cache_key")}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                X = _load(js.with_suffix(".npy"), expect, (meta["n"], encoder.dim))
+            if X is not None:
+                return np.ascontiguousarray(X[idx])
+        except Exception:  # noqa: BLE001 - an unusable candidate is skipped
+            continue
+    return None
+
+
+def _add_items(npy: Path, dataset: ImageDataset) -> None:
+    """Give an entry written without its item list (older cache) one, so subsets can slice it."""
+    js = npy.with_suffix(".json")
+    try:
+        meta = json.loads(js.read_text())
+        if meta.get("items") or _source_id(dataset) is None:
+            return
+        meta.update(source_id=_source_id(dataset), items=list(dataset.items))
+        _atomic_write(js, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+    except Exception:  # noqa: BLE001 - best effort (e.g. read-only cache)
+        pass
+
+
+class _Pixels(torch.utils.data.Dataset):
+    """``dataset.get_image(i)`` through the encoder's preprocessing (runs in DataLoader workers)."""
+
+    def __init__(self, dataset: ImageDataset, preprocess):
+        self.dataset, self.preprocess = dataset, preprocess
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        try:
+            img = self.dataset.get_image(i)
+            return self.preprocess(img)
+        except Exception as e:  # noqa: BLE001
+            ds = self.dataset
+            raise ValueError(f"{ds.name}/{ds.split} item {i} ({ds.items[i]!r}): {e}") from e
+
+
+def _worker_init(_worker_id: int) -> None:
+    torch.set_num_threads(1)
+    info = torch.utils.data.get_worker_info()
+    src = getattr(info.dataset.dataset, "source", None)
+    if src is not None and hasattr(src, "_local"):  # never share a forked zip file handle
+        import threading
+
+        src._local = threading.local()
+
+
+def default_num_workers(encoder: Encoder, n: int) -> int:
+    """DataLoader decoding workers: 0 on machines with <= 2 cores (a worker competes with the
+    forward pass there: measured 0.7-0.9x in ``benchmarks/bench_embedding_throughput.py``), else
+    up to 2 for datasets of more than a few batches."""
+    cores = os.cpu_count() or 1
+    if cores <= 2 or n < 4 * (encoder.default_batch_size or 64):
+        return 0
+    return min(2, cores // 4 or 1)
+
+
+def default_num_threads() -> int:
+    """Torch intra-op threads for extraction: half the cores (at least 1), never more than torch's
+    current setting. On this 2-core machine shared by several processes, 1 thread ran 2-3x faster
+    than 2 (OpenMP spin-waiting under contention; ``benchmarks/bench_embedding_throughput.py``)."""
+    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) // 2))
+
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n) if n else default_num_threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def extract(dataset: ImageDataset, encoder: Encoder, batch_size: int | None = None,
+            progress: bool = True, num_workers: int | None = None, num_threads: int | None = None) -> np.ndarray:
+    """Run ``encoder`` over every image of ``dataset`` (no cache). Returns float32 (n, dim)."""
+    n = len(dataset)
+    bs = int(batch_size or encoder.default_batch_size)
+    nw = default_num_workers(encoder, n) if num_workers is None else int(num_workers)
+    loader = torch.utils.data.DataLoader(
+        _Pixels(dataset, encoder.preprocess), batch_size=bs, shuffle=False, num_workers=nw,
+        worker_init_fn=_worker_init if nw else None, prefetch_factor=4 if nw else None,
+    )
+    out = np.empty((n, encoder.dim), np.float32)
+    encoder.model  # noqa: B018 - build the model before the bar starts
+    desc = f"{encoder.name} {dataset.name}/{dataset.split}"
+    with _threads(num_threads), torch.inference_mode(), tqdm(total=n, unit="img", desc=desc,
+                                                              disable=not progress, smoothing=0.1) as bar:
+        s = 0
+        for batch in loader:
+            y = encoder.forward(batch.to(encoder.device)).float().cpu().numpy()
+            out[s:s + len(y)] = y
+            s += len(y)
+            bar.update(len(y))
+    if s != n:  # pragma: no cover - defensive
+        raise RuntimeError(f"extracted {s} of {n} items of {desc}")
+    return out
+
+
+def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = "efficientnet-lite0",
+          batch_size: int | None = None, progress: bool = True, num_workers: int | None = None,
+          device: str = "cpu", cache: bool = True, num_threads: int | None = None) -> np.ndarray:
+    """Image embeddings of every item of ``dataset``, extracted once and cached.
+
+    Parameters
+    ----------
+    dataset : :class:`ImageDataset` (from :func:`zsl_lib.data.load_dataset`), or a
+        :class:`FeatureDataset` whose ``X`` is returned as is (user embeddings).
+    encoder_name : a name from :func:`list_encoders` with an image side, or an :class:`Encoder`.
+    batch_size : images per forward pass (default: the encoder's ``default_batch_size``).
+    progress : show a tqdm bar (images/s).
+    num_workers : DataLoader worker processes decoding images (default: :func:`default_num_workers`).
+    cache : read/write ``config.cache_dir()/embeddings`` (False: always recompute, never write).
+    device : torch device of the encoder.
+    num_threads : torch threads during extraction (default :func:`default_num_threads`).
+
+    Returns
+    -------
+    float32 array (n, encoder.dim), row i = item i. Image features are raw (not L2-normalised),
+    except for encoders whose ``normalized`` is True (openclip, lit-fashion).
+    """
+    if isinstance(dataset, FeatureDataset):
+        X = np.asarray(dataset.X, dtype=np.float32)
+        if X.ndim != 2 or len(X) == 0:
+            raise ValueError(f"FeatureDataset {dataset.name!r}: X must be a non-empty (n, d) array, got {X.shape}")
+        return X
+    if not isinstance(dataset, ImageDataset):
+        raise TypeError(
+            f"embed expects an ImageDataset (zsl_lib.data.load_dataset) or a FeatureDataset, "
+            f"got {type(dataset).__name__}"
+        )
+    encoder = get_encoder(encoder_name, device=device)
+    if "image" not in encoder.modality:
+        raise ValueError(f"encoder {encoder.name!r} is a {encoder.modality} encoder: embed() needs an image encoder")
+    base = getattr(encoder, "base_image_encoder", None)
+    if base is not None:  # derived encoder (lit-fashion): cached base features + a cheap projection
+        return encoder.transform_image_features(
+            embed(dataset, base, batch_size=batch_size, progress=progress, num_workers=num_workers,
+                  device=device, cache=cache, num_threads=num_threads))
+    if not cache:
+        return extract(dataset, encoder, batch_size, progress, num_workers, num_threads)
+    expect = {
+        "format": CACHE_FORMAT, "kind": "images", "dataset": dataset.name, "split": dataset.split,
+        "fingerprint": dataset.fingerprint, "n": len(dataset), "encoder": encoder.name,
+        "cache_key": encoder.cache_key,
+    }
+    key = hashlib.sha256(json.dumps(expect, sort_keys=True).encode()).hexdigest()[:16]
+    npy = embeddings_dir() / f"{_slug(dataset.name)}-{_slug(dataset.split)}-{_slug(encoder.name)}-{key}.npy"
+    shape = (len(dataset), encoder.dim)
+    X = _load(npy, expect, shape)
+    if X is not None:
+        _add_items(npy, dataset)
+        return X
+    with _locked(npy):
+        X = _load(npy, expect, shape)  # another process may have written it while we waited
+        if X is not None:
+            return X
+        source_id = _source_id(dataset)
+        t0 = time.perf_counter()
+        X = _from_superset(dataset, encoder, source_id) if source_id else None
+        how = "sliced from a cached superset" if X is not None else "extracted"
+        if X is None:
+            X = extract(dataset, encoder, batch_size, progress, num_workers, num_threads)
+        dt = time.perf_counter() - t0
+        _save(npy, X, dict(expect, how=how, seconds=round(dt, 2), items_per_s=round(len(X) / max(dt, 1e-9), 1),
+                           batch_size=batch_size or encoder.default_batch_size, torch=torch.__version__,
+                           created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                           source_id=source_id, items=list(dataset.items) if source_id else None))
+    return X
+
+
+def _texts_key(texts: list[str]) -> str:
+    h = hashlib.sha256()
+    for t in texts:
+        b = t.encode("utf-8")
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def embed_texts(texts: Sequence[str], encoder_name: str | Encoder = "minilm", batch_size: int | None = None,
+                progress: bool = True, device: str = "cpu", cache: bool = True) -> np.ndarray:
+    """Text embeddings, cached by a hash of the texts (in order) and the encoder's ``cache_key``.
+
+    Returns float32 (n, encoder.dim); MiniLM / openclip / lit-fashion outputs are L2-normalised.
+    """
+    if isinstance(texts, str):
+        raise TypeError("embed_texts expects a list of strings, got a single str: wrap it in [ ]")
+    texts = list(texts)
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"embed_texts: items {bad[:5]} are not str (e.g. {type(texts[bad[0]]).__name__}); "
+                        f"replace missing titles by '' first")
+    encoder = get_encoder(encoder_name, device=device)
+    if "text" not in encoder.modality:
+        raise ValueError(f"encoder {encoder.name!r} is an {encoder.modality} encoder: embed_texts() needs a text "
+                         f"encoder (minilm, openclip:*, lit-fashion)")
+    base = getattr(encoder, "base_text_encoder", None)
+    if base is not None:
+        return encoder.transform_text_features(
+            embed_texts(texts, base, batch_size=batch_size, progress=progress, device=device, cache=cache))
+    if not texts:
+        return np.zeros((0, encoder.dim), np.float32)
+
+    def compute():
+        bs = int(batch_size or encoder.default_batch_size)
+        chunk = max(bs, 1024)
+        out = []
+        with tqdm(total=len(texts), unit="text", desc=f"{encoder.name} texts",
+                  disable=not progress or len(texts) <= chunk) as bar:
+            for s in range(0, len(texts), chunk):
+                out.append(encoder.encode_texts(texts[s:s + chunk], batch_size=bs))
+                bar.update(len(out[-1]))
+        return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+
+    if not cache:
+        return compute()
+    expect = {"format": CACHE_FORMAT, "kind": "texts", "texts_sha256": _texts_key(texts), "n": len(texts),
+              "encoder": encoder.name, "cache_key": encoder.cache_key}
+    key = hashlib.sha256(json.dumps(expect, sort_keys=True).encode()).hexdigest()[:16]
+    npy = embeddings_dir() / f"texts-{_slug(encoder.name)}-{len(texts)}-{key}.npy"
+    shape = (len(texts), encoder.dim)
+    X = _load(npy, expect, shape)
+    if X is not None:
+        return X
+    with _locked(npy):
+        X = _load(npy, expect, shape)
+        if X is not None:
+            return X
+        t0 = time.perf_counter()
+        X = compute()
+        dt = time.perf_counter() - t0
+        _save(npy, X, dict(expect, seconds=round(dt, 2), items_per_s=round(len(X) / max(dt, 1e-9), 1),
+                           first_texts=texts[:3],
+                           created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+    return X
