@@ -324,31 +324,34 @@ def ann_curves(
 def value_at_fraction(curves: pd.DataFrame, method: str, fraction: float = 0.05) -> float:
     """Recall@10 of ``method`` at ``fraction`` of the gallery scanned: the upper envelope of its
     curve points (best recall at or below each scan fraction), linearly interpolated in the scan
-    fraction. Returns NaN when every point of the curve scans more than ``fraction``."""
+    fraction, starting from (0, 0) (scanning nothing finds nothing; below the first measured
+    point this is a lower bound). Returns NaN for a method without curve points."""
     c = curves[curves.method == method].sort_values("fraction_scanned")
-    f = c.fraction_scanned.to_numpy()
-    r = np.maximum.accumulate(c.recall_at_10.to_numpy())
-    if len(f) == 0 or f[0] > fraction:
+    if len(c) == 0:
         return float("nan")
+    f = np.concatenate([[0.0], c.fraction_scanned.to_numpy()])
+    r = np.maximum.accumulate(np.concatenate([[0.0], c.recall_at_10.to_numpy()]))
     return float(np.interp(fraction, f, r))
 
 
 # ----------------------------------------------------------------------------------------------
 # figures (each returns the matplotlib figure; the notebook saves it with savefig)
 # ----------------------------------------------------------------------------------------------
-def plot_bucket_scatter(X, assignments, titles, suptitle, y=None):
+def plot_bucket_scatter(X, assignments, titles, suptitle, n_buckets: int | None = None):
     """One panel per model: 2-D points coloured by their bucket in repetition 1 (report Figs 1-2)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, axes = plt.subplots(1, len(assignments), figsize=(3.6 * len(assignments), 3.4), squeeze=False)
+    B = n_buckets or int(max(a.max() for a in assignments)) + 1
+    cmap = plt.get_cmap("tab10" if B <= 10 else "tab20", B)
+    fig, axes = plt.subplots(1, len(assignments), figsize=(4.4 * len(assignments), 4.0), squeeze=False)
     for ax, a, t in zip(axes[0], assignments, titles):
-        used = len(np.unique(a))
-        sc = ax.scatter(X[:, 0], X[:, 1], c=a, cmap="tab20", s=12, vmin=0, vmax=max(19, a.max()))
-        ax.set_title(f"{t}\n{used} non-empty buckets")
+        sc = ax.scatter(X[:, 0], X[:, 1], c=a, cmap=cmap, s=14, vmin=-0.5, vmax=B - 0.5)
+        ax.set_title(f"{t}\n{len(np.unique(a))} of {B} buckets used", fontsize="small")
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
-    fig.colorbar(sc, ax=axes[0].tolist(), label="bucket (repetition 1)")
-    fig.suptitle(suptitle, y=1.05)
+    cb = fig.colorbar(sc, ax=axes[0].tolist(), label="bucket (repetition 1)", ticks=range(B) if B <= 10 else None)
+    cb.ax.tick_params(labelsize="small")
+    fig.suptitle(suptitle, y=1.02)
     return fig
 
 
@@ -356,15 +359,17 @@ def plot_load_distribution(histories, titles, suptitle):
     """Report Figs 3-4: loads of every bucket (repetition 1) after each epoch, as a heatmap."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(histories), figsize=(5.2 * len(histories), 3.6), squeeze=False)
+    vmax = max(h.as_dict()["loads"][:, 0, :].max() for h in histories)
     for ax, h, t in zip(axes[0], histories, titles):
         loads = h.as_dict()["loads"][:, 0, :]  # (epochs+1, B)
-        im = ax.imshow(loads.T, aspect="auto", cmap="viridis", origin="lower", interpolation="nearest")
+        im = ax.imshow(loads.T, aspect="auto", cmap="viridis", origin="lower", interpolation="nearest", vmin=0, vmax=vmax)
+        ax.grid(False)
         ax.set_xlabel("epoch")
         ax.set_ylabel("bucket")
-        ax.set_title(t)
-        fig.colorbar(im, ax=ax, label="items in bucket")
-    fig.suptitle(suptitle, y=1.04)
+        ax.set_title(t, fontsize="small")
+    fig.colorbar(im, ax=axes[0].tolist(), label="items in the bucket")
+    fig.suptitle(suptitle, y=1.03)
     return fig
 
 
@@ -385,9 +390,9 @@ def plot_logit_history(histories: dict, suptitle: str):
 
 
 def plot_mechanism(histories: dict, k: int, suptitle: str):
-    """Why BLISS collapses: per epoch, how many distinct buckets appear in the items' top-K
-    predictions, how many buckets are named by some training target, and how many hold items
-    (repetition 1), for each model."""
+    """Why BLISS collapses: per epoch, how many distinct top-K sets the items have (left), and per
+    model how many buckets appear in some item's top-K, are named by some training target, and
+    hold items (repetition 1)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     fig, axes = plt.subplots(1, len(histories) + 1, figsize=(4.3 * (len(histories) + 1), 3.4))
@@ -400,16 +405,11 @@ def plot_mechanism(histories: dict, k: int, suptitle: str):
         ax.axhline(k, color="grey", lw=0.8, ls=":")
         ax.set(xlabel="epoch", ylabel="buckets (repetition 1)", title=name, ylim=(0, d["loads"].shape[2] + 1))
     axes[1].legend(fontsize="small", loc="center right")
-    # left: the share of the most popular K buckets in everybody's top-K at epoch 2 (first balance)
-    names = list(histories)
-    share = []
-    for h in histories.values():
-        tc = h.as_dict()["topk_counts"][:, 0]
-        top = np.sort(tc, axis=1)[:, ::-1][:, :k].sum(1) / np.maximum(tc.sum(1), 1)
-        share.append(top)
-    for n_, s in zip(names, share):
-        axes[0].plot(s, label=n_)
-    axes[0].set(xlabel="epoch", ylabel=f"share of top-{k} slots on the {k} most\npredicted buckets", title="top-K concentration", ylim=(0, 1.05))
+    # left: how many distinct top-K sets the items have (1 = everybody ranks the same K first)
+    for n_, h in histories.items():
+        axes[0].plot(h.as_dict()["topk_sets"][:, 0], label=n_)
+    axes[0].set_yscale("log")
+    axes[0].set(xlabel="epoch", ylabel="distinct top-K bucket sets among items", title="how many different top-K sets?")
     axes[0].legend(fontsize="small")
     fig.suptitle(suptitle, y=1.04)
     return fig

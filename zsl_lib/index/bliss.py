@@ -254,7 +254,9 @@ class BlissHistory:
     L2 norm of an item's logit vector; ``logit_var`` mean variance of an item's logits across
     buckets; ``loads`` int (R, B) bucket loads after the epoch; ``topk_counts`` int (R, B) how many
     items have bucket b among their top-K predictions; ``target_counts`` int (R, B) how many items
-    have bucket b as a positive training label (both on at most 4096 evenly spaced items); ``reassigned`` whether loads changed by a
+    have bucket b as a positive training label; ``topk_sets`` int (R,) how many distinct sets of
+    top-K buckets the items have (1: every item ranks the same K buckets first) (these three on at
+    most 4096 evenly spaced items); ``reassigned`` whether loads changed by a
     re-assignment at the end of that epoch.
     """
 
@@ -264,6 +266,7 @@ class BlissHistory:
     loads: list = field(default_factory=list)
     topk_counts: list = field(default_factory=list)
     target_counts: list = field(default_factory=list)
+    topk_sets: list = field(default_factory=list)
     reassigned: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -274,6 +277,7 @@ class BlissHistory:
             "loads": np.asarray(self.loads, dtype=np.int64),
             "topk_counts": np.asarray(self.topk_counts, dtype=np.int64),
             "target_counts": np.asarray(self.target_counts, dtype=np.int64),
+            "topk_sets": np.asarray(self.topk_sets, dtype=np.int64),
             "reassigned": np.asarray(self.reassigned, dtype=bool),
         }
 
@@ -541,6 +545,7 @@ class BLISS:
         hist.loads.append(np.stack([np.bincount(a, minlength=B) for a in assign]))
         top = torch.topk(lg, K, dim=2).indices.numpy()  # (R, m, K)
         hist.topk_counts.append(np.stack([np.bincount(t.ravel(), minlength=B) for t in top]))
+        hist.topk_sets.append([len(np.unique(np.sort(t, axis=1), axis=0)) for t in top])
         tb = assign[np.arange(R)[:, None, None], self.neighbors_[sub][None]]  # (R, m, P)
         onehot = np.zeros((R, len(sub), B), dtype=bool)
         np.put_along_axis(onehot, tb, True, axis=2)
