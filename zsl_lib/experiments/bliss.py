@@ -97,19 +97,20 @@ def clustered_points(n_clusters: int, n_points: int = 128, dim: int = 2, seed: i
     return X.astype(np.float32), y.astype(np.int64)
 
 
-def partition_scores(X: np.ndarray, y: np.ndarray, assignments: np.ndarray) -> dict:
+def partition_scores(X: np.ndarray, y: np.ndarray, assignments: np.ndarray, n_buckets: int | None = None) -> dict:
     """Silhouette (of the buckets on X), V-measure (buckets vs true clusters), non-empty buckets
-    and max/mean load, each averaged over repetitions. ``assignments`` int (R, n)."""
+    and max/mean load (mean over all ``n_buckets`` buckets, empty ones included; default: over
+    the buckets up to the largest id used), each averaged over repetitions. ``assignments`` int (R, n)."""
     from sklearn.metrics import silhouette_score, v_measure_score  # noqa: PLC0415
 
     sil, vm, ne, mx = [], [], [], []
     for a in assignments:
-        counts = np.bincount(a)
-        counts = counts[counts > 0]
-        ne.append(len(counts))
+        counts = np.bincount(a, minlength=n_buckets or 0)
+        used = int((counts > 0).sum())
+        ne.append(used)
         mx.append(counts.max() / counts.mean())
         vm.append(v_measure_score(y, a))
-        sil.append(silhouette_score(X, a) if 1 < len(counts) < len(a) else np.nan)
+        sil.append(silhouette_score(X, a) if 1 < used < len(a) else np.nan)
     return {
         "silhouette": float(np.nanmean(sil)) if not np.all(np.isnan(sil)) else float("nan"),
         "v_measure": float(np.mean(vm)),
@@ -156,7 +157,8 @@ def run_cluster_grid(
     for name, c, seed in it:
         X, y = clustered_points(c, n_points, seed=seed)
         model = BLISS(**{**base, **settings[name], "random_state": seed}).fit(X)
-        rows.append({"setting": name, "n_clusters": c, "seed": seed, **partition_scores(X, y, model.assignments_), "fit_seconds": model.fit_seconds_})
+        rows.append({"setting": name, "n_clusters": c, "seed": seed, **partition_scores(X, y, model.assignments_, model.n_buckets),
+                     "fit_seconds": model.fit_seconds_})
         if c == keep_models_for and name not in models:
             models[name] = (X, y, model)
     return pd.DataFrame(rows), models
@@ -236,7 +238,7 @@ def ann_curves(
     bliss_fixed: dict | None = None,
     lsh_bits=(6, 8, 10, 12),
     lsh_tables=(1, 2, 4, 8),
-    probes=(1, 2, 3, 4, 6, 8, 12, 16, 24),
+    probes=(1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24),
     min_freqs=(1, 2, 3, 4),
     seed: int = 0,
     progress: bool = True,
@@ -421,16 +423,17 @@ def plot_cluster_maps(X, y, model: BLISS, title: str, resolution: int = 60):
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     xs, ys, dist = nn_distance_map(model, X, resolution)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
     finite = np.where(np.isfinite(dist), dist, np.nan)
     im = axes[0].imshow(-finite, extent=(xs[0], xs[-1], ys[0], ys[-1]), origin="lower", cmap="magma", aspect="auto")
     axes[0].scatter(X[:, 0], X[:, 1], c=y, cmap="tab10", s=10, edgecolor="k", lw=0.2)
-    fig.colorbar(im, ax=axes[0], label="- distance to the returned neighbour")
-    axes[0].set(title="nearest-neighbour distance map (points: true cluster)", xlabel="x1", ylabel="x2")
+    axes[0].grid(False)
+    fig.colorbar(im, ax=axes[0], label="minus distance to the returned neighbour")
+    axes[0].set(title="distance to the neighbour BLISS returns\n(bright: close; points coloured by true cluster)", xlabel="x1", ylabel="x2")
     sc = axes[1].scatter(X[:, 0], X[:, 1], c=bary_fraction(model.assignments_, model.n_buckets), cmap="viridis", s=14, vmin=0, vmax=1)
     fig.colorbar(sc, ax=axes[1], label="bucket tuple as a B-ary fraction")
-    axes[1].set(title="points coloured by their buckets in all R repetitions", xlabel="x1", ylabel="x2")
-    fig.suptitle(title, y=1.02)
+    axes[1].set(title="points coloured by their R buckets\n(the tuple read as a B-ary fraction)", xlabel="x1", ylabel="x2")
+    fig.suptitle(title, y=1.04)
     return fig
 
 
