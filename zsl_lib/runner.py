@@ -132,7 +132,10 @@ def run_notebook(
         params.update(yaml.safe_load(pfile.read_text()) or {})
     params.update(parameters or {})
 
-    env = {"ZSL_PROFILE": profile, "PYTHONHASHSEED": "0"}
+    # The kernel starts in notebooks/: put this checkout first on its path so it imports this
+    # zsl_lib, not another installed copy.
+    pythonpath = os.pathsep.join(p for p in [str(config.PROJECT_ROOT), os.environ.get("PYTHONPATH", "")] if p)
+    env = {"ZSL_PROFILE": profile, "PYTHONHASHSEED": "0", "PYTHONPATH": pythonpath}
     if profile == "default" and workdir == config.build_dir() / profile:
         results_dir = config.results_dir()
     else:

@@ -4,8 +4,15 @@
 >>> X = embed(load_dataset("cifar10", split="test"), "resnet56-cifar10")   # (10000, 64) float32
 >>> T = embed_texts(["a photo of a cat"], "minilm")                          # (1, 384), L2-normalised
 
+Encoders (``list_encoders()``): ``efficientnet-lite0`` (1280-d), ``resnet{20,32,44,56}-cifar10``
+(64-d; ``create_encoder(name).classify(images)`` / ``.logits_from_features(X)`` for the logits),
+``torchvision:resnet18|resnet50|resnet101`` (512/2048-d; ``weights=None`` for random weights),
+``openclip:<arch>/<pretrained>`` (``openclip:<arch>`` = random weights), ``minilm`` (384-d),
+``lit-fashion`` / ``lit-fashion-masked`` (EfficientNet-Lite0 features aligned into MiniLM space,
+see :mod:`zsl_lib.encoders.alignment`).
+
 See :mod:`zsl_lib.encoders.base` for the encoder interface and :mod:`zsl_lib.encoders.embedding`
-for the cache.
+for the cache (subsets are sliced from a cached superset of the same archive).
 """
 
 from . import alignment, efficientnet, minilm, openclip, resnet_cifar, torchvision_resnet  # noqa: F401 - registration

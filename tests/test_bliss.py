@@ -1,0 +1,196 @@
+"""BLISS index: greedy re-assignment against the official sequential loop, candidates and search
+against naive references, history, bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from zsl_lib.index.bliss import BLISS, greedy_assign, rerank_csr, true_neighbors
+from zsl_lib.index.bliss_fixed import FIXED_DEFAULTS, fixed_bliss
+
+torch.set_num_threads(1)
+
+
+def official_greedy(scores, k):
+    """The official train.py loop: items in order, least loaded of the top-k, loads from zero."""
+    R, n, B = scores.shape
+    out = np.zeros((R, n), dtype=int)
+    for r in range(R):
+        counts = np.zeros(B + 1, dtype=int)
+        top = np.argsort(-scores[r], axis=1, kind="stable")[:, :k]
+        for i in range(n):
+            bucket = top[i, np.argmin(counts[top[i] + 1])]
+            out[r, i] = bucket
+            counts[bucket + 1] += 1
+    return out
+
+
+def naive_k_least_loaded(scores, k):
+    R, n, B = scores.shape
+    out = np.zeros((R, n), dtype=int)
+    for r in range(R):
+        counts = np.zeros(B, dtype=int)
+        for i in range(n):
+            lo = np.argsort(counts, kind="stable")[:k]
+            out[r, i] = lo[np.argmax(scores[r, i, lo])]
+            counts[out[r, i]] += 1
+    return out
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(0)
+    means = rng.uniform(-10, 10, (4, 2))
+    y = np.repeat(np.arange(4), 32)
+    X = (means[y] + rng.normal(size=(128, 2))).astype(np.float32)
+    return X, y
+
+
+def test_greedy_matches_official_loop():
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=(3, 200, 12)).astype(np.float32)
+    np.testing.assert_array_equal(greedy_assign(scores, 4, chunk_size=1), official_greedy(scores, 4))
+    np.testing.assert_array_equal(greedy_assign(scores, 3, "k_least_loaded"), naive_k_least_loaded(scores, 3))
+
+
+def test_greedy_identical_topk_collapses_to_k_buckets():
+    """The bias in one line: when every item ranks the buckets the same way, the greedy pass
+    spreads the items evenly over exactly K buckets."""
+    scores = np.tile(np.arange(20, dtype=np.float32)[None, None, :], (2, 128, 1))
+    a = greedy_assign(scores, 4)
+    for row in a:
+        assert set(np.unique(row)) == {16, 17, 18, 19}
+        assert np.bincount(row).max() == 32
+
+
+def test_greedy_capacity_bounds_load():
+    scores = np.tile(np.arange(20, dtype=np.float32)[None, None, :], (1, 128, 1))
+    a = greedy_assign(scores, 4, capacity=1.05)
+    loads = np.bincount(a[0], minlength=20)
+    assert loads.max() <= np.ceil(1.05 * 128 / 20)
+    assert (loads > 0).sum() >= 18
+    # chunked pass: same loads bound up to the chunk size
+    a2 = greedy_assign(scores, 4, capacity=1.05, chunk_size=4)
+    assert np.bincount(a2[0], minlength=20).max() <= np.ceil(1.05 * 128 / 20) + 4
+
+
+def test_true_neighbors_against_brute_force(blobs):
+    X, _ = blobs
+    nb = true_neighbors(X, 5, "mse")
+    D = ((X[:, None] - X[None]) ** 2).sum(-1)
+    ref = np.argsort(D, axis=1, kind="stable")[:, :5]
+    assert (nb[:, 0] == np.arange(len(X))).all()
+    np.testing.assert_allclose(np.take_along_axis(D, nb, 1), np.take_along_axis(D, ref, 1), rtol=1e-5, atol=1e-5)
+    nbc = true_neighbors(X, 3, "cosine")
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    S = Xn @ Xn.T
+    np.testing.assert_allclose(np.sort(np.take_along_axis(S, nbc, 1), 1), np.sort(np.sort(S, 1)[:, -3:], 1), atol=1e-5)
+
+
+def test_fit_history_and_determinism(blobs):
+    X, _ = blobs
+    kw = dict(epochs=4, epochs_per_balance=2, random_state=3)
+    a = BLISS(**kw).fit(X)
+    b = BLISS(**kw).fit(X)
+    np.testing.assert_array_equal(a.assignments_, b.assignments_)
+    h = a.history_.as_dict()
+    assert h["loss"].shape == (5,) and np.isnan(h["loss"][0]) and np.isfinite(h["loss"][1:]).all()
+    assert h["loads"].shape == (5, 4, 20)
+    assert (h["loads"].sum(2) == len(X)).all()
+    assert h["topk_counts"].shape == (5, 4, 20) and (h["topk_counts"].sum(2) == len(X) * 4).all()
+    assert h["reassigned"].tolist() == [False, False, True, False, True]
+    assert a.assignments_.shape == (4, 128) and a.assignments_.dtype == np.int64
+    assert (a.loads_ == np.stack([np.bincount(r, minlength=20) for r in a.assignments_])).all()
+
+
+@pytest.mark.parametrize("variant", [dict(loss="triplet"), dict(init="kaiming"), dict(init="official"),
+                                     dict(rebalance="k_least_loaded"), dict(distance="cosine"),
+                                     dict(assign_init="balanced_random", load_penalty=1.0)])
+def test_variants_fit(blobs, variant):
+    X, _ = blobs
+    m = BLISS(epochs=2, **variant).fit(X)
+    assert m.assignments_.shape == (4, 128)
+    assert np.isfinite(m.history_.as_dict()["logit_norm"]).all()
+
+
+def test_candidates_and_search_against_naive(blobs):
+    X, _ = blobs
+    m = BLISS(epochs=4, n_rerank=None, min_freq=2, random_state=0).fit(X)
+    Q = X[:10] + 0.1
+    tb = m.top_buckets(Q)  # (nq, R, M)
+    indptr, idx = m.candidates(Q)
+    for q in range(len(Q)):
+        freq = np.zeros(len(X), int)
+        for r in range(m.n_repetitions):
+            freq += np.isin(m.assignments_[r], tb[q, r])
+        expect = set(np.where(freq >= 2)[0])
+        assert set(idx[indptr[q] : indptr[q + 1]]) == expect
+    s, ids = m.search(Q, 3)
+    for q in range(len(Q)):
+        cand = idx[indptr[q] : indptr[q + 1]]
+        if len(cand) == 0:
+            assert (ids[q] == -1).all()
+            continue
+        d = ((X[cand] - Q[q]) ** 2).sum(1)
+        best = cand[np.argsort(d, kind="stable")[:3]]
+        np.testing.assert_allclose(np.sort(d)[: len(best)], -s[q, : len(best)], rtol=1e-4, atol=1e-4)
+        assert set(ids[q, : len(best)]) == set(best)
+
+
+def test_n_rerank_keeps_most_frequent(blobs):
+    X, _ = blobs
+    m = BLISS(epochs=2, n_rerank=5).fit(X)
+    indptr, _ = m.candidates(X[:7])
+    assert (np.diff(indptr) <= 5).all()
+
+
+def test_rerank_csr_padding():
+    X = np.eye(4, dtype=np.float32)
+    Q = np.array([[1, 0, 0, 0], [0, 0, 0, 1]], dtype=np.float32)
+    s, i = rerank_csr(Q, X, np.array([0, 3, 3]), np.array([1, 0, 2]), k=2)
+    assert i.tolist() == [[0, 1], [-1, -1]]
+    assert s[0, 0] == 1 and np.isneginf(s[1]).all()
+
+
+def test_fixed_bliss_uses_buckets(blobs):
+    X, _ = blobs
+    m = fixed_bliss(epochs=6, random_state=0).fit(X)
+    loads = m.loads_
+    assert ((loads > 0).sum(1) >= 18).all()
+    assert (loads.max(1) / loads.mean(1) < 1.5).all()
+    assert m.get_params()["capacity"] == FIXED_DEFAULTS["capacity"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(rebalance="best"), "rebalance"),
+        (dict(loss="hinge"), "loss"),
+        (dict(k_choices=30), "k_choices"),
+        (dict(n_neighbors=500), "n_neighbors"),
+        (dict(capacity=0.5), "capacity"),
+        (dict(batch_size=0), "batch_size"),
+    ],
+)
+def test_bad_parameters(blobs, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        BLISS(epochs=1, **kwargs).fit(blobs[0])
+
+
+def test_bad_inputs(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="2-D"):
+        BLISS().fit(X[:, 0])
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        BLISS().fit(bad)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        BLISS().search(X, 1)
+    m = BLISS(epochs=1).fit(X)
+    with pytest.raises(ValueError, match="columns"):
+        m.search(np.ones((2, 3), np.float32), 1)
+    with pytest.raises(ValueError, match="unknown BLISS parameter"):
+        m.set_params(n_bucket=3)

@@ -1,0 +1,80 @@
+"""Helpers of the notebook-01 experiment driver against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import v_measure_score
+
+from zsl_lib.experiments import bliss as ex
+
+
+def test_clustered_points_shapes_and_all_clusters():
+    X, y = ex.clustered_points(22, 128, seed=3)
+    assert X.shape == (128, 2) and X.dtype == np.float32
+    assert set(y) == set(range(22))
+    X2, y2 = ex.clustered_points(22, 128, seed=3)
+    np.testing.assert_array_equal(X, X2)
+    with pytest.raises(ValueError, match="n_clusters"):
+        ex.clustered_points(200, 128)
+
+
+def test_bary_fraction_hand_computed():
+    a = np.array([[1, 0], [2, 19]])  # R=2 repetitions, 2 items
+    np.testing.assert_allclose(ex.bary_fraction(a, 20), [1 / 20 + 2 / 400, 0 + 19 / 400])
+
+
+def test_vmeasure_bound_is_attained():
+    y = np.repeat([0, 1], 90)
+    buckets = np.arange(180) // 10  # 18 equal buckets, each inside one cluster
+    assert v_measure_score(y, buckets) == pytest.approx(ex.vmeasure_upper_bound(2, 18))
+    assert ex.vmeasure_upper_bound(4, 4) == 1.0
+
+
+def test_partition_scores_against_sklearn():
+    from sklearn.metrics import silhouette_score
+
+    X, y = ex.clustered_points(3, 60, seed=0)
+    a = np.stack([y, (y + 1) % 3])
+    s = ex.partition_scores(X, y, a)
+    assert s["v_measure"] == pytest.approx(1.0)
+    assert s["silhouette"] == pytest.approx(silhouette_score(X, y))
+    assert s["nonempty_buckets"] == 3
+    # empty buckets count in the mean load: 60 items in 3 of 6 buckets -> max / (60 / 6)
+    assert ex.partition_scores(X, y, a, n_buckets=6)["max_over_mean_load"] == pytest.approx(np.bincount(y).max() / 10)
+
+
+def test_value_at_fraction_interpolates_envelope():
+    c = pd.DataFrame({"method": "m", "fraction_scanned": [0.02, 0.04, 0.08], "recall_at_10": [0.5, 0.4, 0.9]})
+    # envelope: 0.5 at 0.02, 0.5 at 0.04, 0.9 at 0.08 -> at 0.06: 0.7
+    assert ex.value_at_fraction(c, "m", 0.06) == pytest.approx(0.7)
+    assert ex.value_at_fraction(c, "m", 0.01) == pytest.approx(0.25)  # from (0, 0)
+    assert np.isnan(ex.value_at_fraction(c, "other", 0.05))
+
+
+def test_zeroshot_split_partitions_items():
+    y = np.repeat(np.arange(10), 5)
+    s = ex.zeroshot_split(y, 3, 2, seed=0)
+    allidx = np.concatenate([s["seen_train"], s["seen_test"], s["support"], s["novel_test"]])
+    assert sorted(allidx.tolist()) == list(range(50))
+    assert len(s["novel"]) == 3 and set(y[s["support"]]) == set(s["novel"])
+    assert np.all(np.bincount(y[s["support"]])[s["novel"]] == 2)
+    assert np.all(np.bincount(y[s["seen_train"]], minlength=10)[s["seen"]] == 3)
+    with pytest.raises(ValueError, match="n_support"):
+        ex.zeroshot_split(y, 3, 5)
+
+
+def test_ann_curves_small(tmp_path):
+    rng = np.random.default_rng(0)
+    C = rng.normal(size=(8, 8))
+    y = rng.integers(0, 8, 700)
+    X = (C[y] + 0.3 * rng.normal(size=(700, 8))).astype(np.float32)
+    small = {"n_repetitions": 2, "epochs": 2, "n_neighbors": 4, "batch_size": 32, "hidden_dim": 16, "k_choices": 2, "n_probe": 1}
+    curves, summ, models = ex.ann_curves(X[:600], X[600:], 8, small, small, lsh_bits=(3,), lsh_tables=(1,),
+                                         probes=(1, 2), min_freqs=(1,), progress=False)
+    assert set(summ.method) == {"bliss_report", "bliss_fixed", "ivf_kmeans", "rh_lsh"}
+    assert curves.recall_at_10.between(0, 1).all() and curves.fraction_scanned.between(0, 1).all()
+    # IVF with every bucket probed is exact
+    full = ex.ann_curves(X[:600], X[600:], 2, small, small, lsh_bits=(1,), lsh_tables=(1,), probes=(2,), min_freqs=(1,), progress=False)[0]
+    assert full[full.method == "ivf_kmeans"].recall_at_10.iloc[0] == pytest.approx(1.0)

@@ -1,0 +1,76 @@
+"""BLISSNet zero-shot pipeline and the nearest-class-mean baseline on synthetic class blobs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from zsl_lib.zeroshot.blissnet import BLISSNet, NearestClassMean, class_means
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    C, d = 30, 16
+    centers = rng.normal(size=(C, d)) * 3
+    y = np.repeat(np.arange(C), 40)
+    X = (centers[y] + rng.normal(size=(len(y), d))).astype(np.float32)
+    return X, y
+
+
+def test_class_means_against_loop(data):
+    X, y = data
+    classes = np.unique(y)
+    M = class_means(X, y, classes)
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    for i, c in enumerate(classes[:5]):
+        np.testing.assert_allclose(M[i], Xn[y == c].mean(0), rtol=1e-5, atol=1e-6)
+
+
+def test_ncm_against_sklearn(data):
+    from sklearn.neighbors import NearestCentroid
+
+    X, y = data
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    ours = NearestClassMean().fit(X, y).predict(X)
+    ref = NearestCentroid().fit(Xn, y).predict(Xn)
+    assert (ours == ref).mean() > 0.97  # cosine vs euclidean on normalised means: nearly identical
+
+
+def test_blissnet_seen_and_novel(data):
+    X, y = data
+    seen = y < 24
+    tr = np.zeros(len(y), bool)
+    tr[np.arange(len(y)) % 40 < 30] = True
+    net = BLISSNet(n_models=4, n_metaclasses=6, epochs=100, bliss_params={"epochs": 10}, random_state=0)
+    net.fit(X[seen & tr], y[seen & tr])
+    assert net.membership_.shape == (4, 6, 24)
+    assert (net.membership_.sum(1) == 1).all()  # each seen class in one metaclass per repetition
+    seen_acc = (net.predict(X[seen & ~tr], classes=np.arange(24)) == y[seen & ~tr]).mean()
+    support = ~seen & (np.arange(len(y)) % 40 < 5)
+    net.add_classes(X[support], y[support])
+    assert net.membership_.shape[2] == 30 and (net.membership_[:, :, 24:].sum(1) >= 1).all()
+    test = ~seen & (np.arange(len(y)) % 40 >= 5)
+    novel_acc = (net.predict(X[test], classes=np.arange(24, 30)) == y[test]).mean()
+    assert seen_acc > 0.8  # 24 well separated classes, chance 1/24
+    assert novel_acc > 0.8  # 6 novel classes, chance 1/6
+    net.vote = "count"
+    assert net.decision_function(X[:3]).shape == (3, 30)
+
+
+def test_blissnet_bad_inputs(data):
+    X, y = data
+    with pytest.raises(ValueError, match="n_metaclasses"):
+        BLISSNet(n_metaclasses=50).fit(X, y)
+    with pytest.raises(ValueError, match="one entry per row"):
+        BLISSNet().fit(X, y[:-1])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        BLISSNet().metaclass_proba(X)
+    net = BLISSNet(n_metaclasses=5, epochs=1, bliss_params={"epochs": 2}).fit(X, y)
+    with pytest.raises(ValueError, match="already known"):
+        net.add_classes(X[:3], y[:3])
+    with pytest.raises(ValueError, match="unknown classes"):
+        net.predict(X[:3], classes=[999])

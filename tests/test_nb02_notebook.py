@@ -1,0 +1,68 @@
+"""Notebook 02 end to end: the smoke profile on the real fashion eval set, and the paper profile
+offline on a generated SQID parquet with a tiny random-weight open_clip text tower."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import real_file
+
+from zsl_lib import config
+from zsl_lib.runner import run_notebook
+
+STEM = "02-pairwise-tourney"
+REQUIRED = (
+    [f"agreement_f1_weighted.{s}.{m}" for s in ("multiclass", "binary") for m in ("base", "pairwise")]
+    + [f"accuracy.{x}.{m}" for x in ("image", "text") for m in ("base", "pairwise", "round_robin", "logreg")]
+    + [f"macro_f1.{x}.{m}" for x in ("image", "text") for m in ("base", "pairwise")]
+    + ["n_items", "n_classes"]
+)
+
+
+@pytest.fixture
+def kernel_sees_this_checkout(monkeypatch):
+    # the papermill kernel runs in notebooks/; make it import this checkout's zsl_lib
+    monkeypatch.setenv("PYTHONPATH", str(config.PROJECT_ROOT))
+
+
+@pytest.mark.notebook
+@pytest.mark.realdata
+def test_smoke_profile_records_every_key(tmp_path, kernel_sees_this_checkout):
+    real_file("fashion-products/styles.csv")
+    real_file("fashion-products/images.zip")
+    run = run_notebook(STEM, profile="smoke", workdir=tmp_path)
+    assert run.status == "ok", run.error
+    res = run.results
+    missing = [k for k in REQUIRED if k not in res]
+    assert not missing, f"keys not recorded: {missing}"
+    assert res["n_items"] == 600 and res["n_classes"] == 13
+    for k in REQUIRED[:-2]:
+        assert 0.0 <= res[k] <= 1.0, (k, res[k])
+    # zero-shot image side is far above chance (1/13) and below the supervised upper bound
+    assert res["accuracy.image.base"] > 0.3
+    assert res["accuracy.image.logreg"] > res["accuracy.image.base"]
+    # the unmasked-title variant is recorded beside the masked headline
+    assert res["titles_unmasked.accuracy.text.base"] > res["accuracy.text.base"]
+    figs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+    assert figs == [f"{STEM}-{n}.png" for n in ("confusion-image", "confusion-text",
+                                                 "cross-deviation-histograms", "gain-vs-cutoff")]
+
+
+@pytest.mark.notebook
+def test_paper_profile_offline_on_generated_sqid(tmp_path, kernel_sees_this_checkout):
+    import sys
+
+    sys.path.insert(0, str(config.PROJECT_ROOT / "tests"))
+    from test_tourney_inputs import write_fake_sqid, write_tiny_clip
+
+    pq = write_fake_sqid(tmp_path / "product_features.parquet", n=300)
+    cfg = write_tiny_clip(tmp_path / "tiny-clip-test.json")
+    run = run_notebook(STEM, profile="paper", workdir=tmp_path / "run", parameters={
+        "sqid_path": str(pq), "clip_arch": str(cfg), "clip_pretrained": "", "cutoff": 1.0})
+    assert run.status == "ok", run.error
+    res = run.results
+    assert not [k for k in REQUIRED if k not in res]
+    assert res["accuracy.image.base"] is None  # SQID has no labels
+    assert 0 < res["n_items"] <= 270 and res["n_classes"] == 13
+    assert math.isfinite(res["agreement_f1_weighted.multiclass.pairwise"])

@@ -1,0 +1,352 @@
+"""Seen/unseen class splits and class semantics for zero-shot experiments.
+
+:class:`ZSLSplit` holds everything a ZSL / GZSL experiment needs (features of seen-class training
+images, seen-class and unseen-class test images, one semantic vector per class) and validates it.
+:func:`load_zsl_split` builds one from a registered dataset:
+
+* ``"tiny-imagenet"``: train split (100 images/class in the mirror) of the seen classes for
+  training; the val split (50/class) for testing (seen and unseen). A fixed seeded split of the
+  200 classes into 150 seen / 50 unseen (:func:`seeded_class_split`, ``seed=0`` by default).
+  Semantics: MiniLM embeddings of each class's WordNet names and gloss
+  (:func:`wordnet_class_texts`).
+* ``"fashion-products"``: the ``eval`` items, ``articleType`` classes with at least ``min_items``
+  items; a seeded seen/unseen split of the classes; seen-class items split 80/20 (stratified,
+  seeded) into training and seen test items. Semantics: MiniLM embeddings of the class names.
+* ``"xlsa17-CUB"``, ``"xlsa17-SUN"``, ``"xlsa17-AWA2"`` (and AWA1, APY): the proposed split (PS)
+  of Xian et al. with ResNet-101 features (``res101.mat``) and the class attributes.
+* ``"synthetic"``: :func:`make_synthetic_zsl`, features linear in the semantics (tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+ZSL_DATASETS = (
+    "tiny-imagenet",
+    "fashion-products",
+    "xlsa17-CUB",
+    "xlsa17-SUN",
+    "xlsa17-AWA2",
+    "xlsa17-AWA1",
+    "xlsa17-APY",
+    "synthetic",
+)
+
+
+def _finite(name: str, X: np.ndarray) -> None:
+    bad = ~np.isfinite(X)
+    if bad.any():
+        rows = np.unique(np.nonzero(bad)[0])
+        raise ValueError(
+            f"{name} contains NaN or infinite values in {len(rows)} rows (first: {rows[:5].tolist()}); "
+            "recompute or clean the features"
+        )
+
+
+@dataclass
+class ZSLSplit:
+    """A validated zero-shot split. Labels are global class ids (rows of ``semantics``).
+
+    Attributes
+    ----------
+    name : str.
+    X_train float32 (n_tr, d), y_train int64 (n_tr,) : seen-class training features.
+    X_test_seen float32 (n_s, d), y_test_seen int64 : held-out images of seen classes (GZSL).
+    X_test_unseen float32 (n_u, d), y_test_unseen int64 : images of unseen classes.
+    semantics float32 (n_classes, a) : one semantic vector per class.
+    class_names : list of n_classes str.
+    seen_classes, unseen_classes : disjoint sorted int64 arrays.
+    info : dict describing how the split was made.
+    """
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test_seen: np.ndarray
+    y_test_seen: np.ndarray
+    X_test_unseen: np.ndarray
+    y_test_unseen: np.ndarray
+    semantics: np.ndarray
+    class_names: list
+    seen_classes: np.ndarray
+    unseen_classes: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for k in ("X_train", "X_test_seen", "X_test_unseen", "semantics"):
+            setattr(self, k, np.asarray(getattr(self, k), dtype=np.float32))
+        for k in ("y_train", "y_test_seen", "y_test_unseen", "seen_classes", "unseen_classes"):
+            setattr(self, k, np.asarray(getattr(self, k), dtype=np.int64))
+        self.seen_classes = np.unique(self.seen_classes)
+        self.unseen_classes = np.unique(self.unseen_classes)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError with a clear message when the split is inconsistent."""
+        n_classes = len(self.class_names)
+        if self.semantics.ndim != 2 or self.semantics.shape[0] != n_classes:
+            raise ValueError(
+                f"{self.name}: the semantic matrix has shape {self.semantics.shape} but there are "
+                f"{n_classes} classes; expected one semantic row per class, shape ({n_classes}, a)"
+            )
+        _finite(f"{self.name}: semantics", self.semantics)
+        overlap = np.intersect1d(self.seen_classes, self.unseen_classes)
+        if overlap.size:
+            names = [self.class_names[i] for i in overlap[:5]]
+            raise ValueError(
+                f"{self.name}: {overlap.size} classes are both seen and unseen (e.g. {names}); "
+                "seen and unseen classes must be disjoint"
+            )
+        allc = np.concatenate([self.seen_classes, self.unseen_classes])
+        if allc.size and (allc.min() < 0 or allc.max() >= n_classes):
+            raise ValueError(f"{self.name}: class ids must lie in [0, {n_classes})")
+        d = self.X_train.shape[1] if self.X_train.ndim == 2 else None
+        for xn, yn, allowed, what in [
+            ("X_train", "y_train", self.seen_classes, "seen"),
+            ("X_test_seen", "y_test_seen", self.seen_classes, "seen"),
+            ("X_test_unseen", "y_test_unseen", self.unseen_classes, "unseen"),
+        ]:
+            X, y = getattr(self, xn), getattr(self, yn)
+            if X.ndim != 2 or X.shape[0] != y.shape[0] or X.shape[1] != d:
+                raise ValueError(
+                    f"{self.name}: {xn} must be (len({yn}), {d}), got {X.shape} with {y.shape[0]} labels"
+                )
+            _finite(f"{self.name}: {xn}", X)
+            stray = np.setdiff1d(np.unique(y), allowed)
+            if stray.size:
+                raise ValueError(
+                    f"{self.name}: {yn} holds classes {stray[:10].tolist()} that are not {what} classes"
+                )
+        if self.X_train.shape[0] == 0 or self.X_test_unseen.shape[0] == 0:
+            raise ValueError(f"{self.name}: needs training samples and unseen test samples")
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def summary(self) -> dict:
+        return {
+            "dataset": self.name,
+            "n_classes": self.n_classes,
+            "n_seen": len(self.seen_classes),
+            "n_unseen": len(self.unseen_classes),
+            "n_train": len(self.y_train),
+            "n_test_seen": len(self.y_test_seen),
+            "n_test_unseen": len(self.y_test_unseen),
+            "feature_dim": self.X_train.shape[1],
+            "semantic_dim": self.semantics.shape[1],
+        }
+
+
+def seeded_class_split(n_classes: int, n_unseen: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A reproducible random split of ``range(n_classes)`` into seen and unseen class ids.
+
+    Returns ``(seen, unseen)`` sorted int64 arrays (``numpy.random.default_rng(seed)``
+    permutation; the last ``n_unseen`` of the permutation are unseen).
+    """
+    if not 0 < n_unseen < n_classes:
+        raise ValueError(f"n_unseen must be in [1, {n_classes - 1}] for {n_classes} classes, got {n_unseen}")
+    perm = np.random.default_rng(seed).permutation(n_classes)
+    return np.sort(perm[: n_classes - n_unseen]), np.sort(perm[n_classes - n_unseen :])
+
+
+def _cap_index(y: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
+    """Sorted indices keeping at most ``cap`` random samples per class (all when cap is None)."""
+    if cap is None:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    ys = y[order]
+    srt = np.argsort(ys, kind="stable")
+    first = np.searchsorted(ys[srt], ys[srt], side="left")
+    rank = np.empty(len(y), dtype=np.int64)
+    rank[srt] = np.arange(len(y)) - first
+    return np.sort(order[rank < cap])
+
+
+def _cap_per_class(X, y, cap, seed):
+    keep = _cap_index(np.asarray(y), cap, seed)
+    return X[keep], np.asarray(y)[keep]
+
+
+def split_by_classes(
+    name, X_train, y_train, X_test, y_test, semantics, class_names, unseen_classes, info=None
+) -> ZSLSplit:
+    """Keep seen-class training samples; divide test samples into seen and unseen classes."""
+    n = len(class_names)
+    unseen = np.unique(np.asarray(unseen_classes, dtype=np.int64))
+    seen = np.setdiff1d(np.arange(n), unseen)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    tr = np.isin(y_train, seen)
+    te_u = np.isin(y_test, unseen)
+    return ZSLSplit(
+        name=name, X_train=np.asarray(X_train)[tr], y_train=y_train[tr],
+        X_test_seen=np.asarray(X_test)[~te_u], y_test_seen=y_test[~te_u],
+        X_test_unseen=np.asarray(X_test)[te_u], y_test_unseen=y_test[te_u],
+        semantics=semantics, class_names=list(class_names), seen_classes=seen,
+        unseen_classes=unseen, info=dict(info or {}),
+    )
+
+
+def wordnet_class_texts(wnids) -> list[str]:
+    """One text per WordNet noun id: ``"<name>, <synonym>, ...: <gloss>"`` (zsl_lib.data.wordnet)."""
+    from . import wordnet  # noqa: PLC0415 (lands with the data layer)
+
+    texts = []
+    for w in wnids:
+        s = wordnet.synset(w)
+        words = ", ".join(x.replace("_", " ") for x in s.words)
+        texts.append(f"{words}: {s.gloss}")
+    return texts
+
+
+def text_semantics(texts, encoder: str = "minilm") -> np.ndarray:
+    """Class semantic vectors from texts: ``embed_texts(texts, encoder)`` float32 (n, 384)."""
+    from ..encoders import embed_texts  # noqa: PLC0415
+
+    return np.asarray(embed_texts(list(texts), encoder), dtype=np.float32)
+
+
+def make_synthetic_zsl(
+    n_classes: int = 20,
+    n_unseen: int = 5,
+    n_train_per_class: int = 40,
+    n_test_per_class: int = 20,
+    dim: int = 32,
+    semantic_dim: int = 8,
+    noise: float = 0.5,
+    seed: int = 0,
+) -> ZSLSplit:
+    """Synthetic ZSL data: class means are a fixed nonnegative function of the semantics.
+
+    Semantics s_c ~ N(0, I) (L2-normalised); class means relu(A s_c) * 3 with A ~ N(0, 1);
+    samples = relu(mean + noise * N(0, I)), so features look like post-ReLU CNN features.
+    """
+    rng = np.random.default_rng(seed)
+    S = rng.normal(size=(n_classes, semantic_dim))
+    S /= np.linalg.norm(S, axis=1, keepdims=True)
+    A = rng.normal(size=(dim, semantic_dim))
+    means = np.maximum(S @ A.T, 0) * 3.0
+
+    def draw(per):
+        y = np.repeat(np.arange(n_classes), per)
+        return np.maximum(means[y] + noise * rng.normal(size=(len(y), dim)), 0), y
+
+    Xtr, ytr = draw(n_train_per_class)
+    Xte, yte = draw(n_test_per_class)
+    _, unseen = seeded_class_split(n_classes, n_unseen, seed)
+    return split_by_classes(
+        "synthetic", Xtr, ytr, Xte, yte, S, [f"class{i}" for i in range(n_classes)], unseen,
+        info={"seed": seed, "generator": "make_synthetic_zsl"},
+    )
+
+
+def _check_name(name: str) -> None:
+    if name not in ZSL_DATASETS:
+        raise ValueError(f"dataset={name!r} is not a known ZSL dataset; accepted values: {list(ZSL_DATASETS)}")
+
+
+def load_zsl_split(
+    name: str,
+    *,
+    encoder: str = "efficientnet-lite0",
+    text_encoder: str = "minilm",
+    n_unseen: int | None = None,
+    split_seed: int = 0,
+    min_items: int = 50,
+    test_fraction: float = 0.2,
+    train_source: str = "train",
+    max_train_per_class: int | None = None,
+    progress: bool = True,
+) -> ZSLSplit:
+    """Build a :class:`ZSLSplit` for a registered dataset (see the module docstring).
+
+    ``n_unseen`` defaults to 50 for Tiny-ImageNet (150 seen / 50 unseen) and a quarter of the
+    classes for fashion-products; it is fixed by the proposed split for xlsa17.
+    ``encoder`` extracts image features (cached); ``text_encoder`` embeds class texts.
+    ``train_source`` (Tiny-ImageNet): ``"train"`` trains on the train split and tests on val;
+    ``"val"`` uses the val split only: seen-class val images are divided (seeded, stratified,
+    ``test_fraction`` for testing) into training and seen test images (needs 10,000 embeddings
+    instead of 30,000). ``max_train_per_class`` caps training images per class (seeded).
+    Fashion-products uses every item with an image (split ``all``), classes with at least
+    ``min_items`` items.
+    """
+    if train_source not in ("train", "val"):
+        raise ValueError(f"train_source must be 'train' or 'val', got {train_source!r}")
+    _check_name(name)
+    if name == "synthetic":
+        return make_synthetic_zsl(n_unseen=n_unseen or 5, seed=split_seed)
+    from ..encoders import embed  # noqa: PLC0415
+    from . import load_dataset  # noqa: PLC0415
+
+    if name == "tiny-imagenet":
+        te = load_dataset("tiny-imagenet", split="val")
+        Xte, yte = embed(te, encoder, progress=progress), np.asarray(te.labels)
+        n_unseen = 50 if n_unseen is None else n_unseen
+        _, unseen = seeded_class_split(len(te.class_names), n_unseen, split_seed)
+        if train_source == "train":
+            tr = load_dataset("tiny-imagenet", split="train")
+            if list(tr.class_names) != list(te.class_names):
+                raise ValueError("tiny-imagenet: train and val splits disagree on the class order")
+            Xtr, ytr = embed(tr, encoder, progress=progress), np.asarray(tr.labels)
+        else:
+            seen_idx = np.flatnonzero(~np.isin(yte, unseen))
+            tr_idx, ts_idx = train_test_split(seen_idx, test_size=test_fraction, stratify=yte[seen_idx],
+                                              random_state=split_seed)
+            keep_te = np.sort(np.concatenate([ts_idx, np.flatnonzero(np.isin(yte, unseen))]))
+            Xtr, ytr, Xte, yte = Xte[tr_idx], yte[tr_idx], Xte[keep_te], yte[keep_te]
+        Xtr, ytr = _cap_per_class(Xtr, ytr, max_train_per_class, split_seed)
+        texts = wordnet_class_texts(te.extra["wnids"])
+        return split_by_classes(
+            "tiny-imagenet", Xtr, ytr, Xte, yte, text_semantics(texts, text_encoder),
+            te.class_names, unseen,
+            info={"encoder": encoder, "text_encoder": text_encoder, "split_seed": split_seed,
+                  "train_source": train_source, "semantics": "WordNet names + gloss",
+                  "class_texts": texts},
+        )
+    if name == "fashion-products":
+        ds = load_dataset("fashion-products", split="all")
+        X = embed(ds, encoder, progress=progress)
+        y = np.asarray(ds.labels)
+        classes, counts = np.unique(y[y >= 0], return_counts=True)
+        present = classes[counts >= min_items]
+        if len(present) < 4:
+            raise ValueError(f"fashion-products: only {len(present)} articleTypes have min_items={min_items} items")
+        n_unseen = max(2, len(present) // 4) if n_unseen is None else n_unseen
+        perm_s, perm_u = seeded_class_split(len(present), n_unseen, split_seed)
+        unseen = present[perm_u]
+        # seen items: seeded stratified 80/20 into training and seen test items
+        idx = np.flatnonzero(np.isin(y, present[perm_s]))
+        tr_idx, te_idx = train_test_split(idx, test_size=test_fraction, stratify=y[idx], random_state=split_seed)
+        if max_train_per_class is not None:
+            tr_idx = tr_idx[_cap_index(y[tr_idx], max_train_per_class, split_seed)]
+        te_idx = np.concatenate([te_idx, np.flatnonzero(np.isin(y, unseen))])
+        # keep only classes with items; relabel to 0..K-1
+        names = [ds.class_names[c] for c in present]
+        remap = np.full(len(ds.class_names), -1)
+        remap[present] = np.arange(len(present))
+        return split_by_classes(
+            "fashion-products", X[tr_idx], remap[y[tr_idx]], X[te_idx], remap[y[te_idx]],
+            text_semantics(names, text_encoder), names, remap[unseen],
+            info={"encoder": encoder, "text_encoder": text_encoder, "split_seed": split_seed,
+                  "semantics": "class names", "min_items": min_items,
+                  "max_train_per_class": max_train_per_class},
+        )
+    subset = name.split("-", 1)[1]
+    ds = load_dataset("xlsa17", subset=subset)
+    if ds.features is None:
+        raise FileNotFoundError(
+            f"xlsa17/{subset}/res101.mat (the ResNet-101 features) is missing; download xlsa17.zip "
+            "(http://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip) and unpack it into the data dir"
+        )
+    lab = np.asarray(ds.labels)
+    unseen = np.unique(lab[ds.test_unseen_loc])
+    Xte = np.concatenate([ds.features[ds.test_seen_loc], ds.features[ds.test_unseen_loc]])
+    yte = np.concatenate([lab[ds.test_seen_loc], lab[ds.test_unseen_loc]])
+    return split_by_classes(
+        name, ds.features[ds.trainval_loc], lab[ds.trainval_loc], Xte, yte, ds.att,
+        list(ds.class_names), unseen, info={"split": "proposed split (PS), Xian et al."},
+    )

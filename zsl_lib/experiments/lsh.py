@@ -1,0 +1,668 @@
+"""Grid runner for notebook 04 (LSH comparison): tasks, evaluation of an index, parameter grids.
+
+A :class:`RetrievalTask` holds one dataset's gallery (train split) and queries (test split)
+embeddings with labels, and the exact cosine neighbours of every query (the ceiling).
+:func:`evaluate` fits an index on the gallery and measures, over the queries:
+
+- ``p_at_10``, ``p_at_50``: precision@k with label relevance (missing items count as misses);
+- ``map_retrieved``: AP over each query's whole ranked candidate list (the report's mAP);
+- ``map_gallery``: standard AP over the gallery (relevant items never retrieved contribute 0);
+- ``recall_at_10``: fraction of the exact 10 nearest neighbours (cosine) in the index's top 10;
+- ``candidates_per_query``: gallery items scanned per query;
+- ``query_ms``: wall time of a top-k search per query (for the bucket indexes measured on the
+  ``search`` code path inside the evaluation pass with k = 50: candidate lookup, cosine scoring,
+  top-k selection; for FAISS indexes with their own ``search``, a separate ``search(Q, 10)``);
+- ``fit_s``: build time; ``empty_fraction``: queries with no candidate at all.
+
+Metrics are percentages (x100) like the report's tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..index.buckets import BucketIndex, csr_topk_unsorted
+from ..index.exact import check_matrix, exact_topk
+from ..index.faiss_baselines import FaissFlatIP, FaissIVFFlat, FaissLSH
+from ..index.kmeans import KMeansBuckets
+from ..index.lsh import RandomHyperplaneLSH
+from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
+from ..metrics import retrieval as R
+
+METHODS = {
+    "kmeans": KMeansBuckets,
+    "lsh": RandomHyperplaneLSH,
+    "neural-lsh": NeuralLSH,
+    "faiss-ivf": FaissIVFFlat,
+    "faiss-lsh": FaissLSH,
+}
+METRIC_KEYS = (
+    "p_at_10",
+    "p_at_50",
+    "map_retrieved",
+    "map_gallery",
+    "recall_at_10",
+    "candidates_per_query",
+    "query_ms",
+)
+# query split used as queries for each dataset (gallery = "train")
+QUERY_SPLIT = {"cifar10": "test", "cifar100": "test", "tiny-imagenet": "val"}
+
+
+@dataclass
+class RetrievalTask:
+    """Gallery ``X`` (n, d) / ``y`` (n,), queries ``Q`` (nq, d) / ``yq`` (nq,), and exact neighbours."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    Q: np.ndarray
+    yq: np.ndarray
+    exact_ids: np.ndarray = field(repr=False)  # (nq, 50) exact cosine top-50 ids
+    exact_ms: float = 0.0  # exact_topk(Q, X, 10, "cosine") time per query
+    n_relevant: np.ndarray = field(default=None, repr=False)  # (nq,) same-label gallery items
+    dataset: str = ""  # registry name ("cifar10", "tiny-imagenet")
+
+    @property
+    def n_gallery(self) -> int:
+        return int(self.X.shape[0])
+
+
+def make_task(
+    name: str,
+    X,
+    y,
+    Q,
+    yq,
+    *,
+    n_queries: int | None = None,
+    n_gallery: int | None = None,
+    seed: int = 0,
+) -> RetrievalTask:
+    """Build a task; ``n_queries`` / ``n_gallery`` keep seeded random subsets (None: all)."""
+    X = check_matrix("X (gallery)", X)
+    Q = check_matrix("Q (queries)", Q, dim=X.shape[1])
+    y, yq = np.asarray(y), np.asarray(yq)
+    if y.shape != (X.shape[0],) or yq.shape != (Q.shape[0],):
+        raise ValueError(
+            f"labels must match rows: y {y.shape} vs X {X.shape}, yq {yq.shape} vs Q {Q.shape}"
+        )
+    if n_gallery is not None and n_gallery < X.shape[0]:
+        keep = np.sort(np.random.default_rng(seed + 1).choice(X.shape[0], n_gallery, replace=False))
+        X, y = X[keep], y[keep]
+    if n_queries is not None and n_queries < Q.shape[0]:
+        keep = np.sort(np.random.default_rng(seed).choice(Q.shape[0], n_queries, replace=False))
+        Q, yq = Q[keep], yq[keep]
+    k = min(50, X.shape[0])
+    exact_topk(Q[:8], X, 10, "cosine")  # warm-up
+    t0 = time.perf_counter()
+    exact_topk(Q, X, 10, "cosine")
+    exact_ms = 1000 * (time.perf_counter() - t0) / Q.shape[0]
+    _, ids = exact_topk(Q, X, k, "cosine")
+    classes, counts = np.unique(y, return_counts=True)
+    pos = np.minimum(np.searchsorted(classes, yq), classes.size - 1)
+    n_rel = np.where(classes[pos] == yq, counts[pos], 0)
+    return RetrievalTask(name, X, y, Q, yq, ids, exact_ms, n_rel)
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``"dataset:encoder"`` -> (dataset, encoder), validated against the registries."""
+    from ..data import list_datasets  # noqa: PLC0415
+    from ..encoders import list_encoders  # noqa: PLC0415
+
+    if not isinstance(spec, str) or spec.count(":") < 1:
+        raise ValueError(
+            f"datasets entries must look like 'cifar10:resnet56-cifar10'; got {spec!r}"
+        )
+    dataset, encoder = spec.split(":", 1)
+    if dataset not in QUERY_SPLIT:
+        raise ValueError(
+            f"datasets: unknown dataset {dataset!r} in {spec!r}; accepted: {', '.join(QUERY_SPLIT)}"
+        )
+    known = list(list_encoders())
+    if dataset not in list_datasets():
+        raise ValueError(f"datasets: {dataset!r} is not registered; registered: {list_datasets()}")
+    if encoder not in known and not encoder.startswith(("torchvision:", "openclip:")):
+        raise ValueError(f"datasets: unknown encoder {encoder!r} in {spec!r}; accepted: {known}")
+    return dataset, encoder
+
+
+def load_task(
+    spec: str,
+    *,
+    limit_per_class: dict | None = None,
+    n_queries: int | None = None,
+    n_gallery: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> RetrievalTask:
+    """Embed a dataset's gallery (train split) and queries (test / val split) and build the task.
+
+    ``spec``: ``"dataset:encoder"``. ``limit_per_class``: ``{"train": m, "test": m}`` keeps a
+    seeded subset of m images per class *before* embedding (to bound extraction time); the task
+    is named ``dataset-encoder``. ``n_queries`` / ``n_gallery``: seeded subsets of the embedded
+    queries / gallery (cheaper grids without re-extracting features).
+    """
+    from ..data import load_dataset  # noqa: PLC0415
+    from ..encoders import embed  # noqa: PLC0415
+
+    dataset, encoder = parse_spec(spec)
+    limit_per_class = limit_per_class or {}
+    parts = {}
+    for role, split in (("gallery", "train"), ("queries", QUERY_SPLIT[dataset])):
+        options = {}
+        if limit_per_class.get(split) is not None:
+            options = {"limit_per_class": int(limit_per_class[split]), "seed": seed}
+        ds = load_dataset(dataset, split=split, **options)
+        parts[role] = (embed(ds, encoder, progress=progress), np.asarray(ds.labels))
+    (X, y), (Q, yq) = parts["gallery"], parts["queries"]
+    name = f"{dataset}-{encoder.split(':')[-1].replace('/', '-')}"
+    task = make_task(name, X, y, Q, yq, n_queries=n_queries, n_gallery=n_gallery, seed=seed)
+    task.dataset = dataset
+    return task
+
+
+def exact_results(task: RetrievalTask, *, chunk_rows: int = 128) -> dict:
+    """Metrics of exact cosine search (the ceiling): every gallery item is a candidate."""
+    rel = R.label_relevance(task.yq, task.y, task.exact_ids)
+    return {
+        "p_at_10": 100 * R.precision_at_k(rel, 10),
+        "p_at_50": 100 * R.precision_at_k(rel, 50),
+        "map_gallery": 100
+        * R.full_ranking_average_precision(task.Q, task.X, task.yq, task.y, chunk_rows=chunk_rows),
+        "recall_at_10": 100.0,
+        "candidates_per_query": float(task.n_gallery),
+        "query_ms": task.exact_ms,
+    }
+
+
+def evaluate(
+    index, task: RetrievalTask, *, fit: bool = True, batch_size: int | None = None
+) -> dict:
+    """Fit ``index`` on the task's gallery (unless ``fit=False``) and measure it (module doc)."""
+    t0 = time.perf_counter()
+    if fit:
+        index.fit(task.X, task.y)
+    fit_s = time.perf_counter() - t0
+    nq = task.Q.shape[0]
+    per_q = {m: np.zeros(nq) for m in ("p10", "p50", "apr", "apg", "rec", "cand")}
+    search_s = 0.0
+    it = index.iter_scored(task.Q, batch_size)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            sl, indptr, ids, scores = next(it)
+        except StopIteration:
+            break
+        _, top = csr_topk_unsorted(indptr, ids, scores, 50)
+        search_s += time.perf_counter() - t0  # = search(Q, 50) on this batch
+        top_rel = R.label_relevance(task.yq[sl], task.y, top)
+        per_q["p10"][sl] = R.precision_at_k(top_rel, 10, average=False)
+        per_q["p50"][sl] = R.precision_at_k(top_rel, 50, average=False)
+        rel = R.csr_label_relevance(indptr, ids, task.yq[sl], task.y)
+        per_q["apr"][sl] = R.csr_average_precision_scored(indptr, scores, rel)
+        per_q["apg"][sl] = R.csr_average_precision_scored(indptr, scores, rel, task.n_relevant[sl])
+        per_q["rec"][sl] = R.recall_at_k(top[:, :10], task.exact_ids[sl, :10], average=False)
+        per_q["cand"][sl] = np.diff(indptr)
+    if type(index).search is not BucketIndex.search:  # FAISS's own search: time it
+        index.search(task.Q[:8], 10)
+        t0 = time.perf_counter()
+        index.search(task.Q, 10)
+        search_s = time.perf_counter() - t0
+    return {
+        "p_at_10": 100 * per_q["p10"].mean(),
+        "p_at_50": 100 * per_q["p50"].mean(),
+        "map_retrieved": 100 * per_q["apr"].mean(),
+        "map_gallery": 100 * per_q["apg"].mean(),
+        "recall_at_10": 100 * per_q["rec"].mean(),
+        "candidates_per_query": per_q["cand"].mean(),
+        "query_ms": 1000 * search_s / nq,
+        "fit_s": fit_s,
+        "empty_fraction": float((per_q["cand"] == 0).mean()),
+    }
+
+
+def grid_specs(
+    *,
+    kmeans_K: Iterable[int] = (),
+    kmeans_pca: Iterable = (None,),
+    lsh_H: Iterable[int] = (),
+    lsh_L: Iterable[int] = (),
+    neural_J: Iterable[int] = (),
+    neural_L: int = 8,
+    ivf_lists: Iterable[int] = (),
+    ivf_probes: Iterable[int] = (1,),
+    faiss_lsh_bits: Iterable[int] = (),
+    faiss_lsh_candidates: Iterable[int] = (100,),
+    seed: int = 0,
+    kmeans_params: dict | None = None,
+    lsh_params: dict | None = None,
+) -> list[dict]:
+    """The grid points as ``{"method", "group", "param", "value", "params"}`` dicts.
+
+    ``group`` is the table a point belongs to (k-means: PCA setting ``"pca-none"`` /
+    ``"pca-248"`` / ``"pca-0_95"``; LSH: ``"L3"``; neural LSH: ``"L8"``; FAISS: ``"nprobe1"``,
+    ``"cand100"``); ``param`` / ``value`` the swept knob (K, H, J, nlist, bits).
+    """
+    specs = []
+    for pca in kmeans_pca:
+        for K in kmeans_K:
+            tag = "none" if pca is None else str(pca).replace(".", "_")
+            specs.append(
+                {
+                    "method": "kmeans",
+                    "group": f"pca-{tag}",
+                    "param": "K",
+                    "value": int(K),
+                    "params": {
+                        "n_clusters": int(K),
+                        "pca": pca,
+                        "random_state": seed,
+                        **(kmeans_params or {}),
+                    },
+                }
+            )
+    for L in lsh_L:
+        for H in lsh_H:
+            specs.append(
+                {
+                    "method": "lsh",
+                    "group": f"L{L}",
+                    "param": "H",
+                    "value": int(H),
+                    "params": {
+                        "n_bits": int(H),
+                        "n_tables": int(L),
+                        "random_state": seed,
+                        **(lsh_params or {}),
+                    },
+                }
+            )
+    for J in neural_J:
+        specs.append(
+            {
+                "method": "neural-lsh",
+                "group": f"L{neural_L}",
+                "param": "J",
+                "value": int(J),
+                "params": {"n_bits": int(J), "n_tables": int(neural_L), "random_state": seed},
+            }
+        )
+    for p in ivf_probes:
+        for nl in ivf_lists:
+            if p <= nl:
+                specs.append(
+                    {
+                        "method": "faiss-ivf",
+                        "group": f"nprobe{p}",
+                        "param": "nlist",
+                        "value": int(nl),
+                        "params": {"n_lists": int(nl), "n_probe": int(p), "random_state": seed},
+                    }
+                )
+    for c in faiss_lsh_candidates:
+        for b in faiss_lsh_bits:
+            specs.append(
+                {
+                    "method": "faiss-lsh",
+                    "group": f"cand{c}",
+                    "param": "bits",
+                    "value": int(b),
+                    "params": {"n_bits": int(b), "n_candidates": int(c)},
+                }
+            )
+    return specs
+
+
+def run_grid(
+    task: RetrievalTask,
+    specs: list[dict],
+    *,
+    network_params: dict | None = None,
+    progress: bool = True,
+    n_threads: int | None = 1,
+) -> pd.DataFrame:
+    """Evaluate every grid point of ``specs`` on ``task``; one row per point.
+
+    Neural LSH trains one :class:`NeuralHashNetwork` (``network_params``) per task and reuses it
+    for every J (the bit draw differs); its training time is in the ``train_s`` column. Grid
+    points that cannot run on this task (e.g. more PCA components than dimensions, more clusters
+    than gallery items) are skipped with a ``skipped`` reason instead of failing the grid.
+    ``n_threads`` caps the BLAS / OpenMP threads (threadpoolctl) of every point (None: no cap); on a
+    shared, oversubscribed CPU one thread is many times faster than two (scikit-learn k-means:
+    about 17x in one measurement here).
+    """
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    with threadpool_limits(n_threads):
+        return _run_grid(task, specs, network_params, progress)
+
+
+def _run_grid(task, specs, network_params, progress) -> pd.DataFrame:
+    rows = []
+    network = None
+    iterator = specs
+    if progress:
+        from tqdm.auto import tqdm  # noqa: PLC0415
+
+        iterator = tqdm(specs, desc=f"grid {task.name}", unit="point")
+    for spec in iterator:
+        method = spec["method"]
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; accepted: {', '.join(METHODS)}")
+        row = {
+            "dataset": task.name,
+            "source": task.dataset,
+            **{k: spec[k] for k in ("method", "group", "param", "value")},
+        }
+        params = dict(spec["params"])
+        pca = params.get("pca")
+        if method == "kmeans" and isinstance(pca, (int, np.integer)) and pca >= task.X.shape[1]:
+            rows.append(
+                {**row, "skipped": f"PCA to {pca} dims needs more than {task.X.shape[1]} dims"}
+            )
+            continue
+        too_many = {"kmeans": "n_clusters", "faiss-ivf": "n_lists"}.get(method)
+        if too_many and params[too_many] > task.n_gallery:
+            rows.append({**row, "skipped": f"{params[too_many]} buckets > {task.n_gallery} items"})
+            continue
+        train_s = 0.0
+        if method == "neural-lsh":
+            if network is None:
+                t0 = time.perf_counter()
+                network = NeuralHashNetwork(**(network_params or {})).fit(task.X, task.y)
+                train_s = time.perf_counter() - t0
+                row["train_s"] = train_s
+            params["network"] = network
+        index = METHODS[method](**params)
+        rows.append({**row, **evaluate(index, task)})
+        if method == "kmeans":
+            rows[-1]["pca_dims"] = index.n_components_
+    return pd.DataFrame(rows)
+
+
+def exact_baselines(task: RetrievalTask, n_threads: int | None = None) -> pd.DataFrame:
+    """Exact cosine search, ours (chunked matmul + top-k) and FAISS IndexFlatIP (timed).
+
+    ``n_threads`` caps BLAS / OpenMP threads for both (None: no cap).
+    """
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    with threadpool_limits(n_threads):
+        return _exact_baselines(task)
+
+
+def _exact_baselines(task: RetrievalTask) -> pd.DataFrame:
+    ours = {
+        "dataset": task.name,
+        "source": task.dataset,
+        "method": "exact",
+        "group": "exact",
+        "n_gallery": task.n_gallery,
+        "n_queries": int(task.Q.shape[0]),
+        "dim": int(task.X.shape[1]),
+        **exact_results(task),
+    }
+    flat = FaissFlatIP().fit(task.X)
+    flat.search(task.Q[:8], 10)
+    t0 = time.perf_counter()
+    flat.search(task.Q, 10)
+    faiss_ms = 1000 * (time.perf_counter() - t0) / task.Q.shape[0]
+    fl = {**ours, "method": "faiss-flat", "group": "exact", "query_ms": faiss_ms}
+    ours["map_retrieved"] = fl["map_retrieved"] = ours["map_gallery"]
+    return pd.DataFrame([ours, fl])
+
+
+def record_grid(df: pd.DataFrame, record_fn, exact: pd.DataFrame | None = None) -> int:
+    """Record each grid row's metrics under ``<dataset>.<method>.<group>.<param><value>.<metric>``.
+
+    Exact rows go to ``exact.<dataset>.<metric>`` (our search) and ``exact.<dataset>.faiss_flat_
+    query_ms``. Returns the number of recorded keys.
+    """
+    n = 0
+    for r in df.to_dict("records"):
+        if isinstance(r.get("skipped"), str):
+            continue
+        base = f"{r['dataset']}.{r['method']}.{r['group']}.{r['param']}{r['value']}"
+        for m in METRIC_KEYS:
+            record_fn(f"{base}.{m}", float(r[m]))
+            n += 1
+    if exact is not None:
+        for r in exact.to_dict("records"):
+            if r["method"] == "exact":
+                for m in METRIC_KEYS:
+                    if m in r:
+                        record_fn(f"exact.{r['dataset']}.{m}", float(r[m]))
+                        n += 1
+            else:
+                record_fn(f"exact.{r['dataset']}.faiss_flat_query_ms", float(r["query_ms"]))
+                n += 1
+    return n
+
+
+# ------------------------------------------------------------------------------------------------
+# comparison with the report
+
+
+def _report_setting(method: str, group: str):
+    """Our grid group -> the report's setting ("none"/"248" PCA, number of tables)."""
+    if method == "kmeans":
+        # the report's "PCA 248" kept 95 % of the variance of its 512-d ResNet-18 embedding
+        return {"pca-none": "none", "pca-0_95": "248", "pca-248": "248"}.get(group)
+    if method in ("lsh", "neural-lsh") and group.startswith("L"):
+        return int(group[1:])
+    return None
+
+
+def compare_with_report(grid: pd.DataFrame, method: str, report_names: dict) -> pd.DataFrame:
+    """Our grid rows of ``method`` with the report's numbers beside them.
+
+    ``report_names`` maps our dataset registry name (``grid.source``) to the report's column
+    (``"cifar10"``, ``"cifar100"``, ``"imagenet"``). Columns: dataset, group, param, value, then
+    ``p_at_10`` / ``report_p_at_10``, ``p_at_50`` / ``report_p_at_50``, ``map_retrieved`` /
+    ``report_map``, ``map_gallery``, ``recall_at_10``, ``candidates_per_query``.
+    """
+    from .lsh_report import report_table  # noqa: PLC0415
+
+    ours = grid[(grid.method == method) & grid.p_at_10.notna()].copy()
+    rep = report_table(method)
+    ours["report_dataset"] = ours.source.map(report_names)
+    ours["setting"] = [_report_setting(method, g) for g in ours.group]
+    rep = rep.rename(
+        columns={
+            "dataset": "report_dataset",
+            "p_at_10": "report_p_at_10",
+            "p_at_50": "report_p_at_50",
+            "map": "report_map",
+        }
+    )
+    rep["setting"] = rep.setting.astype(object)
+    merged = ours.merge(
+        rep[
+            ["report_dataset", "setting", "value", "report_p_at_10", "report_p_at_50", "report_map"]
+        ],
+        on=["report_dataset", "setting", "value"],
+        how="left",
+    )
+    cols = [
+        "dataset",
+        "group",
+        "param",
+        "value",
+        "p_at_10",
+        "report_p_at_10",
+        "p_at_50",
+        "report_p_at_50",
+        "map_retrieved",
+        "report_map",
+        "map_gallery",
+        "recall_at_10",
+        "candidates_per_query",
+    ]
+    return merged[cols].round(2)
+
+
+def best_per_method(
+    grid: pd.DataFrame, metric: str = "p_at_10", methods=("kmeans", "lsh", "neural-lsh")
+) -> pd.DataFrame:
+    """Best ``metric`` over each method's grid, per dataset (dataset x method)."""
+    g = grid[grid.method.isin(methods) & grid[metric].notna()]
+    return g.pivot_table(index="dataset", columns="method", values=metric, aggfunc="max")[
+        list(methods)
+    ]
+
+
+def ordering_holds(best: pd.DataFrame) -> pd.Series:
+    """Whether neural LSH > random-hyperplane LSH > k-means holds in each row of ``best``."""
+    return (best["neural-lsh"] > best["lsh"]) & (best["lsh"] > best["kmeans"])
+
+
+# ------------------------------------------------------------------------------------------------
+# figures
+
+_LABELS = {
+    "p_at_10": "precision@10 (%)",
+    "p_at_50": "precision@50 (%)",
+    "map_retrieved": "mAP over the retrieved list (%)",
+    "map_gallery": "mAP over the gallery (%)",
+    "recall_at_10": "recall@10 of exact neighbours (%)",
+    "candidates_per_query": "candidates scanned per query",
+}
+METHOD_NAMES = {
+    "kmeans": "k-means buckets",
+    "lsh": "random-hyperplane LSH",
+    "neural-lsh": "neural LSH",
+    "faiss-ivf": "FAISS IVFFlat",
+    "faiss-lsh": "FAISS IndexLSH (+ re-rank)",
+    "exact": "exact (ours)",
+    "faiss-flat": "FAISS IndexFlatIP",
+}
+
+
+def _value_ticks(ax, values):
+    """Log x axis with the grid values themselves as tick labels."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter  # noqa: PLC0415
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(values))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+
+
+def _log_x(ax):
+    """Log x axis labelled at powers of ten only."""
+    from matplotlib.ticker import NullFormatter  # noqa: PLC0415
+
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def plot_vs_report(
+    compared: pd.DataFrame, method: str, *, metrics=("p_at_10", "p_at_50", "map_retrieved")
+):
+    """One row per dataset, one column per metric: ours (solid, per group) vs the report (dashed)."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    datasets = list(dict.fromkeys(compared.dataset))
+    fig, axes = plt.subplots(
+        len(datasets),
+        len(metrics),
+        figsize=(4.2 * len(metrics), 3.2 * len(datasets)),
+        squeeze=False,
+    )
+    report_col = {
+        "p_at_10": "report_p_at_10",
+        "p_at_50": "report_p_at_50",
+        "map_retrieved": "report_map",
+    }
+    for i, ds in enumerate(datasets):
+        d = compared[compared.dataset == ds]
+        for j, m in enumerate(metrics):
+            ax = axes[i, j]
+            for k, (group, gd) in enumerate(d.groupby("group", sort=False)):
+                color = f"C{k}"
+                ax.plot(gd.value, gd[m], "o-", color=color, label=f"ours {group}")
+                if m in report_col and gd[report_col[m]].notna().any():
+                    ax.plot(
+                        gd.value,
+                        gd[report_col[m]],
+                        "s--",
+                        color=color,
+                        alpha=0.6,
+                        label=f"report {group}",
+                    )
+            _value_ticks(ax, sorted(d.value.unique()))
+            ax.set_xlabel(f"{d.param.iloc[0]}")
+            ax.set_ylabel(_LABELS[m])
+            ax.set_title(ds, fontsize=9)
+        axes[i, -1].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{METHOD_NAMES[method]}: ours (solid) vs the report (dashed)", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_tradeoff(grid: pd.DataFrame, exact: pd.DataFrame, *, metrics=("p_at_10", "recall_at_10")):
+    """Candidates scanned per query (log x) vs each metric, every method, one column per dataset."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    datasets = list(dict.fromkeys(grid.dataset))
+    fig, axes = plt.subplots(
+        len(metrics),
+        len(datasets),
+        figsize=(4.6 * len(datasets), 3.6 * len(metrics)),
+        squeeze=False,
+    )
+    methods = [m for m in METHOD_NAMES if m in set(grid.method)]
+    for j, ds in enumerate(datasets):
+        for i, m in enumerate(metrics):
+            ax = axes[i, j]
+            for k, meth in enumerate(methods):
+                d = grid[(grid.dataset == ds) & (grid.method == meth) & grid[m].notna()]
+                ax.scatter(
+                    d.candidates_per_query,
+                    d[m],
+                    s=18,
+                    color=f"C{k}",
+                    label=METHOD_NAMES[meth],
+                    alpha=0.8,
+                )
+            e = exact[(exact.dataset == ds) & (exact.method == "exact")]
+            ax.axhline(float(e[m].iloc[0]), color="k", ls=":", lw=1, label="exact search")
+            _log_x(ax)
+            ax.set_xlabel(_LABELS["candidates_per_query"])
+            ax.set_ylabel(_LABELS[m])
+            ax.set_title(ds)
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_query_time(grid: pd.DataFrame, exact: pd.DataFrame):
+    """Query time per query (log x) vs recall@10, every method and grid point, one panel per dataset."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    datasets = list(dict.fromkeys(grid.dataset))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.6), squeeze=False)
+    methods = [m for m in METHOD_NAMES if m in set(grid.method)]
+    for j, ds in enumerate(datasets):
+        ax = axes[0, j]
+        for k, meth in enumerate(methods):
+            d = grid[(grid.dataset == ds) & (grid.method == meth) & grid.query_ms.notna()]
+            ax.scatter(
+                d.query_ms, d.recall_at_10, s=18, color=f"C{k}", label=METHOD_NAMES[meth], alpha=0.8
+            )
+        for ls, meth in ((":", "exact"), ("--", "faiss-flat")):
+            e = exact[(exact.dataset == ds) & (exact.method == meth)]
+            ax.axvline(float(e.query_ms.iloc[0]), color="k", ls=ls, lw=1, label=METHOD_NAMES[meth])
+        _log_x(ax)
+        ax.set_xlabel("query time (ms per query, top-k search)")
+        ax.set_ylabel(_LABELS["recall_at_10"])
+        ax.set_title(ds)
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

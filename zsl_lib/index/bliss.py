@@ -1,0 +1,650 @@
+"""BLISS: a learned, load-balanced bucket index (Gupta, Medini, Shrivastava, Smola, KDD 2022).
+
+PyTorch port of the official code (github gaurav16gupta/BLISS, ``src/train.py``, ``src/query.py``)
+with every knob of the BLISSNet report (``01-bliss-bias-report.txt``) as a parameter, plus the
+options of the fixed BLISS studied in notebook 01.
+
+The method, per repetition ``r = 1..R`` (all repetitions are trained at once, as a batch of ``R``
+independent networks):
+
+1. every gallery item starts in a bucket (official code: a random hash of its id);
+2. a one-hidden-layer network ``x -> relu(x W1 + b1) W2 + b2`` (``B`` logits) is trained with
+   per-bucket sigmoid cross-entropy: bucket ``b`` is a positive label of point ``i`` when one of
+   ``i``'s ``P`` true nearest neighbours (``i`` itself included, as in the official ground truth)
+   currently sits in ``b``;
+3. every ``epochs_per_balance`` epochs every item is re-assigned greedily, in order, to the least
+   loaded of its top-``K`` predicted buckets (the power-of-K-choices rule), the loads being counted
+   from zero during the pass;
+4. a query takes the top-``M`` buckets of each repetition, counts how often each gallery item
+   occurs in the union (frequency), keeps items seen at least ``min_freq`` times (and at most the
+   ``n_rerank`` most frequent ones), and re-ranks them by the exact similarity.
+
+Report variants: ``rebalance="k_least_loaded"`` (the top-predicted bucket among the K least
+loaded), ``init="kaiming"``, ``loss="triplet"`` and ``distance="mse"|"cosine"``.
+
+Options of the fixed BLISS (see :func:`zsl_lib.index.bliss_fixed.fixed_bliss_params`):
+``assign_init="kmeans"|"balanced_random"`` (start from a partition whose buckets already carry
+neighbourhood information), ``capacity`` (a hard load cap, ``capacity * N / B``, inside the
+greedy pass: when all top-K buckets are full the item goes to its best-ranked bucket with room)
+and ``load_penalty`` (subtract ``lambda * (load / mean_load - 1)`` from the logits before ranking).
+
+Public methods take and return numpy arrays; torch stays inside.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "BLISS",
+    "greedy_assign",
+    "true_neighbors",
+    "rerank_csr",
+    "REBALANCE_RULES",
+    "INITS",
+    "LOSSES",
+    "DISTANCES",
+    "ASSIGN_INITS",
+]
+
+REBALANCE_RULES = ("least_loaded_of_topk", "k_least_loaded")
+INITS = ("default", "kaiming", "official")
+LOSSES = ("cross_entropy", "triplet")
+DISTANCES = ("mse", "cosine")
+ASSIGN_INITS = ("random", "balanced_random", "kmeans")
+
+
+# ----------------------------------------------------------------------------------------------
+# validation helpers
+# ----------------------------------------------------------------------------------------------
+def _check_matrix(X, name: str, d: int | None = None) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (n, d); got shape {X.shape}. Reshape it, e.g. X.reshape(-1, d)")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {X.shape}); pass at least one row")
+    if not np.issubdtype(X.dtype, np.number):
+        raise TypeError(f"{name} must be numeric; got dtype {X.dtype}")
+    X = X.astype(np.float32, copy=False)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or inf values; clean or impute them before indexing")
+    if d is not None and X.shape[1] != d:
+        raise ValueError(f"{name} has {X.shape[1]} columns but the index was fitted on {d}-d vectors")
+    return X
+
+
+def _check_choice(value, name: str, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not supported; choose one of {list(choices)}")
+    return value
+
+
+def _check_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _normalize(X: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.maximum(n, 1e-12)
+
+
+# ----------------------------------------------------------------------------------------------
+# exact neighbours (training targets)
+# ----------------------------------------------------------------------------------------------
+def true_neighbors(X: np.ndarray, n_neighbors: int, distance: str = "mse", chunk: int = 2048) -> np.ndarray:
+    """Indices of the ``n_neighbors`` nearest points of every row of ``X`` (the row itself first).
+
+    ``X`` float (n, d); ``distance`` ``"mse"`` (squared Euclidean) or ``"cosine"``.
+    Returns int64 (n, n_neighbors), sorted from nearest. Exact, computed with FAISS in chunks.
+    """
+    import faiss  # noqa: PLC0415
+
+    X = _check_matrix(X, "X")
+    _check_choice(distance, "distance", DISTANCES)
+    n_neighbors = _check_int(n_neighbors, "n_neighbors")
+    if n_neighbors > X.shape[0]:
+        raise ValueError(f"n_neighbors={n_neighbors} is larger than the number of points {X.shape[0]}")
+    Y = np.ascontiguousarray(_normalize(X) if distance == "cosine" else X, dtype=np.float32)
+    index = faiss.IndexFlatIP(Y.shape[1]) if distance == "cosine" else faiss.IndexFlatL2(Y.shape[1])
+    index.add(Y)
+    m = min(n_neighbors + 1, Y.shape[0])
+    ids = np.empty((Y.shape[0], m), dtype=np.int64)
+    for s in range(0, Y.shape[0], chunk):
+        _, ids[s : s + chunk] = index.search(Y[s : s + chunk], m)
+    # The point itself first (also when exact duplicates tie with it), then the others in order.
+    rows = np.arange(Y.shape[0])[:, None]
+    others = np.take_along_axis(ids, np.argsort(ids == rows, axis=1, kind="stable"), axis=1)
+    return np.hstack([rows, others[:, : n_neighbors - 1]]).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# greedy power-of-K-choices assignment (vectorised over repetitions and chunks of items)
+# ----------------------------------------------------------------------------------------------
+def greedy_assign(
+    scores: np.ndarray,
+    k: int,
+    rule: str = "least_loaded_of_topk",
+    capacity: float | None = None,
+    load_penalty: float = 0.0,
+    chunk_size: int = 1,
+    order: np.ndarray | None = None,
+) -> np.ndarray:
+    """Assign every item to a bucket with the BLISS greedy load-balancing pass.
+
+    ``scores`` float (R, n, B): the network's logits of each item, per repetition. Items are taken
+    in ``order`` (default 0..n-1, as in the official code) in chunks of ``chunk_size``; the loads
+    start at zero and are updated after every chunk (``chunk_size=1`` is exactly the official
+    sequential loop; larger chunks see the loads of the chunk start, which is what makes the pass
+    vectorised).
+
+    ``rule="least_loaded_of_topk"``: the least loaded of the item's top-``k`` buckets (ties: the
+    better-ranked). ``rule="k_least_loaded"``: the best-ranked bucket among the ``k`` least loaded
+    buckets (ties: lower bucket id).
+    ``capacity``: if given, buckets holding ``ceil(capacity * n / B)`` items or more are closed;
+    an item whose top-``k`` are all closed goes to its best-ranked open bucket.
+    ``load_penalty``: ``lambda``; rankings use ``scores - lambda * (load / (n_done / B) - 1)``.
+
+    Returns int64 (R, n) bucket ids.
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    if scores.ndim != 3:
+        raise ValueError(f"scores must have shape (R, n, B); got {scores.shape}")
+    R, n, B = scores.shape
+    k = _check_int(k, "k")
+    if k > B:
+        raise ValueError(f"k={k} choices is larger than the number of buckets B={B}")
+    _check_choice(rule, "rule", REBALANCE_RULES)
+    chunk_size = _check_int(chunk_size, "chunk_size")
+    if order is None:
+        order = np.arange(n)
+    cap = None if capacity is None else int(np.ceil(capacity * n / B))
+    if cap is not None and cap * B < n:
+        raise ValueError(f"capacity={capacity} gives {cap} items per bucket, too few for {n} items in {B} buckets")
+    loads = np.zeros((R, B), dtype=np.int64)
+    out = np.empty((R, n), dtype=np.int64)
+    r_idx = np.arange(R)[:, None]
+    done = 0
+    for s in range(0, n, chunk_size):
+        items = order[s : s + chunk_size]
+        c = len(items)
+        sc = scores[:, items, :]  # (R, c, B)
+        if load_penalty:
+            mean = max(done / B, 1.0)
+            sc = sc - load_penalty * (loads[:, None, :] / mean - 1.0)
+        ld = np.broadcast_to(loads[:, None, :], (R, c, B))
+        if rule == "least_loaded_of_topk":
+            top = np.argsort(-sc, axis=2, kind="stable")  # (R, c, B) ranking
+            top_ld = np.take_along_axis(ld, top, axis=2)
+            if cap is not None:
+                open_ = top_ld < cap
+                big = np.iinfo(np.int64).max
+                cand = np.where(open_[:, :, :k], top_ld[:, :, :k], big)
+                j = np.argmin(cand, axis=2)  # first (best-ranked) among the least loaded open
+                none_open = (cand == big).all(axis=2)
+                first_open = np.argmax(open_, axis=2)
+                j = np.where(none_open, first_open, j)
+            else:
+                j = np.argmin(top_ld[:, :, :k], axis=2)
+            chosen = np.take_along_axis(top, j[:, :, None], axis=2)[:, :, 0]
+        else:  # k_least_loaded
+            lo = np.argsort(loads, axis=1, kind="stable")[:, :k]  # (R, k) least loaded buckets
+            lo_sc = np.take_along_axis(sc, np.broadcast_to(lo[:, None, :], (R, c, k)), axis=2)
+            if cap is not None:
+                lo_ld = np.take_along_axis(loads, lo, axis=1)[:, None, :]
+                lo_sc = np.where(lo_ld < cap, lo_sc, -np.inf)
+            chosen = lo[r_idx, np.argmax(lo_sc, axis=2)]
+        out[:, items] = chosen
+        np.add.at(loads, (np.repeat(np.arange(R), c), chosen.ravel()), 1)
+        done += c
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# re-ranking of CSR candidate lists
+# ----------------------------------------------------------------------------------------------
+def rerank_csr(Q: np.ndarray, X: np.ndarray, indptr: np.ndarray, indices: np.ndarray, k: int, chunk_cells: int = 8_000_000):
+    """Rank each query's candidates by inner product and keep the best ``k``.
+
+    ``Q`` float32 (nq, d), ``X`` float32 (n, d) (normalise both first for cosine), ``indptr`` int64
+    (nq+1,), ``indices`` int64 (nnz,). Returns ``(scores float32 (nq, k), ids int64 (nq, k))``,
+    best first (ties: lower id), padded with ``-inf`` / ``-1`` where a query has fewer than ``k``
+    candidates. Vectorised per block of queries: a dense (block, n) score matrix in which
+    non-candidates are masked, then a partial sort.
+    """
+    nq, n = Q.shape[0], X.shape[0]
+    scores = np.full((nq, k), -np.inf, dtype=np.float32)
+    ids = np.full((nq, k), -1, dtype=np.int64)
+    counts = np.diff(indptr)
+    step = max(1, chunk_cells // max(n, 1))
+    kk = min(k, n)
+    for q0 in range(0, nq, step):
+        q1 = min(nq, q0 + step)
+        S = np.full((q1 - q0, n), -np.inf, dtype=np.float32)
+        rows = np.repeat(np.arange(q1 - q0), counts[q0:q1])
+        cand = indices[indptr[q0] : indptr[q1]]
+        S[rows, cand] = np.einsum("ij,ij->i", Q[q0:q1][rows], X[cand]) if len(cand) < S.size // 8 else (Q[q0:q1] @ X.T)[rows, cand]
+        part = np.argpartition(-S, kk - 1, axis=1)[:, :kk] if kk < n else np.tile(np.arange(n), (q1 - q0, 1))
+        ps = np.take_along_axis(S, part, 1)
+        o = np.argsort(part, axis=1)  # ties: lower id first (the sort below is stable)
+        part, ps = np.take_along_axis(part, o, 1), np.take_along_axis(ps, o, 1)
+        o = np.argsort(-ps, axis=1, kind="stable")
+        part, ps = np.take_along_axis(part, o, 1), np.take_along_axis(ps, o, 1)
+        ok = np.isfinite(ps)
+        scores[q0:q1, :kk] = np.where(ok, ps, -np.inf)
+        ids[q0:q1, :kk] = np.where(ok, part, -1)
+    return scores, ids
+
+
+# ----------------------------------------------------------------------------------------------
+# the index
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class BlissHistory:
+    """Per-epoch training history (lists indexed by epoch, 0 = before training).
+
+    ``loss`` mean training loss over the epoch (summed over repetitions / R); ``logit_norm`` mean
+    L2 norm of an item's logit vector; ``logit_var`` mean variance of an item's logits across
+    buckets; ``loads`` int (R, B) bucket loads after the epoch; ``topk_counts`` int (R, B) how many
+    items have bucket b among their top-K predictions; ``target_counts`` int (R, B) how many items
+    have bucket b as a positive training label; ``topk_sets`` int (R,) how many distinct sets of
+    top-K buckets the items have (1: every item ranks the same K buckets first) (these three on at
+    most 4096 evenly spaced items); ``reassigned`` whether loads changed by a
+    re-assignment at the end of that epoch.
+    """
+
+    loss: list = field(default_factory=list)
+    logit_norm: list = field(default_factory=list)
+    logit_var: list = field(default_factory=list)
+    loads: list = field(default_factory=list)
+    topk_counts: list = field(default_factory=list)
+    target_counts: list = field(default_factory=list)
+    topk_sets: list = field(default_factory=list)
+    reassigned: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "loss": np.asarray(self.loss, dtype=np.float64),
+            "logit_norm": np.asarray(self.logit_norm, dtype=np.float64),
+            "logit_var": np.asarray(self.logit_var, dtype=np.float64),
+            "loads": np.asarray(self.loads, dtype=np.int64),
+            "topk_counts": np.asarray(self.topk_counts, dtype=np.int64),
+            "target_counts": np.asarray(self.target_counts, dtype=np.int64),
+            "topk_sets": np.asarray(self.topk_sets, dtype=np.int64),
+            "reassigned": np.asarray(self.reassigned, dtype=bool),
+        }
+
+
+class BLISS:
+    """BLISS bucket index (scikit-learn-like): ``fit(X)``, ``predict(X)``, ``candidates``, ``search``.
+
+    Parameters (report names in brackets)
+    ----------
+    n_buckets [B]: buckets per repetition. n_repetitions [R]: independent partitions.
+    k_choices [K]: the power-of-K-choices parameter of the re-assignment.
+    n_probe [M]: buckets probed per repetition at query time.
+    epochs [T]: training epochs. epochs_per_balance [EPOCHS_PER_LOAD_BALANCE]: re-assign every so
+    many epochs (also after the last epoch if it is a multiple).
+    batch_size [BATCH_SIZE]. n_neighbors [P]: true neighbours (the point included) whose buckets
+    are the positive labels. n_rerank [Q]: at most this many candidates (the most frequent) are
+    re-ranked at query time (None: all). min_freq: keep candidates seen in at least this many
+    of the R*M probed buckets (official ``mf``).
+    distance: ``"mse"`` (squared Euclidean) or ``"cosine"``: the metric of the true neighbours and
+    of the re-ranking.
+    rebalance: ``"least_loaded_of_topk"`` (BLISS) or ``"k_least_loaded"`` (report's variant).
+    init: network initialisation, ``"default"`` (PyTorch ``nn.Linear``), ``"kaiming"`` (He normal,
+    zero biases) or ``"official"`` (truncated normal, std 0.05, as in the official TF code).
+    loss: ``"cross_entropy"`` (per-bucket sigmoid BCE) or ``"triplet"`` (margin loss on the logit
+    vectors of the point, one of its true neighbours and a random point).
+    hidden_dim: width of the hidden layer. lr: Adam learning rate. triplet_margin.
+    assign_init: initial partition, ``"random"`` (official hash: uniform random bucket),
+    ``"balanced_random"`` or ``"kmeans"`` (k-means on the data, a different seed per repetition).
+    capacity, load_penalty: see :func:`greedy_assign` (None / 0 = official BLISS).
+    balance_chunk: items per vectorised chunk of the greedy pass (None: ``max(1, n // 256)``;
+    1 = the official sequential loop).
+    standardize: z-score the inputs of the network (the partition is learned on standardised
+    inputs; neighbours and re-ranking use the raw ``distance``).
+    random_state: seed of everything (init, batches, partitions). progress: tqdm bar.
+
+    Attributes after ``fit``: ``assignments_`` int64 (R, n); ``history_`` (:class:`BlissHistory`);
+    ``loads_`` int64 (R, B); ``fit_seconds_``.
+    """
+
+    def __init__(
+        self,
+        n_buckets: int = 20,
+        n_repetitions: int = 4,
+        k_choices: int = 4,
+        n_probe: int = 4,
+        epochs: int = 60,
+        epochs_per_balance: int = 2,
+        batch_size: int = 8,
+        n_neighbors: int = 8,
+        n_rerank: int | None = 8,
+        min_freq: int = 1,
+        distance: str = "mse",
+        rebalance: str = "least_loaded_of_topk",
+        init: str = "default",
+        loss: str = "cross_entropy",
+        hidden_dim: int = 64,
+        lr: float = 1e-3,
+        triplet_margin: float = 1.0,
+        assign_init: str = "random",
+        capacity: float | None = None,
+        load_penalty: float = 0.0,
+        balance_chunk: int | None = None,
+        standardize: bool = False,
+        random_state: int | None = 0,
+        progress: bool = False,
+    ):
+        self.n_buckets = n_buckets
+        self.n_repetitions = n_repetitions
+        self.k_choices = k_choices
+        self.n_probe = n_probe
+        self.epochs = epochs
+        self.epochs_per_balance = epochs_per_balance
+        self.batch_size = batch_size
+        self.n_neighbors = n_neighbors
+        self.n_rerank = n_rerank
+        self.min_freq = min_freq
+        self.distance = distance
+        self.rebalance = rebalance
+        self.init = init
+        self.loss = loss
+        self.hidden_dim = hidden_dim
+        self.lr = lr
+        self.triplet_margin = triplet_margin
+        self.assign_init = assign_init
+        self.capacity = capacity
+        self.load_penalty = load_penalty
+        self.balance_chunk = balance_chunk
+        self.standardize = standardize
+        self.random_state = random_state
+        self.progress = progress
+
+    # -- parameters ------------------------------------------------------------------------
+    def get_params(self) -> dict:
+        import inspect  # noqa: PLC0415
+
+        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
+
+    def set_params(self, **params) -> BLISS:
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"unknown BLISS parameter {k!r}; valid parameters: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def _validate(self, n: int) -> None:
+        for name in ("n_buckets", "n_repetitions", "k_choices", "n_probe", "epochs_per_balance", "batch_size", "n_neighbors", "hidden_dim", "min_freq"):
+            _check_int(getattr(self, name), name)
+        _check_int(self.epochs, "epochs", minimum=0)
+        _check_choice(self.distance, "distance", DISTANCES)
+        _check_choice(self.rebalance, "rebalance", REBALANCE_RULES)
+        _check_choice(self.init, "init", INITS)
+        _check_choice(self.loss, "loss", LOSSES)
+        _check_choice(self.assign_init, "assign_init", ASSIGN_INITS)
+        if self.k_choices > self.n_buckets:
+            raise ValueError(f"k_choices={self.k_choices} must not exceed n_buckets={self.n_buckets}")
+        if self.n_probe > self.n_buckets:
+            raise ValueError(f"n_probe={self.n_probe} must not exceed n_buckets={self.n_buckets}")
+        if self.n_neighbors > n:
+            raise ValueError(f"n_neighbors={self.n_neighbors} is larger than the {n} fitted points; lower it")
+        if self.n_buckets > n:
+            raise ValueError(f"n_buckets={self.n_buckets} is larger than the {n} fitted points; lower it")
+        if self.loss == "triplet" and self.n_neighbors < 2:
+            raise ValueError("loss='triplet' needs n_neighbors >= 2 (the point itself plus at least one neighbour)")
+        if self.n_rerank is not None:
+            _check_int(self.n_rerank, "n_rerank")
+        if self.capacity is not None and not (isinstance(self.capacity, (int, float)) and self.capacity >= 1.0):
+            raise ValueError(f"capacity must be None or a float >= 1.0 (a multiple of the mean load); got {self.capacity!r}")
+
+    # -- network ---------------------------------------------------------------------------
+    def _init_params(self, d: int, gen: torch.Generator) -> list[torch.Tensor]:
+        R, H, B = self.n_repetitions, self.hidden_dim, self.n_buckets
+        if self.init == "default":  # nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for W and b
+            a1, a2 = 1 / np.sqrt(d), 1 / np.sqrt(H)
+            W1 = (torch.rand(R, d, H, generator=gen) * 2 - 1) * a1
+            b1 = (torch.rand(R, H, generator=gen) * 2 - 1) * a1
+            W2 = (torch.rand(R, H, B, generator=gen) * 2 - 1) * a2
+            b2 = (torch.rand(R, B, generator=gen) * 2 - 1) * a2
+        elif self.init == "kaiming":  # He normal (fan_in, relu), zero biases
+            W1 = torch.randn(R, d, H, generator=gen) * np.sqrt(2.0 / d)
+            b1 = torch.zeros(R, H)
+            W2 = torch.randn(R, H, B, generator=gen) * np.sqrt(2.0 / H)
+            b2 = torch.zeros(R, B)
+        else:  # official: truncated normal std 0.05 for weights and biases
+
+            def tn(*shape):
+                t = torch.empty(*shape)
+                return torch.nn.init.trunc_normal_(t, std=0.05, a=-0.1, b=0.1, generator=gen)
+
+            W1, b1, W2, b2 = tn(R, d, H), tn(R, H), tn(R, H, B), tn(R, B)
+        return [p.float().requires_grad_(True) for p in (W1, b1, W2, b2)]
+
+    @staticmethod
+    def _forward(params, x: torch.Tensor) -> torch.Tensor:
+        """x (R, b, d) -> logits (R, b, B)."""
+        W1, b1, W2, b2 = params
+        h = torch.relu(torch.bmm(x, W1) + b1[:, None, :])
+        return torch.bmm(h, W2) + b2[:, None, :]
+
+    def _logits_all(self, Xt: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+        """Xt (n, d) -> logits (R, n, B) for every repetition."""
+        R = self.n_repetitions
+        outs = []
+        with torch.no_grad():
+            for s in range(0, Xt.shape[0], chunk):
+                x = Xt[s : s + chunk].unsqueeze(0).expand(R, -1, -1)
+                outs.append(self._forward(self._params, x))
+        return torch.cat(outs, dim=1)
+
+    def _prep(self, X: np.ndarray) -> torch.Tensor:
+        Z = (X - self._mu) / self._sd if self.standardize else X
+        return torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32))
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _initial_assignments(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        R, B, n = self.n_repetitions, self.n_buckets, X.shape[0]
+        if self.assign_init == "random":
+            return rng.integers(0, B, size=(R, n)).astype(np.int64)
+        if self.assign_init == "balanced_random":
+            return np.stack([rng.permutation(np.arange(n) % B) for _ in range(R)]).astype(np.int64)
+        from sklearn.cluster import KMeans  # noqa: PLC0415
+
+        Z = _normalize(X) if self.distance == "cosine" else X
+        seeds = rng.integers(0, 2**31 - 1, size=R)
+        return np.stack(
+            [KMeans(B, n_init=1, max_iter=50, random_state=int(s)).fit_predict(Z) for s in seeds]
+        ).astype(np.int64)
+
+    def fit(self, X, y=None) -> BLISS:
+        """Train the R networks and partition ``X`` float (n, d). Returns self."""
+        X = _check_matrix(X, "X")
+        n, d = X.shape
+        self._validate(n)
+        R, B, K = self.n_repetitions, self.n_buckets, self.k_choices
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(self.random_state)
+        gen = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
+        self._mu = X.mean(0, keepdims=True)
+        self._sd = X.std(0, keepdims=True) + 1e-6
+        self.X_ = X
+        self.Xn_ = _normalize(X) if self.distance == "cosine" else X
+        self.d_ = d
+        nbrs = true_neighbors(X, self.n_neighbors, self.distance)  # (n, P), self first
+        self.neighbors_ = nbrs
+        assign = self._initial_assignments(X, rng)
+        Xt = self._prep(X)
+        nbrs_t = torch.from_numpy(nbrs)
+        self._params = self._init_params(d, gen)
+        opt = torch.optim.Adam(self._params, lr=self.lr)
+        chunk = self.balance_chunk or max(1, n // 256)
+        hist = BlissHistory()
+        self._log_epoch(hist, Xt, assign, float("nan"), False)
+        steps = max(1, n // self.batch_size)
+        it = range(1, self.epochs + 1)
+        if self.progress:
+            from tqdm.auto import tqdm  # noqa: PLC0415
+
+            it = tqdm(it, desc="BLISS epochs")
+        r_ar = torch.arange(R)[:, None, None]
+        for epoch in it:
+            assign_t = torch.from_numpy(assign)
+            perm = torch.stack([torch.randperm(n, generator=gen) for _ in range(R)])  # (R, n)
+            tot = 0.0
+            for j in range(steps):
+                idx = perm[:, j * self.batch_size : (j + 1) * self.batch_size]  # (R, b)
+                x = Xt[idx]  # (R, b, d)
+                logits = self._forward(self._params, x)
+                if self.loss == "cross_entropy":
+                    nb = nbrs_t[idx]  # (R, b, P)
+                    bk = assign_t[r_ar, nb]  # (R, b, P) bucket of each neighbour
+                    target = torch.zeros_like(logits).scatter_(2, bk, 1.0)
+                    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(dim=(1, 2)).sum()
+                else:
+                    pick = torch.randint(1, self.n_neighbors, idx.shape, generator=gen)
+                    pos = torch.gather(nbrs_t[idx], 2, pick[..., None])[..., 0]
+                    neg = torch.randint(0, n, idx.shape, generator=gen)
+                    lp = self._forward(self._params, Xt[pos])
+                    ln = self._forward(self._params, Xt[neg])
+                    loss = F.triplet_margin_loss(
+                        logits.reshape(-1, B), lp.reshape(-1, B), ln.reshape(-1, B), margin=self.triplet_margin, reduction="none"
+                    ).reshape(R, -1).mean(1).sum()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                tot += float(loss.detach()) / R
+            reassign = epoch % self.epochs_per_balance == 0
+            if reassign:
+                scores = self._logits_all(Xt).numpy()
+                order = np.arange(n)
+                assign = greedy_assign(scores, K, self.rebalance, self.capacity, self.load_penalty, chunk, order)
+            self._log_epoch(hist, Xt, assign, tot / steps, reassign)
+        self.assignments_ = assign
+        self.history_ = hist
+        self._build_lists()
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _log_epoch(self, hist: BlissHistory, Xt: torch.Tensor, assign: np.ndarray, loss: float, reassigned: bool) -> None:
+        R, B, K, n = self.n_repetitions, self.n_buckets, self.k_choices, Xt.shape[0]
+        sub = np.arange(0, n, int(np.ceil(n / 4096)))  # statistics on at most 4096 items
+        lg = self._logits_all(Xt[sub])  # (R, m, B)
+        hist.loss.append(loss)
+        hist.logit_norm.append(float(lg.norm(dim=2).mean()))
+        hist.logit_var.append(float(lg.var(dim=2).mean()))
+        hist.loads.append(np.stack([np.bincount(a, minlength=B) for a in assign]))
+        top = torch.topk(lg, K, dim=2).indices.numpy()  # (R, m, K)
+        hist.topk_counts.append(np.stack([np.bincount(t.ravel(), minlength=B) for t in top]))
+        hist.topk_sets.append([len(np.unique(np.sort(t, axis=1), axis=0)) for t in top])
+        tb = assign[np.arange(R)[:, None, None], self.neighbors_[sub][None]]  # (R, m, P)
+        onehot = np.zeros((R, len(sub), B), dtype=bool)
+        np.put_along_axis(onehot, tb, True, axis=2)
+        hist.target_counts.append(onehot.sum(1))
+        hist.reassigned.append(reassigned)
+
+    def _build_lists(self) -> None:
+        """Inverted lists: one sparse (B, n) membership matrix per repetition."""
+        B = self.n_buckets
+        n = self.assignments_.shape[1]
+        self._members = [
+            sp.csr_matrix((np.ones(n, dtype=np.int32), (a, np.arange(n))), shape=(B, n)) for a in self.assignments_
+        ]
+        self.loads_ = np.stack([np.bincount(a, minlength=B) for a in self.assignments_])
+
+    # -- inference -------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "assignments_"):
+            raise RuntimeError("this BLISS index is not fitted yet; call fit(X) first")
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logits float32 (R, n, B) of every repetition's network for the rows of ``X`` (n, d)."""
+        self._check_fitted()
+        X = _check_matrix(X, "X", self.d_)
+        return self._logits_all(self._prep(X)).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Top-1 predicted bucket int64 (n, R) of every row of ``X`` (n, d), per repetition."""
+        return self.decision_function(X).argmax(2).T.astype(np.int64)
+
+    def top_buckets(self, X, m: int | None = None) -> np.ndarray:
+        """Top-``m`` (default ``n_probe``) buckets int64 (n, R, m), best first."""
+        m = self.n_probe if m is None else _check_int(m, "m")
+        if m > self.n_buckets:
+            raise ValueError(f"m={m} must not exceed n_buckets={self.n_buckets}")
+        lg = torch.from_numpy(self.decision_function(X))
+        return torch.topk(lg, m, dim=2).indices.permute(1, 0, 2).numpy().astype(np.int64)
+
+    def candidate_counts(self, Q, m: int | None = None) -> sp.csr_matrix:
+        """Frequency of every gallery item among the top-``m`` buckets of all repetitions.
+
+        Returns a CSR matrix int32 (nq, n): entry (q, i) = in how many of the R*m probed buckets
+        item i sits (0 entries are absent).
+        """
+        tb = self.top_buckets(Q, m)  # (nq, R, m)
+        nq, R, mm = tb.shape
+        total = None
+        for r in range(R):
+            sel = sp.csr_matrix(
+                (np.ones(nq * mm, dtype=np.int32), (np.repeat(np.arange(nq), mm), tb[:, r, :].ravel())),
+                shape=(nq, self.n_buckets),
+            )
+            c = sel @ self._members[r]
+            total = c if total is None else total + c
+        return total.tocsr()
+
+    def candidates(self, Q, m: int | None = None, min_freq: int | None = None, n_rerank: int | None = -1):
+        """Gallery ids each query scans: ``(indptr int64 (nq+1,), indices int64 (nnz,))``.
+
+        Items in at least ``min_freq`` (default ``self.min_freq``) of the R*m probed buckets; if
+        ``n_rerank`` (default ``self.n_rerank``; None = all) is set, only the ``n_rerank`` most
+        frequent (ties: lower id) per query. Within a query, ids are in no particular order, or
+        sorted by decreasing frequency then increasing id when ``n_rerank`` is set.
+        """
+        min_freq = self.min_freq if min_freq is None else _check_int(min_freq, "min_freq")
+        n_rerank = self.n_rerank if n_rerank == -1 else n_rerank
+        C = self.candidate_counts(Q, m)
+        nq = C.shape[0]
+        rows = np.repeat(np.arange(nq), np.diff(C.indptr))
+        keep = C.data >= min_freq
+        rows, cols, freq = rows[keep], C.indices[keep].astype(np.int64), C.data[keep]
+        if n_rerank is not None:
+            order = np.lexsort((cols, -freq, rows))
+            rows, cols = rows[order], cols[order]
+            start = np.searchsorted(rows, np.arange(nq))
+            k = (np.arange(len(rows)) - start[rows]) < n_rerank
+            rows, cols = rows[k], cols[k]
+        indptr = np.zeros(nq + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=nq), out=indptr[1:])
+        return indptr, cols
+
+    def search(self, Q, k: int, m: int | None = None, min_freq: int | None = None, n_rerank: int | None = -1):
+        """k nearest gallery items among the candidates, by cosine (``distance="cosine"``) or by
+        negative squared distance (``"mse"``).
+
+        Returns ``(scores float32 (nq, k), ids int64 (nq, k))``, padded with -inf / -1.
+        """
+        self._check_fitted()
+        k = _check_int(k, "k")
+        Q = _check_matrix(Q, "Q", self.d_)
+        indptr, idx = self.candidates(Q, m, min_freq, n_rerank)
+        if self.distance == "cosine":
+            return rerank_csr(_normalize(Q), self.Xn_, indptr, idx, k)
+        # -||q-x||^2 = 2 q.x - ||x||^2 - ||q||^2 : rank with an augmented inner product
+        Xa = np.hstack([2 * self.X_, -(self.X_**2).sum(1, keepdims=True)]).astype(np.float32)
+        Qa = np.hstack([Q, np.ones((Q.shape[0], 1), np.float32)])
+        s, i = rerank_csr(Qa, Xa, indptr, idx, k)
+        return s - (Q**2).sum(1, keepdims=True), i
+
+    def nearest_neighbor(self, Q) -> np.ndarray:
+        """Id int64 (nq,) of the best candidate of each query (-1 if none)."""
+        return self.search(Q, 1)[1][:, 0]

@@ -1,0 +1,137 @@
+"""k-means buckets (the report's method 1), optionally after PCA.
+
+The gallery is clustered with scikit-learn ``KMeans`` (``MiniBatchKMeans`` for large problems, as
+the report did for ImageNet); a query's candidates are the gallery items of its nearest centroid
+(or of its ``n_probe`` nearest centroids: multi-probe, not in the report). Candidates are ranked by
+cosine similarity in the original embedding space, so PCA only changes the partition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .buckets import BucketIndex
+from .exact import check_matrix, exact_topk
+
+
+class KMeansBuckets(BucketIndex):
+    """k-means partition of the gallery as a one-table bucket index.
+
+    Parameters
+    ----------
+    n_clusters : K, number of buckets.
+    pca : None (no PCA), an int (number of components) or a float in (0, 1) (keep that fraction of
+        the variance, e.g. 0.95 as in the report). Fitted on the gallery with scikit-learn ``PCA``.
+    algorithm : ``"kmeans"`` (Lloyd, scikit-learn ``KMeans``), ``"minibatch"``
+        (``MiniBatchKMeans``) or ``"auto"``: mini-batch when ``n_items * n_clusters`` exceeds
+        ``minibatch_above`` (default 2e7, e.g. 50,000 items x 400 clusters).
+    n_probe : buckets scanned per query (1 in the report).
+    max_iter : Lloyd iterations (``KMeans``).
+    minibatch_epochs : passes over the data for ``MiniBatchKMeans`` (its ``max_iter``).
+    n_init, random_state : passed to scikit-learn.
+    batch_size : queries probed together.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 100,
+        *,
+        pca: int | float | None = None,
+        algorithm: str = "auto",
+        minibatch_above: float = 5e6,
+        n_probe: int = 1,
+        max_iter: int = 100,
+        minibatch_epochs: int = 10,
+        n_init: int = 1,
+        random_state: int | None = 0,
+        batch_size: int = 256,
+    ):
+        for name, v in (
+            ("n_clusters", n_clusters),
+            ("n_probe", n_probe),
+            ("max_iter", max_iter),
+            ("n_init", n_init),
+            ("batch_size", batch_size),
+        ):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        if algorithm not in ("auto", "kmeans", "minibatch"):
+            raise ValueError(
+                f"algorithm must be 'auto', 'kmeans' or 'minibatch'; got {algorithm!r}"
+            )
+        if pca is not None and not (
+            (isinstance(pca, (int, np.integer)) and pca >= 1)
+            or (isinstance(pca, float) and 0.0 < pca < 1.0)
+        ):
+            raise ValueError(
+                f"pca must be None, a number of components >= 1, or a variance fraction in (0, 1); "
+                f"got {pca!r}"
+            )
+        if n_probe > n_clusters:
+            raise ValueError(f"n_probe={n_probe} cannot exceed n_clusters={n_clusters}")
+        self.n_clusters = int(n_clusters)
+        self.pca = pca
+        self.algorithm = algorithm
+        self.minibatch_above = minibatch_above
+        self.n_probe = int(n_probe)
+        self.max_iter = int(max_iter)
+        self.minibatch_epochs = int(minibatch_epochs)
+        self.n_init = int(n_init)
+        self.random_state = random_state
+        self.batch_size = int(batch_size)
+
+    def _reduce(self, X: np.ndarray) -> np.ndarray:
+        if self.pca_ is None:
+            return X
+        return self.pca_.transform(X).astype(np.float32, copy=False)
+
+    def _fit_keys(self, X, y):
+        from sklearn.cluster import KMeans, MiniBatchKMeans  # noqa: PLC0415
+        from sklearn.decomposition import PCA  # noqa: PLC0415
+
+        n, d = X.shape
+        if self.n_clusters > n:
+            raise ValueError(f"n_clusters={self.n_clusters} exceeds the {n} gallery items")
+        self.pca_ = None
+        if self.pca is not None:
+            if isinstance(self.pca, (int, np.integer)) and self.pca > min(n, d):
+                raise ValueError(
+                    f"pca={self.pca} components requested but the gallery is {n} x {d}; "
+                    f"use at most {min(n, d)} or a variance fraction such as 0.95"
+                )
+            self.pca_ = PCA(n_components=self.pca, random_state=self.random_state).fit(X)
+        Z = self._reduce(X)
+        self.n_components_ = Z.shape[1]
+        use_mb = self.algorithm == "minibatch" or (
+            self.algorithm == "auto" and n * self.n_clusters > self.minibatch_above
+        )
+        if use_mb:
+            km = MiniBatchKMeans(
+                self.n_clusters,
+                max_iter=self.minibatch_epochs,
+                n_init=self.n_init,
+                batch_size=4096,
+                random_state=self.random_state,
+            )
+        else:
+            km = KMeans(
+                self.n_clusters,
+                max_iter=self.max_iter,
+                n_init=self.n_init,
+                random_state=self.random_state,
+            )
+        self.algorithm_ = "minibatch" if use_mb else "kmeans"
+        labels = km.fit_predict(Z)
+        self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
+        return labels.astype(np.int64)[:, None]
+
+    def _query_keys(self, Q):
+        Z = self._reduce(Q)
+        _, nearest = exact_topk(Z, self.cluster_centers_, self.n_probe, "l2")
+        return nearest[:, None, :]  # (nq, 1 table, n_probe)
+
+    def predict(self, X) -> np.ndarray:
+        """Nearest-centroid bucket of each row of ``X`` (n, d): int64 (n,)."""
+        self._check_fitted()
+        X = check_matrix("X", X, dim=self.dim_, min_rows=0)
+        return exact_topk(self._reduce(X), self.cluster_centers_, 1, "l2")[1][:, 0]

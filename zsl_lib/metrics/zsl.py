@@ -1,0 +1,147 @@
+"""Zero-shot evaluation metrics (Xian et al. 2018 protocol) and k-means clusterability.
+
+* :func:`per_class_accuracy`: top-1 accuracy averaged over classes (the ZSL metric of Table 2).
+* :func:`gzsl_scores`: per-class accuracy on seen-class and unseen-class test samples (S, U) and
+  their harmonic mean H = 2 S U / (S + U) (Table 1).
+* :func:`kmeans_mutual_info`: mutual information between k-means clusters and the true labels of a
+  feature space (Table 4), via scikit-learn's ``KMeans`` and ``mutual_info_score``.
+
+Accuracies are fractions in [0, 1]; multiply by 100 to compare with the paper's percentages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import mutual_info_score, normalized_mutual_info_score
+
+
+def _labels(name: str, y) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-d array of integer labels, got shape {y.shape}")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        if not np.all(np.equal(np.mod(y, 1), 0)):
+            raise ValueError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+        y = y.astype(np.int64)
+    return y.astype(np.int64, copy=False)
+
+
+def per_class_accuracy(y_true, y_pred, classes=None) -> float:
+    """Mean over classes of the top-1 accuracy within each class.
+
+    Parameters
+    ----------
+    y_true, y_pred : int arrays (n,). True and predicted labels (any integer ids).
+    classes : optional int array. Classes to average over (default: the classes present in
+        ``y_true``). A listed class with no test sample is an error (its accuracy is undefined).
+
+    Returns
+    -------
+    float in [0, 1].
+    """
+    y_true = _labels("y_true", y_true)
+    y_pred = _labels("y_pred", y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same length, got {y_true.shape[0]} and {y_pred.shape[0]}"
+        )
+    if y_true.size == 0:
+        raise ValueError("per_class_accuracy needs at least one test sample; y_true is empty")
+    classes = np.unique(y_true) if classes is None else np.unique(_labels("classes", classes))
+    # vectorised: count per class of samples and of correct predictions
+    pos = np.searchsorted(classes, y_true)
+    pos_clipped = np.minimum(pos, len(classes) - 1)
+    in_classes = classes[pos_clipped] == y_true
+    totals = np.bincount(pos_clipped[in_classes], minlength=len(classes))
+    if np.any(totals == 0):
+        missing = classes[totals == 0][:10].tolist()
+        raise ValueError(
+            f"classes {missing} have no test sample in y_true, so their accuracy is undefined; "
+            "pass only classes that occur in y_true"
+        )
+    correct = np.bincount(
+        pos_clipped[in_classes], weights=(y_pred == y_true)[in_classes], minlength=len(classes)
+    )
+    return float(np.mean(correct / totals))
+
+
+def harmonic_mean(s: float, u: float) -> float:
+    """H = 2 s u / (s + u); 0 when both are 0."""
+    return 0.0 if s + u == 0 else float(2.0 * s * u / (s + u))
+
+
+def gzsl_scores(y_true, y_pred, seen_classes, unseen_classes) -> dict[str, float]:
+    """Generalized ZSL scores: per-class accuracy on seen (S) and unseen (U) samples, and H.
+
+    Predictions are over the union of seen and unseen classes; a seen-class sample predicted as any
+    other class (seen or unseen) counts as an error.
+
+    Parameters
+    ----------
+    y_true, y_pred : int arrays (n,). Test labels and predictions (global class ids).
+    seen_classes, unseen_classes : disjoint int arrays of class ids.
+
+    Returns
+    -------
+    dict with ``"s"``, ``"u"``, ``"h"`` (fractions in [0, 1]).
+    """
+    y_true = _labels("y_true", y_true)
+    y_pred = _labels("y_pred", y_pred)
+    seen = np.unique(_labels("seen_classes", seen_classes))
+    unseen = np.unique(_labels("unseen_classes", unseen_classes))
+    overlap = np.intersect1d(seen, unseen)
+    if overlap.size:
+        raise ValueError(
+            f"seen_classes and unseen_classes overlap ({overlap[:10].tolist()}); they must be disjoint"
+        )
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same length, got {y_true.shape[0]} and {y_pred.shape[0]}"
+        )
+    is_seen = np.isin(y_true, seen)
+    is_unseen = np.isin(y_true, unseen)
+    if not np.all(is_seen | is_unseen):
+        bad = np.unique(y_true[~(is_seen | is_unseen)])[:10].tolist()
+        raise ValueError(f"test labels {bad} are neither in seen_classes nor in unseen_classes")
+    if not is_seen.any() or not is_unseen.any():
+        raise ValueError(
+            "GZSL needs test samples of both seen and unseen classes; got "
+            f"{int(is_seen.sum())} seen and {int(is_unseen.sum())} unseen samples"
+        )
+    s = per_class_accuracy(y_true[is_seen], y_pred[is_seen])
+    u = per_class_accuracy(y_true[is_unseen], y_pred[is_unseen])
+    return {"s": s, "u": u, "h": harmonic_mean(s, u)}
+
+
+def kmeans_mutual_info(
+    X, y, n_clusters: int | None = None, *, n_init: int = 10, random_state=0
+) -> dict[str, float]:
+    """Mutual information between k-means cluster assignments of ``X`` and the labels ``y``.
+
+    Parameters
+    ----------
+    X : float array (n, d). The feature space whose clusterability is measured.
+    y : int array (n,). Ground-truth labels.
+    n_clusters : number of k-means clusters (default: number of distinct labels).
+    n_init, random_state : passed to :class:`sklearn.cluster.KMeans`.
+
+    Returns
+    -------
+    dict with ``"mi"`` (``sklearn.metrics.mutual_info_score``, nats) and ``"nmi"``
+    (``normalized_mutual_info_score``, arithmetic normalisation, in [0, 1]).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = _labels("y", y)
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"X must be (n, d) with n = len(y) = {y.shape[0]}, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values; clean or impute the features first")
+    k = len(np.unique(y)) if n_clusters is None else int(n_clusters)
+    if not 1 <= k <= X.shape[0]:
+        raise ValueError(f"n_clusters must be in [1, n_samples={X.shape[0]}], got {k}")
+    assign = KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit_predict(X)
+    return {
+        "mi": float(mutual_info_score(y, assign)),
+        "nmi": float(normalized_mutual_info_score(y, assign)),
+    }

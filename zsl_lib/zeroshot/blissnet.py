@@ -1,0 +1,251 @@
+"""BLISSNet (report section 3): zero-shot classification through BLISS metaclasses.
+
+The pipeline the BLISSNet report describes (and never got to run):
+
+1. **Metaclasses.** BLISS partitions the seen classes' prototypes (mean image feature per class)
+   into ``B`` buckets, in ``n`` independent repetitions: repetition ``r`` maps every class to a
+   metaclass ``m_r(c)``. (By default the fixed BLISS of notebook 01 is used; the report's BLISS
+   collapses into about K buckets, which would make the metaclasses useless.)
+2. **n classifiers image -> metaclass**, one per repetition (softmax regression, or a one-hidden
+   layer network, all n trained at once).
+3. **Novel classes through an inverted index with a frequency filter.** For a new class we have a
+   few support images (never used for training): every classifier predicts their metaclasses; the
+   class is placed in every metaclass that receives at least ``min_freq`` of its support images'
+   votes (always at least its most frequent one). The inverted index (metaclass -> classes) of
+   repetition r is the membership matrix ``M_r`` (B, C).
+4. **Prediction** combines the n votes: ``score(c) = sum_r log(sum_{m in metaclasses_r(c)} p_r(m | x))``
+   (``vote="logprob"``), or the number of repetitions whose top metaclass holds c (``vote="count"``,
+   ties broken by the log-probability score).
+
+Also here: :class:`NearestClassMean`, the baseline (cosine to the mean of each class's images).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..index.bliss import BLISS, _check_int, _check_matrix, _normalize
+from ..index.bliss_fixed import FIXED_DEFAULTS
+
+__all__ = ["BLISSNet", "NearestClassMean", "class_means"]
+
+
+def class_means(X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Mean of the L2-normalised rows of ``X`` (n, d) per class of ``classes`` -> float32 (C, d)."""
+    Xn = _normalize(np.asarray(X, dtype=np.float32))
+    lookup = {c: i for i, c in enumerate(classes)}
+    idx = np.array([lookup[v] for v in y]) if len(y) else np.empty(0, int)
+    sums = np.zeros((len(classes), X.shape[1]), dtype=np.float64)
+    np.add.at(sums, idx, Xn)
+    counts = np.bincount(idx, minlength=len(classes))
+    if (counts == 0).any():
+        missing = np.asarray(classes)[counts == 0][:5]
+        raise ValueError(f"classes without any example: {missing.tolist()}; every class needs at least one row")
+    return (sums / counts[:, None]).astype(np.float32)
+
+
+def _check_xy(X, y, name="X"):
+    X = _check_matrix(X, name)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != X.shape[0]:
+        raise ValueError(f"labels must be a 1-D array with one entry per row of {name} ({X.shape[0]}); got shape {y.shape}")
+    return X, y
+
+
+class NearestClassMean:
+    """Nearest class mean by cosine: ``fit(X, y)`` stores the class means, ``predict(X)``."""
+
+    def fit(self, X, y) -> NearestClassMean:
+        X, y = _check_xy(X, y)
+        self.classes_ = np.unique(y)
+        self.means_ = _normalize(class_means(X, y, self.classes_))
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        """Cosine similarity float32 (n, C) to every class mean."""
+        return _normalize(_check_matrix(X, "X", self.means_.shape[1])) @ self.means_.T
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.decision_function(X).argmax(1)]
+
+
+class BLISSNet:
+    """BLISSNet zero-shot classifier.
+
+    Parameters
+    ----------
+    n_models : n, repetitions of the metaclass mapping (= BLISS repetitions = classifiers).
+    n_metaclasses : B, metaclasses per repetition.
+    bliss_params : extra parameters of the BLISS that builds the metaclasses over the class
+        prototypes (defaults: the fixed BLISS, K=4, P=4 neighbouring classes, 60 epochs, batch 8,
+        cosine distance).
+    hidden_dim : 0 for softmax regression image -> metaclass, else a one-hidden-layer network.
+    epochs, batch_size, lr, weight_decay : training of the classifiers (Adam).
+    min_freq : fraction of a novel class's support images that must vote a metaclass for the
+        class to be placed in it (the frequency filter; the top metaclass is always kept).
+    vote : ``"logprob"`` or ``"count"`` (see module docstring).
+    random_state, progress.
+
+    Attributes: ``classes_`` (all known classes, seen then novel), ``membership_`` bool (n, B, C),
+    ``bliss_`` (the fitted BLISS over the seen prototypes).
+    """
+
+    def __init__(
+        self,
+        n_models: int = 4,
+        n_metaclasses: int = 20,
+        bliss_params: dict | None = None,
+        hidden_dim: int = 0,
+        epochs: int = 100,
+        batch_size: int = 256,
+        lr: float = 1e-2,
+        weight_decay: float = 1e-4,
+        min_freq: float = 0.3,
+        vote: str = "logprob",
+        random_state: int | None = 0,
+        progress: bool = False,
+    ):
+        self.n_models = n_models
+        self.n_metaclasses = n_metaclasses
+        self.bliss_params = bliss_params
+        self.hidden_dim = hidden_dim
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.min_freq = min_freq
+        self.vote = vote
+        self.random_state = random_state
+        self.progress = progress
+
+    def _net(self, x: torch.Tensor) -> torch.Tensor:
+        """x (n, d) -> logits (n_models, n, B)."""
+        z = (x - self._mu) / self._sd
+        if self.hidden_dim:
+            W1, b1, W2, b2 = self._params
+            h = torch.relu(torch.einsum("nd,rdh->rnh", z, W1) + b1[:, None])
+            return torch.bmm(h, W2) + b2[:, None]
+        W, b = self._params
+        return torch.einsum("nd,rdb->rnb", z, W) + b[:, None]
+
+    def fit(self, X, y) -> BLISSNet:
+        """Learn metaclasses over the seen classes of ``y`` and the n image -> metaclass models.
+
+        ``X`` float (n, d) image features, ``y`` (n,) class labels (any hashable values)."""
+        X, y = _check_xy(X, y)
+        R = _check_int(self.n_models, "n_models")
+        B = _check_int(self.n_metaclasses, "n_metaclasses")
+        if self.vote not in ("logprob", "count"):
+            raise ValueError(f"vote={self.vote!r} is not supported; choose 'logprob' or 'count'")
+        if not 0 < self.min_freq <= 1:
+            raise ValueError(f"min_freq must be a fraction in (0, 1]; got {self.min_freq!r}")
+        seen = np.unique(y)
+        if len(seen) < B:
+            raise ValueError(f"{len(seen)} seen classes are fewer than n_metaclasses={B}; lower n_metaclasses")
+        rng = np.random.default_rng(self.random_state)
+        protos = class_means(X, y, seen)
+        params = {
+            **FIXED_DEFAULTS, "n_buckets": B, "n_repetitions": R, "k_choices": 4, "n_probe": 1,
+            "epochs": 60, "epochs_per_balance": 2, "batch_size": 8, "n_neighbors": 4, "n_rerank": None,
+            "distance": "cosine", "hidden_dim": 64, "random_state": int(rng.integers(2**31 - 1)),
+            **(self.bliss_params or {}),
+        }
+        params["n_repetitions"], params["n_buckets"] = R, B
+        self.bliss_ = BLISS(**params).fit(protos)
+        self.classes_ = seen
+        C = len(seen)
+        self.membership_ = np.zeros((R, B, C), dtype=bool)
+        self.membership_[np.arange(R)[:, None], self.bliss_.assignments_, np.arange(C)[None]] = True
+        # n classifiers image -> metaclass, trained together
+        col = np.searchsorted(seen, y)
+        targets = torch.from_numpy(self.bliss_.assignments_[:, col])  # (R, n)
+        Xt = torch.from_numpy(X)
+        self._mu, self._sd = Xt.mean(0), Xt.std(0) + 1e-6
+        gen = torch.Generator().manual_seed(int(rng.integers(2**31 - 1)))
+        d, H = X.shape[1], self.hidden_dim
+        if H:
+            self._params = [
+                (torch.randn(R, d, H, generator=gen) * np.sqrt(2 / d)), torch.zeros(R, H),
+                (torch.randn(R, H, B, generator=gen) * np.sqrt(1 / H)), torch.zeros(R, B),
+            ]
+        else:
+            self._params = [torch.randn(R, d, B, generator=gen) * np.sqrt(1 / d), torch.zeros(R, B)]
+        for p in self._params:
+            p.requires_grad_(True)
+        opt = torch.optim.Adam(self._params, lr=self.lr, weight_decay=self.weight_decay)
+        n = X.shape[0]
+        it = range(self.epochs)
+        if self.progress:
+            from tqdm.auto import tqdm  # noqa: PLC0415
+
+            it = tqdm(it, desc="BLISSNet classifiers")
+        for _ in it:
+            perm = torch.randperm(n, generator=gen)
+            for s in range(0, n, self.batch_size):
+                idx = perm[s : s + self.batch_size]
+                logits = self._net(Xt[idx])  # (R, b, B)
+                loss = F.cross_entropy(logits.reshape(-1, B), targets[:, idx].reshape(-1)) * R
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        self.d_ = d
+        return self
+
+    def metaclass_proba(self, X) -> np.ndarray:
+        """Softmax over metaclasses float32 (n_models, n, B) for the rows of ``X`` (n, d)."""
+        if not hasattr(self, "membership_"):
+            raise RuntimeError("BLISSNet is not fitted yet; call fit(X, y) first")
+        X = _check_matrix(X, "X", self.d_)
+        with torch.no_grad():
+            return torch.softmax(self._net(torch.from_numpy(X)), dim=2).numpy()
+
+    def add_classes(self, X_support, y_support) -> BLISSNet:
+        """Place novel classes in metaclasses with the inverted index and frequency filter.
+
+        ``X_support`` float (n, d) a few images of each novel class, ``y_support`` (n,) their
+        labels (classes not seen in ``fit``). Returns self."""
+        X_support, y_support = _check_xy(X_support, y_support, "X_support")
+        novel = np.unique(y_support)
+        clash = np.intersect1d(novel, self.classes_)
+        if len(clash):
+            raise ValueError(f"classes {clash[:5].tolist()} are already known; add_classes takes new classes only")
+        R, B = self.membership_.shape[:2]
+        top = self.metaclass_proba(X_support).argmax(2)  # (R, n)
+        col = np.searchsorted(novel, y_support)
+        votes = np.zeros((R, B, len(novel)))
+        np.add.at(votes, (np.repeat(np.arange(R), len(col)), top.ravel(), np.tile(col, R)), 1.0)
+        frac = votes / np.bincount(col, minlength=len(novel))[None, None, :]
+        member = (frac >= self.min_freq) | (frac == frac.max(axis=1, keepdims=True))
+        self.membership_ = np.concatenate([self.membership_, member], axis=2)
+        self.classes_ = np.concatenate([self.classes_, novel])
+        return self
+
+    def decision_function(self, X, classes=None) -> np.ndarray:
+        """Combined scores float (n, C') of the rows of ``X`` for ``classes`` (default: all known,
+        in the order of ``classes_``)."""
+        P = self.metaclass_proba(X)  # (R, n, B)
+        cols = np.arange(len(self.classes_)) if classes is None else self._columns(classes)
+        M = self.membership_[:, :, cols].astype(np.float32)  # (R, B, C')
+        mass = np.einsum("rnb,rbc->rnc", P, M)
+        logp = np.log(np.maximum(mass, 1e-12)).sum(0)
+        if self.vote == "logprob":
+            return logp
+        top = P.argmax(2)  # (R, n)
+        count = np.take_along_axis(M, top[:, :, None].repeat(M.shape[2], 2), axis=1).sum(0)
+        z = logp - logp.min(1, keepdims=True)
+        return count + 0.5 * z / (z.max(1, keepdims=True) + 1e-12)
+
+    def _columns(self, classes) -> np.ndarray:
+        classes = np.asarray(classes)
+        pos = {c: i for i, c in enumerate(self.classes_)}
+        missing = [c for c in classes.tolist() if c not in pos]
+        if missing:
+            raise ValueError(f"unknown classes {missing[:5]}; known: fit/add_classes first")
+        return np.array([pos[c] for c in classes.tolist()])
+
+    def predict(self, X, classes=None) -> np.ndarray:
+        """Best class of each row of ``X`` among ``classes`` (default: all known)."""
+        cand = self.classes_ if classes is None else np.asarray(classes)
+        return cand[self.decision_function(X, classes).argmax(1)]
