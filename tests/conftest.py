@@ -14,6 +14,13 @@ import pytest
 
 from zsl_lib import config
 
+try:
+    import torch
+
+    _TORCH_THREADS_AT_START = torch.get_num_threads()
+except ImportError:  # pragma: no cover
+    _TORCH_THREADS_AT_START = None
+
 
 def real_file(relpath: str) -> Path:
     """Path of an official data file (relative to the data root, e.g. ``cifar10/cifar10-test.zip``)."""
@@ -27,6 +34,17 @@ def real_file(relpath: str) -> Path:
     if os.environ.get("ZSL_REQUIRE_DATA") == "1":
         pytest.fail(msg + " and ZSL_REQUIRE_DATA=1 forbids skipping")
     pytest.skip(msg)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _torch_threads_unchanged():
+    """Fail loudly if a test module changes torch's thread count at import time (it would slow
+    every later embedding extraction in the session to one core)."""
+    import torch  # noqa: PLC0415
+
+    assert torch.get_num_threads() == _TORCH_THREADS_AT_START, "a test module changed torch's threads at import"
+    yield
+    assert torch.get_num_threads() == _TORCH_THREADS_AT_START, "a test left torch.set_num_threads changed"
 
 
 @pytest.fixture

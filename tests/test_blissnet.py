@@ -8,7 +8,14 @@ import torch
 
 from zsl_lib.zeroshot.blissnet import BLISSNet, NearestClassMean, class_means
 
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny networks: one thread is faster and reproducible; restored after each test."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

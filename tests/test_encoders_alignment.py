@@ -22,9 +22,13 @@ def _pairs(n, d=32, k=16, noise=0.3, seed=0, W=None):
 
 @pytest.fixture(scope="module")
 def fitted():
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
-    X, T, W = _pairs(600)
-    m = ImageTextAlignment(batch_size=64, max_epochs=40, patience=5, progress=False).fit(X, T)
+    try:
+        X, T, W = _pairs(600)
+        m = ImageTextAlignment(batch_size=64, max_epochs=40, patience=5, progress=False).fit(X, T)
+    finally:
+        torch.set_num_threads(before)
     return m, W
 
 
