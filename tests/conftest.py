@@ -47,6 +47,18 @@ def _torch_threads_unchanged():
     assert torch.get_num_threads() == _TORCH_THREADS_AT_START, "a test left torch.set_num_threads changed"
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny networks: one torch thread is faster and reproducible; restored after the module.
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch  # noqa: PLC0415
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def require_real():
     """Fixture form of :func:`real_file`: ``require_real('mulan/scene-train.arff')``."""

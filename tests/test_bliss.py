@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from zsl_lib.index.bliss import BLISS, greedy_assign, rerank_csr, true_neighbors
 from zsl_lib.index.bliss_fixed import FIXED_DEFAULTS, fixed_bliss
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one thread is faster and reproducible; restored after each test."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def official_greedy(scores, k):

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from zsl_lib.zeroshot.blissnet import BLISSNet, NearestClassMean, class_means
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one thread is faster and reproducible; restored after each test."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

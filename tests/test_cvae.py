@@ -19,13 +19,7 @@ SMALL = dict(hidden_size=32, projection_dim=16, epochs=15, lr=1e-2, batch_size=6
              gaussian_gamma=0.1, n_synth_per_class=30, clf_epochs=15, clf_lr=5e-3, progress=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run far faster on one thread on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
