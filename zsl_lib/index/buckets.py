@@ -31,6 +31,13 @@ from .exact import check_matrix, l2_normalize, topk_rows
 MAX_INT_BITS = 62
 
 
+def check_positive_ints(**values) -> None:
+    """Raise ValueError naming the first argument that is not a positive integer."""
+    for name, v in values.items():
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer; got {v!r}")
+
+
 def bits_to_keys(bits) -> np.ndarray:
     """Bucket keys of binary codes.
 

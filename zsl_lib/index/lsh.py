@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .buckets import BucketIndex, bits_to_keys
+from .buckets import BucketIndex, bits_to_keys, check_positive_ints
 from .exact import check_matrix
 
 
@@ -35,9 +35,7 @@ class RandomHyperplaneLSH(BucketIndex):
         random_state: int | None = 0,
         batch_size: int = 256,
     ):
-        for name, v in (("n_bits", n_bits), ("n_tables", n_tables), ("batch_size", batch_size)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        check_positive_ints(n_bits=n_bits, n_tables=n_tables, batch_size=batch_size)
         self.n_bits = int(n_bits)
         self.n_tables = int(n_tables)
         self.center = bool(center)
