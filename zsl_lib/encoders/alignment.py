@@ -272,18 +272,15 @@ def class_word_variants(class_names) -> list[str]:
 
 
 def mask_class_words(texts, class_names, replacement: str = "") -> list[str]:
-    """Remove (case-insensitive, whole words) the class words of ``class_names`` from each text.
+    """Remove (case-insensitive, whole words) the class words of ``class_names`` from each text:
+    :func:`zsl_lib.data.text.mask_words` over :func:`class_word_variants`.
 
     >>> mask_class_words(["Turtle Check Men Navy Blue Shirt"], ["Shirts"])
     ['Turtle Check Men Navy Blue']
     """
-    import re
+    from zsl_lib.data.text import mask_words
 
-    words = class_word_variants(class_names)
-    if not words:
-        return list(texts)
-    pat = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
-    return [" ".join(pat.sub(replacement, t).split()) for t in texts]
+    return mask_words(texts, class_word_variants(class_names), replacement)
 
 
 FASHION_IMAGE_ENCODER = "efficientnet-lite0"

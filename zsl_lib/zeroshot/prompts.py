@@ -5,7 +5,7 @@ notebooks, like open_clip's ``zero_shot_metadata``).
   the image-side prompt (``"a photo of {}"``, the author's) and the text-side prompt (``"{}"``,
   the author's code embeds the bare phrase for the text side).
 * :data:`FASHION_CLASS_WORDS` lists, per fashion-products ``articleType``, the words a product
-  title uses to name the class; :func:`zsl_lib.zeroshot.tourney.mask_class_words` removes them so
+  title uses to name the class; :func:`zsl_lib.data.text.mask_words` removes them so
   that the text side cannot read the label off the title.
 * :func:`clip_text_embed` embeds prompts with an open_clip text tower (the paper configuration:
   ``ViT-L-14`` / ``openai``, the tower that produced SQID's CLIP features).
