@@ -91,6 +91,19 @@ def test_savefig_writes_png_and_svg(recording):
     assert not list((recording / "figures").glob(".*"))  # no temporary files left
 
 
+def test_savefig_svg_is_reproducible(recording):
+    """Drawing the same figure twice writes byte-identical SVG (no date, no random ids)."""
+    texts = []
+    for _ in range(2):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        ax.scatter([0.2, 0.8], [0.5, 0.5])
+        ax.set_title("same figure")
+        texts.append(savefig("same", fig)[1].read_bytes())
+        plt.close(fig)
+    assert texts[0] == texts[1]
+
+
 def test_savefig_bad_name(recording):
     with pytest.raises(ValueError, match="file stem"):
         savefig("a/b")

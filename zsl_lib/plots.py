@@ -56,7 +56,10 @@ def savefig(name: str, fig=None, *, formats: tuple[str, ...] = ("png", "svg")) -
     for fmt in formats:
         path = out_dir / f"{current_notebook()}-{name}.{fmt}"
         tmp = path.with_name(f".{path.name}.tmp.{fmt}")
-        fig.savefig(tmp, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+        # SVG without a date and with salted (not random) element ids: a re-run that draws the
+        # same figure writes the same file, so committed figures only change when they change
+        with plt.rc_context({"svg.hashsalt": "zsl-lab"}):
+            fig.savefig(tmp, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
         tmp.replace(path)
         paths.append(path)
     return paths
