@@ -270,7 +270,8 @@ def load_zsl_split(
     ``train_source`` (Tiny-ImageNet): ``"train"`` trains on the train split and tests on val;
     ``"val"`` uses the val split only: seen-class val images are divided (seeded, stratified,
     ``test_fraction`` for testing) into training and seen test images (needs 10,000 embeddings
-    instead of 30,000). ``max_train_per_class`` caps training images per class (seeded).
+    instead of 30,000). ``max_train_per_class`` caps training images per class (seeded; with
+    ``"train"`` the cap is drawn before feature extraction, so only those images are encoded).
     Fashion-products uses every item with an image (split ``all``), classes with at least
     ``min_items`` items.
     """
@@ -288,7 +289,9 @@ def load_zsl_split(
         n_unseen = 50 if n_unseen is None else n_unseen
         _, unseen = seeded_class_split(len(te.class_names), n_unseen, split_seed)
         if train_source == "train":
-            tr = load_dataset("tiny-imagenet", split="train")
+            # sample the cap before embedding: only the images used are encoded (and cached)
+            cap = {} if max_train_per_class is None else {"limit_per_class": max_train_per_class, "seed": split_seed}
+            tr = load_dataset("tiny-imagenet", split="train", **cap)
             if list(tr.class_names) != list(te.class_names):
                 raise ValueError("tiny-imagenet: train and val splits disagree on the class order")
             Xtr, ytr = embed(tr, encoder, progress=progress), np.asarray(tr.labels)
