@@ -78,6 +78,21 @@ def test_every_ablation_variant_learns_zero_shot(split, variant):
     np.testing.assert_array_equal(yg, np.repeat(split.unseen_classes, 5))
 
 
+def test_decision_function_and_calibrated_gzsl_scores(split):
+    from zsl_lib.zeroshot.cvae import evaluate_zsl
+
+    m = ClusterableCVAE(random_state=0, **SMALL).fit(split.X_train, split.y_train, split.semantics)
+    scores, classes = m.decision_function(split.X_test_unseen, "gzsl")
+    assert scores.shape == (len(split.X_test_unseen), len(classes))
+    np.testing.assert_array_equal(classes[np.argmax(scores, 1)], m.predict(split.X_test_unseen, "gzsl"))
+    res = evaluate_zsl(lambda X: m.predict(X, "zsl"), lambda X: m.predict(X, "gzsl"), split,
+                       scores_gzsl=lambda X: m.decision_function(X, "gzsl"))
+    assert 0 < res["gzsl.ausuc"] <= 1
+    assert res["gzsl.h"] <= res["gzsl.best_h"] + 1e-12  # gamma = 0 is one point of the curve
+    with pytest.raises(ValueError, match="setting"):
+        m.decision_function(split.X_test_unseen, "both")
+
+
 def test_deterministic_under_random_state(split):
     a = ClusterableCVAE(random_state=3, **SMALL).fit(split.X_train, split.y_train, split.semantics)
     b = ClusterableCVAE(random_state=3, **SMALL).fit(split.X_train, split.y_train, split.semantics)

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import mutual_info_score
 
-from zsl_lib.metrics.zsl import gzsl_scores, harmonic_mean, kmeans_mutual_info, per_class_accuracy
+from zsl_lib.metrics.zsl import (
+    gzsl_scores,
+    harmonic_mean,
+    kmeans_mutual_info,
+    per_class_accuracy,
+    seen_unseen_curve,
+)
 
 
 def _naive_per_class(y_true, y_pred):
@@ -82,3 +88,63 @@ def test_kmeans_mutual_info_bad_inputs():
         kmeans_mutual_info(np.array([[np.nan, 0.0], [1.0, 1.0]]), [0, 1])
     with pytest.raises(ValueError, match="n_clusters"):
         kmeans_mutual_info(np.zeros((3, 2)), [0, 1, 2], n_clusters=5)
+
+
+def _naive_curve(y, scores, classes, seen, unseen, gammas):
+    """Reference: predict with argmax(scores - gamma * seen column) for every gamma, one at a time."""
+    is_seen = np.isin(classes, seen)
+    out = []
+    for g in gammas:
+        g = np.clip(g, -1e9, 1e9)
+        pred = classes[np.argmax(scores - g * is_seen, axis=1)]
+        r = gzsl_scores(y, pred, seen, unseen)
+        out.append((r["s"], r["u"]))
+    return np.array(out)
+
+
+def test_seen_unseen_curve_matches_naive_loop():
+    rng = np.random.default_rng(0)
+    classes = rng.permutation(12)  # columns in a scrambled order
+    seen, unseen = np.arange(8), np.arange(8, 12)
+    y = rng.integers(0, 12, 400)
+    scores = rng.normal(size=(400, 12))
+    scores[np.arange(400), np.argsort(classes)[y]] += 1.5  # the true column is usually highest
+    scores[:, np.isin(classes, seen)] += 0.7  # a seen-class bias, which calibration removes
+    c = seen_unseen_curve(y, scores, classes, seen, unseen)
+    ref = _naive_curve(y, scores, classes, seen, unseen, c["gamma"])
+    np.testing.assert_allclose(np.c_[c["s"], c["u"]], ref, atol=1e-12)
+    # ends: everything seen, then everything unseen
+    assert c["u"][0] == 0 and c["s"][-1] == 0
+    # AUSUC by the trapezoid rule over the reference points; best H by brute force
+    x, yy = ref[::-1, 0], ref[::-1, 1]
+    assert c["ausuc"] == pytest.approx(np.trapezoid(yy, x))
+    h = [harmonic_mean(s_, u_) for s_, u_ in ref]
+    assert c["best_h"] == pytest.approx(max(h))
+    # the uncalibrated H (gamma = 0) is on the curve and not above the best
+    pred = classes[np.argmax(scores, axis=1)]
+    assert gzsl_scores(y, pred, seen, unseen)["h"] <= c["best_h"] + 1e-12
+
+
+def test_seen_unseen_curve_hand_example():
+    # classes 0 (seen), 1 (unseen); one sample each, both scored correctly only after calibration
+    y = np.array([0, 1])
+    scores = np.array([[2.0, 1.0],   # seen sample, gap +1
+                       [3.0, 2.5]])  # unseen sample, gap +0.5: predicted seen unless gamma > 0.5
+    c = seen_unseen_curve(y, scores, [0, 1], [0], [1])
+    np.testing.assert_allclose(c["gamma"], [-np.inf, 0.75, np.inf])
+    np.testing.assert_allclose(c["s"], [1, 1, 0])
+    np.testing.assert_allclose(c["u"], [0, 1, 1])
+    assert c["ausuc"] == pytest.approx(1.0) and c["best_h"] == pytest.approx(1.0)
+    assert c["best_gamma"] == pytest.approx(0.75)
+
+
+def test_seen_unseen_curve_bad_inputs():
+    y = np.array([0, 1])
+    with pytest.raises(ValueError, match="shape"):
+        seen_unseen_curve(y, np.zeros((2, 3)), [0, 1], [0], [1])
+    with pytest.raises(ValueError, match="union"):
+        seen_unseen_curve(y, np.zeros((2, 2)), [0, 2], [0], [1])
+    with pytest.raises(ValueError, match="NaN"):
+        seen_unseen_curve(y, np.array([[np.nan, 0], [0, 0]]), [0, 1], [0], [1])
+    with pytest.raises(ValueError, match="both seen and unseen"):
+        seen_unseen_curve(np.array([0, 0]), np.zeros((2, 2)), [0, 1], [0], [1])

@@ -24,6 +24,11 @@ def test_nb03_smoke_records_all_keys(tmp_path):
     # GZSL H is the harmonic mean of the recorded S and U
     s, u = res[f"{ds}.eszsl.gzsl.s"], res[f"{ds}.eszsl.gzsl.u"]
     assert res[f"{ds}.eszsl.gzsl.h"] == pytest.approx(0 if s + u == 0 else 2 * s * u / (s + u))
+    # calibrated stacking: AUSUC is an area in [0, 1]; the best H over gamma is at least H at gamma = 0
+    for v in VARIANTS:
+        assert 0.0 <= res[f"{ds}.{v}.gzsl.ausuc"] <= 1.0
+        assert res[f"{ds}.{v}.gzsl.best_h"] >= res[f"{ds}.{v}.gzsl.h"] - 1e-9
+    assert isinstance(res[f"{ds}.checks.full_beats_eszsl_ausuc"], bool)
     # ESZSL is deterministic; with 10 images per seen class it is only just above chance (1/50)
     assert res[f"{ds}.eszsl.zsl_top1"] > 0.02
     for shot in ("1shot", "5shot"):
@@ -33,6 +38,7 @@ def test_nb03_smoke_records_all_keys(tmp_path):
     assert isinstance(res[f"{ds}.checks.full_beats_eszsl_zsl"], bool)
     assert (tmp_path / "figures" / f"{STEM}-fig3-tsne.png").exists()
     assert (tmp_path / "figures" / f"{STEM}-fig4-ablation.png").exists()
+    assert (tmp_path / "figures" / f"{STEM}-gzsl-calibration-curves.png").exists()
 
 
 @pytest.mark.notebook

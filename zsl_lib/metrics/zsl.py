@@ -114,6 +114,73 @@ def gzsl_scores(y_true, y_pred, seen_classes, unseen_classes) -> dict[str, float
     return {"s": s, "u": u, "h": harmonic_mean(s, u)}
 
 
+def seen_unseen_curve(y_true, scores, classes, seen_classes, unseen_classes) -> dict:
+    """Calibrated stacking curve of a GZSL scorer (Chao et al., ECCV 2016).
+
+    Predictions are ``argmax(scores - gamma * is_seen_column)`` for every calibration constant
+    ``gamma``; sweeping ``gamma`` trades seen accuracy S for unseen accuracy U (both per-class
+    means, as :func:`gzsl_scores`). A prediction only changes where ``gamma`` crosses a sample's gap
+    between its best seen and its best unseen score, so the curve is computed exactly from the
+    sorted gaps (no grid, no loop over ``gamma``).
+
+    Parameters
+    ----------
+    y_true : int array (n,) global class ids (seen or unseen).
+    scores : float array (n, C) over ``classes`` (global ids, C columns).
+    seen_classes, unseen_classes : disjoint class ids; their union must be ``classes``.
+
+    Returns
+    -------
+    dict with ``gamma``, ``s``, ``u`` (arrays over the critical points, from gamma = -inf:
+    everything predicted seen, to +inf: everything unseen), ``ausuc`` (area under U against S, a
+    calibration-free GZSL score in [0, 1]) and ``best_h``, ``best_gamma``, ``best_s``, ``best_u``
+    (the largest H over gamma: chosen with the test labels, so an upper bound on what calibration
+    can give, not a result).
+    """
+    y_true = _labels("y_true", y_true)
+    classes = _labels("classes", classes)
+    seen = np.unique(_labels("seen_classes", seen_classes))
+    unseen = np.unique(_labels("unseen_classes", unseen_classes))
+    S = np.asarray(scores, dtype=np.float64)
+    if S.ndim != 2 or S.shape != (len(y_true), len(classes)):
+        raise ValueError(f"scores must have shape (n_samples={len(y_true)}, n_classes={len(classes)}), got {S.shape}")
+    if np.intersect1d(seen, unseen).size:
+        raise ValueError("seen_classes and unseen_classes overlap; they must be disjoint")
+    if not np.array_equal(np.sort(classes), np.union1d(seen, unseen)):
+        raise ValueError("classes (the score columns) must be exactly the union of seen_classes and unseen_classes")
+    if not np.all(np.isfinite(S)):
+        raise ValueError("scores contain NaN or infinite values")
+    is_seen_col = np.isin(classes, seen)
+    s_cols, u_cols = np.flatnonzero(is_seen_col), np.flatnonzero(~is_seen_col)
+    best_s = s_cols[np.argmax(S[:, s_cols], axis=1)]
+    best_u = u_cols[np.argmax(S[:, u_cols], axis=1)]
+    gap = S[np.arange(len(S)), best_s] - S[np.arange(len(S)), best_u]  # predicted seen while gamma < gap
+    seen_sample = np.isin(y_true, seen)
+    unseen_sample = np.isin(y_true, unseen)
+    if not np.all(seen_sample | unseen_sample) or not seen_sample.any() or not unseen_sample.any():
+        raise ValueError("y_true needs samples of both seen and unseen classes, and no other classes")
+    # per-class weights: a correct sample of class c adds 1 / (n_c * number of classes of its group)
+    uniq, inv, counts = np.unique(y_true, return_inverse=True, return_counts=True)
+    n_group = np.where(seen_sample, len(np.unique(y_true[seen_sample])), len(np.unique(y_true[unseen_sample])))
+    w = 1.0 / (counts[inv] * n_group)
+    ws = np.where(seen_sample & (classes[best_s] == y_true), w, 0.0)
+    wu = np.where(unseen_sample & (classes[best_u] == y_true), w, 0.0)
+    order = np.argsort(gap, kind="stable")
+    g = gap[order]
+    cut = np.r_[0, np.flatnonzero(np.diff(g) > 0) + 1, len(g)]  # boundaries of runs of equal gaps
+    # gamma at -inf, between consecutive distinct gaps, and at +inf
+    gamma = np.r_[-np.inf, (g[cut[1:-1] - 1] + g[cut[1:-1]]) / 2, np.inf]
+    below = np.r_[0.0, np.cumsum(wu[order])]  # U: samples with gap < gamma are predicted unseen
+    above = np.r_[0.0, np.cumsum(ws[order][::-1])][::-1]  # S: samples with gap > gamma stay seen
+    s_curve, u_curve = above[cut], below[cut]
+    h = np.where(s_curve + u_curve > 0, 2 * s_curve * u_curve / np.maximum(s_curve + u_curve, 1e-300), 0.0)
+    k = int(np.argmax(h))
+    x, y = s_curve[::-1], u_curve[::-1]  # S ascending
+    ausuc = float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
+    return {"gamma": gamma, "s": s_curve, "u": u_curve, "ausuc": ausuc, "best_h": float(h[k]),
+            "best_gamma": float(gamma[k]), "best_s": float(s_curve[k]), "best_u": float(u_curve[k])}
+
+
 def kmeans_mutual_info(
     X, y, n_clusters: int | None = None, *, n_init: int = 10, random_state=0
 ) -> dict[str, float]:

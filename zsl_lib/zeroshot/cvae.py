@@ -649,14 +649,20 @@ class ClusterableCVAE:
             X = self.decoder_(torch.cat([z, torch.from_numpy(self.semantics_[y])], 1)).numpy()
         return X, y
 
+    def decision_function(self, X, setting: str = "zsl") -> tuple[np.ndarray, np.ndarray]:
+        """Scores of the final softmax classifier: ``(scores float (n, C), classes int64 (C,))``,
+        column j scoring class ``classes[j]``. ``setting`` as in :meth:`predict`."""
+        if setting not in ("zsl", "gzsl"):
+            raise ValueError(f"setting must be 'zsl' or 'gzsl', got {setting!r}")
+        self._check_fitted()
+        clf = self.zsl_classifier_ if setting == "zsl" else self.gzsl_classifier_
+        return clf.decision_function(self.transform(X)), clf.classes
+
     def predict(self, X, setting: str = "zsl") -> np.ndarray:
         """Predicted class ids (n,). ``setting="zsl"``: among the unseen classes only;
         ``"gzsl"``: among all seen and unseen classes."""
-        if setting not in ("zsl", "gzsl"):
-            raise ValueError(f"setting must be 'zsl' or 'gzsl', got {setting!r}")
-        Z = self.transform(X)
-        clf = self.zsl_classifier_ if setting == "zsl" else self.gzsl_classifier_
-        return clf.predict(Z)
+        scores, classes = self.decision_function(X, setting)
+        return classes[np.argmax(scores, axis=1)]
 
 
 # ----------------------------------------------------------------------------- experiment helpers
@@ -685,12 +691,27 @@ PAPER_RESULTS = {
 }
 
 
-def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0) -> dict:
+def gzsl_calibration_curve(scores_gzsl, split) -> dict:
+    """Calibrated-stacking curve (:func:`zsl_lib.metrics.zsl.seen_unseen_curve`) of a GZSL scorer
+    on a ZSLSplit's seen + unseen test features. ``scores_gzsl(X)`` returns ``(scores (n, C),
+    classes (C,))``, e.g. ``lambda X: model.decision_function(X, "gzsl")``."""
+    from ..metrics.zsl import seen_unseen_curve  # noqa: PLC0415
+
+    Xte = np.concatenate([split.X_test_seen, split.X_test_unseen])
+    yte = np.concatenate([split.y_test_seen, split.y_test_unseen])
+    scores, classes = scores_gzsl(Xte)
+    return seen_unseen_curve(yte, scores, classes, split.seen_classes, split.unseen_classes)
+
+
+def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0, scores_gzsl=None) -> dict:
     """ZSL per-class top-1, GZSL U/S/H and k-means MI of one fitted model on a ZSLSplit.
 
     ``predict_zsl(X)`` / ``predict_gzsl(X)`` return class ids; ``space(X)`` maps real features to
     the space whose clusterability is measured (k-means with one cluster per unseen class on the
-    unseen test features); None skips the MI. Accuracies are fractions.
+    unseen test features); None skips the MI. ``scores_gzsl(X)`` returns ``(scores (n, C),
+    classes (C,))`` of the GZSL classifier: with it, ``gzsl.ausuc`` (area under the seen-unseen
+    accuracy curve of calibrated stacking) and ``gzsl.best_h`` (the best H over the calibration
+    constant, chosen on the test labels: an upper bound) are added. Accuracies are fractions.
     """
     from ..metrics.zsl import gzsl_scores, kmeans_mutual_info, per_class_accuracy  # noqa: PLC0415
 
@@ -699,6 +720,9 @@ def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0) -
     yte = np.concatenate([split.y_test_seen, split.y_test_unseen])
     g = gzsl_scores(yte, predict_gzsl(Xte), split.seen_classes, split.unseen_classes)
     out.update({f"gzsl.{k}": v for k, v in g.items()})
+    if scores_gzsl is not None:
+        c = gzsl_calibration_curve(scores_gzsl, split)
+        out["gzsl.ausuc"], out["gzsl.best_h"] = c["ausuc"], c["best_h"]
     if space is not None:
         mi = kmeans_mutual_info(space(split.X_test_unseen), split.y_test_unseen, random_state=random_state)
         out["kmeans_mi"], out["kmeans_nmi"] = mi["mi"], mi["nmi"]
@@ -723,7 +747,8 @@ def run_ablation(split, variants, seeds, params: dict, progress: bool = True):
         kw = {**params, **ABLATION_VARIANTS[v], "random_state": s, "progress": False}
         m = ClusterableCVAE(**kw).fit(split.X_train, split.y_train, split.semantics, split.unseen_classes)
         res = evaluate_zsl(lambda X, m=m: m.predict(X, "zsl"), lambda X, m=m: m.predict(X, "gzsl"),
-                           split, space=m.transform, random_state=s)
+                           split, space=m.transform, random_state=s,
+                           scores_gzsl=lambda X, m=m: m.decision_function(X, "gzsl"))
         rows.append({"dataset": split.name, "variant": v, "seed": s, **res})
         if s == seeds[0]:
             models[v] = m

@@ -145,9 +145,11 @@ def tune_eszsl(
 
 
 def evaluate_eszsl(model: ESZSL, split) -> dict:
-    """ZSL top-1, GZSL U/S/H and k-means MI (in the compatibility space ``X V``) on a ZSLSplit."""
+    """ZSL top-1, GZSL U/S/H (+ AUSUC, best calibrated H) and k-means MI (in the compatibility
+    space ``X V``) on a ZSLSplit."""
     from .cvae import evaluate_zsl  # noqa: PLC0415
 
     S = split.semantics
     return evaluate_zsl(lambda X: model.predict(X, S, split.unseen_classes), lambda X: model.predict(X, S),
-                        split, space=lambda X: np.asarray(X, dtype=np.float64) @ model.V_)
+                        split, space=lambda X: np.asarray(X, dtype=np.float64) @ model.V_,
+                        scores_gzsl=lambda X: (model.decision_function(X, S), np.arange(S.shape[0])))
