@@ -234,6 +234,45 @@ def test_subset_is_sliced_from_a_cached_superset(tmp_path, cache, r20, monkeypat
     assert not np.allclose(X2, X[:2])
 
 
+def test_union_is_assembled_and_only_missing_rows_are_extracted(tmp_path, cache, r20, monkeypatch):
+    import zipfile
+
+    from zsl_lib.data.base import ZipImageSource
+
+    zpath = tmp_path / "imgs.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for i, im in enumerate(_images(10, size=(32, 32))):
+            p = tmp_path / f"{i}.png"
+            im.save(p)
+            zf.write(p, f"imgs/{i}.png")
+    items = [f"imgs/{i}.png" for i in range(10)]
+    ds = ImageDataset(name="zipped", split="all", items=items, labels=np.zeros(10, int), class_names=["a"],
+                      fingerprint="fp-all", source=ZipImageSource(zpath))
+    reference = embed(ds, r20, cache=False, progress=False)
+    embed(ds.subset([0, 1, 2, 3], split="a"), r20, progress=False)
+    embed(ds.subset([4, 5, 6], split="b"), r20, progress=False)
+    # rows 0-6 come from the two entries; only rows 7-9 are extracted, in one call
+    calls = []
+    real_extract = emb.extract
+
+    def spy(dataset, *args, **kwargs):
+        calls.append(list(dataset.items))
+        return real_extract(dataset, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(emb, "extract", spy)
+        X = embed(ds.subset([9, 2, 5, 7, 0, 8], split="mixed"), r20, progress=False)
+        assert calls == [["imgs/9.png", "imgs/7.png", "imgs/8.png"]]
+        np.testing.assert_allclose(X, reference[[9, 2, 5, 7, 0, 8]], rtol=1e-5, atol=1e-6)
+        # the union of "a" and "b" is assembled without any extraction
+        calls.clear()
+        Xu = embed(ds.subset([6, 0, 4, 3], split="union"), r20, progress=False)
+        assert calls == []
+        np.testing.assert_allclose(Xu, reference[[6, 0, 4, 3]], rtol=1e-5, atol=1e-6)
+    meta = json.loads(next(cache.glob("zipped-mixed-*.json")).read_text())
+    assert meta["how"] == "3 rows from cached entries, 3 extracted"
+
+
 def test_embed_with_workers_equals_in_process(tmp_path, cache, r20):
     ds = _folder_dataset(tmp_path, n=9)
     a = embed(ds, r20, batch_size=4, num_workers=0, cache=False, progress=False)

@@ -12,7 +12,7 @@ Encoders (``list_encoders()``): ``efficientnet-lite0`` (1280-d), ``resnet{20,32,
 see :mod:`zsl_lib.encoders.alignment`).
 
 See :mod:`zsl_lib.encoders.base` for the encoder interface and :mod:`zsl_lib.encoders.embedding`
-for the cache (subsets are sliced from a cached superset of the same archive).
+for the cache (rows already cached for the same archive are reused, only missing ones are extracted).
 """
 
 from . import alignment, efficientnet, minilm, openclip, resnet_cifar, torchvision_resnet  # noqa: F401 - registration

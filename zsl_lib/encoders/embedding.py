@@ -9,8 +9,10 @@ Cache layout (``config.cache_dir()/embeddings``)::
 ``hash`` keys everything that changes the numbers: the dataset fingerprint (source file checksums
 and the selected items), the item count, the encoder's ``cache_key`` (weights identity,
 preprocessing, transform version) and the cache format version. An image entry's metadata also lists its items and the SHA-256 of
-the archive they are read from, so that a subset (e.g. fashion ``eval`` after fashion ``all``, or
-CIFAR-10 ``limit_per_class``) is sliced from a cached superset instead of being re-extracted.
+the archive they are read from, so that rows already cached under another entry are reused: a subset
+(e.g. fashion ``eval`` after fashion ``all``, or CIFAR-10 ``limit_per_class``) is sliced from a
+cached superset, a union (fashion ``all`` after ``eval`` and ``align``) is assembled from several
+entries, and only rows that no entry holds are extracted.
 Files are written atomically
 (temporary file + ``os.replace``; the array before its metadata); on read the metadata, the shape,
 the dtype and the array's SHA-256 are checked and anything that does not match (partial,
@@ -125,32 +127,43 @@ def _source_id(dataset: ImageDataset) -> str | None:
     return f"{type(dataset.source).__name__}:{file_sha256(path)}"
 
 
-def _from_superset(dataset: ImageDataset, encoder: Encoder, source_id: str) -> np.ndarray | None:
-    """Rows of a cached entry (same dataset name, encoder and archive) holding every item."""
+def _from_cached(dataset: ImageDataset, encoder: Encoder, source_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``dataset`` found in cached entries of the same dataset name, encoder and archive.
+
+    Several entries may contribute (e.g. the ``eval`` and ``align`` splits of fashion-products
+    together hold every row of ``all``). Returns ``(X float32 (n, dim), found bool (n,))``; rows not
+    found are zero."""
+    n = len(dataset)
+    X = np.zeros((n, encoder.dim), dtype=np.float32)
+    found = np.zeros(n, dtype=bool)
     d = embeddings_dir()
     if not d.is_dir():
-        return None
+        return X, found
+    want = {it: i for i, it in enumerate(dataset.items)}
     for js in sorted(d.glob(f"{_slug(dataset.name)}-*-{_slug(encoder.name)}-*.json")):
+        if found.all():
+            break
         try:
             meta = json.loads(js.read_text())
             if (meta.get("format") != CACHE_FORMAT or meta.get("cache_key") != encoder.cache_key
                     or meta.get("source_id") != source_id or meta.get("dataset") != dataset.name
                     or not meta.get("items")):
                 continue
-            pos = {it: i for i, it in enumerate(meta["items"])}
-            idx = np.fromiter((pos.get(it, -1) for it in dataset.items), np.int64, len(dataset))
-            if (idx < 0).any():
+            src = np.fromiter((want.get(it, -1) for it in meta["items"]), np.int64, len(meta["items"]))
+            use = (src >= 0) & ~found[np.maximum(src, 0)]
+            if not use.any():
                 continue
             expect = {k: meta[k] for k in ("format", "kind", "dataset", "split", "fingerprint", "n",
                                            "encoder", "cache_key")}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                X = _load(js.with_suffix(".npy"), expect, (meta["n"], encoder.dim))
-            if X is not None:
-                return np.ascontiguousarray(X[idx])
+                C = _load(js.with_suffix(".npy"), expect, (meta["n"], encoder.dim))
+            if C is not None:
+                X[src[use]] = C[use]
+                found[src[use]] = True
         except Exception:  # noqa: BLE001 - an unusable candidate is skipped
             continue
-    return None
+    return X, found
 
 
 def _add_items(npy: Path, dataset: ImageDataset) -> None:
@@ -313,10 +326,19 @@ def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = 
             return X
         source_id = _source_id(dataset)
         t0 = time.perf_counter()
-        X = _from_superset(dataset, encoder, source_id) if source_id else None
-        how = "sliced from a cached superset" if X is not None else "extracted"
-        if X is None:
+        if source_id:
+            X, found = _from_cached(dataset, encoder, source_id)
+        else:
+            X, found = None, np.zeros(len(dataset), dtype=bool)
+        if found.all():
+            how = "assembled from cached entries"
+        elif found.any():  # extract only the rows no cached entry holds
+            missing = np.flatnonzero(~found)
+            X[missing] = extract(dataset.subset(missing), encoder, batch_size, progress, num_workers, num_threads)
+            how = f"{int(found.sum())} rows from cached entries, {len(missing)} extracted"
+        else:
             X = extract(dataset, encoder, batch_size, progress, num_workers, num_threads)
+            how = "extracted"
         dt = time.perf_counter() - t0
         _save(npy, X, dict(expect, how=how, seconds=round(dt, 2), items_per_s=round(len(X) / max(dt, 1e-9), 1),
                            batch_size=batch_size or encoder.default_batch_size, torch=torch.__version__,
