@@ -59,3 +59,14 @@ def test_profile_files_name_real_parameters(path, profile):
 def test_first_cell_is_a_title(path):
     first = _cells(path)[0]
     assert first["cell_type"] == "markdown" and "".join(first["source"]).startswith("# ")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_headline_keys_are_recorded_by_the_committed_run(path):
+    """The summary table's headline numbers (notebook metadata zsl.headline) exist in results/."""
+    from zsl_lib.record import load_results
+
+    keys = runner.headline_keys(path.stem)
+    assert keys, f"{path.name}: declare its headline numbers in the notebook metadata zsl.headline"
+    missing = [k for k in keys if k not in load_results(config.results_dir() / f"{path.stem}.json")]
+    assert not missing, f"{path.name}: headline keys {missing} are not in results/{path.stem}.json"

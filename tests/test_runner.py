@@ -42,3 +42,11 @@ def test_summary_table_lists_every_run():
     table = runner.summary_table(runs)
     assert "01-a" in table and "1.5" in table and "f1=0.512" in table
     assert "FAILED 02-b: cell 4: ValueError: bad" in table
+    # declared headline keys come first, in their order, and only those
+    run = runner.RunResult("03-c", "default", "ok", 60.0, {"a": 1, "b.c": 0.25, "d": 2.0}, headline_keys=["d", "b.c", "zz"])
+    row = runner.summary_table([run]).splitlines()[2]
+    assert row.endswith("d=2, b.c=0.25")
+
+
+def test_headline_keys_read_from_notebook_metadata():
+    assert runner.headline_keys("00-quickstart") == ["knn.accuracy", "knn.n_test"]

@@ -43,6 +43,7 @@ class RunResult:
     results: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     output_path: Path | None = None
+    headline_keys: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         msg = f"{self.name} [{self.profile}]: {self.status} in {self.seconds / 60:.1f} min"
@@ -63,6 +64,18 @@ def _resolve(stem: str) -> Path:
             f"no notebook {path}; known notebooks: {', '.join(list_notebooks()) or '(none)'}"
         )
     return path
+
+
+def headline_keys(stem: str) -> list[str]:
+    """The recorded keys a notebook declares as its headline numbers (notebook metadata
+    ``zsl.headline``), shown in the runner's summary table."""
+    import json  # noqa: PLC0415
+
+    meta = json.loads(_resolve(stem).read_text()).get("metadata", {})
+    keys = meta.get("zsl", {}).get("headline", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ValueError(f"{stem}: notebook metadata zsl.headline must be a list of recorded keys, got {keys!r}")
+    return keys
 
 
 def params_file(stem: str, profile: str) -> Path | None:
@@ -169,13 +182,18 @@ def run_notebook(
         results=results,
         error=error,
         output_path=out,
+        headline_keys=headline_keys(stem),
     )
 
 
-def _headline(results: dict[str, Any], n: int = 3) -> str:
-    keys = [k for k in results if k.startswith("headline.")] or list(results)
+def _headline(results: dict[str, Any], keys: list[str] | None = None, n: int = 3) -> str:
+    """``key=value`` for the declared headline keys that were recorded (else ``headline.*`` keys,
+    else the first ``n`` keys)."""
+    chosen = [k for k in (keys or []) if k in results]
+    if not chosen:
+        chosen = ([k for k in results if k.startswith("headline.")] or list(results))[:n]
     shown = []
-    for k in keys[:n]:
+    for k in chosen:
         v = results[k]
         shown.append(f"{k.removeprefix('headline.')}=" + (f"{v:.3g}" if isinstance(v, float) else str(v)))
     return ", ".join(shown)
@@ -185,7 +203,7 @@ def summary_table(runs: list[RunResult]) -> str:
     """A plain-text table: notebook, status, minutes, headline numbers."""
     rows = [("notebook", "status", "minutes", "headline numbers")]
     for r in runs:
-        rows.append((r.name, r.status, f"{r.seconds / 60:.1f}", _headline(r.results)))
+        rows.append((r.name, r.status, f"{r.seconds / 60:.1f}", _headline(r.results, r.headline_keys)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3] for row in rows]
     lines.insert(1, "-" * max(len(line) for line in lines))
