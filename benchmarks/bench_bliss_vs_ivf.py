@@ -7,13 +7,14 @@ this run (no absolute goal: the machine is shared).
     python benchmarks/bench_bliss_vs_ivf.py                 # CIFAR-10 test features (resnet56-cifar10)
     python benchmarks/bench_bliss_vs_ivf.py --synthetic     # Gaussian mixture, no data needed
 
-Output of ``--epochs 3`` on the shared 2-core machine under heavy load (numbers vary)::
+Output with the defaults (10 epochs, 512 hidden units as in notebook 01) on an idle 2-core CPU
+(numbers vary)::
 
     9000 gallery x 64-d, 1000 queries, B=64 buckets, threads=1
     method          build_s  query_s  build/ivf  query/ivf  recall@10  scanned
-    ivf_kmeans         0.10    0.026        1.0        1.0      0.924    0.052
-    bliss_report       8.80    4.231       92.3      161.3      0.518    0.090
-    bliss_fixed       15.91    2.987      166.8      113.9      0.893    0.051
+    ivf_kmeans         0.05    0.009        1.0        1.0      0.924    0.052
+    bliss_report       7.15    0.916      156.2       97.0      0.728    0.068
+    bliss_fixed        8.78    0.547      191.9       57.9      0.929    0.050
 
 BLISS pays for training R networks (minutes on CPU where k-means takes a fraction of a second);
 its query cost is R small forward passes plus a frequency count over R*M buckets (scipy sparse
@@ -34,6 +35,7 @@ def main() -> None:
     ap.add_argument("--n-queries", type=int, default=1000)
     ap.add_argument("--buckets", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--hidden", type=int, default=512, help="hidden units of the BLISS networks (notebook 01: 512)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
 
@@ -80,7 +82,7 @@ def main() -> None:
     _, probed = quant.search(Q, nprobe)
     rows.append(("ivf_kmeans", build, query, recall_at_k(ids, truth), sizes[probed].sum(1).mean() / len(X)))
 
-    common = dict(n_buckets=B, n_repetitions=4, epochs=args.epochs, n_neighbors=32, batch_size=64, hidden_dim=128,
+    common = dict(n_buckets=B, n_repetitions=4, epochs=args.epochs, n_neighbors=32, batch_size=64, hidden_dim=args.hidden,
                   distance="cosine", n_rerank=None)
     for name, params, m, f in [
         ("bliss_report", {**common, "k_choices": 4}, 1, 1),
