@@ -16,7 +16,7 @@ Output with the defaults (10 epochs, 512 hidden units as in notebook 01) on an i
     bliss_report       7.15    0.916      156.2       97.0      0.728    0.068
     bliss_fixed        8.78    0.547      191.9       57.9      0.929    0.050
 
-BLISS pays for training R networks (minutes on CPU where k-means takes a fraction of a second);
+BLISS pays for training R networks (seconds on this CPU, where k-means takes hundredths of one);
 its query cost is R small forward passes plus a frequency count over R*M buckets (scipy sparse
 products) and a re-ranking in numpy, against FAISS's compiled IVF scan.
 """
