@@ -70,3 +70,13 @@ def test_headline_keys_are_recorded_by_the_committed_run(path):
     assert keys, f"{path.name}: declare its headline numbers in the notebook metadata zsl.headline"
     missing = [k for k in keys if k not in load_results(config.results_dir() / f"{path.stem}.json")]
     assert not missing, f"{path.name}: headline keys {missing} are not in results/{path.stem}.json"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_valid_nbformat_with_cell_ids(path):
+    """nbformat 4.5 requires a unique id per cell (missing ids will become a hard error)."""
+    import nbformat
+
+    ids = [c.get("id") for c in _cells(path)]  # the file as committed: nbformat.read would add ids
+    assert all(ids) and len(set(ids)) == len(ids), f"{path.name}: every cell needs a unique id"
+    nbformat.validate(nbformat.read(path, as_version=4))
