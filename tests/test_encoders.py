@@ -201,20 +201,24 @@ def test_corrupted_cache_is_rebuilt(tmp_path, cache, r20, corrupt):
     assert not list(cache.glob(".*tmp*"))  # no temporary files left behind
 
 
-def test_subset_is_sliced_from_a_cached_superset(tmp_path, cache, r20, monkeypatch):
+def _zipped_dataset(tmp_path, n, archive="imgs.zip", seed=0, split="all", fingerprint="fp-all"):
+    """An ImageDataset of ``n`` PNGs stored as ``imgs/<i>.png`` in a zip archive under ``tmp_path``."""
     import zipfile
 
     from zsl_lib.data.base import ZipImageSource
 
-    zpath = tmp_path / "imgs.zip"
+    zpath = tmp_path / archive
     with zipfile.ZipFile(zpath, "w") as zf:
-        for i, im in enumerate(_images(8, size=(32, 32))):
-            p = tmp_path / f"{i}.png"
+        for i, im in enumerate(_images(n, size=(32, 32), seed=seed)):
+            p = tmp_path / f"{zpath.stem}-{i}.png"
             im.save(p)
             zf.write(p, f"imgs/{i}.png")
-    items = [f"imgs/{i}.png" for i in range(8)]
-    ds = ImageDataset(name="zipped", split="all", items=items, labels=np.zeros(8, int), class_names=["a"],
-                      fingerprint="fp-all", source=ZipImageSource(zpath))
+    return ImageDataset(name="zipped", split=split, items=[f"imgs/{i}.png" for i in range(n)], labels=np.zeros(n, int),
+                        class_names=["a"], fingerprint=fingerprint, source=ZipImageSource(zpath))
+
+
+def test_subset_is_sliced_from_a_cached_superset(tmp_path, cache, r20, monkeypatch):
+    ds = _zipped_dataset(tmp_path, 8)
     X = embed(ds, r20, progress=False)
     sub = ds.subset([6, 1, 3], split="eval")
     with monkeypatch.context() as m:
@@ -223,31 +227,13 @@ def test_subset_is_sliced_from_a_cached_superset(tmp_path, cache, r20, monkeypat
     np.testing.assert_array_equal(Xs, X[[6, 1, 3]])
     assert len(list(cache.glob("zipped-eval-*.npy"))) == 1  # stored as its own entry too
     # a different archive (other pixels under the same item names) is never sliced from
-    ds2 = ImageDataset(name="zipped", split="other", items=items[:2], labels=np.zeros(2, int), class_names=["a"],
-                       fingerprint="fp-2", source=ZipImageSource(tmp_path / "other.zip"))
-    with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
-        for i, im in enumerate(_images(2, size=(32, 32), seed=99)):
-            p = tmp_path / f"o{i}.png"
-            im.save(p)
-            zf.write(p, f"imgs/{i}.png")
+    ds2 = _zipped_dataset(tmp_path, 2, archive="other.zip", seed=99, split="other", fingerprint="fp-2")
     X2 = embed(ds2, r20, progress=False)
     assert not np.allclose(X2, X[:2])
 
 
 def test_union_is_assembled_and_only_missing_rows_are_extracted(tmp_path, cache, r20, monkeypatch):
-    import zipfile
-
-    from zsl_lib.data.base import ZipImageSource
-
-    zpath = tmp_path / "imgs.zip"
-    with zipfile.ZipFile(zpath, "w") as zf:
-        for i, im in enumerate(_images(10, size=(32, 32))):
-            p = tmp_path / f"{i}.png"
-            im.save(p)
-            zf.write(p, f"imgs/{i}.png")
-    items = [f"imgs/{i}.png" for i in range(10)]
-    ds = ImageDataset(name="zipped", split="all", items=items, labels=np.zeros(10, int), class_names=["a"],
-                      fingerprint="fp-all", source=ZipImageSource(zpath))
+    ds = _zipped_dataset(tmp_path, 10)
     reference = embed(ds, r20, cache=False, progress=False)
     embed(ds.subset([0, 1, 2, 3], split="a"), r20, progress=False)
     embed(ds.subset([4, 5, 6], split="b"), r20, progress=False)

@@ -160,7 +160,7 @@ def seen_unseen_curve(y_true, scores, classes, seen_classes, unseen_classes) -> 
     if not np.all(seen_sample | unseen_sample) or not seen_sample.any() or not unseen_sample.any():
         raise ValueError("y_true needs samples of both seen and unseen classes, and no other classes")
     # per-class weights: a correct sample of class c adds 1 / (n_c * number of classes of its group)
-    uniq, inv, counts = np.unique(y_true, return_inverse=True, return_counts=True)
+    _, inv, counts = np.unique(y_true, return_inverse=True, return_counts=True)
     n_group = np.where(seen_sample, len(np.unique(y_true[seen_sample])), len(np.unique(y_true[unseen_sample])))
     w = 1.0 / (counts[inv] * n_group)
     ws = np.where(seen_sample & (classes[best_s] == y_true), w, 0.0)
