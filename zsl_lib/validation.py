@@ -70,17 +70,18 @@ def check_matrix(name: str, A, *, dim: int | None = None, min_rows: int = 1,
 def l2_normalize(A, eps: float = 1e-12) -> np.ndarray:
     """Rows of ``A`` (n, d) scaled to unit L2 norm; zero rows stay zero; float32 copy.
 
-    Each row is first divided by its largest absolute value, so rows with huge (but finite)
-    values normalise correctly instead of overflowing in the squared norm.
+    Computed in float32 (the lab's feature precision). Rows with huge (but finite) values,
+    whose squares would overflow float32, are first divided by their largest absolute value.
     """
-    A = np.asarray(A, dtype=np.float64)
+    A = np.asarray(A)
     if A.ndim != 2:
         raise ValueError(f"l2_normalize expects a 2-D (n, d) array; got shape {A.shape}")
-    scale = np.abs(A).max(axis=1, keepdims=True) if A.size else np.ones((len(A), 1))
-    scale[scale == 0] = 1.0
-    A = A / scale
-    norms = np.sqrt(np.einsum("ij,ij->i", A, A))[:, None]
-    return (A / np.maximum(norms, eps)).astype(np.float32)
+    if A.size and float(np.abs(A).max()) > MAX_ABS_VALUE:
+        scale = np.abs(A.astype(np.float64)).max(axis=1, keepdims=True)
+        A = A / np.where(scale == 0, 1.0, scale)
+    A = np.asarray(A, dtype=np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", A, A))
+    return A / np.maximum(norms, eps)[:, None]
 
 
 def check_choice(name: str, value, choices: Iterable, context: str = ""):
