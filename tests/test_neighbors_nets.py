@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zsl_lib.hpo import converged, maximize
+from zsl_lib.experiments.multilabel_hpo import converged, maximize
 from zsl_lib.zeroshot.language_image import LanguageImageModel, translate
 from zsl_lib.zeroshot.neighbor_nets import NeighborNet, make_prototypes, prototype_groups
 from zsl_lib.zeroshot.neighbors import NeighborSearch
