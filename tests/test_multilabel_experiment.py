@@ -102,11 +102,11 @@ def test_table46_one_nn_matches_a_naive_nearest_neighbour(steps):
     cfg, prepared, t46, _, _ = steps
     for name, d in prepared.items():
         Xn = d.X_train / np.linalg.norm(d.X_train, axis=1, keepdims=True)
-        for X, Y, split in ((d.X_val, d.Y_val, "val"), (d.X_test, d.Y_test, "test")):
+        for X, split in ((d.X_val, "val"), (d.X_test, "test")):
             Q = X / np.linalg.norm(X, axis=1, keepdims=True)
             pred = d.Y_train[np.argmax(Q @ Xn.T, axis=1)]  # labels of the nearest training item
             np.testing.assert_array_equal(getattr(t46.results[name]["one_nn"], f"{split}_scores"), pred)
-        assert t46.results[name]["one_nn"].test["f2"] == pytest.approx(_naive_f2(d.Y_test, pred))
+        assert t46.results[name]["one_nn"].test["f2"] == pytest.approx(_naive_f2(d.Y_test, pred))  # pred: test
         assert t46.records[f"{name}.neighbor_search_minus_one_nn_f2"] == pytest.approx(
             t46.results[name]["neighbor_search"].test["f2"] - t46.results[name]["one_nn"].test["f2"])
     assert list(t46.table.columns) == ["dataset", "model", "F2 (ours)", "F2 (thesis)", "hyperparameters", "trials"]
