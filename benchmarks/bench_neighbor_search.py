@@ -34,7 +34,8 @@ import time
 
 import numpy as np
 
-from zsl_lib.zeroshot.neighbors import NeighborSearch, l2_normalize
+from zsl_lib.validation import l2_normalize
+from zsl_lib.zeroshot.neighbors import NeighborSearch
 
 
 def bare_product(Q, R, chunk):

@@ -21,6 +21,24 @@ def test_notebook_is_committed_clean_with_one_parameters_cell():
         assert "#" in line and "=" in line.split("#")[0]
 
 
+def test_notebook_has_the_model_shape_parameters_setup_then_driver_calls():
+    nb = nbformat.read(config.notebooks_dir() / f"{STEM}.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert "E.Settings(" in code[1]  # one setup cell checks every parameter through the driver
+    for src in code[2:]:  # then calls: no helper functions, loops or inline figure code
+        assert not any(line.startswith(("def ", "for ", "while ", "class ")) for line in src.splitlines()), src
+        assert "plt." not in src and "pd.DataFrame(" not in src
+    assert len(nb.cells) == len({c.id for c in nb.cells})
+
+
+@pytest.mark.notebook
+def test_list_parameter_given_as_a_string_names_the_fix(tmp_path):
+    """``papermill 05 -p datasets mulan-scene`` passes a string: the setup cell says to use -y."""
+    r = run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters={"datasets": "mulan-scene"})
+    assert r.status == "failed"
+    assert "expected a list of names, got the string 'mulan-scene'" in r.error
+
+
 @pytest.mark.notebook
 @pytest.mark.realdata
 def test_smoke_run_records_every_model_and_metric(tmp_path):

@@ -125,11 +125,35 @@ def test_bad_inputs_give_clear_errors():
     X, Y, Q = _data()
     Y0 = Y.copy()
     Y0[3] = 0
-    with pytest.raises(ValueError, match="no keywords"):
+    with pytest.raises(ValueError, match=r"1 of \d+ items have no labels.*drop_unlabelled"):
         NeighborSearch().fit(X, Y0)
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match="Q has 5 features but the model was fitted on"):
         NeighborSearch().fit(X, Y).predict_proba(Q[:, :5])
     with pytest.raises(ValueError, match="max_neighbors"):
         NeighborSearch(max_neighbors=0).fit(X, Y)
     with pytest.raises(ValueError, match="NaN"):
         NeighborSearch().fit(X, Y).predict_proba(np.full_like(Q, np.nan))
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        NeighborSearch().fit(X, Y * 2)
+    with pytest.raises(ValueError, match="temperature"):
+        NeighborSearch(temperature=-1.0).fit(X, Y)
+    with pytest.raises(ValueError, match="stop_weight"):
+        NeighborSearch(stop_weight=0.0).fit(X, Y)
+    with pytest.raises(ValueError, match="unknown backend 'gpu'"):
+        NeighborSearch(backend="gpu").fit(X, Y)
+    with pytest.raises(ValueError, match="X has values up to .*overflow float32"):
+        NeighborSearch().fit(X * 1e20, Y)
+
+
+def test_drop_unlabelled_makes_a_valid_reference_set():
+    from zsl_lib.zeroshot.multilabel_prep import drop_unlabelled
+
+    X, Y, Q = _data()
+    Y0 = Y.copy()
+    Y0[[3, 7]] = 0
+    X1, Y1, keep = drop_unlabelled(X, Y0)
+    np.testing.assert_array_equal(keep, np.delete(np.arange(len(X)), [3, 7]))
+    np.testing.assert_array_equal(X1, X[keep])
+    np.testing.assert_array_equal(Y1, Y0[keep])
+    ref = NeighborSearch().fit(X[keep], Y[keep]).predict_proba(Q)
+    np.testing.assert_allclose(NeighborSearch().fit(X1, Y1).predict_proba(Q), ref)

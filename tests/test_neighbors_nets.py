@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zsl_lib.hpo import converged, maximize
+from zsl_lib.experiments.multilabel_hpo import converged, maximize
 from zsl_lib.zeroshot.language_image import LanguageImageModel, translate
-from zsl_lib.zeroshot.neighbor_nets import NeighborNet, make_prototypes
+from zsl_lib.zeroshot.neighbor_nets import NeighborNet, make_prototypes, prototype_groups
 from zsl_lib.zeroshot.neighbors import NeighborSearch
 
 
@@ -90,6 +90,47 @@ def test_fine_tuning_lowers_training_mse(kind):
         assert tuned.temperature_ == pytest.approx(10.0)
 
 
+def test_precomputed_prototype_groups_give_the_same_nets():
+    X, Y, Q = _data(n=150)
+    for grouping in ("kmeans", "random"):
+        groups = prototype_groups(X, Y, 4, grouping, random_state=3)
+        assert len(groups) == Y.shape[1]
+        for c, g in enumerate(groups):
+            assert g.shape == ((Y[:, c] > 0).sum(),) and g.min() >= 0 and g.max() < 4
+        P, L, _ = make_prototypes(X, Y, 4, grouping, "average", random_state=3)
+        P2, L2, _ = make_prototypes(X, Y, 4, grouping, "average", random_state=3, groups=groups)
+        np.testing.assert_array_equal(P, P2)
+        np.testing.assert_array_equal(L, L2)
+        kw = dict(kind="simple", temperature=10.0, n_prototypes=4, grouping=grouping, random_state=3)
+        np.testing.assert_array_equal(NeighborNet(**kw).fit(X, Y).predict_proba(Q),
+                                      NeighborNet(**kw).fit(X, Y, groups=groups).predict_proba(Q))
+    with pytest.raises(ValueError, match="groups must be a list of 5 arrays"):
+        make_prototypes(X, Y, 4, groups=groups[:2])
+    with pytest.raises(ValueError, match=r"groups\[0\] must hold one group in \[0, 1\]"):
+        make_prototypes(X, Y, 2, groups=groups)
+    with pytest.raises(ValueError, match="unknown grouping 'spectral'"):
+        prototype_groups(X, Y, 4, "spectral")
+    with pytest.raises(ValueError, match="n_per_class must be an integer >= 1"):
+        make_prototypes(X, Y, 0)
+
+
+def test_neighbor_net_bad_inputs():
+    X, Y, Q = _data()
+    Y0 = Y.copy()
+    Y0[0] = 0
+    with pytest.raises(ValueError, match="no labels.*drop_unlabelled"):
+        NeighborNet().fit(X, Y0)
+    with pytest.raises(ValueError, match="unknown kind 'deep'"):
+        NeighborNet("deep").fit(X, Y)
+    with pytest.raises(ValueError, match="temperature must lie in"):
+        NeighborNet(temperature=0.0).fit(X, Y)
+    with pytest.raises(ValueError, match="momentum"):
+        NeighborNet(fine_tune=True, momentum=1.0).fit(X, Y)
+    net = NeighborNet().fit(X, Y)
+    with pytest.raises(ValueError, match="Q has 3 features but the model was fitted on"):
+        net.predict_proba(Q[:, :3])
+
+
 def test_fine_tuning_without_prototypes_masks_self():
     X, Y, _ = _data(n=60)
     net = NeighborNet("simple", temperature=50.0, fine_tune=True, epochs=2, batch_size=20, lr=0.01).fit(X, Y)
@@ -107,7 +148,9 @@ def _fake_text_encoder(texts):
 
 
 def test_language_image_weighted_context_ensemble_and_rescaling():
-    m = LanguageImageModel(_fake_text_encoder, contexts=["a {}", "the {} photo"]).fit(["cat", "dog"])
+    m = LanguageImageModel(contexts=["a {}", "the {} photo"])
+    assert m.captions(["cat", "dog"]) == ["a cat", "a dog", "the cat photo", "the dog photo"]
+    m.fit(_fake_text_encoder(m.captions(["cat", "dog"])), ["cat", "dog"])
     Z = np.random.default_rng(0).normal(size=(4, 26)).astype(np.float32)
     E = _unit(_fake_text_encoder(["a cat", "a dog", "the cat photo", "the dog photo"])).reshape(2, 2, 26)
     w = np.array([3.0, 1.0])
@@ -117,7 +160,13 @@ def test_language_image_weighted_context_ensemble_and_rescaling():
     with pytest.raises(ValueError, match="context weights"):
         m.predict_proba(Z, [0, 0])
     with pytest.raises(ValueError, match="exactly one"):
-        LanguageImageModel(_fake_text_encoder, contexts=["no slot"]).fit(["cat"])
+        LanguageImageModel(contexts=["no slot"]).captions(["cat"])
+    with pytest.raises(ValueError, match="caption_embeddings has 3 rows for 4 captions"):
+        LanguageImageModel(contexts=["a {}", "the {} photo"]).fit(np.ones((3, 26)), ["cat", "dog"])
+    with pytest.raises(ValueError, match="Z has 5 features but the class names were embedded as 26-d"):
+        m.predict_proba(Z[:, :5])
+    with pytest.raises(ValueError, match="non-empty names"):
+        LanguageImageModel().captions(["cat", " "])
 
 
 def test_translation_mapping_validation(tmp_path):

@@ -1,7 +1,9 @@
 """The language-image zero-shot model of Bynke (2022), section 3.2.1, and label translation.
 
-Each class name is put into *contexts* ("a photo of a {}"); the captions are embedded with the
-text encoder; each class's text vector is the weighted average of its caption vectors (context
+Each class name is put into *contexts* ("a photo of a {}"); the captions
+(:meth:`LanguageImageModel.captions`) are embedded with the text encoder by the caller (the
+model takes the caption embeddings as an array, see ``zsl_lib.experiments.multilabel``); each
+class's text vector is the weighted average of its caption vectors (context
 weights are hyperparameters, in [0, 100] and normalised to sum 1 in the thesis), re-normalised.
 The confidence of class c for an image is its cosine with the class vector rescaled from [-1, 1]
 to [0, 1] -- no softmax, so several classes can be confident at once (multi-label).
@@ -14,13 +16,13 @@ dataset's keywords.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .neighbors import check_features, l2_normalize
+from ..validation import check_matrix, l2_normalize
 
 # The 14 English contexts of the thesis's Table 4.1 (its domain: military equipment).
 THESIS_CONTEXTS = (
@@ -43,18 +45,18 @@ TRANSLATIONS = ("original", "automatic", "manual")
 
 
 class LanguageImageModel:
-    """Zero-shot multi-label classifier from class names (scikit-learn style).
+    """Zero-shot multi-label classifier from embedded class-name captions (scikit-learn style).
 
     Parameters
     ----------
-    text_encoder : callable ``list[str] -> (n, d) float`` (e.g. ``zsl_lib.encoders.embed_texts``).
     contexts : templates with one ``{}`` where the class name goes.
     weights : relative context weights (>= 0, not all 0); None = equal weights. Normalised to sum 1.
+
+    Usage: ``E = text_encoder(model.captions(names))`` (the caller embeds, e.g. with
+    ``zsl_lib.encoders.embed_texts``), then ``model.fit(E, names).predict_proba(Z)``.
     """
 
-    def __init__(self, text_encoder: Callable[[list[str]], np.ndarray],
-                 contexts: Sequence[str] = PRODUCT_CONTEXTS, weights: Sequence[float] | None = None):
-        self.text_encoder = text_encoder
+    def __init__(self, contexts: Sequence[str] = PRODUCT_CONTEXTS, weights: Sequence[float] | None = None):
         self.contexts = tuple(contexts)
         self.weights = weights
 
@@ -65,18 +67,29 @@ class LanguageImageModel:
         if bad:
             raise ValueError(f"every context needs exactly one '{{}}' for the class name; bad: {bad}")
 
-    def fit(self, class_names: Sequence[str]) -> LanguageImageModel:
-        """Embed every (context, class name) caption once: ``caption_emb_`` (K, C, d)."""
+    def captions(self, class_names: Sequence[str]) -> list[str]:
+        """Every (context, class name) caption, context-major: ``contexts[k].format(names[c])`` at
+        row ``k * C + c``; embed them in this order and pass the result to :meth:`fit`."""
         self._check()
         names = [str(n) for n in class_names]
         if not names or any(not n.strip() for n in names):
             raise ValueError("class_names must be a non-empty list of non-empty names")
-        captions = [c.format(n) for c in self.contexts for n in names]
-        E = l2_normalize(np.asarray(self.text_encoder(captions), dtype=np.float32))
-        if E.shape[0] != len(captions):
-            raise ValueError(f"text_encoder returned {E.shape[0]} vectors for {len(captions)} captions")
+        return [c.format(n) for c in self.contexts for n in names]
+
+    def fit(self, caption_embeddings, class_names: Sequence[str]) -> LanguageImageModel:
+        """Store the caption vectors ``caption_embeddings`` (K * C, d), rows in the order of
+        :meth:`captions` (``class_names``): ``caption_emb_`` (K, C, d), L2-normalised."""
+        n_captions = len(self.captions(class_names))
+        E = check_matrix("caption_embeddings", caption_embeddings)
+        if E.shape[0] != n_captions:
+            raise ValueError(
+                f"caption_embeddings has {E.shape[0]} rows for {n_captions} captions "
+                f"({len(self.contexts)} contexts x {len(class_names)} class names); embed "
+                "model.captions(class_names) in that order"
+            )
+        names = [str(n) for n in class_names]
         self.class_names_ = names
-        self.caption_emb_ = E.reshape(len(self.contexts), len(names), -1)
+        self.caption_emb_ = l2_normalize(E).reshape(len(self.contexts), len(names), -1)
         return self
 
     def class_embeddings(self, weights: Sequence[float] | None = None) -> np.ndarray:
@@ -97,23 +110,14 @@ class LanguageImageModel:
         ``Z`` (n, d): image embeddings in the text encoder's space (e.g. the lit-fashion image side).
         """
         T = self.class_embeddings(weights)
-        Z = l2_normalize(check_features(Z, "Z", T.shape[1]))
+        Z = l2_normalize(check_matrix("Z", Z, dim=T.shape[1], fitted="the class names were embedded as"))
         return np.clip((Z @ T.T + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
 
     def single_context_scores(self, Z) -> np.ndarray:
         """(K, n, C) scores using each context alone (to pick the best single context)."""
-        Z = l2_normalize(check_features(Z, "Z", self.caption_emb_.shape[2]))
+        Z = l2_normalize(check_matrix("Z", Z, dim=self.caption_emb_.shape[2],
+                                      fitted="the class names were embedded as"))
         return ((np.einsum("nd,kcd->knc", Z, self.caption_emb_) + 1.0) / 2.0).astype(np.float32)
-
-
-def text_encoder_for(image_encoder) -> Callable[[list[str]], np.ndarray]:
-    """The text side matching a language-image encoder (a name or an encoder object):
-    ``"lit-fashion"`` pairs with MiniLM, ``"openclip:<arch>/<tag>"`` with its own text tower
-    (via ``zsl_lib.encoders.embed_texts``)."""
-    from ..encoders import embed_texts
-
-    name = "minilm" if image_encoder == "lit-fashion" else image_encoder
-    return lambda texts: embed_texts(list(texts), encoder_name=name, progress=False)
 
 
 def load_translation(source: str | Path | pd.DataFrame) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
-from .neighbors import check_features, check_labels, l2_normalize
+from ..validation import check_indicator, check_matrix, l2_normalize
 
 
 def fit_duplicate_thresholds(similarity, is_duplicate, p_low: float = 0.01, p_high: float = 0.99
@@ -55,6 +55,23 @@ def fit_duplicate_thresholds(similarity, is_duplicate, p_low: float = 0.01, p_hi
     if a <= 0:
         raise ValueError("duplicates are not more similar than non-duplicates in the labelled pairs")
     return float((logit(p_low) - b) / a), float((logit(p_high) - b) / a)
+
+
+def labelled_items(Y) -> np.ndarray:
+    """Indices (ascending) of the items of an (n, C) keyword matrix with at least one keyword."""
+    return np.flatnonzero(check_indicator("Y", Y).sum(1) > 0)
+
+
+def drop_unlabelled(X, Y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(X[keep], Y[keep], keep)`` without the items that have no keyword (thesis 3.1.2, step 1).
+
+    The reference set of :class:`~zsl_lib.zeroshot.neighbors.NeighborSearch` and the neighbour
+    nets must not contain such items (they carry no label information).
+    """
+    X = check_matrix("X", X, min_rows=0)
+    Y = check_indicator("Y", Y, len(X))
+    keep = labelled_items(Y)
+    return X[keep], Y[keep], keep
 
 
 def load_labelled_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +109,8 @@ def deduplicate(X, Y, suspected: float, certain: float, chunk_size: int = 2048, 
             raise ValueError(f"{name} duplicate threshold must be a cosine in [-1, 1], got {t}")
     if certain < suspected:
         raise ValueError(f"certain ({certain}) must be >= suspected ({suspected})")
-    Xn = l2_normalize(check_features(X, "X"))
-    Y = check_labels(Y, len(Xn), "Y", allow_empty_rows=True)
+    Xn = l2_normalize(check_matrix("X", X))
+    Y = check_indicator("Y", Y, len(Xn))
     n = len(Xn)
     i, j, s = duplicate_pairs(Xn, suspected, chunk_size, progress)
     g = sp.coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
@@ -115,7 +132,7 @@ def deduplicate(X, Y, suspected: float, certain: float, chunk_size: int = 2048, 
 def max_softmax_similarity(X, temperature: float = 1.0, chunk_size: int = 2048,
                            progress: bool = False) -> np.ndarray:
     """For each item the largest softmax weight over its similarities to all *other* items (n,)."""
-    Xn = l2_normalize(check_features(X, "X"))
+    Xn = l2_normalize(check_matrix("X", X))
     n = len(Xn)
     if n < 2:
         raise ValueError("need at least 2 items")
@@ -171,15 +188,15 @@ def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, lab
     ``labelled_pairs`` = ``(similarities, is_duplicate)`` or a CSV path: the thresholds are then
     fitted (1 % / 99 %) instead of taken from ``suspected`` / ``certain``.
     """
-    X = check_features(X, "X")
-    Y = check_labels(Y, len(X), "Y", allow_empty_rows=True)
+    X = check_matrix("X", X)
+    Y = check_indicator("Y", Y, len(X))
     keywords = list(keywords)
     if len(keywords) != Y.shape[1]:
         raise ValueError(f"{len(keywords)} keywords but Y has {Y.shape[1]} columns")
     if labelled_pairs is not None:
         sims, lab = load_labelled_pairs(labelled_pairs) if isinstance(labelled_pairs, (str, Path)) else labelled_pairs
         suspected, certain = fit_duplicate_thresholds(sims, lab)
-    labelled = np.flatnonzero(Y.sum(1) > 0)
+    labelled = labelled_items(Y)
     if len(labelled) < 10:
         raise ValueError(f"only {len(labelled)} items have keywords; need at least 10")
     keep, Yk, dinfo = deduplicate(X[labelled], Y[labelled], suspected, certain, chunk_size, progress)

@@ -27,12 +27,73 @@ import torch
 from sklearn.cluster import MiniBatchKMeans
 from tqdm.auto import tqdm
 
-from ..data.base import fingerprint_of
-from .neighbors import check_features, check_labels, l2_normalize
+from ..validation import (
+    check_choice,
+    check_float,
+    check_indicator,
+    check_int,
+    check_matrix,
+    l2_normalize,
+)
+from .neighbors import check_reference_keywords
+
+GROUPINGS = ("random", "kmeans")
+PROTO_LABELS = ("average", "onehot")
+
+
+def prototype_groups(X, Y, n_per_class: int = 16, grouping: str = "kmeans",
+                     random_state: int = 0) -> list[np.ndarray]:
+    """The group (0 .. n_per_class - 1) of each member of each class: a list of C int arrays.
+
+    ``groups[c][i]`` is the group of the i-th item carrying class c (items in ascending order).
+    "random": the class's items shuffled and dealt into equal groups (Tip-Adapter);
+    "kmeans": MiniBatchKMeans clusters of the class's L2-normalised features. A class with at
+    most ``n_per_class`` items gets one item per group (the remaining groups stay empty).
+    Deterministic for a given ``random_state``: callers that build several prototype variants of
+    the same data (Table 4.7) may compute this once and pass it to :func:`make_prototypes`.
+    """
+    check_choice("grouping", grouping, GROUPINGS)
+    k = check_int("n_per_class", n_per_class, minimum=1)
+    X = l2_normalize(check_matrix("X", X))
+    Y = check_indicator("Y", Y, len(X))
+    rng = np.random.default_rng(random_state)
+    out = []
+    for c in range(Y.shape[1]):  # a loop over classes; each step is vectorised over the class's items
+        members = np.flatnonzero(Y[:, c] > 0)
+        if members.size <= k:  # fewer items than groups: one item per group, the rest empty
+            group = np.arange(members.size)
+        elif grouping == "random":
+            group = np.empty(members.size, np.int64)
+            group[rng.permutation(members.size)] = np.arange(members.size) % k
+        else:
+            km = MiniBatchKMeans(n_clusters=k, random_state=random_state + c, n_init=1,
+                                 batch_size=min(1024, members.size))
+            group = km.fit_predict(X[members])
+        out.append(group)
+    return out
+
+
+def _check_groups(groups, Y: np.ndarray, k: int) -> list[np.ndarray]:
+    if not isinstance(groups, (list, tuple)) or len(groups) != Y.shape[1]:
+        raise ValueError(
+            f"groups must be a list of {Y.shape[1]} arrays (one per class) from prototype_groups; "
+            f"got {type(groups).__name__} of length {len(groups) if hasattr(groups, '__len__') else '?'}"
+        )
+    counts = (Y > 0).sum(0)
+    out = []
+    for c, (g, m) in enumerate(zip(groups, counts)):
+        g = np.asarray(g)
+        if g.shape != (m,) or (g.size and (g.min() < 0 or g.max() >= k)):
+            raise ValueError(
+                f"groups[{c}] must hold one group in [0, {k - 1}] for each of the {m} items of class "
+                f"{c}; got shape {g.shape}. Compute groups with prototype_groups on the same X, Y"
+            )
+        out.append(g)
+    return out
 
 
 def make_prototypes(X, Y, n_per_class: int = 16, grouping: str = "kmeans", labels: str = "average",
-                    random_state: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    random_state: int = 0, groups=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Aggregate reference items into ``n_per_class`` prototypes per class.
 
     An item with several labels joins the groups of every class it has (thesis 3.2.3).
@@ -41,8 +102,9 @@ def make_prototypes(X, Y, n_per_class: int = 16, grouping: str = "kmeans", label
     ----------
     X : (N, d) features (L2-normalised here); Y : (N, C) {0, 1} labels.
     grouping : "random" (shuffle the class's items, split into equal groups, as Tip-Adapter) or
-        "kmeans" (MiniBatchKMeans clusters of the class's items).
+        "kmeans" (MiniBatchKMeans clusters of the class's items); see :func:`prototype_groups`.
     labels : "average" (mean label vector of the group) or "onehot" (the class the group is for).
+    groups : the output of :func:`prototype_groups` for these ``X``, ``Y`` (None: computed here).
 
     Returns
     -------
@@ -50,20 +112,19 @@ def make_prototypes(X, Y, n_per_class: int = 16, grouping: str = "kmeans", label
     L (C * n_per_class, C) float32 labels (zero rows for empty groups),
     owner (C * n_per_class,) int64 the class each prototype was made for.
     """
-    if grouping not in ("random", "kmeans"):
-        raise ValueError(f"grouping must be 'random' or 'kmeans', got {grouping!r}")
-    if labels not in ("average", "onehot"):
-        raise ValueError(f"labels must be 'average' or 'onehot', got {labels!r}")
-    if int(n_per_class) != n_per_class or n_per_class < 1:
-        raise ValueError(f"n_per_class must be an integer >= 1, got {n_per_class}")
-    X = l2_normalize(check_features(X, "X"))
-    Y = check_labels(Y, len(X), "Y", allow_empty_rows=True)
+    check_choice("grouping", grouping, GROUPINGS)
+    check_choice("labels", labels, PROTO_LABELS)
+    k = check_int("n_per_class", n_per_class, minimum=1)
+    X = check_matrix("X", X)
+    Y = check_indicator("Y", Y, len(X))
+    if groups is None:
+        groups = prototype_groups(X, Y, k, grouping, random_state)
+    groups = _check_groups(groups, Y, k)
+    X = l2_normalize(X)
     C = Y.shape[1]
-    k = int(n_per_class)
     P = np.zeros((C * k, X.shape[1]), np.float32)
     L = np.zeros((C * k, C), np.float32)
     owner = np.repeat(np.arange(C), k)
-    groups = _grouping(X, Y, k, grouping, random_state)
     for c in range(C):  # a loop over classes; each step is vectorised over the class's items
         members = np.flatnonzero(Y[:, c] > 0)
         if members.size == 0:
@@ -80,34 +141,6 @@ def make_prototypes(X, Y, n_per_class: int = 16, grouping: str = "kmeans", label
         else:
             L[c * k + np.flatnonzero(nonempty), c] = 1.0
     return P, L, owner
-
-
-_GROUP_CACHE: dict[tuple, list] = {}
-
-
-def _grouping(X: np.ndarray, Y: np.ndarray, k: int, grouping: str, random_state: int) -> list:
-    """Group index of each member of each class (cached: the variants of Table 4.7 share it)."""
-    key = (fingerprint_of(X, Y), k, grouping, random_state)
-    if key in _GROUP_CACHE:
-        return _GROUP_CACHE[key]
-    rng = np.random.default_rng(random_state)
-    out = []
-    for c in range(Y.shape[1]):
-        members = np.flatnonzero(Y[:, c] > 0)
-        if members.size <= k:  # fewer items than groups: one item per group, the rest empty
-            group = np.arange(members.size)
-        elif grouping == "random":
-            group = np.empty(members.size, np.int64)
-            group[rng.permutation(members.size)] = np.arange(members.size) % k
-        else:
-            km = MiniBatchKMeans(n_clusters=k, random_state=random_state + c, n_init=1,
-                                 batch_size=min(1024, members.size))
-            group = km.fit_predict(X[members])
-        out.append(group)
-    if len(_GROUP_CACHE) > 16:
-        _GROUP_CACHE.clear()
-    _GROUP_CACHE[key] = out
-    return out
 
 
 class NeighborNet:
@@ -156,20 +189,23 @@ class NeighborNet:
         return ((avg + 1.0) / 2.0).float()
 
     # -- public API ---------------------------------------------------------------------
-    def fit(self, X, Y) -> NeighborNet:
-        """Build W and L from the reference items ``X`` (N, d), ``Y`` (N, C); fine-tune if asked."""
-        if self.kind not in ("simple", "classwise"):
-            raise ValueError(f"kind must be 'simple' or 'classwise', got {self.kind!r}")
-        if not (np.isfinite(self.temperature) and self.temperature > 0):
-            raise ValueError(f"temperature must be a finite number > 0, got {self.temperature}")
-        X = l2_normalize(check_features(X, "X"))
-        Y = check_labels(Y, len(X), "Y")
+    def fit(self, X, Y, groups=None) -> NeighborNet:
+        """Build W and L from the reference items ``X`` (N, d), ``Y`` (N, C); fine-tune if asked.
+
+        ``groups``: prototype groups from :func:`prototype_groups` (same ``X``, ``Y``,
+        ``n_prototypes``, ``grouping``, ``random_state``) to reuse across variants; None: computed.
+        """
+        check_choice("kind", self.kind, ("simple", "classwise"))
+        check_float("temperature", self.temperature, low=0, low_open=True)
+        X_raw = check_matrix("X", X)
+        X = l2_normalize(X_raw)
+        Y = check_reference_keywords(Y, len(X), "Y")
         C = Y.shape[1]
         if self.n_prototypes is None:
             W, L, mask = X, Y, Y
-        else:
-            W, L, owner = make_prototypes(X, Y, self.n_prototypes, self.grouping, self.proto_labels,
-                                          self.random_state)
+        else:  # prototypes from the raw features (normalised once, as prototype_groups does)
+            W, L, owner = make_prototypes(X_raw, Y, self.n_prototypes, self.grouping, self.proto_labels,
+                                          self.random_state, groups)
             mask = np.zeros_like(L)
             nonempty = np.abs(W).sum(1) > 0
             mask[np.flatnonzero(nonempty), owner[nonempty]] = 1.0
@@ -186,11 +222,10 @@ class NeighborNet:
         return self
 
     def _train(self, X, Y, W_t, log_t, self_rows: bool):
-        for name, v, lo in (("epochs", self.epochs, 1), ("batch_size", self.batch_size, 1)):
-            if int(v) != v or v < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, got {v}")
-        if not (self.lr > 0 and 0 <= self.momentum < 1):
-            raise ValueError(f"need lr > 0 and momentum in [0, 1), got lr={self.lr}, momentum={self.momentum}")
+        check_int("epochs", self.epochs, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_float("lr", self.lr, low=0, low_open=True)
+        check_float("momentum", self.momentum, 0, 1, high_open=True)
         train_t = (self.kind == "simple") if self.train_temperature is None else self.train_temperature
         W_t = W_t.clone().requires_grad_(True)
         log_t = log_t.clone().requires_grad_(train_t)
@@ -225,11 +260,10 @@ class NeighborNet:
         ``temperature`` overrides the fitted one (cheap temperature search on a net that is not
         fine-tuned: the prototypes are built once).
         """
-        Q = l2_normalize(check_features(Q, "Q", self.W_.shape[1]))
+        Q = l2_normalize(check_matrix("Q", Q, dim=self.W_.shape[1], fitted="the model was fitted on"))
         log_t = self.log_t_
         if temperature is not None:
-            if not (np.isfinite(temperature) and temperature > 0):
-                raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+            check_float("temperature", temperature, low=0, low_open=True)
             log_t = torch.tensor(float(np.log(temperature)), dtype=torch.float32)
         out = np.empty((len(Q), self.n_classes_), np.float32)
         with torch.no_grad():

@@ -23,54 +23,35 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from ..validation import (
+    check_choice,
+    check_float,
+    check_indicator,
+    check_int,
+    check_matrix,
+    l2_normalize,
+)
+
 try:  # FAISS is the fast path; the numpy path is the fallback and the test reference
     import faiss
 except ImportError:  # pragma: no cover
     faiss = None
 
 
-def l2_normalize(X: np.ndarray) -> np.ndarray:
-    """Rows divided by their L2 norm (zero rows stay zero); float32."""
-    X = np.asarray(X, dtype=np.float32)
-    n = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.divide(X, n, out=np.zeros_like(X), where=n > 0)
+def check_reference_keywords(Y, n: int, name: str = "Y") -> np.ndarray:
+    """The (n, C) {0, 1} keyword matrix of reference items, every item with at least one keyword.
+
+    :func:`zsl_lib.validation.check_indicator`; an item without keywords carries no label
+    information, and the message says where to drop such items.
+    """
+    Y = check_indicator(name, Y, n)
+    try:
+        return check_indicator(name, Y, n, allow_empty_rows=False)
+    except ValueError as err:  # only empty rows remain to fail: say how to drop them
+        raise ValueError(f"{err} (zsl_lib.zeroshot.multilabel_prep.drop_unlabelled)") from None
 
 
-def check_features(X, name: str = "X", dim: int | None = None) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (n_items, n_features) array, got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} is empty (0 items)")
-    if dim is not None and X.shape[1] != dim:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features but the model was fitted on {dim}; embed queries "
-            "with the same encoder as the reference items"
-        )
-    X = X.astype(np.float32, copy=False)
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return X
-
-
-def check_labels(Y, n: int, name: str = "Y", allow_empty_rows: bool = False) -> np.ndarray:
-    """Validate an (n, C) {0, 1} indicator matrix; by default every item needs >= 1 keyword."""
-    if sp.issparse(Y):
-        Y = Y.toarray()
-    Y = np.asarray(Y)
-    if Y.ndim != 2 or Y.shape[0] != n:
-        raise ValueError(f"{name} must have shape ({n}, n_classes), got {Y.shape}")
-    if Y.size and not np.isin(Y, (0, 1)).all():
-        raise ValueError(f"{name} must contain only 0 and 1 (a keyword indicator matrix)")
-    if not allow_empty_rows:
-        empty = np.flatnonzero(Y.sum(1) == 0)
-        if empty.size:
-            raise ValueError(
-                f"{name}: {empty.size} of {n} items have no keywords (first at rows "
-                f"{empty[:5].tolist()}); items without keywords carry no label information: drop "
-                "them first (zsl_lib.zeroshot.multilabel_prep.drop_unlabelled)"
-            )
-    return Y.astype(np.float32)
+BACKENDS = ("torch", "faiss", "numpy")
 
 
 def _chunks(n: int, size: int, desc: str, progress: bool):
@@ -85,6 +66,7 @@ def exact_top_k(Q: np.ndarray, R: np.ndarray, k: int, exclude=None, backend: str
     ``exclude`` (nq,) int: a reference index to leave out per query (-1: none), i.e. the query
     itself when it is a reference item. Returns ``(sims float32 (nq, k), ids int64 (nq, k))``.
     """
+    check_choice("backend", backend, BACKENDS)
     nq, N = len(Q), len(R)
     extra = 0 if exclude is None else 1
     kk = min(k + extra, N)
@@ -103,7 +85,7 @@ def exact_top_k(Q: np.ndarray, R: np.ndarray, k: int, exclude=None, backend: str
         for s in range(0, nq, chunk_size):
             v, i = torch.topk(torch.from_numpy(Q[s:s + chunk_size] @ R.T), kk, dim=1, sorted=True)
             D[s:s + chunk_size], Ids[s:s + chunk_size] = v.numpy(), i.numpy()
-    elif backend in ("numpy", "faiss"):
+    else:  # "numpy", or "faiss" without faiss installed
         D = np.empty((nq, kk), np.float32)
         Ids = np.empty((nq, kk), np.int64)
         for s in range(0, nq, chunk_size):
@@ -113,8 +95,6 @@ def exact_top_k(Q: np.ndarray, R: np.ndarray, k: int, exclude=None, backend: str
             o = np.argsort(-ps, axis=1, kind="stable")
             D[s:s + chunk_size] = np.take_along_axis(ps, o, 1)
             Ids[s:s + chunk_size] = np.take_along_axis(part, o, 1)
-    else:
-        raise ValueError(f"backend must be 'torch', 'faiss' or 'numpy', got {backend!r}")
     if exclude is not None:
         hit = Ids == np.asarray(exclude, dtype=np.int64)[:, None]
         D = np.where(hit, -np.inf, D)
@@ -169,20 +149,17 @@ class NeighborSearch:
         self.progress = progress
 
     def _validate_params(self):
-        if not (np.isfinite(self.temperature) and self.temperature >= 0):
-            raise ValueError(f"temperature must be a finite number >= 0, got {self.temperature}")
-        if not self.max_sim_diff >= 0:
-            raise ValueError(f"max_sim_diff must be >= 0, got {self.max_sim_diff}")
-        if int(self.max_neighbors) != self.max_neighbors or self.max_neighbors < 1:
-            raise ValueError(f"max_neighbors must be an integer >= 1, got {self.max_neighbors}")
-        if not 0 < self.stop_weight <= 1:
-            raise ValueError(f"stop_weight must lie in (0, 1], got {self.stop_weight}")
+        check_float("temperature", self.temperature, low=0)
+        check_float("max_sim_diff", self.max_sim_diff, low=0)
+        check_int("max_neighbors", self.max_neighbors, minimum=1)
+        check_float("stop_weight", self.stop_weight, 0, 1, low_open=True)
+        check_choice("backend", self.backend, BACKENDS)
 
     def fit(self, X, Y) -> NeighborSearch:
         """Store the reference items: features ``X`` (N, d) (L2-normalised here) and keywords ``Y`` (N, C)."""
         self._validate_params()
-        X = check_features(X, "X")
-        self.Y_ = check_labels(Y, len(X), "Y")
+        X = check_matrix("X", X)
+        self.Y_ = check_reference_keywords(Y, len(X), "Y")
         self.X_ = l2_normalize(X)
         self.Ysp_ = sp.csr_matrix(self.Y_)
         self.n_classes_ = self.Y_.shape[1]
@@ -197,7 +174,7 @@ class NeighborSearch:
         with id -1 and weight 0 where fewer than k items contribute.
         """
         self._validate_params()
-        Q = l2_normalize(check_features(Q, "Q", self.X_.shape[1]))
+        Q = l2_normalize(check_matrix("Q", Q, dim=self.X_.shape[1], fitted="the model was fitted on"))
         if self_index is not None:
             self_index = np.asarray(self_index, dtype=np.int64)
             if self_index.shape != (len(Q),):
@@ -255,8 +232,8 @@ class MLkNN:
         self.k, self.s, self.backend = k, s, backend
 
     def fit(self, X, Y) -> MLkNN:
-        X = l2_normalize(check_features(X, "X"))
-        Y = check_labels(Y, len(X), "Y", allow_empty_rows=True)
+        X = l2_normalize(check_matrix("X", X))
+        Y = check_indicator("Y", Y, len(X))
         if not 1 <= self.k < len(X):
             raise ValueError(f"k must lie in [1, {len(X) - 1}] for {len(X)} training items, got {self.k}")
         n, C = Y.shape
@@ -274,7 +251,7 @@ class MLkNN:
         return self
 
     def predict_proba(self, Q) -> np.ndarray:
-        Q = l2_normalize(check_features(Q, "Q", self.X_.shape[1]))
+        Q = l2_normalize(check_matrix("Q", Q, dim=self.X_.shape[1], fitted="the model was fitted on"))
         _, ids = exact_top_k(Q, self.X_, self.k, backend=self.backend)
         counts = self.Y_[ids].sum(1).astype(np.int64)
         cls = np.arange(self.Y_.shape[1])[None, :]

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics.multilabel import _check_pair
+from ..validation import check_indicator, check_int, check_matrix
+
+
+def _check_scores(Y_true, scores) -> tuple[np.ndarray, np.ndarray]:
+    """(Y_true as bool, scores as float64) after checking both are (n, C) and aligned."""
+    S = check_matrix("scores", scores)
+    Y = check_indicator("Y_true", Y_true, n=S.shape[0], n_classes=S.shape[1])
+    return Y.astype(bool), np.asarray(scores, dtype=np.float64)
 
 
 def _best_cut(y: np.ndarray, s: np.ndarray, beta: float) -> tuple[float, float]:
@@ -45,8 +52,7 @@ def best_global_threshold(Y_true, scores, beta: float = 2.0) -> tuple[float, flo
     -------
     (threshold, f_beta) : the best threshold (one of the observed scores) and its micro F-beta.
     """
-    Y_true, scores = _check_pair(Y_true, scores, "scores")
-    scores = np.asarray(scores, dtype=np.float64)
+    Y_true, scores = _check_scores(Y_true, scores)
     if scores.size and (scores.min() < -1e-6 or scores.max() > 1 + 1e-6):
         raise ValueError(
             f"scores must be confidences in [0, 1]; got range [{scores.min():.4g}, {scores.max():.4g}]"
@@ -67,10 +73,8 @@ def per_class_thresholds(Y_true, scores, beta: float = 2.0, min_positives: int =
     -------
     (C,) float64 thresholds in [0, 1].
     """
-    if min_positives < 1:
-        raise ValueError(f"min_positives must be >= 1, got {min_positives}")
-    Y_true, scores = _check_pair(Y_true, scores, "scores")
-    scores = np.asarray(scores, dtype=np.float64)
+    check_int("min_positives", min_positives, minimum=1)
+    Y_true, scores = _check_scores(Y_true, scores)
     t_global, _ = best_global_threshold(Y_true, scores, beta)
     out = np.full(Y_true.shape[1], t_global)
     pos = Y_true.sum(0)

@@ -1,10 +1,12 @@
-"""Bayesian hyperparameter search with the stopping rule of Bynke (2022), section 4.2.
+"""Hyperparameter search of the multi-label driver (notebook 05): Bynke (2022), section 4.2.
 
 The thesis used scikit-optimize with 10 random initial points and stopped when the 10 best F2
 scores were all within 0.1 percentage points of each other, or after at most 1000 iterations.
 Here the same rule drives optuna's TPE sampler (``n_startup_trials`` random trials first).
 
-Search spaces are plain dicts, so notebooks can write them as literals::
+:func:`tune_and_evaluate` is the thesis's protocol for one model (search on validation F2 at the
+best threshold, fix the threshold on validation, report on test); ``zsl_lib.experiments.multilabel``
+calls it for every model of Tables 4.5-4.8. Search spaces are plain dicts::
 
     space = {"temperature": ("float", 1.0, 200.0, "log"),
              "max_sim_diff": ("float", 0.0, 8.0),
@@ -21,6 +23,10 @@ from typing import Any
 
 import numpy as np
 import optuna
+
+from ..metrics.multilabel import multilabel_report
+from ..validation import check_int
+from ..zeroshot.thresholds import best_global_threshold
 
 
 @dataclass
@@ -68,8 +74,7 @@ def maximize(objective: Callable[[dict[str, Any]], float], space: dict, max_tria
     n_best, window : stop when the ``n_best`` best values are within ``window`` of each other.
     seed : sampler seed (deterministic search for a deterministic objective).
     """
-    if max_trials < 1:
-        raise ValueError(f"max_trials must be >= 1, got {max_trials}")
+    check_int("max_trials", max_trials, minimum=1)
     fixed = dict(fixed or {})
     if not space:  # nothing to search: evaluate once
         v = float(objective(fixed))
@@ -119,9 +124,6 @@ def tune_and_evaluate(make_scores: Callable[[dict[str, Any], str], np.ndarray], 
     ``make_scores(params, split)`` returns confidences (n_split, C) in [0, 1] for ``split`` in
     {"val", "test"}.
     """
-    from .metrics.multilabel import multilabel_report
-    from .zeroshot.thresholds import best_global_threshold
-
     res = maximize(lambda p: best_global_threshold(Y_val, make_scores(p, "val"), beta)[1],
                    space or {}, max_trials=max_trials, seed=seed, fixed=fixed)
     S_val = make_scores(res.best_params, "val")

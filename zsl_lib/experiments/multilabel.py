@@ -1,0 +1,552 @@
+"""Driver of notebook 05 (Bynke 2022, multi-label image classification with language-image models).
+
+The notebook checks its parameters into a :class:`Settings`, then calls one function per step;
+each step returns a :class:`Step` (``results`` for the later steps, the ``table`` it shows and the
+``records`` to pass to ``zsl_lib.record.record_many``):
+
+- :func:`load_collections` -- keyword collections (fashion-products, Tiny-ImageNet, Mulan scene,
+  a user's folder), their image features and language-image embeddings (this module embeds;
+  the estimators in ``zsl_lib.zeroshot`` only take arrays);
+- :func:`prepare_collections` -- section 3.1.2 preparation of each collection;
+- :func:`table45_language_image`, :func:`table46_neighbor_search`, :func:`table47_neighbor_nets`,
+  :func:`table48_model_comparison`, :func:`table49_roc_auc`, :func:`table410_suggestions`,
+  :func:`table411_contributors`, :func:`learning_curve` -- the thesis's tables and the chapter-6
+  extensions; :func:`plot_model_comparison`, :func:`plot_example_query`,
+  :func:`plot_learning_curve` -- the figures.
+
+:data:`THESIS` holds every number of the thesis the notebook compares with, as one flat dict of
+dotted keys -> fractions in [0, 1] (F2 55.8 % is ``0.558``), e.g. ``"table4_8.f2.one_nn"``.
+Hyperparameter search (:func:`~zsl_lib.experiments.multilabel_hpo.tune_and_evaluate`) lives in
+``multilabel_hpo``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..data import keywords as kwd
+from ..metrics.multilabel import METRIC_NAMES, multilabel_report, per_class_roc_auc
+from ..validation import check_choice, check_float, check_int, check_name_list
+from ..zeroshot import language_image as lim
+from ..zeroshot.multilabel_prep import PreparedData, prepare
+from ..zeroshot.neighbor_nets import NeighborNet, prototype_groups
+from ..zeroshot.neighbors import MLkNN, NeighborSearch, OneNearestNeighbor
+from ..zeroshot.thresholds import per_class_thresholds
+from .multilabel_hpo import TunedModel, tune_and_evaluate
+
+# The thesis's numbers (its non-public military collection, test split, micro averaging), as
+# fractions. Table 4.7 keys name the variant: kind . prototypes grouping . prototype labels
+# [. finetuned] ("all_items" = no prototypes; the thesis used 16 prototypes per class).
+THESIS: dict[str, float] = {
+    "test_prevalence": 0.0116,
+    "table4_5.f2.ensemble.original": 0.116,
+    "table4_5.f2.ensemble.automatic": 0.158,
+    "table4_5.f2.ensemble.manual": 0.191,
+    "table4_5.f2.single.manual": 0.186,
+    "table4_6.f2.one_nn": 0.458,
+    "table4_6.f2.neighbor_search": 0.568,
+    "table4_7.f2.simple.all_items": 0.558,
+    "table4_7.f2.simple.all_items.finetuned": 0.558,
+    "table4_7.f2.simple.random.onehot": 0.225,
+    "table4_7.f2.simple.kmeans.onehot": 0.276,
+    "table4_7.f2.simple.kmeans.average": 0.386,
+    "table4_7.f2.simple.kmeans.average.finetuned": 0.548,
+    "table4_7.f2.simple.optimized.average": 0.551,
+    "table4_7.f2.classwise.kmeans": 0.178,
+    "table4_7.f2.classwise.kmeans.finetuned": 0.553,
+    "table4_7.f2.classwise.random.finetuned": 0.559,
+    **{f"table4_8.{metric}.{model}": value
+       for model, row in {
+           "language_image": (0.191, 0.3760, 0.389, 0.063, 0.926, 0.025, 0.805),
+           "one_nn": (0.458, 0.0126, 0.459, 0.456, 0.987, 0.358, 0.726),
+           "neighbor_search": (0.568, 0.0075, 0.665, 0.358, 0.982, 0.182, 0.945),
+           "simple_net": (0.558, 0.0077, 0.658, 0.347, 0.982, 0.197, 0.969),
+           "classwise_net": (0.559, 0.0078, 0.650, 0.358, 0.982, 0.113, 0.942),
+       }.items()
+       for metric, value in zip(METRIC_NAMES, row)},
+}
+
+DATASETS = ("fashion-products", "tiny-imagenet", "mulan-scene", "user")
+NS_SPACE = {"temperature": ("float", 1.0, 300.0, "log"), "max_sim_diff": ("float", 0.0, 8.0),
+            "max_neighbors": ("int", 1, 200)}
+TEMPERATURE_SPACE = {"temperature": ("float", 1.0, 300.0, "log")}
+
+# Table 4.7: (THESIS key suffix, label ({n} = prototypes per class), kind, prototypes?, grouping,
+# prototype labels, fine-tuned, variant whose searched temperature a fine-tuned net starts from)
+NET_VARIANTS = (
+    ("simple.all_items", "simple, all items", "simple", False, None, None, False, None),
+    ("simple.all_items.finetuned", "simple, all items, fine-tuned", "simple", False, None, None, True,
+     "simple.all_items"),
+    ("simple.random.onehot", "simple, {n} random, one-hot", "simple", True, "random", "onehot", False, None),
+    ("simple.kmeans.onehot", "simple, {n} k-means, one-hot", "simple", True, "kmeans", "onehot", False, None),
+    ("simple.kmeans.average", "simple, {n} k-means, average", "simple", True, "kmeans", "average", False, None),
+    ("simple.kmeans.average.finetuned", "simple, {n} k-means, average, fine-tuned", "simple", True, "kmeans",
+     "average", True, "simple.kmeans.average"),
+    ("classwise.kmeans", "class-wise, {n} k-means", "classwise", True, "kmeans", "onehot", False, None),
+    ("classwise.kmeans.finetuned", "class-wise, {n} k-means, fine-tuned", "classwise", True, "kmeans", "onehot",
+     True, "classwise.kmeans"),
+    ("classwise.random.finetuned", "class-wise, {n} random, fine-tuned", "classwise", True, "random", "onehot",
+     True, "classwise.kmeans"),
+)
+
+
+@dataclass
+class Step:
+    """What a notebook step returns: results for later steps, the table it shows, its records."""
+
+    results: Any
+    table: pd.DataFrame
+    records: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Collection:
+    """One keyword collection: its items, image features ``X`` and language-image embeddings ``Z``
+    (None where the language-image model does not apply)."""
+
+    data: kwd.KeywordData
+    X: np.ndarray
+    Z: np.ndarray | None
+
+
+@dataclass
+class Settings:
+    """Notebook 05's parameters, checked (``__post_init__``); names as in the parameters cell.
+
+    With ``encoder_weights="random"`` the ``openclip:<arch>/<tag>`` encoders lose their tag
+    (the real architecture with random weights, the offline test of the paper path).
+    """
+
+    datasets: list
+    image_encoder: str = "efficientnet-lite0"
+    language_image_encoder: str = "lit-fashion"
+    encoder_weights: str = "pretrained"
+    translation_csv: str = ""
+    user_csv: str = ""
+    fashion_items: int = 0
+    max_items: int = 0
+    tiny_split: str = "val"
+    tiny_limit_per_class: int = 0
+    tiny_coarse_levels: int = 3
+    tiny_coarse_drop: float = 0.5
+    suspected_duplicate: float = 0.98
+    certain_duplicate: float = 0.995
+    duplicate_pairs_csv: str = ""
+    min_count: int = 20
+    tiny_min_count: int = 3
+    max_trials: int = 25
+    n_prototypes: int = 16
+    finetune_epochs: int = 5
+    finetune_lr: float = 0.05
+    finetune_batch_size: int = 64
+    finetune_momentum: float = 0.9
+    learning_curve_sizes: list = field(default_factory=lambda: [25, 50, 100, 200, 400, 800, 1600])
+    example_query: int = 0
+    seed: int = 0
+
+    def __post_init__(self):
+        self.datasets = check_name_list("datasets", self.datasets, DATASETS)
+        if "user" in self.datasets and not self.user_csv:
+            raise ValueError("parameter datasets includes 'user' but user_csv is empty: give the path of a "
+                             "path,keywords CSV")
+        check_choice("encoder_weights", self.encoder_weights, ("pretrained", "random"), "parameter")
+        for name in ("image_encoder", "language_image_encoder", "translation_csv", "user_csv",
+                     "duplicate_pairs_csv"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"parameter {name} must be a string; got {getattr(self, name)!r}")
+        if any(n != "mulan-scene" for n in self.datasets):  # image collections need the encoder registry
+            from ..encoders import list_encoders
+
+            known = list(list_encoders())
+            for pname in ("image_encoder", "language_image_encoder"):
+                enc = getattr(self, pname)
+                if enc != "none" and enc not in known and not enc.startswith(("openclip:", "torchvision:")):
+                    raise ValueError(f"parameter {pname}={enc!r} is not a known encoder; accepted values: "
+                                     f"{known} or 'none'")
+        if self.encoder_weights == "random":  # 'openclip:<arch>' without a tag = random weights
+            if not all(e == "none" or e.startswith("openclip:") for e in (self.image_encoder, self.language_image_encoder)):
+                raise ValueError("parameter encoder_weights='random' needs openclip:<arch>/<tag> encoders "
+                                 "(image_encoder, language_image_encoder)")
+            self.image_encoder = self.image_encoder.split("/")[0]
+            if self.language_image_encoder != "none":
+                self.language_image_encoder = self.language_image_encoder.split("/")[0]
+        check_choice("tiny_split", self.tiny_split, ("train", "val"), "parameter")
+        for name in ("fashion_items", "max_items", "tiny_limit_per_class", "example_query", "seed"):
+            check_int(f"parameter {name}", getattr(self, name), minimum=0)
+        for name in ("tiny_coarse_levels", "min_count", "tiny_min_count", "max_trials", "n_prototypes",
+                     "finetune_epochs", "finetune_batch_size"):
+            check_int(f"parameter {name}", getattr(self, name), minimum=1)
+        check_float("parameter tiny_coarse_drop", self.tiny_coarse_drop, 0, 1, high_open=True)
+        check_float("parameter suspected_duplicate", self.suspected_duplicate, -1, 1)
+        check_float("parameter certain_duplicate", self.certain_duplicate, -1, 1)
+        check_float("parameter finetune_lr", self.finetune_lr, low=0, low_open=True)
+        check_float("parameter finetune_momentum", self.finetune_momentum, 0, 1, high_open=True)
+        if not isinstance(self.learning_curve_sizes, (list, tuple)) or not self.learning_curve_sizes:
+            raise ValueError(f"parameter learning_curve_sizes: expected a non-empty list of integers, got "
+                             f"{self.learning_curve_sizes!r} (pass lists to papermill with -y)")
+        for v in self.learning_curve_sizes:
+            check_int("parameter learning_curve_sizes (each entry)", v, minimum=1)
+
+
+def splits(d: PreparedData) -> dict[str, np.ndarray]:
+    """The validation and test features of a prepared collection, keyed as tune_and_evaluate asks."""
+    return {"val": d.X_val, "test": d.X_test}
+
+
+# -- data -----------------------------------------------------------------------------------------
+def load_collection(name: str, cfg: Settings) -> Collection:
+    """One keyword collection with its image features and (fashion, user) language-image embeddings."""
+    from ..encoders import embed
+
+    if name == "fashion-products":  # eval items only (lit-fashion was trained on the disjoint align items)
+        kd = kwd.fashion_keywords("eval").sample(cfg.fashion_items, cfg.seed)
+    elif name == "tiny-imagenet":
+        kd = kwd.tiny_imagenet_keywords(cfg.tiny_split, cfg.tiny_coarse_levels, cfg.tiny_coarse_drop, cfg.seed,
+                                        limit_per_class=cfg.tiny_limit_per_class)
+    elif name == "mulan-scene":  # the official train and test files, pooled and re-split like the thesis's data
+        tr, te = kwd.mulan_scene("train"), kwd.mulan_scene("test")
+        kd = kwd.KeywordData("mulan-scene", np.vstack([tr.Y, te.Y]), tr.keywords, X=np.vstack([tr.X, te.X]))
+    else:
+        kd = kwd.user_keywords(cfg.user_csv)
+    kd = kd.sample(cfg.max_items, cfg.seed)
+    X = kd.X if kd.X is not None else embed(kd.dataset, cfg.image_encoder, progress=False)
+    use_li = cfg.language_image_encoder != "none" and name in ("fashion-products", "user")
+    Z = embed(kd.dataset, cfg.language_image_encoder, progress=False) if use_li else None
+    return Collection(kd, X, Z)
+
+
+def load_collections(cfg: Settings) -> dict[str, Collection]:
+    return {name: load_collection(name, cfg) for name in cfg.datasets}
+
+
+def prepare_collections(collections: dict[str, Collection], cfg: Settings) -> Step:
+    """Section 3.1.2 on every collection; results = {name: PreparedData}."""
+    prepared, records = {}, {}
+    for name, c in collections.items():
+        min_count = {"tiny-imagenet": cfg.tiny_min_count, "user": 1}.get(name, cfg.min_count)
+        d = prepare(c.X, c.data.Y, c.data.keywords, cfg.suspected_duplicate, cfg.certain_duplicate,
+                    cfg.duplicate_pairs_csv or None, min_count=min_count, random_state=cfg.seed)
+        prepared[name] = d
+        records.update({f"{name}.prep.{k}": v for k, v in d.info.items()})
+        records[f"{name}.prep.n_train"] = len(d.Y_train)
+        records[f"{name}.prep.prevalence_test"] = d.prevalence_test
+    table = pd.DataFrame({n: {**d.info, "train/val/test": f"{len(d.Y_train)}/{len(d.Y_val)}/{len(d.Y_test)}",
+                              "test prevalence": f"{100 * d.prevalence_test:.2f} %"} for n, d in prepared.items()})
+    return Step(prepared, table, records)
+
+
+# -- Table 4.5: language-image model ---------------------------------------------------------------
+def text_encoder_for(image_encoder: str):
+    """The text side of a language-image encoder, ``list[str] -> (n, d)``: ``"lit-fashion"`` pairs
+    with MiniLM, ``"openclip:<arch>/<tag>"`` with its own text tower."""
+    from ..encoders import embed_texts
+
+    name = "minilm" if image_encoder == "lit-fashion" else image_encoder
+    return lambda texts: embed_texts(list(texts), encoder_name=name, progress=False)
+
+
+def fit_language_image(class_names, text_encoder, contexts=lim.PRODUCT_CONTEXTS) -> lim.LanguageImageModel:
+    """A :class:`LanguageImageModel` whose captions of ``class_names`` are embedded by ``text_encoder``."""
+    model = lim.LanguageImageModel(contexts)
+    return model.fit(np.asarray(text_encoder(model.captions(class_names))), class_names)
+
+
+def table45_language_image(prepared: dict[str, PreparedData], collections: dict[str, Collection],
+                           cfg: Settings, text_encoder=None) -> Step:
+    """Context ensemble under each label translation, and the best single context (manual names).
+
+    results = {(dataset, "ensemble" | "single", translation): TunedModel}. ``text_encoder``
+    (default :func:`text_encoder_for` the language-image encoder) embeds the captions.
+    """
+    results, rows = {}, []
+    contexts = lim.PRODUCT_CONTEXTS
+    K = len(contexts)
+    space = {f"w{k}": ("float", 0.0, 100.0) for k in range(K)}
+    for name, d in prepared.items():
+        Zall = collections[name].Z
+        if Zall is None:
+            continue
+        Z = {"val": Zall[d.idx_val], "test": Zall[d.idx_test]}
+        if name == "user" and cfg.translation_csv:
+            table = lim.load_translation(cfg.translation_csv)
+        else:
+            table = kwd.fashion_translation_table(d.keywords, collections[name].data.keyword_source)
+        encode = text_encoder or text_encoder_for(cfg.language_image_encoder)
+        for tr in [t for t in lim.TRANSLATIONS if t == "original" or t in table.columns]:
+            # allow_unknown: the rare-keyword filter legitimately removed some keywords of the mapping
+            model = fit_language_image(lim.translate(d.keywords, table, tr, allow_unknown=True), encode, contexts)
+            res = tune_and_evaluate(lambda p, s: model.predict_proba(Z[s], [p[f"w{k}"] + 1e-9 for k in range(K)]),  # noqa: B023
+                                    d.Y_val, d.Y_test, space, cfg.max_trials, cfg.seed)
+            results[(name, "ensemble", tr)] = res
+            rows.append({"dataset": name, "contexts": "ensemble", "translation": tr, "F2 (ours)": 100 * res.test["f2"],
+                         "threshold": res.threshold})
+        single = tune_and_evaluate(lambda p, s: model.single_context_scores(Z[s])[p["context"]],  # noqa: B023
+                                   d.Y_val, d.Y_test, {"context": ("categorical", list(range(K)))},
+                                   cfg.max_trials, cfg.seed)
+        results[(name, "single", "manual")] = single
+        rows.append({"dataset": name, "contexts": f"single: {contexts[single.params['context']]!r}",
+                     "translation": "manual", "F2 (ours)": 100 * single.test["f2"], "threshold": single.threshold})
+    t45 = pd.DataFrame(rows)
+    records = {}
+    if len(t45):
+        kinds = ["single" if c.startswith("single") else "ensemble" for c in t45.contexts]
+        t45["F2 (thesis)"] = [100 * THESIS[f"table4_5.f2.{k}.{t}"] for k, t in zip(kinds, t45.translation)]
+        records = {f"{r['dataset']}.table45.{r['contexts'].split(':')[0]}.{r['translation']}.f2": r["F2 (ours)"] / 100
+                   for r in rows}
+    return Step(results, t45, records)
+
+
+# -- Table 4.6: 1-NN vs neighbour search -----------------------------------------------------------
+def table46_neighbor_search(prepared: dict[str, PreparedData], cfg: Settings) -> Step:
+    """1-NN and the tuned neighbour search; results = {dataset: {"one_nn", "neighbor_search": TunedModel}}."""
+    results = {name: {} for name in prepared}
+    for name, d in prepared.items():
+        Xs = splits(d)
+        one = OneNearestNeighbor().fit(d.X_train, d.Y_train)
+        results[name]["one_nn"] = tune_and_evaluate(lambda p, s: one.predict_proba(Xs[s]), d.Y_val, d.Y_test)  # noqa: B023
+        results[name]["neighbor_search"] = tune_and_evaluate(
+            lambda p, s: NeighborSearch(**p).fit(d.X_train, d.Y_train).predict_proba(Xs[s]),  # noqa: B023
+            d.Y_val, d.Y_test, NS_SPACE, cfg.max_trials, cfg.seed)
+    t46 = pd.DataFrame([{"dataset": n, "model": m, "F2 (ours)": 100 * results[n][m].test["f2"],
+                         "F2 (thesis)": 100 * THESIS[f"table4_6.f2.{m}"],
+                         "hyperparameters": results[n][m].params, "trials": results[n][m].n_trials}
+                        for n in prepared for m in ("one_nn", "neighbor_search")])
+    records = {f"{n}.neighbor_search_minus_one_nn_f2":
+               results[n]["neighbor_search"].test["f2"] - results[n]["one_nn"].test["f2"] for n in prepared}
+    return Step(results, t46, records)
+
+
+# -- Table 4.7: neighbour-net variants -------------------------------------------------------------
+def variant_label(label: str, n_prototypes: int) -> str:
+    return label.format(n=n_prototypes)
+
+
+def variant_record_key(dataset: str, label: str) -> str:
+    """The recorded key of a Table 4.7 variant, e.g. ``scene.table47.simple_16_kmeans_average.f2``."""
+    return f"{dataset}.table47.{label.replace(', ', '_').replace(' ', '_').replace('-', '')}.f2"
+
+
+def table47_neighbor_nets(prepared: dict[str, PreparedData], cfg: Settings) -> Step:
+    """Every :data:`NET_VARIANTS` net; without fine-tuning only the temperature is searched, a
+    fine-tuned net starts from its base variant's searched temperature. Prototype groups are
+    computed once per dataset and grouping and shared by the variants.
+
+    results = {dataset: {label: TunedModel}} (labels with the number of prototypes filled in).
+    """
+    ft = dict(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, batch_size=cfg.finetune_batch_size,
+              momentum=cfg.finetune_momentum)
+    results, rows = {n: {} for n in prepared}, []
+    for name, d in prepared.items():
+        Xs = splits(d)
+        groups, by_key = {}, {}
+        for key, label, kind, protos, grouping, plabels, tuned, init_from in NET_VARIANTS:
+            label = variant_label(label, cfg.n_prototypes)
+            k = cfg.n_prototypes if protos else None
+            base = dict(kind=kind, n_prototypes=k, grouping=grouping or "kmeans", proto_labels=plabels or "average",
+                        random_state=cfg.seed)
+            if protos and grouping not in groups:
+                groups[grouping] = prototype_groups(d.X_train, d.Y_train, k, grouping, cfg.seed)
+            g = groups.get(grouping) if protos else None
+            if not tuned:  # prototypes built once; only the temperature is searched
+                net = NeighborNet(**base).fit(d.X_train, d.Y_train, groups=g)
+                res = tune_and_evaluate(lambda p, s: net.predict_proba(Xs[s], temperature=p["temperature"]),  # noqa: B023
+                                        d.Y_val, d.Y_test, TEMPERATURE_SPACE, cfg.max_trials, cfg.seed)
+            else:
+                t_init = by_key[init_from].params["temperature"]
+                net = NeighborNet(**base, temperature=t_init, fine_tune=True, **ft).fit(d.X_train, d.Y_train, groups=g)
+                res = tune_and_evaluate(lambda p, s: net.predict_proba(Xs[s]), d.Y_val, d.Y_test,  # noqa: B023
+                                        fixed={"temperature": net.temperature_})
+            results[name][label] = by_key[key] = res
+            rows.append({"dataset": name, "variant": label, "F2 (ours)": 100 * res.test["f2"],
+                         "F2 (thesis)": 100 * THESIS[f"table4_7.f2.{key}"], "temperature": res.params["temperature"]})
+    t47 = pd.DataFrame(rows)
+    records = {variant_record_key(r["dataset"], r["variant"]): r["F2 (ours)"] / 100 for r in rows}
+    return Step(results, t47, records)
+
+
+# -- Table 4.8: model comparison and chapter-6 extensions ------------------------------------------
+def best_by_validation(results: dict[str, TunedModel], prefix: str) -> TunedModel:
+    """The result whose key starts with ``prefix`` with the best validation F2 (first one on ties)."""
+    cands = [v for k, v in results.items() if k.startswith(prefix)]
+    if not cands:
+        raise ValueError(f"no result whose name starts with {prefix!r}; have {list(results)}")
+    return max(cands, key=lambda r: r.val_f2)
+
+
+def hybrid_scores(neighbor: np.ndarray, language: np.ndarray, w: float) -> np.ndarray:
+    """Tip-Adapter-like residual mix: ``(1 - w) * neighbour search + w * language-image``."""
+    return (1 - w) * neighbor + w * language
+
+
+def table48_model_comparison(prepared: dict[str, PreparedData], t46: Step, t47: Step, t45: Step,
+                             cfg: Settings) -> Step:
+    """The best variant of each model (validation F2), the hybrid, ML-kNN on Mulan, per-class thresholds.
+
+    results = {dataset: {model: TunedModel}}; the table has every test metric, the F2 with
+    per-class thresholds and the thesis's F2.
+    """
+    rows, best_models, records = [], {}, {}
+    for name, d in prepared.items():
+        Xs = splits(d)
+        res = {"one_nn": t46.results[name]["one_nn"], "neighbor_search": t46.results[name]["neighbor_search"],
+               "simple_net": best_by_validation(t47.results[name], "simple"),
+               "classwise_net": best_by_validation(t47.results[name], "class-wise")}
+        li = [v for (n, _, _), v in t45.results.items() if n == name]
+        if li:
+            res["language_image"] = max(li, key=lambda r: r.val_f2)
+            ns, lr = res["neighbor_search"], res["language_image"]
+            mix = {"val": (ns.val_scores, lr.val_scores), "test": (ns.test_scores, lr.test_scores)}
+            res["hybrid"] = tune_and_evaluate(lambda p, s: hybrid_scores(*mix[s], p["w"]),  # noqa: B023
+                                              d.Y_val, d.Y_test, {"w": ("float", 0.0, 1.0)}, cfg.max_trials, cfg.seed)
+        if name == "mulan-scene":
+            res["ml_knn"] = tune_and_evaluate(lambda p, s: MLkNN(**p).fit(d.X_train, d.Y_train).predict_proba(Xs[s]),  # noqa: B023
+                                              d.Y_val, d.Y_test, {"k": ("int", 1, 30)}, cfg.max_trials, cfg.seed)
+        best_models[name] = res
+        for m, r in res.items():
+            for key in METRIC_NAMES + ("threshold",):
+                records[f"{name}.{m}.{key}"] = r.test[key]
+            rep = multilabel_report(d.Y_test, r.test_scores, per_class_thresholds(d.Y_val, r.val_scores))
+            records[f"{name}.{m}.per_class_threshold_f2"] = rep["f2"]
+            rows.append({"dataset": name, "model": m, **{k: r.test[k] for k in METRIC_NAMES}, "threshold": r.threshold,
+                         "F2 per-class thr.": rep["f2"], "F2 thesis": THESIS.get(f"table4_8.f2.{m}", np.nan)})
+    return Step(best_models, pd.DataFrame(rows), records)
+
+
+def plot_model_comparison(t48: pd.DataFrame):
+    """Table 4.8 as bars per dataset: test F2 with the global and per-class thresholds, thesis marks."""
+    n = t48["dataset"].nunique()
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 2, 4), squeeze=False, layout="constrained")
+    for ax, (name, g) in zip(axes[0], t48.groupby("dataset", sort=False)):
+        x = np.arange(len(g))
+        ax.bar(x - 0.2, 100 * g["f2"], 0.4, label="global threshold")
+        ax.bar(x + 0.2, 100 * g["F2 per-class thr."], 0.4, label="per-class thresholds")
+        ax.scatter(x, 100 * g["F2 thesis"], color="k", marker="_", s=200, zorder=3, label="thesis (its dataset)")
+        ax.set_xticks(x, g["model"], rotation=45, ha="right")
+        ax.set(title=name, ylabel="test F2 (%)")
+    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle("Table 4.8 as a figure: micro F2 on the test split (thesis: its military dataset)")
+    return fig
+
+
+# -- Tables 4.9-4.11: one dataset, one query -------------------------------------------------------
+def table49_roc_auc(name: str, d: PreparedData, models: dict[str, TunedModel], top: int = 10) -> Step:
+    """Per-class test ROC AUC of the ``top`` most common training keywords (ties: keyword order)."""
+    top_k = np.argsort(-d.Y_train.sum(0), kind="stable")[:top]
+    t49 = pd.DataFrame({m: per_class_roc_auc(d.Y_test, r.test_scores)[top_k] for m, r in models.items()},
+                       index=[d.keywords[i] for i in top_k])
+    return Step(top_k, t49, {f"{name}.table49": {m: dict(zip(t49.index, t49[m].round(4))) for m in t49.columns}})
+
+
+def example_index(d: PreparedData, example_query: int) -> int:
+    """The test item shown in Tables 4.10-4.11 (``example_query`` clipped to the test split)."""
+    return int(np.clip(example_query, 0, len(d.Y_test) - 1))
+
+
+def table410_suggestions(name: str, d: PreparedData, models: dict[str, TunedModel], q: int,
+                         runners_up: int = 3) -> Step:
+    """For test item ``q``: each model's keywords at or above its threshold (``*``) and the
+    ``runners_up`` best below, with confidences; ground-truth keywords in capitals.
+
+    results = the set of true keywords.
+    """
+    truth = {d.keywords[i] for i in np.flatnonzero(d.Y_test[q])}
+    cols = {}
+    for m, r in models.items():
+        s = r.test_scores[q]
+        above = np.flatnonzero(s >= r.threshold)
+        order = np.argsort(-s)
+        runners = order[~np.isin(order, above)][:runners_up]
+        cols[m] = {d.keywords[i]: f"{100 * s[i]:.1f} %" + (" *" if i in set(above) else "")
+                   for i in list(above) + list(runners)}
+    t410 = pd.DataFrame(cols).fillna("")
+    t410.index = [k.upper() if k in truth else k for k in t410.index]
+    records = {f"{name}.example.truth": sorted(truth)}
+    if "neighbor_search" in t410:
+        records[f"{name}.example.neighbor_search_suggested"] = [
+            k for k, v in t410["neighbor_search"].items() if v.endswith("*")]
+    return Step(truth, t410, records)
+
+
+def table411_contributors(name: str, d: PreparedData, ns_params: dict, q: int, truth: set, top: int = 5) -> Step:
+    """The ``top`` reference items behind test item ``q``'s neighbour-search scores (tuned params)."""
+    ns = NeighborSearch(**ns_params).fit(d.X_train, d.Y_train)
+    t411 = ns.explain(d.X_test[q:q + 1], d.keywords, top=top)
+    t411["labels"] = [", ".join(k.upper() if k in truth else k for k in s.split(", ")) for s in t411["labels"]]
+    return Step(ns, t411, {f"{name}.example.top5_weights": t411["weight"].round(4).tolist()})
+
+
+def plot_example_query(name: str, data: kwd.KeywordData, d: PreparedData, q: int, t411: pd.DataFrame, truth: set):
+    """Table 4.11 as images: the query and its contributing reference items (None without images)."""
+    if data.dataset is None:
+        return None
+    fig, axes = plt.subplots(1, len(t411) + 1, figsize=(2.5 * (len(t411) + 1), 3.8), layout="constrained")
+    axes[0].imshow(data.dataset.get_image(int(d.idx_test[q])))
+    axes[0].set_title("query\n" + "\n".join(sorted(truth)[:5]), fontsize=7)
+    for ax, (_, r) in zip(axes[1:], t411.iterrows()):
+        ax.imshow(data.dataset.get_image(int(d.idx_train[r.reference_index])))
+        ax.set_title(f"match {r['rank']}: weight {100 * r.weight:.1f} %\n" + "\n".join(r["labels"].split(", ")[:5]),
+                     fontsize=7)
+    for ax in axes:
+        ax.axis("off")
+    fig.suptitle(f"Table 4.11 as images: the five reference items contributing most to the query's "
+                 f"neighbour-search scores ({name})")
+    return fig
+
+
+# -- learning curve (chapter 6) --------------------------------------------------------------------
+def reference_sizes(sizes, n_train: int) -> list[int]:
+    """The learning-curve sizes that fit in the training split, then the whole split."""
+    return [n for n in sizes if n <= n_train] + [n_train]
+
+
+def learning_curve(prepared: dict[str, PreparedData], best_models: dict, cfg: Settings) -> Step:
+    """Test F2 of 1-NN and neighbour search (tuned parameters, threshold re-chosen on validation)
+    on seeded random subsets of the training split; the zero-shot model's F2 beside them.
+
+    results = a long DataFrame (dataset, n_reference, model, f2); table = its pivot.
+    """
+    curve = []
+    rng = np.random.default_rng(cfg.seed)
+    for name, d in prepared.items():
+        Xs = splits(d)
+        perm = rng.permutation(len(d.Y_train))
+        ns_params = best_models[name]["neighbor_search"].params
+        for n_ref in reference_sizes(cfg.learning_curve_sizes, len(perm)):
+            sub = perm[:n_ref]
+            sub = sub[d.Y_train[sub].sum(1) > 0]
+            for m, model in (("one_nn", OneNearestNeighbor()), ("neighbor_search", NeighborSearch(**ns_params))):
+                model.fit(d.X_train[sub], d.Y_train[sub])
+                r = tune_and_evaluate(lambda p, s: model.predict_proba(Xs[s]), d.Y_val, d.Y_test)  # noqa: B023
+                curve.append((name, int(n_ref), m, r.test["f2"]))
+            if "language_image" in best_models[name]:
+                curve.append((name, int(n_ref), "language_image", best_models[name]["language_image"].test["f2"]))
+    curve = pd.DataFrame(curve, columns=["dataset", "n_reference", "model", "f2"])
+    records = {f"{name}.learning_curve": [[int(a), b, float(c)] for a, b, c in
+                                          g[["n_reference", "model", "f2"]].itertuples(index=False)]
+               for name, g in curve.groupby("dataset", sort=False)}
+    table = curve.pivot_table(index=["dataset", "n_reference"], columns="model", values="f2")
+    return Step(curve, table, records)
+
+
+CURVE_STYLE = {"neighbor_search": ("C0", "-"), "one_nn": ("C1", "-"), "language_image": ("C2", "--")}
+
+
+def plot_learning_curve(curve: pd.DataFrame):
+    """Test F2 against the number of labelled reference items (log x), one panel per dataset."""
+    n = curve["dataset"].nunique()
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 2, 3.6), squeeze=False, layout="constrained")
+    for ax, (name, g) in zip(axes[0], curve.groupby("dataset", sort=False)):
+        for m, gm in g.groupby("model"):
+            ax.plot(gm.n_reference, 100 * gm.f2, marker="o", color=CURVE_STYLE[m][0], ls=CURVE_STYLE[m][1], label=m)
+        ax.set(xscale="log", xlabel="labelled reference items", ylabel="test F2 (%)", title=name)
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    handles = [plt.Line2D([], [], color=c, ls=ls, marker="o", label=m + (" (zero-shot)" if m == "language_image" else ""))
+               for m, (c, ls) in CURVE_STYLE.items()]
+    axes[0][-1].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle("Learning curve: image-based models vs the zero-shot language-image model")
+    return fig
