@@ -71,3 +71,39 @@ def notebooks_dir() -> Path:
 
 def params_dir() -> Path:
     return PROJECT_ROOT / "params"
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(device: str = "auto") -> str:
+    """The torch device string to use: ``"auto"`` picks CUDA, then Apple MPS, then the CPU.
+
+    Also accepts ``"cpu"``, ``"cuda"``, ``"cuda:N"`` and ``"mps"``; asking for a device that is
+    not available is an error that says what is (results on the CPU are the reference).
+    """
+    import torch  # noqa: PLC0415  (heavy; only when a device is needed)
+
+    if not isinstance(device, str) or not (device in DEVICES or device.startswith("cuda:")):
+        raise ValueError(
+            f"device {device!r} is not supported; use one of {', '.join(DEVICES)} or 'cuda:N'"
+        )
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps is not None and mps.is_available())
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {device!r} was requested but torch sees no CUDA GPU "
+                f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}); "
+                "use device='auto' or 'cpu'"
+            )
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible"
+            )
+    if device == "mps" and not has_mps:
+        raise ValueError("device 'mps' was requested but Apple MPS is not available; use 'auto' or 'cpu'")
+    return device
