@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 if anything is missing (the default; kept for old scripts)")
     args = parser.parse_args(argv)
-    rows = check()
+    rows = check(DEFAULT_DATA)
     for r in rows:
         print(f"{r['status']:8s} {r['dataset']:17s} {r.get('split', ''):6s} {r['items']:7d} items "
               f"{r['seconds']:6.1f}s")

@@ -218,16 +218,15 @@ def record_many(values: dict[str, Any], prefix: str = "") -> None:
 
 
 def _restore_hint(path: Path) -> str:
+    """How to fix a corrupt results file: restore a published one, delete a run's own one."""
     published = config.results_dir() / path.name
+    if path.resolve() != published.resolve():
+        return "delete it (it belongs to one run) and re-run the notebook"
     try:
-        rel = published.relative_to(config.PROJECT_ROOT)
-        restore = f"`git checkout {rel.as_posix()}`"
+        restore = f"`git checkout {published.relative_to(config.PROJECT_ROOT).as_posix()}`"
     except ValueError:
         restore = "your version control"
-    if path.resolve() == published.resolve():
-        return f"restore the committed record with {restore}, or delete the file and re-run `make reproduce`"
-    return ("delete it (it belongs to one run; start(..., reset=True) starts it afresh) and re-run "
-            "the notebook")
+    return f"restore the published record with {restore}, or delete it and re-run `make reproduce`"
 
 
 def load_results(source: str | Path | None = None) -> dict[str, Any]:
