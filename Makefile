@@ -10,17 +10,25 @@ PROFILE ?= default
 PYTEST_ARGS ?=
 KEEP_GOING ?=
 
-.PHONY: help env wordnet data reproduce smoke paper test test-fast lint bench clean-build
+.PHONY: help lock env wordnet data reproduce smoke paper test test-fast lint bench clean-build
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements-lock.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-lock.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
+
+lock:  ## re-resolve pyproject.toml's ranges in a fresh venv and pin them in requirements-lock.txt
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
+	build/lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	(echo "# Exact versions 'make env' installs (Linux x86_64, Python 3.11). Regenerate with 'make lock'."; \
+	 build/lock-venv/bin/python -m pip freeze --exclude-editable) > requirements-lock.txt
+	rm -rf build/lock-venv
 
 env: $(STAMP) wordnet  ## create the virtual environment (.venv) if it is missing or stale
 

@@ -1,0 +1,89 @@
+"""Packaging: pyproject declares what the library imports, the lock pins it, `zsl-lab` works."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from zsl_lib import cli, config
+
+ROOT = config.PROJECT_ROOT
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _declared(extra: str | None = None) -> dict[str, Requirement]:
+    reqs = PYPROJECT["project"]["dependencies"] if extra is None else \
+        PYPROJECT["project"]["optional-dependencies"][extra]
+    return {canonicalize_name(Requirement(r).name): Requirement(r) for r in reqs}
+
+
+def _top_level_imports(folder: Path) -> set[str]:
+    names = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_third_party_import_of_the_library_is_a_declared_dependency():
+    stdlib = set(sys.stdlib_module_names)
+    dists = packages_distributions()
+    declared = set(_declared())
+    missing = {}
+    for mod in sorted(_top_level_imports(ROOT / "zsl_lib") - stdlib - {"zsl_lib"}):
+        owners = {canonicalize_name(d) for d in dists.get(mod, [])}
+        if not owners:
+            missing[mod] = "not installed"
+        elif not owners & declared:
+            # a transitive dependency imported directly must be declared too
+            missing[mod] = f"provided by {sorted(owners)}, not in [project.dependencies]"
+    assert not missing, f"undeclared imports in zsl_lib: {missing}"
+
+
+def test_the_lock_file_pins_every_declared_dependency_within_its_range():
+    lock = {}
+    for line in (ROOT / "requirements-lock.txt").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            req = Requirement(line)
+            spec = list(req.specifier)
+            assert len(spec) == 1 and spec[0].operator == "==", f"lock line is not a pin: {line}"
+            lock[canonicalize_name(req.name)] = spec[0].version
+    for name, req in {**_declared(), **_declared("dev")}.items():
+        assert name in lock, f"{name} is declared in pyproject.toml but not pinned in the lock"
+        assert req.specifier.contains(lock[name], prereleases=True), (
+            f"lock pins {name}=={lock[name]}, outside pyproject's range {req.specifier}"
+        )
+
+
+def test_console_script_is_declared_and_the_cli_lists_its_commands(capsys):
+    assert PYPROJECT["project"]["scripts"]["zsl-lab"] == "zsl_lib.cli:main"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("list", "data", "run", "results"):
+        assert command in out
+
+
+def test_cli_list_shows_notebooks_datasets_and_encoders(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "04-lsh-comparison" in out and "tiny-imagenet" in out and "efficientnet-lite0" in out
+
+
+def test_cli_rejects_an_unknown_command():
+    proc = subprocess.run([sys.executable, "-m", "zsl_lib.cli", "frobnicate"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr

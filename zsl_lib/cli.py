@@ -1,0 +1,84 @@
+"""``zsl-lab``: the lab's command line (installed by ``pip install -e .``).
+
+Commands::
+
+    zsl-lab list                       notebooks (with their profiles), datasets and encoders
+    zsl-lab data [--strict]            check / fetch the files the default notebooks use
+    zsl-lab run [NAME ...] [--profile P] [--log-output]
+                                       run notebooks (all by default) with a parameter profile
+    zsl-lab results                    the published headline numbers beside the sources'
+
+``zsl-lab run`` is ``python -m zsl_lib.runner``; only its default profile publishes to
+``results/`` and ``figures/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import config, prepare, runner
+
+
+def _cmd_list(_args) -> int:
+    print("notebooks (profiles: default, smoke, paper):")
+    for stem in runner.list_notebooks():
+        profiles = [p for p in ("smoke", "paper") if runner.params_file(stem, p) is not None]
+        print(f"  {stem:32s} default, {', '.join(profiles)}")
+    from .data import list_datasets  # noqa: PLC0415  (imports the loaders only when asked)
+    from .encoders import list_encoders  # noqa: PLC0415  (imports torch)
+
+    print("datasets (zsl_lib.data.load_dataset names; see data/README.md):")
+    print("  " + ", ".join(list_datasets()))
+    print("encoders (zsl_lib.encoders.create_encoder names):")
+    print("  " + ", ".join(list_encoders()))
+    print(f"results: {config.results_dir()}  figures: {config.figures_dir()}")
+    return 0
+
+
+def _cmd_data(args) -> int:
+    return prepare.main(["--strict"] if args.strict else [])
+
+
+def _cmd_run(args) -> int:
+    argv = [*args.notebooks, "--profile", args.profile]
+    if args.log_output:
+        argv.append("--log-output")
+    return runner.main(argv)
+
+
+def _cmd_results(args) -> int:
+    from . import results  # noqa: PLC0415
+
+    return results.main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zsl-lab", description="The zero-shot similarity lab: notebooks, data and results.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n\n".join(__doc__.split("\n\n")[1:3]),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    p = sub.add_parser("list", help="notebooks, datasets and encoders")
+    p.set_defaults(func=_cmd_list)
+    p = sub.add_parser("data", help="check / fetch the dataset files the default notebooks use")
+    p.add_argument("--strict", action="store_true", help="exit 1 if anything is missing")
+    p.set_defaults(func=_cmd_data)
+    p = sub.add_parser("run", help="run notebooks with a parameter profile")
+    p.add_argument("notebooks", nargs="*", help="notebook stems (default: all)")
+    p.add_argument("--profile", default="default", choices=runner.PROFILES)
+    p.add_argument("--log-output", action="store_true", help="stream cell output")
+    p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("results", help="published headline numbers beside the sources'")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.set_defaults(func=_cmd_results)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
