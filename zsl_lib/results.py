@@ -93,7 +93,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="results folder to read (default: the published results/; e.g. "
                              "build/runs/<run>/results for an exploratory run)")
     args = parser.parse_args(argv)
-    config.resolve_env_paths()
     try:
         rows = table_rows(args.dir, args.notebooks or None)
     except (ValueError, FileNotFoundError) as exc:

@@ -199,7 +199,7 @@ def run_notebook(
     if pfile is not None:
         params.update(yaml.safe_load(pfile.read_text()) or {})
     params.update(parameters or {})
-    config.resolve_env_paths()  # kernels run in notebooks/: hand them absolute paths
+    config.resolve_env_paths(config.base_dir())  # kernels run in notebooks/: hand them absolute paths
     publishing = is_publishing(profile, parameters, workdir)
     if publishing:
         run_dir = record.new_run_dir(stem, profile)
@@ -245,14 +245,16 @@ def run_notebook(
     if publishing and error is None:
         try:
             record.publish(run_dir, stem, {"date": date, "profile": profile})
+        except Exception as exc:  # noqa: BLE001  (report, continue with the next notebook)
+            error = (f"publishing failed ({type(exc).__name__}: {exc}); files of {stem} in "
+                     f"{config.results_dir()} and {config.figures_dir()} may mix this run and the "
+                     f"previous one: re-run it; this run's outputs: {run_dir}")
+        else:
             published = True
             shutil.rmtree(run_dir, ignore_errors=True)  # the record now holds it
             run_dir = None
-            published_file = config.results_dir() / f"{stem}.json"
-            results = record.load_results(published_file) if published_file.exists() else {}
-        except Exception as exc:  # noqa: BLE001
-            error = f"publishing {run_dir} failed ({type(exc).__name__}: {exc})"
-    if error is not None and publishing:
+            results = record.load_results(config.results_dir() / f"{stem}.json") if results else {}
+    elif publishing:
         error += f"; nothing was published, the previous record is intact; this run's outputs: {run_dir}"
     return RunResult(
         name=stem,
