@@ -187,7 +187,8 @@ for i in range(300):
 
 
 def test_two_processes_recording_into_one_file_lose_nothing(tmp_path):
-    env = {**os.environ, "ZSL_RESULTS_DIR": str(tmp_path), "PYTHONPATH": str(config.PROJECT_ROOT)}
+    env = {**os.environ, "ZSL_RESULTS_DIR": str(tmp_path), "ZSL_FIGURES_DIR": str(tmp_path / "figures"),
+           "PYTHONPATH": str(config.PROJECT_ROOT)}
     env.pop(rec.RUN_DIR_VAR, None)
     procs = [subprocess.Popen([sys.executable, "-c", _WRITER, tag], env=env, stdout=subprocess.DEVNULL)
              for tag in ("a", "b")]
