@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= default
 PYTEST_ARGS ?=
+KEEP_GOING ?=
 
 .PHONY: help lock env wordnet data reproduce smoke paper test test-fast lint bench clean-build
 
@@ -37,10 +38,10 @@ wordnet:  ## WordNet 3.0 for Tiny-ImageNet class names (Debian wordnet-base, or 
 	  (apt-get update -qq && apt-get install -y -qq wordnet-base >/dev/null) || echo "warning: apt-get install wordnet-base failed"; \
 	else $(PY) -m pip install --quiet nltk && $(PY) -m nltk.downloader -q wordnet || echo "warning: no WordNet: install wordnet-base or NLTK's wordnet corpus"; fi
 
-data: env  ## check / fetch every dataset file the default notebooks use
-	$(PY) -m zsl_lib.prepare
+data: env  ## check / fetch every dataset file the default notebooks use (fails if any is missing; KEEP_GOING=1: go on)
+	$(PY) -m zsl_lib.prepare $(if $(filter 1 yes true,$(KEEP_GOING)),--keep-going)
 
-reproduce: data  ## run every notebook with its default parameters; figures/ and results/ are rewritten
+reproduce: data  ## run every notebook (default profile); a finished notebook is published to results/ and figures/
 	$(PY) -m zsl_lib.runner --profile $(PROFILE)
 
 smoke: env  ## run every notebook with its smoke parameters (seconds each)

@@ -48,3 +48,34 @@ def test_offline_flag(value, expected, monkeypatch):
 def test_project_root_holds_the_package():
     assert (config.PROJECT_ROOT / "zsl_lib" / "config.py").exists()
     assert isinstance(config.PROJECT_ROOT, Path)
+
+
+def test_relative_values_resolve_against_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ZSL_DATA_MIRROR", "../shared/data")
+    monkeypatch.setenv("ZSL_CACHE_DIR", "cache")
+    assert config.mirror_dir() == (tmp_path / ".." / "shared" / "data").resolve()
+    assert config.cache_dir() == tmp_path / "cache"
+
+
+def test_a_kernel_in_notebooks_resolves_against_the_project_root(monkeypatch):
+    """JupyterLab starts a kernel in notebooks/; the user meant the directory they started from."""
+    monkeypatch.chdir(config.notebooks_dir())
+    monkeypatch.setenv("ZSL_DATA_MIRROR", "../shared/data")
+    monkeypatch.setenv("ZSL_BUILD_DIR", "build")
+    assert config.mirror_dir() == (config.PROJECT_ROOT / ".." / "shared" / "data").resolve()
+    assert config.build_dir() == config.PROJECT_ROOT / "build"
+
+
+def test_resolve_env_paths_rewrites_every_relative_path_variable(tmp_path, monkeypatch):
+    monkeypatch.chdir(config.notebooks_dir())  # where the kernels will run: must not matter
+    monkeypatch.setenv("ZSL_DATA_MIRROR", "../shared/data")
+    monkeypatch.setenv("ZSL_WORDNET_DIR", "wn")  # any ZSL_*_DIR
+    monkeypatch.setenv("ZSL_RESULTS_DIR", str(tmp_path / "abs"))
+    monkeypatch.setenv("ZSL_OFFLINE", "1")
+    changed = config.resolve_env_paths(tmp_path / "user")
+    assert changed == {"ZSL_DATA_MIRROR": str((tmp_path / "shared" / "data").resolve()),
+                       "ZSL_WORDNET_DIR": str(tmp_path / "user" / "wn")}
+    assert config.mirror_dir() == tmp_path / "shared" / "data"
+    assert config.results_dir() == tmp_path / "abs"  # absolute values are kept
+    assert config.resolve_env_paths(tmp_path / "elsewhere") == {}  # once: now all absolute

@@ -20,3 +20,14 @@ def test_default_data_present_with_mirror(require_real):
     require_real("mulan/scene-train.arff")
     rows = prepare.check([("mulan-scene", {"split": "train"}), ("mulan-scene", {"split": "test"})])
     assert [r["items"] for r in rows] == [1211, 1196]
+
+
+def test_missing_data_fails_unless_asked_to_keep_going(tmp_path, monkeypatch, capsys):
+    """`make reproduce` stops before the notebooks when a dataset is missing (KEEP_GOING=1: go on)."""
+    monkeypatch.setattr(prepare, "DEFAULT_DATA", [("mulan-scene", {"split": "train"})])
+    monkeypatch.setenv("ZSL_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ZSL_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("ZSL_OFFLINE", "1")
+    assert prepare.main([]) == 1
+    assert "KEEP_GOING=1" in capsys.readouterr().out
+    assert prepare.main(["--keep-going"]) == 0

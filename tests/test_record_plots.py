@@ -107,3 +107,147 @@ def test_savefig_svg_is_reproducible(recording):
 def test_savefig_bad_name(recording):
     with pytest.raises(ValueError, match="file stem"):
         savefig("a/b")
+
+
+# --- where a run writes, concurrency, corrupt files, publishing --------------------------------
+
+import ast  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from zsl_lib import config  # noqa: E402
+
+
+@pytest.fixture
+def fresh_state():
+    rec._state["notebook"] = None
+    rec._state["run_dir"] = None
+    yield
+    rec._state["notebook"] = None
+    rec._state["run_dir"] = None
+
+
+@pytest.fixture
+def exploring(tmp_path, monkeypatch, fresh_state):
+    """A user's session: no output redirects, the project (and its published record) in tmp."""
+    for var in ["ZSL_RESULTS_DIR", "ZSL_FIGURES_DIR", "ZSL_BUILD_DIR", rec.RUN_DIR_VAR, "ZSL_PROFILE", "ZSL_NOTEBOOK"]:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "figures").mkdir()
+    published = tmp_path / "results" / "99-test-notebook.json"
+    published.write_text('{"old": 1}\n')
+    (tmp_path / "figures" / "99-test-notebook-line.png").write_bytes(b"old figure")
+    return tmp_path
+
+
+def test_exploring_writes_its_own_run_folder_and_says_where(exploring, capsys):
+    path = rec.start("99-test-notebook", reset=True)
+    said = capsys.readouterr().out
+    run_dir = path.parent.parent
+    assert run_dir.parent == exploring / "build" / "runs"
+    assert run_dir.name.endswith("-99-test-notebook-interactive")
+    assert str(run_dir) in said and "make reproduce" in said
+    rec.record("new", 2)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    paths = savefig("line", fig)
+    plt.close(fig)
+    assert rec.load_results() == {"new": 2}
+    assert all(p.parent == run_dir / "figures" for p in paths)
+    # the published record is untouched, also by reset=True in a re-run of the start cell
+    rec.start("99-test-notebook", reset=True)
+    assert rec.results_path().parent.parent == run_dir  # same notebook, same process: same folder
+    assert not rec.results_path().exists()
+    assert (exploring / "results" / "99-test-notebook.json").read_text() == '{"old": 1}\n'
+    assert (exploring / "figures" / "99-test-notebook-line.png").read_bytes() == b"old figure"
+
+
+def test_run_dir_variable_wins_over_explicit_dirs(tmp_path, monkeypatch, fresh_state):
+    monkeypatch.setenv("ZSL_RESULTS_DIR", str(tmp_path / "explicit"))
+    monkeypatch.setenv(rec.RUN_DIR_VAR, str(tmp_path / "run"))
+    rec.start("99-test-notebook")
+    rec.record("a", 1)
+    assert (tmp_path / "run" / "results" / "99-test-notebook.json").exists()
+    assert rec.output_dir("figures") == tmp_path / "run" / "figures"
+    assert not (tmp_path / "explicit").exists()
+    with pytest.raises(ValueError, match="kind='tables'"):
+        rec.output_dir("tables")
+
+
+_WRITER = """
+import sys
+from zsl_lib import record as r
+r.start("99-concurrent")
+for i in range(300):
+    r.record(f"{sys.argv[1]}.k{i}", i)
+"""
+
+
+def test_two_processes_recording_into_one_file_lose_nothing(tmp_path):
+    env = {**os.environ, "ZSL_RESULTS_DIR": str(tmp_path), "ZSL_FIGURES_DIR": str(tmp_path / "figures"),
+           "PYTHONPATH": str(config.PROJECT_ROOT)}
+    env.pop(rec.RUN_DIR_VAR, None)
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, tag], env=env, stdout=subprocess.DEVNULL)
+             for tag in ("a", "b")]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    data = rec.load_results(tmp_path / "99-concurrent.json")
+    assert len(data) == 600
+    assert data["a.k299"] == 299 and data["b.k0"] == 0
+
+
+def test_corrupt_results_file_names_the_file_and_the_fix(recording):
+    rec.record("a", 1)
+    path = recording / "results" / "99-test-notebook.json"
+    path.write_text('{"a": 1, "b"')  # half written by an old version
+    with pytest.raises(ValueError, match=r"99-test-notebook\.json is corrupt.*delete it"):
+        rec.record("c", 2)
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a JSON object"):
+        rec.load_results(path)
+
+
+def test_corrupt_published_file_says_how_to_restore_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("ZSL_RESULTS_DIR", raising=False)
+    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "01-x.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"git checkout results/01-x\.json"):
+        rec.load_results(tmp_path / "results" / "01-x.json")
+
+
+def test_publish_moves_a_finished_run_into_the_record(isolated_outputs):
+    run = isolated_outputs / "run"
+    for sub in ("results", "figures"):
+        (run / sub).mkdir(parents=True)
+    (run / "results" / "01-x.json").write_text('{"a": 0.5}')
+    (run / "figures" / "01-x-new.png").write_bytes(b"png")
+    (run / "figures" / "01-x-new.png.lock").write_bytes(b"")
+    published_figs = isolated_outputs / "figures"
+    published_figs.mkdir()
+    (published_figs / "01-x-gone.png").write_bytes(b"a figure the notebook no longer draws")
+    (published_figs / "01-xy-other.png").write_bytes(b"another notebook's")
+    (published_figs / "02-y-keep.png").write_bytes(b"another notebook's")
+    rec.publish(run, "01-x", {"date": "2026-11-30T21:00:00+00:00", "profile": "default"})
+    data = rec.load_results(isolated_outputs / "results" / "01-x.json")
+    assert data == {"a": 0.5, "_run.date": "2026-11-30T21:00:00+00:00", "_run.profile": "default"}
+    assert sorted(p.name for p in published_figs.iterdir()) == ["01-x-new.png", "01-xy-other.png", "02-y-keep.png"]
+    assert (run / "results" / "01-x.json").read_text() == '{"a": 0.5}'  # the run folder as it was
+
+
+def test_record_never_imports_plots():
+    """Layer order: plots may import record, never the reverse."""
+    tree = ast.parse(Path(rec.__file__).read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {f"{n.module}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert not {"plots", "zsl_lib.plots"} & imported
+
+
+def test_start_applies_the_figure_style(recording):
+    matplotlib.rcdefaults()
+    assert matplotlib.rcParams["axes.titleweight"] != "bold"
+    rec.start("99-test-notebook")
+    assert matplotlib.rcParams["axes.titleweight"] == "bold"

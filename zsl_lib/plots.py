@@ -1,7 +1,12 @@
 """One figure style for the lab and ``savefig(name)``.
 
-Figures are written to ``figures/<notebook>-<name>.png`` (and ``.svg``), where ``<notebook>`` is
-the stem given to :func:`zsl_lib.record.start`.
+Figures are written to ``<run folder>/figures/<notebook>-<name>.png`` (and ``.svg``), where
+``<notebook>`` is the stem given to :func:`zsl_lib.record.start` and the run folder is chosen by
+:func:`zsl_lib.record.output_dir` (only a publishing runner run ends up in ``figures/``).
+
+The style is applied by :func:`zsl_lib.record.start` through a start hook that this module
+registers when it is imported (and at once if a notebook already started): ``plots`` imports
+``record``, never the reverse.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from pathlib import Path
 
 import matplotlib
 
-from . import config
+from . import record
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
@@ -35,14 +40,12 @@ def use_style() -> None:
 
 
 def savefig(name: str, fig=None, *, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
-    """Save ``fig`` (default: the current figure) as ``figures/<notebook>-<name>.<fmt>``.
+    """Save ``fig`` (default: the current figure) as ``<notebook>-<name>.<fmt>`` in the run's figures folder.
 
     Returns the written paths. ``name`` is a short kebab-case description such as
     ``"fig05-nn-distance-map"``.
     """
     import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    from .record import current_notebook  # noqa: PLC0415
 
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(
@@ -50,11 +53,11 @@ def savefig(name: str, fig=None, *, formats: tuple[str, ...] = ("png", "svg")) -
             "e.g. 'fig05-nn-distance-map'"
         )
     fig = fig if fig is not None else plt.gcf()
-    out_dir = config.figures_dir()
+    out_dir = record.output_dir("figures")
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
-        path = out_dir / f"{current_notebook()}-{name}.{fmt}"
+        path = out_dir / f"{record.current_notebook()}-{name}.{fmt}"
         tmp = path.with_name(f".{path.name}.tmp.{fmt}")
         # SVG without a date and with salted (not random) element ids: a re-run that draws the
         # same figure writes the same file, so committed figures only change when they change
@@ -63,3 +66,12 @@ def savefig(name: str, fig=None, *, formats: tuple[str, ...] = ("png", "svg")) -
         tmp.replace(path)
         paths.append(path)
     return paths
+
+
+def _style_on_start(notebook: str) -> None:  # noqa: ARG001  (a record.on_start hook)
+    use_style()
+
+
+record.on_start(_style_on_start)
+if record.started():  # plots imported after start(): apply the style now
+    use_style()

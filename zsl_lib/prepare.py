@@ -1,8 +1,10 @@
 """``python -m zsl_lib.prepare``: check (and where possible download) the data the default
 notebooks use, and print what is present, where it was found, and how to get what is missing.
 
-It never fails the whole run for one missing dataset: the notebooks that need it fail later with
-the loader's own message, and the others still run. Exit code 1 only with ``--strict``.
+Every dataset is checked and reported (one missing file never hides the others). Exit status 1
+when anything is missing, so ``make reproduce`` stops before running notebooks that would fail;
+``--keep-going`` (``make reproduce KEEP_GOING=1``) exits 0 anyway: the notebooks that need a
+missing dataset then fail with the loader's own message and the others run.
 """
 
 from __future__ import annotations
@@ -43,9 +45,12 @@ def check(entries: list[tuple[str, dict]] = DEFAULT_DATA) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--strict", action="store_true", help="exit 1 if anything is missing")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="exit 0 even if something is missing (the notebooks that need it will fail)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 if anything is missing (the default; kept for old scripts)")
     args = parser.parse_args(argv)
-    rows = check()
+    rows = check(DEFAULT_DATA)
     for r in rows:
         print(f"{r['status']:8s} {r['dataset']:17s} {r.get('split', ''):6s} {r['items']:7d} items "
               f"{r['seconds']:6.1f}s")
@@ -53,9 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         if r["problem"]:
             print(f"\n{r['dataset']} ({r.get('split', '')}): {r['problem']}")
     missing = any(r["status"] != "ok" for r in rows)
-    if missing:
+    if missing and args.keep_going:
         print("\nSome datasets are missing: the notebooks that need them will fail; the others run.")
-    return 1 if (missing and args.strict) else 0
+    elif missing:
+        print("\nSome datasets are missing (see above), so `make reproduce` stops here. Provide them "
+              "(data/README.md) or run `make reproduce KEEP_GOING=1` to run the notebooks anyway "
+              "(those that need them will fail).")
+    return 1 if (missing and not args.keep_going) else 0
 
 
 if __name__ == "__main__":

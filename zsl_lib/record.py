@@ -1,9 +1,24 @@
-"""Recording headline numbers: ``record(key, value)`` -> ``results/<notebook>.json``.
+"""Recording headline numbers: ``record(key, value)`` -> ``<run folder>/results/<notebook>.json``.
 
 A notebook calls :func:`start` once (its name, e.g. ``"01-bliss-bias"``), then :func:`record` for
 every headline number. Keys are dotted paths (``"clusters.kaiming.2.silhouette"``) stored flat and
-sorted, so the JSON file diffs well. Every write merges into the existing file atomically
-(temporary file + rename). Tests read results back with :func:`load_results`.
+sorted, so the JSON file diffs well. Every write is a read-modify-write under an inter-process
+lock (:func:`zsl_lib.fileio.file_lock`) that replaces the file atomically, so concurrent writers
+lose nothing and a crash never leaves a half-written file. Tests read results back with
+:func:`load_results`.
+
+Where a run writes (its results here, its figures through :func:`zsl_lib.plots.savefig`):
+
+1. ``ZSL_RUN_DIR`` set (the runner sets it for every run it starts): ``$ZSL_RUN_DIR/results`` and
+   ``$ZSL_RUN_DIR/figures``. For a publishing run (``make reproduce``: profile ``default``,
+   default parameters) this folder is a staging area that the runner publishes into
+   ``results/`` and ``figures/`` with :func:`publish` only when the notebook finished.
+2. else ``ZSL_RESULTS_DIR`` / ``ZSL_FIGURES_DIR`` set: there (explicit redirects, e.g. tests).
+3. else (papermill directly, a JupyterLab kernel): the run's own folder
+   ``<build>/runs/<date>-<time>-<notebook>-interactive/``, created by :func:`start`, which prints
+   where. Exploring never touches the committed ``results/`` and ``figures/``.
+
+``start(name, reset=True)`` only clears the file of the run's own folder, never the published one.
 """
 
 from __future__ import annotations
@@ -13,40 +28,76 @@ import math
 import numbers
 import os
 import re
-import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import config
+from .fileio import atomic_write, atomic_write_json, file_lock
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-@+]+(\.[A-Za-z0-9_\-@+]+)*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 MAX_VALUE_CHARS = 200_000
+RUN_DIR_VAR = "ZSL_RUN_DIR"  # the runner: this run's folder (results/, figures/ below it)
+PUBLISH_VAR = "ZSL_PUBLISH"  # the runner: "1" when the run folder is published on success
+RUN_KEY_PREFIX = "_run."  # metadata that publish() adds: _run.date, _run.profile, ...
+OUTPUT_KINDS = ("results", "figures")
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
-_state: dict[str, Any] = {"notebook": None}
+_state: dict[str, Any] = {"notebook": None, "run_dir": None, "hooks": []}
+
+
+def on_start(hook: Callable[[str], None]) -> None:
+    """Call ``hook(notebook)`` at every :func:`start` (``zsl_lib.plots`` applies its figure style
+    this way, so that this module never imports ``plots``)."""
+    if hook not in _state["hooks"]:
+        _state["hooks"].append(hook)
+
+
+def started() -> bool:
+    """True once :func:`start` has been called in this process."""
+    return _state["notebook"] is not None
 
 
 def start(notebook: str, *, reset: bool = False) -> Path:
-    """Declare which notebook is recording; returns the results file path.
+    """Declare which notebook is recording; returns the results file path and prints where the
+    run's results and figures go.
 
-    ``notebook`` is the notebook's file stem (``"01-bliss-bias"``). ``reset=True`` removes
-    previously recorded numbers of that notebook (a clean run).
+    ``notebook`` is the notebook's file stem (``"01-bliss-bias"``). ``reset=True`` removes numbers
+    previously recorded in this run's own results file (a clean run); the published record is
+    never touched.
     """
     if not isinstance(notebook, str) or not _NAME_RE.match(notebook):
         raise ValueError(
             f"notebook name {notebook!r} is not a valid file stem; expected something like "
             "'01-bliss-bias' (letters, digits, '-' and '_')"
         )
+    if _state["notebook"] != notebook:
+        _state["run_dir"] = None  # an interactive run folder belongs to one notebook
     _state["notebook"] = notebook
     path = results_path(notebook)
-    if reset and path.exists():
-        path.unlink()
-    from . import plots  # noqa: PLC0415  (one style for every notebook that records)
-
-    plots.use_style()
+    if reset:
+        with file_lock(path):
+            path.unlink(missing_ok=True)
+    print(_where_message(notebook), flush=True)
+    for hook in list(_state["hooks"]):
+        hook(notebook)
     return path
+
+
+def _where_message(notebook: str) -> str:
+    results, figures = output_dir("results"), output_dir("figures")
+    run_dir = os.environ.get(RUN_DIR_VAR, "").strip()
+    if run_dir and os.environ.get(PUBLISH_VAR) == "1":
+        return (f"[zsl] {notebook}: staging this run in {config.env_path(RUN_DIR_VAR)}; it is published "
+                f"to {config.results_dir()} and {config.figures_dir()} only when the notebook finishes")
+    if run_dir or _state["run_dir"] is not None:
+        return (f"[zsl] {notebook}: this run's results and figures go to {results.parent} "
+                "(only `make reproduce` publishes to results/ and figures/)")
+    return f"[zsl] {notebook}: results go to {results}, figures to {figures} (ZSL_RESULTS_DIR / ZSL_FIGURES_DIR)"
 
 
 def current_notebook() -> str:
@@ -59,8 +110,47 @@ def current_notebook() -> str:
     return name
 
 
+def _new_run_dir(notebook: str, kind: str) -> Path:
+    """A fresh folder ``<build>/runs/<date>-<time>-<notebook>-<kind>`` (suffix -2, -3... if taken)."""
+    root = config.runs_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{notebook}-{kind}"
+    for i in range(1, 1000):
+        path = root / (stem if i == 1 else f"{stem}-{i}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a run folder {root / stem}: 999 folders of that name exist")
+
+
+def new_run_dir(notebook: str, kind: str) -> Path:
+    """Create a run folder for ``notebook``; ``kind`` is the profile or ``"interactive"``."""
+    for value, what in [(notebook, "notebook"), (kind, "kind")]:
+        if not isinstance(value, str) or not _NAME_RE.match(value):
+            raise ValueError(f"new_run_dir: {what} {value!r} must be a file stem (letters, digits, '-', '_')")
+    return _new_run_dir(notebook, kind)
+
+
+def output_dir(kind: str) -> Path:
+    """This run's folder for ``kind`` (``"results"`` or ``"figures"``); see the module docstring."""
+    if kind not in OUTPUT_KINDS:
+        raise ValueError(f"output_dir: kind={kind!r} is not one of {', '.join(OUTPUT_KINDS)}")
+    run_dir = config.env_path(RUN_DIR_VAR)
+    if run_dir is not None:
+        return run_dir / kind
+    explicit = config.env_path(f"ZSL_{kind.upper()}_DIR")
+    if explicit is not None:
+        return explicit
+    if _state["run_dir"] is None:
+        _state["run_dir"] = _new_run_dir(current_notebook(), os.environ.get("ZSL_PROFILE") or "interactive")
+    return _state["run_dir"] / kind
+
+
 def results_path(notebook: str | None = None) -> Path:
-    return config.results_dir() / f"{notebook or current_notebook()}.json"
+    """This run's results file of ``notebook`` (default: the recording notebook)."""
+    return output_dir("results") / f"{notebook or current_notebook()}.json"
 
 
 def _to_json(value: Any, key: str) -> Any:
@@ -96,19 +186,6 @@ def _to_json(value: Any, key: str) -> Any:
     )
 
 
-def _atomic_write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def record(key: str, value: Any) -> Any:
     """Store one headline number (or small list/dict) under a dotted ``key``; returns the value.
 
@@ -127,9 +204,10 @@ def record(key: str, value: Any) -> Any:
             "headline numbers: save large arrays as files instead"
         )
     path = results_path()
-    data = load_results(path) if path.exists() else {}
-    data[key] = converted
-    _atomic_write_json(path, data)
+    with file_lock(path):  # read-modify-write: concurrent writers must not lose each other's keys
+        data = load_results(path) if path.exists() else {}
+        data[key] = converted
+        atomic_write_json(path, data)
     return value
 
 
@@ -139,8 +217,21 @@ def record_many(values: dict[str, Any], prefix: str = "") -> None:
         record(f"{prefix}.{k}" if prefix else str(k), v)
 
 
+def _restore_hint(path: Path) -> str:
+    """How to fix a corrupt results file: restore a published one, delete a run's own one."""
+    published = config.results_dir() / path.name
+    if path.resolve() != published.resolve():
+        return "delete it (it belongs to one run) and re-run the notebook"
+    try:
+        restore = f"`git checkout {published.relative_to(config.PROJECT_ROOT).as_posix()}`"
+    except ValueError:
+        restore = "your version control"
+    return f"restore the published record with {restore}, or delete it and re-run `make reproduce`"
+
+
 def load_results(source: str | Path | None = None) -> dict[str, Any]:
-    """Read a results JSON: a path, a notebook stem, or the current notebook when None."""
+    """Read a results JSON: a path, a notebook stem (this run's file), or the current notebook
+    when None. A corrupt file raises ``ValueError`` naming the file and how to fix it."""
     if source is None:
         path = results_path()
     else:
@@ -148,5 +239,46 @@ def load_results(source: str | Path | None = None) -> dict[str, Any]:
         path = p if p.suffix == ".json" else results_path(str(source))
     if not path.exists():
         raise FileNotFoundError(f"no recorded results at {path}; run the notebook first")
-    with open(path) as f:
-        return json.load(f)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"results file {path} is corrupt ({exc}); {_restore_hint(path)}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"results file {path} holds a {type(data).__name__}, not a JSON object of "
+                         f"recorded numbers; {_restore_hint(path)}")
+    return data
+
+
+def publish(run_dir: str | Path, notebook: str, metadata: dict[str, Any] | None = None) -> list[Path]:
+    """Move one finished run of ``notebook`` from ``run_dir`` into the published record.
+
+    ``run_dir/results/<notebook>.json`` (plus ``metadata`` under ``_run.<name>`` keys, e.g. date
+    and profile) replaces ``results/<notebook>.json``; every ``run_dir/figures/<notebook>-*``
+    file replaces its namesake in ``figures/``, and published figures of this notebook that the
+    run no longer draws are removed. Every file is written atomically (a temporary file renamed
+    into place), the results file last; the run folder is left as it was. Returns the written
+    paths. Call it only for a run that finished: a failed run is never published.
+    """
+    run_dir = Path(run_dir)
+    if not isinstance(notebook, str) or not _NAME_RE.match(notebook):
+        raise ValueError(f"publish: notebook {notebook!r} is not a file stem")
+    src_results = run_dir / "results" / f"{notebook}.json"
+    data = load_results(src_results) if src_results.exists() else None
+    for k, v in (metadata or {}).items():
+        if data is not None:
+            data[RUN_KEY_PREFIX + k] = _to_json(v, RUN_KEY_PREFIX + k)
+    written = []
+    src_figs = sorted(p for p in (run_dir / "figures").glob(f"{notebook}-*")
+                      if p.is_file() and p.suffix in FIGURE_SUFFIXES)
+    dest_figs = config.figures_dir()
+    for src in src_figs:
+        content = src.read_bytes()
+        written.append(atomic_write(dest_figs / src.name, lambda fh, c=content: fh.write(c)))
+    fresh = {p.name for p in src_figs}
+    if dest_figs.is_dir():
+        for old in dest_figs.glob(f"{notebook}-*"):
+            if old.is_file() and old.name not in fresh and old.suffix in FIGURE_SUFFIXES:
+                old.unlink()
+    if data is not None:
+        written.append(atomic_write_json(config.results_dir() / f"{notebook}.json", data))
+    return written

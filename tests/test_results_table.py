@@ -1,0 +1,62 @@
+"""`python -m zsl_lib.results`: headline numbers of the published record beside the source's."""
+
+import json
+
+import pytest
+
+from zsl_lib import config, results
+
+
+def _publish(folder, stem, data):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.json").write_text(json.dumps(data))
+
+
+def test_table_shows_ours_the_sources_and_the_run(isolated_outputs, capsys):
+    _publish(isolated_outputs / "results", "00-quickstart", {
+        "knn.accuracy": 0.98765, "knn.n_test": 540, "source.knn.accuracy": 0.97,
+        "_run.date": "2026-11-30T21:00:00+00:00", "_run.profile": "default"})
+    rows = results.table_rows(names=["00-quickstart"])
+    assert rows == [
+        {"notebook": "00-quickstart", "run date": "2026-11-30T21:00:00+00:00", "profile": "default",
+         "headline number": "knn.accuracy", "ours": "0.9877", "source": "0.97"},
+        {"notebook": "", "run date": "", "profile": "", "headline number": "knn.n_test",
+         "ours": "540", "source": "-"},
+    ]
+    assert results.main(["00-quickstart"]) == 0
+    out = capsys.readouterr().out
+    assert "headline number" in out and "0.9877" in out and "2026-11-30" in out
+
+
+def test_source_numbers_from_notebook_metadata(isolated_outputs, tmp_path, monkeypatch):
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    nb = json.loads((config.notebooks_dir() / "00-quickstart.ipynb").read_text())
+    nb["metadata"]["zsl"]["source"] = {"knn.n_test": 539}
+    (nbdir / "00-quickstart.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(config, "notebooks_dir", lambda: nbdir)
+    _publish(isolated_outputs / "results", "00-quickstart", {"knn.accuracy": 0.5})
+    rows = results.table_rows()
+    assert [(r["headline number"], r["ours"], r["source"]) for r in rows] == [
+        ("knn.accuracy", "0.5", "-"), ("knn.n_test", "(not recorded)", "539")]
+    assert rows[0]["run date"] == "unknown"
+
+
+def test_missing_and_corrupt_results(isolated_outputs, capsys):
+    (row,) = results.table_rows(names=["00-quickstart"])
+    assert row["run date"] == "never run" and "00-quickstart.json" in row["headline number"]
+    _publish(isolated_outputs / "results", "00-quickstart", {})
+    (isolated_outputs / "results" / "00-quickstart.json").write_text("{broken")
+    with pytest.raises(ValueError, match="00-quickstart.json is corrupt"):
+        results.table_rows(names=["00-quickstart"])
+    assert results.main(["00-quickstart"]) == 2
+    assert results.main(["99-nope"]) == 2
+    assert "valid names: 00-quickstart" in capsys.readouterr().err
+
+
+def test_published_record_has_every_headline_row():
+    """The committed results/ gives a row for each declared headline key of every notebook."""
+    rows = results.table_rows(config.PROJECT_ROOT / "results")
+    stems = [r["notebook"] for r in rows if r["notebook"]]
+    assert stems == sorted(p.stem for p in config.notebooks_dir().glob("[0-9][0-9]-*.ipynb"))
+    assert all(r["ours"] not in {"-", "(not recorded)"} for r in rows)

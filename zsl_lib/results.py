@@ -1,0 +1,106 @@
+"""``python -m zsl_lib.results``: every notebook's headline numbers beside the source's.
+
+For each notebook, the keys it declares as headline numbers (notebook metadata ``zsl.headline``,
+:func:`zsl_lib.runner.headline_keys`) are read from its results file (``results/<stem>.json``, the
+published record, or ``--dir`` for another run's results folder). The source document's number
+for a key ``k`` is the recorded key ``source.k`` when the run recorded it, else the notebook
+metadata ``zsl.source[k]``, else ``-``. Each notebook's row also shows the date and profile of
+the run that wrote the file (``_run.date`` / ``_run.profile``, added when the runner publishes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import config, record, runner
+
+SOURCE_PREFIX = "source."
+COLUMNS = ("notebook", "run date", "profile", "headline number", "ours", "source")
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def notebook_source_numbers(stem: str) -> dict[str, Any]:
+    """The source document's numbers stored in notebook metadata ``zsl.source`` (key -> value)."""
+    path = config.notebooks_dir() / f"{stem}.ipynb"
+    meta = json.loads(path.read_text()).get("metadata", {}).get("zsl", {})
+    source = meta.get("source", {})
+    if not isinstance(source, dict):
+        raise ValueError(f"{path}: notebook metadata zsl.source must map recorded keys to numbers, got {source!r}")
+    return source
+
+
+def table_rows(results_dir: str | Path | None = None, names: list[str] | None = None) -> list[dict[str, str]]:
+    """One row per (notebook, headline key); a notebook without a results file gets one row
+    saying so. Raises ``ValueError`` for an unknown notebook name or a corrupt results file."""
+    results_dir = Path(results_dir) if results_dir is not None else config.results_dir()
+    stems = runner.check_names(names) if names else runner.list_notebooks()
+    rows = []
+    for stem in stems:
+        path = results_dir / f"{stem}.json"
+        keys = runner.headline_keys(stem)
+        if not path.exists():
+            rows.append({"notebook": stem, "run date": "never run", "profile": "-",
+                         "headline number": f"(no {path})", "ours": "-", "source": "-"})
+            continue
+        data = record.load_results(path)
+        meta_source = notebook_source_numbers(stem)
+        date = str(data.get(record.RUN_KEY_PREFIX + "date", "unknown"))
+        profile = str(data.get(record.RUN_KEY_PREFIX + "profile", "unknown"))
+        for i, key in enumerate(keys or ["(no zsl.headline in the notebook metadata)"]):
+            if SOURCE_PREFIX + key in data:
+                source = _format(data[SOURCE_PREFIX + key])
+            elif key in meta_source:
+                source = _format(meta_source[key])
+            else:
+                source = "-"
+            rows.append({
+                "notebook": stem if i == 0 else "",
+                "run date": date if i == 0 else "",
+                "profile": profile if i == 0 else "",
+                "headline number": key,
+                "ours": _format(data[key]) if key in data else "(not recorded)",
+                "source": source,
+            })
+    return rows
+
+
+def format_table(rows: list[dict[str, str]]) -> str:
+    """A plain-text table of :func:`table_rows`."""
+    cells = [list(COLUMNS)] + [[r[c] for c in COLUMNS] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip('`" '))
+    parser.add_argument("notebooks", nargs="*", help="notebook stems (default: all)")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="results folder to read (default: the published results/; e.g. "
+                             "build/runs/<run>/results for an exploratory run)")
+    args = parser.parse_args(argv)
+    try:
+        rows = table_rows(args.dir, args.notebooks or None)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
