@@ -68,6 +68,7 @@ def require_real():
 @pytest.fixture
 def isolated_outputs(tmp_path, monkeypatch):
     """Redirect results, figures and build folders to a temporary directory."""
-    for var, sub in [("ZSL_RESULTS_DIR", "results"), ("ZSL_FIGURES_DIR", "figures"), ("ZSL_BUILD_DIR", "build")]:
+    for var, sub in [("ZSL_RESULTS_DIR", "results"), ("ZSL_FIGURES_DIR", "figures"),
+                     ("ZSL_BUILD_DIR", "build"), ("ZSL_REPORTS_DIR", "reports")]:
         monkeypatch.setenv(var, str(tmp_path / sub))
     return tmp_path

@@ -2,7 +2,7 @@
 
 import pytest
 
-from zsl_lib import runner
+from zsl_lib import pages, runner
 
 
 def test_unknown_profile_lists_accepted():
@@ -109,7 +109,8 @@ def test_reproduce_publishes_with_relative_paths_from_the_users_directory(tmp_pa
     """`export ZSL_RESULTS_DIR=pub/results` etc. then the runner: the kernels (in notebooks/) must
     see the paths the user meant, and a finished run is published with its date and profile."""
     monkeypatch.chdir(tmp_path)
-    for var, rel in [("ZSL_RESULTS_DIR", "pub/results"), ("ZSL_FIGURES_DIR", "pub/figures"), ("ZSL_BUILD_DIR", "pub/build")]:
+    for var, rel in [("ZSL_RESULTS_DIR", "pub/results"), ("ZSL_FIGURES_DIR", "pub/figures"),
+                     ("ZSL_BUILD_DIR", "pub/build"), ("ZSL_REPORTS_DIR", "pub/reports")]:
         monkeypatch.setenv(var, rel)
     assert runner.main(["00-quickstart"]) == 0
     data = record.load_results(tmp_path / "pub" / "results" / "00-quickstart.json")
@@ -119,6 +120,13 @@ def test_reproduce_publishes_with_relative_paths_from_the_users_directory(tmp_pa
     assert (tmp_path / "pub" / "build" / "default" / "00-quickstart.ipynb").exists()
     assert not list((tmp_path / "pub" / "build" / "runs").iterdir())  # staging removed once published
     assert not (config.notebooks_dir() / "pub").exists()
+    # the rendered page: narrative, the recorded accuracy and the figure in place, no code
+    page = tmp_path / "pub" / "reports" / "00-quickstart.md"
+    text = page.read_text()
+    assert "# 00" in text and f"{data['knn.accuracy']:.3f}" in text and 'savefig("confusion-matrix")' not in text
+    assert "[zsl]" not in text  # the runner's messages are for the terminal
+    images = pages.page_images(page)
+    assert images and all(p.exists() and p.stat().st_size > 1000 for p in images)
 
 
 @pytest.mark.notebook

@@ -3,7 +3,7 @@
 Commands::
 
     zsl-lab list                       notebooks (with their profiles), datasets and encoders
-    zsl-lab data [--strict]            check / fetch the files the default notebooks use
+    zsl-lab data [--keep-going]        check / fetch the files the default notebooks use
     zsl-lab run [NAME ...] [--profile P] [--log-output]
                                        run notebooks (all by default) with a parameter profile
     zsl-lab results                    the published headline numbers beside the sources'
@@ -37,7 +37,7 @@ def _cmd_list(_args) -> int:
 
 
 def _cmd_data(args) -> int:
-    return prepare.main(["--strict"] if args.strict else [])
+    return prepare.main(["--keep-going"] if args.keep_going else [])
 
 
 def _cmd_run(args) -> int:
@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="notebooks, datasets and encoders")
     p.set_defaults(func=_cmd_list)
     p = sub.add_parser("data", help="check / fetch the dataset files the default notebooks use")
-    p.add_argument("--strict", action="store_true", help="exit 1 if anything is missing")
+    p.add_argument("--keep-going", action="store_true",
+                   help="exit 0 even if files are missing (the notebooks that need them will fail)")
     p.set_defaults(func=_cmd_data)
     p = sub.add_parser("run", help="run notebooks with a parameter profile")
     p.add_argument("notebooks", nargs="*", help="notebook stems (default: all)")

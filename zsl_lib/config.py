@@ -112,6 +112,11 @@ def results_dir() -> Path:
     return env_path("ZSL_RESULTS_DIR", PROJECT_ROOT / "results")
 
 
+def reports_dir() -> Path:
+    """Rendered pages of the published runs, one Markdown page per notebook (``ZSL_REPORTS_DIR``)."""
+    return env_path("ZSL_REPORTS_DIR", PROJECT_ROOT / "reports")
+
+
 def build_dir() -> Path:
     """Folder for executed notebook copies and run folders (``ZSL_BUILD_DIR``, git-ignored)."""
     return env_path("ZSL_BUILD_DIR", PROJECT_ROOT / "build")

@@ -40,7 +40,11 @@ def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                         continue
                     out.data = data
                 if out.output_type == "stream":
-                    out.text = _ANSI.sub("", out.text)
+                    # the lab's own status lines ("[zsl] ... staging in ...") are for the terminal
+                    out.text = "".join(line for line in _ANSI.sub("", out.text).splitlines(True)
+                                       if not line.startswith("[zsl]"))
+                    if not out.text.strip():
+                        continue
                 outputs.append(out)
             cell.outputs = outputs
             if not outputs:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config, record
+from . import config, pages, record
 
 PROFILES = ("default", "smoke", "paper")
 _env_lock = threading.Lock()
@@ -217,7 +217,11 @@ def run_notebook(
     # zsl_lib, not another installed copy.
     pythonpath = os.pathsep.join(p for p in [str(config.PROJECT_ROOT), os.environ.get("PYTHONPATH", "")] if p)
     env = {"ZSL_PROFILE": profile, "PYTHONHASHSEED": "0", "PYTHONPATH": pythonpath,
-           record.RUN_DIR_VAR: str(run_dir), record.PUBLISH_VAR: "1" if publishing else "0"}
+           record.RUN_DIR_VAR: str(run_dir), record.PUBLISH_VAR: "1" if publishing else "0",
+           # progress bars (rate, ETA) on this terminal while the notebook runs; figures inline in
+           # the executed copy, so that its rendered page shows them
+           "ZSL_PROGRESS": os.environ.get("ZSL_PROGRESS") or "terminal",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     t0 = time.perf_counter()
     error = None
@@ -251,11 +255,21 @@ def run_notebook(
                      f"previous one: re-run it; this run's outputs: {run_dir}")
         else:
             published = True
+            try:
+                page = render_report(out, config.reports_dir(), stem, date, profile)
+                print(f"[zsl] {stem}: page {page}", flush=True)
+            except Exception as exc:  # noqa: BLE001  (the record is published; the page is not)
+                error = f"results published, but rendering the page failed: {type(exc).__name__}: {exc}"
             shutil.rmtree(run_dir, ignore_errors=True)  # the record now holds it
             run_dir = None
             results = record.load_results(config.results_dir() / f"{stem}.json") if results else {}
     elif publishing:
         error += f"; nothing was published, the previous record is intact; this run's outputs: {run_dir}"
+    elif error is None and out.exists():
+        try:  # a page for the user's own run too, in its run folder
+            render_report(out, run_dir, stem, date, profile)
+        except Exception as exc:  # noqa: BLE001
+            print(f"[zsl] {stem}: no page rendered ({type(exc).__name__}: {exc})", flush=True)
     return RunResult(
         name=stem,
         profile=profile,
@@ -268,6 +282,14 @@ def run_notebook(
         run_dir=run_dir,
         published=published,
     )
+
+
+def render_report(executed: Path, out_dir: Path, stem: str, date: str, profile: str) -> Path:
+    """The rendered page of one run: ``out_dir/<stem>.md`` with its figures beside it."""
+    header = (f"_Rendered from the executed notebook [`{stem}.ipynb`](../notebooks/{stem}.ipynb), "
+              f"{profile} profile, run of {date}; its numbers: [`results/{stem}.json`]"
+              f"(../results/{stem}.json). Code cells are hidden._")
+    return pages.render_page(executed, out_dir, stem, header=header)
 
 
 def _headline(results: dict[str, Any], keys: list[str] | None = None, n: int = 3) -> str:
