@@ -11,8 +11,15 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..index.bliss import BLISS, _normalize
+from ..data import synthetic
+from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
+from ..index.buckets import rerank_topk
+from ..index.exact import exact_topk
+from ..index.lsh import RandomHyperplaneLSH
+from ..metrics.retrieval import recall_at_k
+from ..validation import l2_normalize
+from ..zeroshot.blissnet import BLISSNet, NearestClassMean
 
 __all__ = [
     "REPORT_TABLE3_SILHOUETTE",
@@ -65,17 +72,9 @@ BETA_BASE = {
 
 
 def bimodal_beta(n: int, alpha: float = 0.1, beta: float = 0.1, seed: int = 0) -> np.ndarray:
-    """(n, 2) float32 points whose coordinates are i.i.d. Beta(alpha, beta) (report's Beta setting).
-
-    Uses :func:`zsl_lib.data.synthetic.bimodal_beta` when the data layer provides it.
-    """
-    try:
-        from ..data.synthetic import bimodal_beta as _bb  # noqa: PLC0415
-
-        return np.asarray(_bb(n, alpha=alpha, beta=beta, seed=seed), dtype=np.float32)
-    except ImportError:
-        rng = np.random.default_rng(seed)
-        return rng.beta(alpha, beta, size=(n, 2)).astype(np.float32)
+    """(n, 2) float32 points whose coordinates are i.i.d. Beta(alpha, beta) (report's Beta setting):
+    :func:`zsl_lib.data.synthetic.bimodal_beta` as float32."""
+    return np.asarray(synthetic.bimodal_beta(n, alpha=alpha, beta=beta, seed=seed), dtype=np.float32)
 
 
 def clustered_points(n_clusters: int, n_points: int = 128, dim: int = 2, seed: int = 0):
@@ -201,8 +200,6 @@ def nn_distance_map(model: BLISS, X: np.ndarray, resolution: int = 60, pad: floa
 # approximate nearest neighbours: recall@10 against the fraction of the gallery scanned
 # ----------------------------------------------------------------------------------------------
 def _curve_point(method, setting, indptr, found_ids, true_ids, n):
-    from ..metrics.retrieval import recall_at_k  # noqa: PLC0415
-
     return {
         "method": method,
         "setting": setting,
@@ -212,8 +209,6 @@ def _curve_point(method, setting, indptr, found_ids, true_ids, n):
 
 
 def _bliss_curve(name, model: BLISS, Qn, true_ids, n, probes, min_freqs, max_fraction=0.4):
-    from ..index.bliss import rerank_csr  # noqa: PLC0415
-
     rows = []
     R, B = model.n_repetitions, model.n_buckets
     for m in probes:
@@ -223,7 +218,7 @@ def _bliss_curve(name, model: BLISS, Qn, true_ids, n, probes, min_freqs, max_fra
                 continue
             t = time.perf_counter()
             indptr, idx = model.candidates(Qn, m=m, min_freq=f, n_rerank=None)
-            _, ids = rerank_csr(Qn, model.Xn_, indptr, idx, 10)
+            _, ids = rerank_topk(Qn, model.Xn_, indptr, idx, 10)
             row = _curve_point(name, f"M={m},mf={f}", indptr, ids, true_ids, n)
             row["query_seconds"] = time.perf_counter() - t
             rows.append(row)
@@ -255,11 +250,8 @@ def ann_curves(
     """
     import faiss  # noqa: PLC0415
 
-    from ..index.exact import exact_topk  # noqa: PLC0415
-    from ..index.lsh import RandomHyperplaneLSH  # noqa: PLC0415
-
-    Xn = np.ascontiguousarray(_normalize(np.asarray(X, dtype=np.float32)))
-    Qn = np.ascontiguousarray(_normalize(np.asarray(Q, dtype=np.float32)))
+    Xn = np.ascontiguousarray(l2_normalize(np.asarray(X, dtype=np.float32)))
+    Qn = np.ascontiguousarray(l2_normalize(np.asarray(Q, dtype=np.float32)))
     n = Xn.shape[0]
     _, true_ids = exact_topk(Qn, Xn, 10, metric="ip")
     curves, summary, models = [], [], {}
@@ -481,7 +473,7 @@ def plot_pca_buckets(X, models: dict, title: str, repetition: int = 3, max_point
 
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(X), min(max_points, len(X)), replace=False)
-    P = PCA(2, random_state=seed).fit_transform(_normalize(X[idx]))
+    P = PCA(2, random_state=seed).fit_transform(l2_normalize(X[idx]))
     fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4.2), squeeze=False)
     for ax, (name, m) in zip(axes[0], models.items()):
         r = min(repetition, m.n_repetitions - 1)
@@ -533,8 +525,6 @@ def run_blissnet(X: np.ndarray, y: np.ndarray, split: dict, blissnet_params: dic
     ``seen_top1`` (seen test images among the seen classes), ``ncm_novel_top1``, ``ncm_seen_top1``
     (class means of the seen training images), the generalised ``gzsl_*`` variants among all
     classes, and the metaclass statistics."""
-    from ..zeroshot.blissnet import BLISSNet, NearestClassMean  # noqa: PLC0415
-
     p = {"random_state": seed, **(blissnet_params or {})}
     t = time.perf_counter()
     net = BLISSNet(**p).fit(X[split["seen_train"]], y[split["seen_train"]])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics.multilabel import _check_pair
+from ..metrics.multilabel import check_pair as _check_pair
 
 
 def _best_cut(y: np.ndarray, s: np.ndarray, beta: float) -> tuple[float, float]:
