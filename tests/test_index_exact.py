@@ -88,3 +88,15 @@ def test_exact_topk_bad_inputs():
         exact_topk(Q[0], X, 2)
     with pytest.raises(RuntimeError, match="fit"):
         ExactIndex().search(Q, 1)
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e30])
+def test_exact_topk_rejects_finite_but_huge_features(scale):
+    """Squared norms of such rows leave float32 range (inf/NaN scores, wrong ids): refused."""
+    Q, X = _data(nq=3, n=20)
+    with pytest.raises(ValueError, match=r"X \(gallery\) has values up to .*Scale the features"):
+        exact_topk(Q, X * scale, 2, "l2")
+    with pytest.raises(ValueError, match=r"Q \(queries\) has values up to .*overflow float32"):
+        exact_topk(Q * scale, X, 2, "cosine")
+    with pytest.raises(ValueError, match="values up to"):
+        ExactIndex().fit(X * scale)
