@@ -18,12 +18,18 @@ from ..index.buckets import rerank_topk
 from ..index.exact import exact_topk
 from ..index.lsh import RandomHyperplaneLSH
 from ..metrics.retrieval import recall_at_k
-from ..validation import l2_normalize
+from ..validation import (
+    check_choice,
+    check_float,
+    check_int_list,
+    check_positive_ints,
+    l2_normalize,
+)
 from ..zeroshot.blissnet import BLISSNet, NearestClassMean
 
 __all__ = [
-    "REPORT_TABLE3_SILHOUETTE",
-    "REPORT_TABLE4_VMEASURE",
+    "REPORT",
+    "check_params",
     "REPORT_SETTINGS",
     "CLUSTER_BASE",
     "BETA_BASE",
@@ -39,16 +45,20 @@ __all__ = [
     "vmeasure_upper_bound",
 ]
 
-#: Report Table 3 (silhouette) and Table 4 (V-measure), by setting and number of clusters.
-REPORT_TABLE3_SILHOUETTE = {
-    "kaiming_triplet": {2: -0.287, 4: -0.179, 11: -0.235, 13: -0.143, 20: -0.1, 22: -0.228},
-    "random_triplet": {2: -0.337, 4: -0.236, 11: -0.206, 13: -0.13, 20: -0.16, 22: -0.113},
-    "kaiming_ce": {2: -0.227, 4: -0.179, 11: -0.135, 13: -0.129, 20: -0.14, 22: -0.21},
-}
-REPORT_TABLE4_VMEASURE = {
-    "kaiming_triplet": {2: 0.416, 4: 0.455, 11: 0.495, 13: 0.513, 20: 0.533, 22: 0.556},
-    "random_triplet": {2: 0.34, 4: 0.37, 11: 0.432, 13: 0.458, 20: 0.473, 22: 0.488},
-    "kaiming_ce": {2: 0.443, 4: 0.504, 11: 0.522, 13: 0.505, 20: 0.545, 22: 0.528},
+#: The source document's numbers (``01-bliss-bias-report.txt``), one shape:
+#: ``REPORT[metric][setting][n_clusters] = value``; Table 3 is the silhouette, Table 4 the
+#: V-measure of the learned partition, per report setting and number of true clusters.
+REPORT = {
+    "silhouette": {
+        "kaiming_triplet": {2: -0.287, 4: -0.179, 11: -0.235, 13: -0.143, 20: -0.1, 22: -0.228},
+        "random_triplet": {2: -0.337, 4: -0.236, 11: -0.206, 13: -0.13, 20: -0.16, 22: -0.113},
+        "kaiming_ce": {2: -0.227, 4: -0.179, 11: -0.135, 13: -0.129, 20: -0.14, 22: -0.21},
+    },
+    "v_measure": {
+        "kaiming_triplet": {2: 0.416, 4: 0.455, 11: 0.495, 13: 0.513, 20: 0.533, 22: 0.556},
+        "random_triplet": {2: 0.34, 4: 0.37, 11: 0.432, 13: 0.458, 20: 0.473, 22: 0.488},
+        "kaiming_ce": {2: 0.443, 4: 0.504, 11: 0.522, 13: 0.505, 20: 0.545, 22: 0.528},
+    },
 }
 
 #: The report's three cluster settings (Kaiming/random init, regular balance, triplet/CE) + ours.
@@ -69,6 +79,32 @@ BETA_BASE = {
     "n_repetitions": 4, "n_buckets": 5, "k_choices": 3, "n_probe": 3, "epochs": 60,
     "epochs_per_balance": 2, "batch_size": 4, "n_neighbors": 5, "n_rerank": 32, "distance": "mse",
 }
+
+
+ANN_DATASETS = ("cifar10", "cifar100")
+ZS_DATASETS = ("tiny-imagenet",)
+
+
+def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: float, ann_dataset: str,
+                 zs_dataset: str, ann_encoder: str, zs_encoder: str, encoders, **positive_ints) -> list[int]:
+    """Check notebook 01's parameters (each error names the parameter); returns ``cluster_counts``.
+
+    ``cluster_counts``: a list of integers in 1..128 holding ``mechanism_clusters`` (a bare
+    integer from papermill's ``-p`` is refused with the ``-y`` form to use); ``scan_fraction`` in
+    (0, 1); datasets among the supported ones, encoders among ``encoders`` (the registry's names);
+    every other keyword (``n_seeds``, ``epochs``...) a positive integer.
+    """
+    check_positive_ints(**{f"parameter {k}": v for k, v in positive_ints.items()})
+    counts = check_int_list("cluster_counts", cluster_counts, minimum=1, maximum=128)
+    if mechanism_clusters not in counts:
+        raise ValueError(f"parameter cluster_counts={counts} must contain mechanism_clusters={mechanism_clusters}; "
+                         "add it or change mechanism_clusters")
+    check_float("parameter scan_fraction", scan_fraction, 0.0, 1.0, low_open=True, high_open=True)
+    check_choice("parameter ann_dataset", ann_dataset, ANN_DATASETS)
+    check_choice("parameter zs_dataset", zs_dataset, ZS_DATASETS)
+    check_choice("parameter ann_encoder", ann_encoder, encoders)
+    check_choice("parameter zs_encoder", zs_encoder, encoders)
+    return counts
 
 
 def bimodal_beta(n: int, alpha: float = 0.1, beta: float = 0.1, seed: int = 0) -> np.ndarray:
@@ -168,7 +204,7 @@ def summarize_grid(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     Table 3 / Table 4 columns beside ours for silhouette / v_measure."""
     g = frame.groupby(["n_clusters", "setting"])[metric].agg(["mean", "std"]).reset_index()
     out = {}
-    report = {"silhouette": REPORT_TABLE3_SILHOUETTE, "v_measure": REPORT_TABLE4_VMEASURE}.get(metric)
+    report = REPORT.get(metric)
     for name in frame["setting"].unique():
         sub = g[g.setting == name].set_index("n_clusters")
         if report is not None and name in report:
@@ -434,7 +470,7 @@ def plot_grid_metric(frame: pd.DataFrame, metric: str, ylabel: str, title: str, 
     report's values dashed."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    report = {"silhouette": REPORT_TABLE3_SILHOUETTE, "v_measure": REPORT_TABLE4_VMEASURE}.get(metric, {})
+    report = REPORT.get(metric, {})
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for i, (name, g) in enumerate(frame.groupby("setting", sort=False)):
         s = g.groupby("n_clusters")[metric].agg(["mean", "std"])
