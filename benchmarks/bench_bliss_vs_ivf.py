@@ -42,10 +42,11 @@ def main() -> None:
     import faiss
     import torch
 
-    from zsl_lib.index.bliss import BLISS, _normalize
+    from zsl_lib.index.bliss import BLISS
     from zsl_lib.index.bliss_fixed import FIXED_DEFAULTS
     from zsl_lib.index.exact import exact_topk
     from zsl_lib.metrics.retrieval import recall_at_k
+    from zsl_lib.validation import l2_normalize
 
     torch.set_num_threads(args.threads)
     faiss.omp_set_num_threads(args.threads)
@@ -59,7 +60,7 @@ def main() -> None:
         from zsl_lib.encoders import embed
 
         F = embed(load_dataset("cifar10", split="test"), "resnet56-cifar10")
-    F = _normalize(F.astype(np.float32))
+    F = l2_normalize(F.astype(np.float32))
     perm = np.random.default_rng(0).permutation(len(F))
     Q, X = np.ascontiguousarray(F[perm[: args.n_queries]]), np.ascontiguousarray(F[perm[args.n_queries :]])
     _, truth = exact_topk(Q, X, 10, metric="ip")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zsl_lib.index.bliss import BLISS, greedy_assign, rerank_csr, true_neighbors
+from zsl_lib.index.bliss import BLISS, greedy_assign, true_neighbors
 from zsl_lib.index.bliss_fixed import FIXED_DEFAULTS, fixed_bliss
+from zsl_lib.index.buckets import rerank_topk
+from zsl_lib.index.exact import exact_topk
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -145,12 +147,53 @@ def test_n_rerank_keeps_most_frequent(blobs):
     assert (np.diff(indptr) <= 5).all()
 
 
-def test_rerank_csr_padding():
+def test_rerank_topk_padding():
     X = np.eye(4, dtype=np.float32)
     Q = np.array([[1, 0, 0, 0], [0, 0, 0, 1]], dtype=np.float32)
-    s, i = rerank_csr(Q, X, np.array([0, 3, 3]), np.array([1, 0, 2]), k=2)
+    s, i = rerank_topk(Q, X, np.array([0, 3, 3]), np.array([1, 0, 2]), k=2)
     assert i.tolist() == [[0, 1], [-1, -1]]
     assert s[0, 0] == 1 and np.isneginf(s[1]).all()
+
+
+@pytest.mark.parametrize("chunk_cells", [8_000_000, 50])
+def test_rerank_topk_matches_naive_ranking_with_ties(chunk_cells):
+    """BLISS re-ranks with the bucket module's scoring: best first, exact ties to the lower id,
+    whatever the order of the candidates (integer vectors: every product exact, many ties)."""
+    rng = np.random.default_rng(3)
+    X = rng.integers(-2, 3, size=(60, 4)).astype(np.float32)
+    Q = rng.integers(-2, 3, size=(9, 4)).astype(np.float32)
+    counts = rng.integers(0, 40, size=9)
+    counts[2] = 3  # fewer candidates than k: padded
+    lists = [rng.permutation(60)[:c] for c in counts]  # candidates in arbitrary order
+    indptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    s, i = rerank_topk(Q, X, indptr, np.concatenate(lists).astype(np.int64), k=5,
+                       chunk_cells=chunk_cells)
+    for q, cand in enumerate(lists):
+        ranked = sorted(cand.tolist(), key=lambda j: (-float(Q[q] @ X[j]), j))[:5]
+        assert i[q, : len(ranked)].tolist() == ranked
+        assert s[q, : len(ranked)].tolist() == [float(Q[q] @ X[j]) for j in ranked]
+        assert (i[q, len(ranked):] == -1).all() and np.isneginf(s[q, len(ranked):]).all()
+
+
+@pytest.mark.parametrize("distance", ["cosine", "mse"])
+def test_search_with_every_bucket_probed_is_exact_search(blobs, distance):
+    X, _ = blobs
+    m = BLISS(epochs=2, distance=distance, n_rerank=None).fit(X)
+    Q = X[:15] + 0.05
+    s, ids = m.search(Q, 4, m=m.n_buckets, min_freq=1)
+    metric = "cosine" if distance == "cosine" else "l2"
+    es, eids = exact_topk(Q, X, 4, metric)
+    np.testing.assert_array_equal(ids, eids)
+    np.testing.assert_allclose(s, es if distance == "cosine" else -es, rtol=1e-4, atol=1e-4)
+
+
+def test_huge_features_are_rejected_not_ranked_wrong(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match=r"X has values up to .*e\+21.*Scale the features"):
+        BLISS(epochs=1).fit(X * 1e20 + 1e20)
+    m = BLISS(epochs=1).fit(X)
+    with pytest.raises(ValueError, match=r"Q has values up to .*overflow"):
+        m.search(np.full((2, X.shape[1]), 1e25, np.float32), 1)
 
 
 def test_fixed_bliss_uses_buckets(blobs):
@@ -189,7 +232,7 @@ def test_bad_inputs(blobs):
     with pytest.raises(RuntimeError, match="not fitted"):
         BLISS().search(X, 1)
     m = BLISS(epochs=1).fit(X)
-    with pytest.raises(ValueError, match="columns"):
+    with pytest.raises(ValueError, match="Q has 3 features but the index was fitted on 2-d"):
         m.search(np.ones((2, 3), np.float32), 1)
     with pytest.raises(ValueError, match="unknown BLISS parameter"):
         m.set_params(n_bucket=3)

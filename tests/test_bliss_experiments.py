@@ -78,3 +78,39 @@ def test_ann_curves_small(tmp_path):
     # IVF with every bucket probed is exact
     full = ex.ann_curves(X[:600], X[600:], 2, small, small, lsh_bits=(1,), lsh_tables=(1,), probes=(2,), min_freqs=(1,), progress=False)[0]
     assert full[full.method == "ivf_kmeans"].recall_at_10.iloc[0] == pytest.approx(1.0)
+
+
+def test_report_constant_one_shape():
+    """REPORT[metric][setting][n_clusters]: report Tables 3 (silhouette) and 4 (V-measure)."""
+    assert set(ex.REPORT) == {"silhouette", "v_measure"}
+    for table in ex.REPORT.values():
+        assert set(table) == {"kaiming_triplet", "random_triplet", "kaiming_ce"}
+        assert all(sorted(row) == [2, 4, 11, 13, 20, 22] for row in table.values())
+    assert ex.REPORT["v_measure"]["kaiming_ce"][4] == 0.504
+    assert ex.REPORT["silhouette"]["kaiming_triplet"][4] == -0.179
+
+
+_GOOD = dict(cluster_counts=[2, 4], mechanism_clusters=4, scan_fraction=0.05, ann_dataset="cifar10",
+             zs_dataset="tiny-imagenet", ann_encoder="resnet56-cifar10", zs_encoder="efficientnet-lite0",
+             encoders=["resnet56-cifar10", "efficientnet-lite0"], n_seeds=3, epochs=60)
+
+
+def test_check_params_accepts_the_notebook_defaults():
+    assert ex.check_params(**_GOOD) == [2, 4]
+
+
+@pytest.mark.parametrize("bad, match", [
+    # papermill -p cluster_counts 4 delivers an int, not a list (a TypeError inside numpy before)
+    ({"cluster_counts": 4}, r"parameter cluster_counts: expected a list of integers, got the int 4.*-y"),
+    ({"cluster_counts": "4"}, r"parameter cluster_counts: expected a list of integers, got the str"),
+    ({"cluster_counts": [2, 400]}, r"parameter cluster_counts entry must be an integer <= 128; got 400"),
+    ({"cluster_counts": [2, 11]}, r"parameter cluster_counts=\[2, 11\] must contain mechanism_clusters=4"),
+    ({"scan_fraction": 1.5}, r"parameter scan_fraction must lie in \(0, 1\)"),
+    ({"ann_dataset": "mnist"}, r"unknown parameter ann_dataset 'mnist'; accepted values: 'cifar10'"),
+    ({"zs_encoder": "resnet57"}, r"unknown parameter zs_encoder 'resnet57'"),
+    ({"epochs": 0}, r"parameter epochs must be an integer >= 1; got 0"),
+    ({"n_seeds": "3"}, r"parameter n_seeds must be an integer"),
+])
+def test_check_params_names_the_bad_parameter(bad, match):
+    with pytest.raises(ValueError, match=match):
+        ex.check_params(**{**_GOOD, **bad})

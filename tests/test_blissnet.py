@@ -29,6 +29,21 @@ def test_class_means_against_loop(data):
         np.testing.assert_allclose(M[i], Xn[y == c].mean(0), rtol=1e-5, atol=1e-6)
 
 
+def test_class_means_any_class_order_and_string_labels(data):
+    """Classes in any order (seen then novel, as BLISSNet passes them) and string labels."""
+    X, y = data
+    names = np.array([f"c{v:03d}" for v in y])
+    classes = np.unique(names)[::-1]  # descending: not the sorted order
+    M = class_means(X, names, classes)
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    for i, c in enumerate(classes):
+        np.testing.assert_allclose(M[i], Xn[names == c].mean(0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="not in classes"):
+        class_means(X, names, classes[1:])
+    with pytest.raises(ValueError, match="classes without any example"):
+        class_means(X, names, np.r_[classes, ["zzz"]])
+
+
 def test_ncm_against_sklearn(data):
     from sklearn.neighbors import NearestCentroid
 

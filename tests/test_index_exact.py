@@ -88,3 +88,33 @@ def test_exact_topk_bad_inputs():
         exact_topk(Q[0], X, 2)
     with pytest.raises(RuntimeError, match="fit"):
         ExactIndex().search(Q, 1)
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e30])
+def test_exact_topk_rejects_finite_but_huge_features(scale):
+    """Squared norms of such rows leave float32 range (inf/NaN scores, wrong ids): refused."""
+    Q, X = _data(nq=3, n=20)
+    with pytest.raises(ValueError, match=r"X \(gallery\) has values up to .*Scale the features"):
+        exact_topk(Q, X * scale, 2, "l2")
+    with pytest.raises(ValueError, match=r"Q \(queries\) has values up to .*overflow float32"):
+        exact_topk(Q * scale, X, 2, "cosine")
+    with pytest.raises(ValueError, match="values up to"):
+        ExactIndex().fit(X * scale)
+
+
+def test_l2_normalize_shared_by_every_index():
+    """validation.l2_normalize: bit for bit X / ||X|| in float32 on ordinary rows (the lab's
+    recorded numbers depend on it), unit rows for huge or tiny ones, zero rows stay zero."""
+    from zsl_lib.validation import l2_normalize
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 300)).astype(np.float32)
+    np.testing.assert_array_equal(l2_normalize(X), X / np.linalg.norm(X, axis=1, keepdims=True))
+    odd = np.array([[3e30, 4e30], [3e-30, 4e-30], [0.0, 0.0]])
+    out = l2_normalize(odd)
+    np.testing.assert_allclose(out, [[0.6, 0.8], [0.6, 0.8], [0, 0]], rtol=1e-6)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(l2_normalize(odd, dtype=np.float64), [[0.6, 0.8], [0.6, 0.8], [0, 0]])
+    # cosine search on huge rows is refused by exact_topk, but their normalised form ranks right
+    s, i = exact_topk(l2_normalize(odd[:2]), l2_normalize(X[:, :2] * 1e30), 1, "ip")
+    assert np.isfinite(s).all()

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from zsl_lib.experiments import lsh as E
-from zsl_lib.experiments.lsh_report import report_best, report_table
+from zsl_lib.experiments.lsh import report_best, report_table
+from zsl_lib.experiments.lsh_report import REPORT
 from zsl_lib.index.lsh import RandomHyperplaneLSH
 
 
@@ -73,6 +74,48 @@ def test_report_tables_transcribed():
         report_table("bliss")
 
 
+def test_report_constant_has_one_shape():
+    """Every method / dataset entry: param, values and per-setting lists of one number per value."""
+    for per_dataset in REPORT.values():
+        assert set(per_dataset) == {"cifar10", "cifar100", "imagenet"}
+        for t in per_dataset.values():
+            assert set(t) == {"param", "values", "settings"}
+            for numbers in t["settings"].values():
+                assert set(numbers) == {"p_at_10", "p_at_50", "map"}
+                assert all(len(v) == len(t["values"]) for v in numbers.values())
+    km = report_table("kmeans")
+    row = km[(km.dataset == "cifar100") & (km.setting == "248") & (km.value == 500)].iloc[0]
+    assert (row.p_at_10, row.p_at_50, row["map"]) == (43.59, 36.24, 44.0)  # report Figure 1
+
+
+_GOOD = dict(datasets=["cifar10:resnet56-cifar10"], report_columns={"cifar10": "cifar10"},
+             n_queries=500, n_gallery=None, n_threads=1, neural_L=8)
+
+
+def test_check_params_accepts_the_notebook_defaults():
+    assert E.check_params(**_GOOD) == {"cifar10:resnet56-cifar10": ("cifar10", "resnet56-cifar10")}
+
+
+@pytest.mark.parametrize("bad, match", [
+    # papermill -p datasets cifar10:resnet56-cifar10 delivers a string, not a list
+    ({"datasets": "cifar10:resnet56-cifar10"},
+     r"parameter datasets: expected a list of names, got the string 'cifar10:resnet56-cifar10'.*-y"),
+    ({"datasets": ["cifar10:resnet57"]}, "unknown encoder 'resnet57'"),
+    ({"n_queries": -1}, r"parameter n_queries must be an integer >= 1; got -1"),
+    ({"n_gallery": "all"}, r"parameter n_gallery must be an integer \(or None\); got 'all'"),
+    ({"neural_L": 0}, r"parameter neural_L must be an integer >= 1"),
+    ({"report_columns": {}}, "parameter report_columns has no entry for dataset 'cifar10'"),
+])
+def test_check_params_names_the_bad_parameter(bad, match):
+    with pytest.raises(ValueError, match=match):
+        E.check_params(**{**_GOOD, **bad})
+
+
+def test_make_task_rejects_negative_subset_sizes():
+    with pytest.raises(ValueError, match="n_queries must be an integer >= 1; got -1"):
+        E.make_task("syn", np.ones((5, 2)), np.zeros(5), np.ones((3, 2)), np.zeros(3), n_queries=-1)
+
+
 def test_ordering_holds():
     best = pd.DataFrame({"kmeans": [1, 3], "lsh": [2, 2], "neural-lsh": [3, 1]}, index=["a", "b"])
     assert E.ordering_holds(best).tolist() == [True, False]
@@ -89,3 +132,4 @@ def test_parse_spec_errors():
         "tiny-imagenet",
         "efficientnet-lite0",
     )
+

@@ -63,3 +63,15 @@ def test_bad_inputs():
         KMeansBuckets(1000).fit(X)
     with pytest.raises(ValueError, match="algorithm"):
         KMeansBuckets(3, algorithm="spectral")
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e30])
+def test_huge_features_are_rejected(scale):
+    X, _ = _blobs()
+    with pytest.raises(ValueError, match=r"X \(gallery\) has values up to .*Scale the features"):
+        KMeansBuckets(3).fit(X * scale)
+    m = KMeansBuckets(3).fit(X)
+    with pytest.raises(ValueError, match=r"Q \(queries\) has values up to"):
+        m.search(X[:2] * scale, 1)
+    with pytest.raises(ValueError, match=r"X has values up to"):
+        m.predict(X[:2] * scale)

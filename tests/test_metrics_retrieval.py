@@ -98,8 +98,10 @@ def test_recall_at_k_vs_naive():
 def test_bad_inputs():
     with pytest.raises(ValueError, match="2-D"):
         R.precision_at_k(np.ones(5, bool), 1)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
         R.precision_at_k(np.ones((2, 5), bool), 0)
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
+        R.csr_precision_at_k(np.array([0, 1]), np.ones(1, bool), 0)
     with pytest.raises(ValueError, match="n_relevant"):
         R.average_precision(np.ones((2, 5), bool), np.ones(3))
     with pytest.raises(ValueError, match="indptr"):

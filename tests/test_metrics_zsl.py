@@ -44,6 +44,28 @@ def test_per_class_accuracy_bad_inputs():
         per_class_accuracy([], [])
     with pytest.raises(ValueError, match="no test sample"):
         per_class_accuracy([0, 1], [0, 1], classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="y_pred holds numbers but y_true holds strings"):
+        per_class_accuracy(["cat", "dog"], [0, 1])
+    with pytest.raises(ValueError, match="classes holds numbers but y_true holds strings"):
+        per_class_accuracy(["cat", "dog"], ["cat", "cat"], classes=[0, 1])
+
+
+def test_per_class_accuracy_string_labels_match_naive_loop():
+    rng = np.random.default_rng(1)
+    names = np.array(["cat", "dog", "owl", "yak", "emu"])
+    y_true = names[rng.integers(0, 5, 300)]
+    y_pred = np.where(rng.random(300) < 0.5, y_true, names[rng.integers(0, 5, 300)])
+    assert per_class_accuracy(y_true, y_pred) == pytest.approx(_naive_per_class(y_true, y_pred))
+    # lists of Python strings (object arrays) and an explicit class list work the same way
+    classes = ["yak", "cat", "dog", "owl", "emu"]
+    assert per_class_accuracy(list(y_true), list(y_pred), classes=classes) == pytest.approx(
+        _naive_per_class(y_true, y_pred))
+    # a predicted label that is no class of y_true simply counts as wrong
+    assert per_class_accuracy(["a", "b"], ["a", "zebra"]) == pytest.approx(0.5)
+    s = gzsl_scores(y_true, y_pred, ["cat", "dog"], ["owl", "yak", "emu"])
+    seen = np.isin(y_true, ["cat", "dog"])
+    assert s["s"] == pytest.approx(_naive_per_class(y_true[seen], y_pred[seen]))
+    assert s["u"] == pytest.approx(_naive_per_class(y_true[~seen], y_pred[~seen]))
 
 
 def test_gzsl_scores_hand_example():

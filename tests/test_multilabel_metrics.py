@@ -81,3 +81,23 @@ def test_shape_and_value_errors():
         multilabel_report(Y * 2, S, 0.5)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         best_global_threshold(Y, S * 3)
+
+
+def test_fbeta_micro_rejects_scores_instead_of_predictions():
+    """Real-valued scores are not silently treated as 'positive when > 0'."""
+    Y, S = _scores()
+    with pytest.raises(ValueError, match="Y_pred must be binary .*Threshold scores first"):
+        fbeta_micro(Y, S)
+    with pytest.raises(ValueError, match="Y_pred must be binary"):
+        fbeta_micro(Y, np.where(S >= 0.5, 2, 0))
+    # bool and 0/1 predictions give the same F2, equal to scikit-learn's
+    P = S >= 0.5
+    assert fbeta_micro(Y, P) == fbeta_micro(Y, P.astype(int)) == pytest.approx(
+        skm.fbeta_score(Y, P.astype(int), beta=2, average="micro"))
+
+
+def test_report_on_no_items_is_a_clear_error():
+    with pytest.raises(ValueError, match="multilabel_report needs at least one item"):
+        multilabel_report(np.zeros((0, 4)), np.zeros((0, 4)), 0.5)
+    with pytest.raises(ValueError, match="Y_true must be an indicator matrix"):
+        multilabel_report(np.zeros(4), np.zeros(4), 0.5)

@@ -75,6 +75,18 @@ def test_unknown_encoder_fails_naming_the_parameter(tmp_path):
     assert "datasets" in run.error and "resnet56-cifar10" in run.error
 
 
+@pytest.mark.notebook
+@pytest.mark.parametrize("parameters, names", [
+    # papermill -p datasets cifar10:resnet56-cifar10 passes a string (was checked letter by letter)
+    ({"datasets": "cifar10:resnet56-cifar10"}, ["parameter datasets", "expected a list of names", "-y"]),
+    ({"n_queries": -1}, ["parameter n_queries", ">= 1"]),  # was numpy's "negative dimensions"
+])
+def test_bad_parameters_fail_in_the_setup_cell_naming_them(tmp_path, parameters, names):
+    run = runner.run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters=parameters)
+    assert run.status == "failed"
+    assert all(n in run.error for n in names), run.error
+
+
 def test_committed_notebook_has_no_outputs_and_one_parameters_cell():
     nb = json.loads((Path(__file__).parents[1] / "notebooks" / f"{STEM}.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]

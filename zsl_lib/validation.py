@@ -67,21 +67,42 @@ def check_matrix(name: str, A, *, dim: int | None = None, min_rows: int = 1,
     return np.ascontiguousarray(A, dtype=np.float32)
 
 
-def l2_normalize(A, eps: float = 1e-12) -> np.ndarray:
-    """Rows of ``A`` (n, d) scaled to unit L2 norm; zero rows stay zero; float32 copy.
+def l2_normalize(A, eps: float = 1e-12, *, dtype=np.float32) -> np.ndarray:
+    """Rows of ``A`` (n, d) scaled to unit L2 norm; zero rows stay zero; a ``dtype`` copy
+    (float32 by default; ``dtype=np.float64`` for methods that compute cosines in float64).
 
-    Computed in float32 (the lab's feature precision). Rows with huge (but finite) values,
-    whose squares would overflow float32, are first divided by their largest absolute value.
+    float32: ``A / max(||A||, eps)`` computed in float32 with ``np.linalg.norm``, bit for bit the
+    normaliser the lab's recorded numbers were made with (BLISS training amplifies a last-bit
+    change into different buckets). Rows whose float32 norm overflows (huge but finite values) or
+    underflows below ``eps`` while not all zero are instead first divided by their largest
+    absolute value, in float64, so they come out unit-norm instead of 0, NaN or tiny.
+    float64: every row takes that scaled path.
     """
-    A = np.asarray(A)
-    if A.ndim != 2:
-        raise ValueError(f"l2_normalize expects a 2-D (n, d) array; got shape {A.shape}")
-    if A.size and float(np.abs(A).max()) > MAX_ABS_VALUE:
-        scale = np.abs(A.astype(np.float64)).max(axis=1, keepdims=True)
-        A = A / np.where(scale == 0, 1.0, scale)
-    A = np.asarray(A, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", A, A))
-    return A / np.maximum(norms, eps)[:, None]
+    if np.dtype(dtype) == np.float64:
+        A = np.asarray(A, dtype=np.float64)
+        if A.ndim != 2:
+            raise ValueError(f"l2_normalize expects a 2-D (n, d) array; got shape {A.shape}")
+        return _scaled_unit_rows(A, eps)
+    A32 = np.asarray(A, dtype=np.float32)
+    if A32.ndim != 2:
+        raise ValueError(f"l2_normalize expects a 2-D (n, d) array; got shape {A32.shape}")
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        norms = np.linalg.norm(A32, axis=1, keepdims=True)
+        out = A32 / np.maximum(norms, eps)
+    if A32.size:
+        bad = ~np.isfinite(norms[:, 0]) | ((norms[:, 0] < eps) & (np.abs(A32).max(axis=1) > 0))
+        if bad.any():
+            out[bad] = _scaled_unit_rows(np.asarray(A, dtype=np.float64)[bad], eps)
+    return out.astype(dtype, copy=False)
+
+
+def _scaled_unit_rows(A: np.ndarray, eps: float) -> np.ndarray:
+    """float64 rows divided by their largest absolute value, then by their norm (no overflow)."""
+    scale = np.abs(A).max(axis=1, keepdims=True) if A.size else np.ones((len(A), 1))
+    scale[scale == 0] = 1.0
+    A = A / scale
+    norms = np.sqrt(np.einsum("ij,ij->i", A, A))[:, None]
+    return A / np.maximum(norms, eps)
 
 
 def check_choice(name: str, value, choices: Iterable, context: str = ""):
@@ -258,3 +279,22 @@ def check_name_list(name: str, value, accepted: Iterable[str] | Mapping | None =
     if dup:
         raise ValueError(f"parameter {name}: {dup} listed more than once")
     return items
+
+
+def check_int_list(name: str, value, minimum: int | None = None, maximum: int | None = None, *,
+                   allow_empty: bool = False) -> list[int]:
+    """A notebook list parameter of integers (``cluster_counts``...), returned as a list of ints.
+
+    papermill's ``-p name 4`` passes a bare number (or a string): lists need ``-y``, so a scalar
+    gets "expected a list of integers, got the int 4" with the ``-y`` form to use. Every entry
+    must be an integer within ``[minimum, maximum]`` (None bounds are open).
+    """
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(
+            f"parameter {name}: expected a list of integers, got the {type(value).__name__} "
+            f"{value!r}. Pass lists to papermill with -y, e.g. -y \"{name}: [{value}]\", or in a "
+            "YAML file (-f)"
+        )
+    if not value and not allow_empty:
+        raise ValueError(f"parameter {name}: the list is empty; give at least one integer")
+    return [check_int(f"parameter {name} entry", v, minimum, maximum) for v in value]

@@ -11,12 +11,25 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..index.bliss import BLISS, _normalize
+from ..data import synthetic
+from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
+from ..index.buckets import rerank_topk
+from ..index.exact import exact_topk
+from ..index.lsh import RandomHyperplaneLSH
+from ..metrics.retrieval import recall_at_k
+from ..validation import (
+    check_choice,
+    check_float,
+    check_int_list,
+    check_positive_ints,
+    l2_normalize,
+)
+from ..zeroshot.blissnet import BLISSNet, NearestClassMean
 
 __all__ = [
-    "REPORT_TABLE3_SILHOUETTE",
-    "REPORT_TABLE4_VMEASURE",
+    "REPORT",
+    "check_params",
     "REPORT_SETTINGS",
     "CLUSTER_BASE",
     "BETA_BASE",
@@ -32,16 +45,20 @@ __all__ = [
     "vmeasure_upper_bound",
 ]
 
-#: Report Table 3 (silhouette) and Table 4 (V-measure), by setting and number of clusters.
-REPORT_TABLE3_SILHOUETTE = {
-    "kaiming_triplet": {2: -0.287, 4: -0.179, 11: -0.235, 13: -0.143, 20: -0.1, 22: -0.228},
-    "random_triplet": {2: -0.337, 4: -0.236, 11: -0.206, 13: -0.13, 20: -0.16, 22: -0.113},
-    "kaiming_ce": {2: -0.227, 4: -0.179, 11: -0.135, 13: -0.129, 20: -0.14, 22: -0.21},
-}
-REPORT_TABLE4_VMEASURE = {
-    "kaiming_triplet": {2: 0.416, 4: 0.455, 11: 0.495, 13: 0.513, 20: 0.533, 22: 0.556},
-    "random_triplet": {2: 0.34, 4: 0.37, 11: 0.432, 13: 0.458, 20: 0.473, 22: 0.488},
-    "kaiming_ce": {2: 0.443, 4: 0.504, 11: 0.522, 13: 0.505, 20: 0.545, 22: 0.528},
+#: The source document's numbers (``01-bliss-bias-report.txt``), one shape:
+#: ``REPORT[metric][setting][n_clusters] = value``; Table 3 is the silhouette, Table 4 the
+#: V-measure of the learned partition, per report setting and number of true clusters.
+REPORT = {
+    "silhouette": {
+        "kaiming_triplet": {2: -0.287, 4: -0.179, 11: -0.235, 13: -0.143, 20: -0.1, 22: -0.228},
+        "random_triplet": {2: -0.337, 4: -0.236, 11: -0.206, 13: -0.13, 20: -0.16, 22: -0.113},
+        "kaiming_ce": {2: -0.227, 4: -0.179, 11: -0.135, 13: -0.129, 20: -0.14, 22: -0.21},
+    },
+    "v_measure": {
+        "kaiming_triplet": {2: 0.416, 4: 0.455, 11: 0.495, 13: 0.513, 20: 0.533, 22: 0.556},
+        "random_triplet": {2: 0.34, 4: 0.37, 11: 0.432, 13: 0.458, 20: 0.473, 22: 0.488},
+        "kaiming_ce": {2: 0.443, 4: 0.504, 11: 0.522, 13: 0.505, 20: 0.545, 22: 0.528},
+    },
 }
 
 #: The report's three cluster settings (Kaiming/random init, regular balance, triplet/CE) + ours.
@@ -64,18 +81,36 @@ BETA_BASE = {
 }
 
 
-def bimodal_beta(n: int, alpha: float = 0.1, beta: float = 0.1, seed: int = 0) -> np.ndarray:
-    """(n, 2) float32 points whose coordinates are i.i.d. Beta(alpha, beta) (report's Beta setting).
+ANN_DATASETS = ("cifar10", "cifar100")
+ZS_DATASETS = ("tiny-imagenet",)
 
-    Uses :func:`zsl_lib.data.synthetic.bimodal_beta` when the data layer provides it.
+
+def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: float, ann_dataset: str,
+                 zs_dataset: str, ann_encoder: str, zs_encoder: str, encoders, **positive_ints) -> list[int]:
+    """Check notebook 01's parameters (each error names the parameter); returns ``cluster_counts``.
+
+    ``cluster_counts``: a list of integers in 1..128 holding ``mechanism_clusters`` (a bare
+    integer from papermill's ``-p`` is refused with the ``-y`` form to use); ``scan_fraction`` in
+    (0, 1); datasets among the supported ones, encoders among ``encoders`` (the registry's names);
+    every other keyword (``n_seeds``, ``epochs``...) a positive integer.
     """
-    try:
-        from ..data.synthetic import bimodal_beta as _bb  # noqa: PLC0415
+    check_positive_ints(**{f"parameter {k}": v for k, v in positive_ints.items()})
+    counts = check_int_list("cluster_counts", cluster_counts, minimum=1, maximum=128)
+    if mechanism_clusters not in counts:
+        raise ValueError(f"parameter cluster_counts={counts} must contain mechanism_clusters={mechanism_clusters}; "
+                         "add it or change mechanism_clusters")
+    check_float("parameter scan_fraction", scan_fraction, 0.0, 1.0, low_open=True, high_open=True)
+    check_choice("parameter ann_dataset", ann_dataset, ANN_DATASETS)
+    check_choice("parameter zs_dataset", zs_dataset, ZS_DATASETS)
+    check_choice("parameter ann_encoder", ann_encoder, encoders)
+    check_choice("parameter zs_encoder", zs_encoder, encoders)
+    return counts
 
-        return np.asarray(_bb(n, alpha=alpha, beta=beta, seed=seed), dtype=np.float32)
-    except ImportError:
-        rng = np.random.default_rng(seed)
-        return rng.beta(alpha, beta, size=(n, 2)).astype(np.float32)
+
+def bimodal_beta(n: int, alpha: float = 0.1, beta: float = 0.1, seed: int = 0) -> np.ndarray:
+    """(n, 2) float32 points whose coordinates are i.i.d. Beta(alpha, beta) (report's Beta setting):
+    :func:`zsl_lib.data.synthetic.bimodal_beta` as float32."""
+    return np.asarray(synthetic.bimodal_beta(n, alpha=alpha, beta=beta, seed=seed), dtype=np.float32)
 
 
 def clustered_points(n_clusters: int, n_points: int = 128, dim: int = 2, seed: int = 0):
@@ -169,7 +204,7 @@ def summarize_grid(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     Table 3 / Table 4 columns beside ours for silhouette / v_measure."""
     g = frame.groupby(["n_clusters", "setting"])[metric].agg(["mean", "std"]).reset_index()
     out = {}
-    report = {"silhouette": REPORT_TABLE3_SILHOUETTE, "v_measure": REPORT_TABLE4_VMEASURE}.get(metric)
+    report = REPORT.get(metric)
     for name in frame["setting"].unique():
         sub = g[g.setting == name].set_index("n_clusters")
         if report is not None and name in report:
@@ -201,8 +236,6 @@ def nn_distance_map(model: BLISS, X: np.ndarray, resolution: int = 60, pad: floa
 # approximate nearest neighbours: recall@10 against the fraction of the gallery scanned
 # ----------------------------------------------------------------------------------------------
 def _curve_point(method, setting, indptr, found_ids, true_ids, n):
-    from ..metrics.retrieval import recall_at_k  # noqa: PLC0415
-
     return {
         "method": method,
         "setting": setting,
@@ -212,8 +245,6 @@ def _curve_point(method, setting, indptr, found_ids, true_ids, n):
 
 
 def _bliss_curve(name, model: BLISS, Qn, true_ids, n, probes, min_freqs, max_fraction=0.4):
-    from ..index.bliss import rerank_csr  # noqa: PLC0415
-
     rows = []
     R, B = model.n_repetitions, model.n_buckets
     for m in probes:
@@ -223,7 +254,7 @@ def _bliss_curve(name, model: BLISS, Qn, true_ids, n, probes, min_freqs, max_fra
                 continue
             t = time.perf_counter()
             indptr, idx = model.candidates(Qn, m=m, min_freq=f, n_rerank=None)
-            _, ids = rerank_csr(Qn, model.Xn_, indptr, idx, 10)
+            _, ids = rerank_topk(Qn, model.Xn_, indptr, idx, 10)
             row = _curve_point(name, f"M={m},mf={f}", indptr, ids, true_ids, n)
             row["query_seconds"] = time.perf_counter() - t
             rows.append(row)
@@ -255,11 +286,8 @@ def ann_curves(
     """
     import faiss  # noqa: PLC0415
 
-    from ..index.exact import exact_topk  # noqa: PLC0415
-    from ..index.lsh import RandomHyperplaneLSH  # noqa: PLC0415
-
-    Xn = np.ascontiguousarray(_normalize(np.asarray(X, dtype=np.float32)))
-    Qn = np.ascontiguousarray(_normalize(np.asarray(Q, dtype=np.float32)))
+    Xn = np.ascontiguousarray(l2_normalize(np.asarray(X, dtype=np.float32)))
+    Qn = np.ascontiguousarray(l2_normalize(np.asarray(Q, dtype=np.float32)))
     n = Xn.shape[0]
     _, true_ids = exact_topk(Qn, Xn, 10, metric="ip")
     curves, summary, models = [], [], {}
@@ -442,7 +470,7 @@ def plot_grid_metric(frame: pd.DataFrame, metric: str, ylabel: str, title: str, 
     report's values dashed."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    report = {"silhouette": REPORT_TABLE3_SILHOUETTE, "v_measure": REPORT_TABLE4_VMEASURE}.get(metric, {})
+    report = REPORT.get(metric, {})
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for i, (name, g) in enumerate(frame.groupby("setting", sort=False)):
         s = g.groupby("n_clusters")[metric].agg(["mean", "std"])
@@ -481,7 +509,7 @@ def plot_pca_buckets(X, models: dict, title: str, repetition: int = 3, max_point
 
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(X), min(max_points, len(X)), replace=False)
-    P = PCA(2, random_state=seed).fit_transform(_normalize(X[idx]))
+    P = PCA(2, random_state=seed).fit_transform(l2_normalize(X[idx]))
     fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4.2), squeeze=False)
     for ax, (name, m) in zip(axes[0], models.items()):
         r = min(repetition, m.n_repetitions - 1)
@@ -533,8 +561,6 @@ def run_blissnet(X: np.ndarray, y: np.ndarray, split: dict, blissnet_params: dic
     ``seen_top1`` (seen test images among the seen classes), ``ncm_novel_top1``, ``ncm_seen_top1``
     (class means of the seen training images), the generalised ``gzsl_*`` variants among all
     classes, and the metaclass statistics."""
-    from ..zeroshot.blissnet import BLISSNet, NearestClassMean  # noqa: PLC0415
-
     p = {"random_state": seed, **(blissnet_params or {})}
     t = time.perf_counter()
     net = BLISSNet(**p).fit(X[split["seen_train"]], y[split["seen_train"]])

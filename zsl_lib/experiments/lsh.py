@@ -26,13 +26,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..data import list_datasets, load_dataset
 from ..index.buckets import BucketIndex, csr_topk_unsorted
-from ..index.exact import check_matrix, exact_topk
+from ..index.exact import exact_topk
 from ..index.faiss_baselines import FaissFlatIP, FaissIVFFlat, FaissLSH
 from ..index.kmeans import KMeansBuckets
 from ..index.lsh import RandomHyperplaneLSH
 from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
 from ..metrics import retrieval as R
+from ..validation import check_int, check_matrix, check_name_list, check_positive_ints
+from .lsh_report import REPORT
 
 METHODS = {
     "kmeans": KMeansBuckets,
@@ -41,15 +44,8 @@ METHODS = {
     "faiss-ivf": FaissIVFFlat,
     "faiss-lsh": FaissLSH,
 }
-METRIC_KEYS = (
-    "p_at_10",
-    "p_at_50",
-    "map_retrieved",
-    "map_gallery",
-    "recall_at_10",
-    "candidates_per_query",
-    "query_ms",
-)
+METRIC_KEYS = ("p_at_10", "p_at_50", "map_retrieved", "map_gallery", "recall_at_10",
+               "candidates_per_query", "query_ms")
 # query split used as queries for each dataset (gallery = "train")
 QUERY_SPLIT = {"cifar10": "test", "cifar100": "test", "tiny-imagenet": "val"}
 
@@ -85,6 +81,8 @@ def make_task(
     seed: int = 0,
 ) -> RetrievalTask:
     """Build a task; ``n_queries`` / ``n_gallery`` keep seeded random subsets (None: all)."""
+    n_queries = check_int("n_queries", n_queries, minimum=1, allow_none=True)
+    n_gallery = check_int("n_gallery", n_gallery, minimum=1, allow_none=True)
     X = check_matrix("X (gallery)", X)
     Q = check_matrix("Q (queries)", Q, dim=X.shape[1])
     y, yq = np.asarray(y), np.asarray(yq)
@@ -112,8 +110,7 @@ def make_task(
 
 def parse_spec(spec: str) -> tuple[str, str]:
     """``"dataset:encoder"`` -> (dataset, encoder), validated against the registries."""
-    from ..data import list_datasets  # noqa: PLC0415
-    from ..encoders import list_encoders  # noqa: PLC0415
+    from ..encoders import list_encoders  # noqa: PLC0415  (encoders import torch: kept lazy)
 
     if not isinstance(spec, str) or spec.count(":") < 1:
         raise ValueError(
@@ -132,6 +129,36 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return dataset, encoder
 
 
+def check_params(
+    *,
+    datasets,
+    report_columns: dict,
+    n_queries,
+    n_gallery,
+    n_threads,
+    **positive_ints,
+) -> dict[str, tuple[str, str]]:
+    """Check notebook 04's parameters; returns ``{spec: (dataset, encoder)}`` for ``datasets``.
+
+    ``datasets`` must be a list of ``"dataset:encoder"`` strings (a bare string from papermill's
+    ``-p`` is refused with the ``-y`` form to use), each known to the registries and to
+    ``report_columns``; ``n_queries`` / ``n_gallery`` / ``n_threads`` positive integers or None;
+    every other keyword (``neural_L``, ``neural_epochs``...) a positive integer.
+    """
+    datasets = check_name_list("datasets", datasets, pattern_ok=lambda v: ":" in v)
+    specs = {spec: parse_spec(spec) for spec in datasets}
+    for spec, (ds_name, _) in specs.items():
+        if ds_name not in report_columns:
+            raise ValueError(
+                f"parameter report_columns has no entry for dataset {ds_name!r} (from datasets "
+                f"entry {spec!r}); add one, e.g. {{{ds_name!r}: 'imagenet'}}"
+            )
+    for name, v in (("n_queries", n_queries), ("n_gallery", n_gallery), ("n_threads", n_threads)):
+        check_int(f"parameter {name}", v, minimum=1, allow_none=True)
+    check_positive_ints(**{f"parameter {k}": v for k, v in positive_ints.items()})
+    return specs
+
+
 def load_task(
     spec: str,
     *,
@@ -148,8 +175,7 @@ def load_task(
     is named ``dataset-encoder``. ``n_queries`` / ``n_gallery``: seeded subsets of the embedded
     queries / gallery (cheaper grids without re-extracting features).
     """
-    from ..data import load_dataset  # noqa: PLC0415
-    from ..encoders import embed  # noqa: PLC0415
+    from ..encoders import embed  # noqa: PLC0415  (encoders import torch: kept lazy)
 
     dataset, encoder = parse_spec(spec)
     limit_per_class = limit_per_class or {}
@@ -449,6 +475,31 @@ def record_grid(df: pd.DataFrame, record_fn, exact: pd.DataFrame | None = None) 
 # comparison with the report
 
 
+def report_table(method: str) -> pd.DataFrame:
+    """The report's table for ``method`` ("kmeans", "lsh", "neural-lsh") in long form.
+
+    Columns: ``dataset`` (cifar10 / cifar100 / imagenet), ``method``, ``setting`` (k-means: "none"
+    or "248" PCA dims; LSH: number of tables; neural LSH: 8 tables), ``param`` ("K", "H", "J"),
+    ``value``, ``p_at_10``, ``p_at_50``, ``map`` (percent). Built from :data:`REPORT`.
+    """
+    if method not in REPORT:
+        raise ValueError(f"method must be one of {tuple(REPORT)}; got {method!r}")
+    rows = [
+        {"dataset": ds, "method": method, "setting": setting, "param": t["param"], "value": v,
+         **{m: numbers[m][i] for m in ("p_at_10", "p_at_50", "map")}}
+        for ds, t in REPORT[method].items()
+        for setting, numbers in t["settings"].items()
+        for i, v in enumerate(t["values"])
+    ]
+    return pd.DataFrame(rows)
+
+
+def report_best(metric: str = "p_at_10") -> pd.DataFrame:
+    """Best value of ``metric`` per dataset and method over the report's grids (dataset x method)."""
+    frames = pd.concat([report_table(m) for m in REPORT])
+    return frames.pivot_table(index="dataset", columns="method", values=metric, aggfunc="max")
+
+
 def _report_setting(method: str, group: str):
     """Our grid group -> the report's setting ("none"/"248" PCA, number of tables)."""
     if method == "kmeans":
@@ -467,20 +518,12 @@ def compare_with_report(grid: pd.DataFrame, method: str, report_names: dict) -> 
     ``p_at_10`` / ``report_p_at_10``, ``p_at_50`` / ``report_p_at_50``, ``map_retrieved`` /
     ``report_map``, ``map_gallery``, ``recall_at_10``, ``candidates_per_query``.
     """
-    from .lsh_report import report_table  # noqa: PLC0415
-
     ours = grid[(grid.method == method) & grid.p_at_10.notna()].copy()
     rep = report_table(method)
     ours["report_dataset"] = ours.source.map(report_names)
     ours["setting"] = [_report_setting(method, g) for g in ours.group]
-    rep = rep.rename(
-        columns={
-            "dataset": "report_dataset",
-            "p_at_10": "report_p_at_10",
-            "p_at_50": "report_p_at_50",
-            "map": "report_map",
-        }
-    )
+    rep = rep.rename(columns={"dataset": "report_dataset", "p_at_10": "report_p_at_10",
+                              "p_at_50": "report_p_at_50", "map": "report_map"})
     rep["setting"] = rep.setting.astype(object)
     merged = ours.merge(
         rep[
@@ -489,21 +532,9 @@ def compare_with_report(grid: pd.DataFrame, method: str, report_names: dict) -> 
         on=["report_dataset", "setting", "value"],
         how="left",
     )
-    cols = [
-        "dataset",
-        "group",
-        "param",
-        "value",
-        "p_at_10",
-        "report_p_at_10",
-        "p_at_50",
-        "report_p_at_50",
-        "map_retrieved",
-        "report_map",
-        "map_gallery",
-        "recall_at_10",
-        "candidates_per_query",
-    ]
+    cols = ["dataset", "group", "param", "value", "p_at_10", "report_p_at_10", "p_at_50",
+            "report_p_at_50", "map_retrieved", "report_map", "map_gallery", "recall_at_10",
+            "candidates_per_query"]
     return merged[cols].round(2)
 
 

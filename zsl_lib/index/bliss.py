@@ -33,6 +33,7 @@ Public methods take and return numpy arrays; torch stays inside.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 
@@ -41,11 +42,13 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from ..validation import check_choice, check_int, check_matrix, l2_normalize
+from .buckets import rerank_topk
+
 __all__ = [
     "BLISS",
     "greedy_assign",
     "true_neighbors",
-    "rerank_csr",
     "REBALANCE_RULES",
     "INITS",
     "LOSSES",
@@ -58,42 +61,7 @@ INITS = ("default", "kaiming", "official")
 LOSSES = ("cross_entropy", "triplet")
 DISTANCES = ("mse", "cosine")
 ASSIGN_INITS = ("random", "balanced_random", "kmeans")
-
-
-# ----------------------------------------------------------------------------------------------
-# validation helpers
-# ----------------------------------------------------------------------------------------------
-def _check_matrix(X, name: str, d: int | None = None) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (n, d); got shape {X.shape}. Reshape it, e.g. X.reshape(-1, d)")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); pass at least one row")
-    if not np.issubdtype(X.dtype, np.number):
-        raise TypeError(f"{name} must be numeric; got dtype {X.dtype}")
-    X = X.astype(np.float32, copy=False)
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or inf values; clean or impute them before indexing")
-    if d is not None and X.shape[1] != d:
-        raise ValueError(f"{name} has {X.shape[1]} columns but the index was fitted on {d}-d vectors")
-    return X
-
-
-def _check_choice(value, name: str, choices) -> str:
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not supported; choose one of {list(choices)}")
-    return value
-
-
-def _check_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def _normalize(X: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.maximum(n, 1e-12)
+FITTED = "the index was fitted on"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -107,12 +75,12 @@ def true_neighbors(X: np.ndarray, n_neighbors: int, distance: str = "mse", chunk
     """
     import faiss  # noqa: PLC0415
 
-    X = _check_matrix(X, "X")
-    _check_choice(distance, "distance", DISTANCES)
-    n_neighbors = _check_int(n_neighbors, "n_neighbors")
+    X = check_matrix("X", X)
+    check_choice("distance", distance, DISTANCES)
+    n_neighbors = check_int("n_neighbors", n_neighbors)
     if n_neighbors > X.shape[0]:
         raise ValueError(f"n_neighbors={n_neighbors} is larger than the number of points {X.shape[0]}")
-    Y = np.ascontiguousarray(_normalize(X) if distance == "cosine" else X, dtype=np.float32)
+    Y = np.ascontiguousarray(l2_normalize(X) if distance == "cosine" else X, dtype=np.float32)
     index = faiss.IndexFlatIP(Y.shape[1]) if distance == "cosine" else faiss.IndexFlatL2(Y.shape[1])
     index.add(Y)
     m = min(n_neighbors + 1, Y.shape[0])
@@ -158,11 +126,11 @@ def greedy_assign(
     if scores.ndim != 3:
         raise ValueError(f"scores must have shape (R, n, B); got {scores.shape}")
     R, n, B = scores.shape
-    k = _check_int(k, "k")
+    k = check_int("k", k)
     if k > B:
         raise ValueError(f"k={k} choices is larger than the number of buckets B={B}")
-    _check_choice(rule, "rule", REBALANCE_RULES)
-    chunk_size = _check_int(chunk_size, "chunk_size")
+    check_choice("rule", rule, REBALANCE_RULES)
+    chunk_size = check_int("chunk_size", chunk_size)
     if order is None:
         order = np.arange(n)
     cap = None if capacity is None else int(np.ceil(capacity * n / B))
@@ -205,42 +173,6 @@ def greedy_assign(
         np.add.at(loads, (np.repeat(np.arange(R), c), chosen.ravel()), 1)
         done += c
     return out
-
-
-# ----------------------------------------------------------------------------------------------
-# re-ranking of CSR candidate lists
-# ----------------------------------------------------------------------------------------------
-def rerank_csr(Q: np.ndarray, X: np.ndarray, indptr: np.ndarray, indices: np.ndarray, k: int, chunk_cells: int = 8_000_000):
-    """Rank each query's candidates by inner product and keep the best ``k``.
-
-    ``Q`` float32 (nq, d), ``X`` float32 (n, d) (normalise both first for cosine), ``indptr`` int64
-    (nq+1,), ``indices`` int64 (nnz,). Returns ``(scores float32 (nq, k), ids int64 (nq, k))``,
-    best first (ties: lower id), padded with ``-inf`` / ``-1`` where a query has fewer than ``k``
-    candidates. Vectorised per block of queries: a dense (block, n) score matrix in which
-    non-candidates are masked, then a partial sort.
-    """
-    nq, n = Q.shape[0], X.shape[0]
-    scores = np.full((nq, k), -np.inf, dtype=np.float32)
-    ids = np.full((nq, k), -1, dtype=np.int64)
-    counts = np.diff(indptr)
-    step = max(1, chunk_cells // max(n, 1))
-    kk = min(k, n)
-    for q0 in range(0, nq, step):
-        q1 = min(nq, q0 + step)
-        S = np.full((q1 - q0, n), -np.inf, dtype=np.float32)
-        rows = np.repeat(np.arange(q1 - q0), counts[q0:q1])
-        cand = indices[indptr[q0] : indptr[q1]]
-        S[rows, cand] = np.einsum("ij,ij->i", Q[q0:q1][rows], X[cand]) if len(cand) < S.size // 8 else (Q[q0:q1] @ X.T)[rows, cand]
-        part = np.argpartition(-S, kk - 1, axis=1)[:, :kk] if kk < n else np.tile(np.arange(n), (q1 - q0, 1))
-        ps = np.take_along_axis(S, part, 1)
-        o = np.argsort(part, axis=1)  # ties: lower id first (the sort below is stable)
-        part, ps = np.take_along_axis(part, o, 1), np.take_along_axis(ps, o, 1)
-        o = np.argsort(-ps, axis=1, kind="stable")
-        part, ps = np.take_along_axis(part, o, 1), np.take_along_axis(ps, o, 1)
-        ok = np.isfinite(ps)
-        scores[q0:q1, :kk] = np.where(ok, ps, -np.inf)
-        ids[q0:q1, :kk] = np.where(ok, part, -1)
-    return scores, ids
 
 
 # ----------------------------------------------------------------------------------------------
@@ -371,8 +303,6 @@ class BLISS:
 
     # -- parameters ------------------------------------------------------------------------
     def get_params(self) -> dict:
-        import inspect  # noqa: PLC0415
-
         return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
 
     def set_params(self, **params) -> BLISS:
@@ -385,13 +315,13 @@ class BLISS:
 
     def _validate(self, n: int) -> None:
         for name in ("n_buckets", "n_repetitions", "k_choices", "n_probe", "epochs_per_balance", "batch_size", "n_neighbors", "hidden_dim", "min_freq"):
-            _check_int(getattr(self, name), name)
-        _check_int(self.epochs, "epochs", minimum=0)
-        _check_choice(self.distance, "distance", DISTANCES)
-        _check_choice(self.rebalance, "rebalance", REBALANCE_RULES)
-        _check_choice(self.init, "init", INITS)
-        _check_choice(self.loss, "loss", LOSSES)
-        _check_choice(self.assign_init, "assign_init", ASSIGN_INITS)
+            check_int(name, getattr(self, name))
+        check_int("epochs", self.epochs, minimum=0)
+        check_choice("distance", self.distance, DISTANCES)
+        check_choice("rebalance", self.rebalance, REBALANCE_RULES)
+        check_choice("init", self.init, INITS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("assign_init", self.assign_init, ASSIGN_INITS)
         if self.k_choices > self.n_buckets:
             raise ValueError(f"k_choices={self.k_choices} must not exceed n_buckets={self.n_buckets}")
         if self.n_probe > self.n_buckets:
@@ -403,7 +333,7 @@ class BLISS:
         if self.loss == "triplet" and self.n_neighbors < 2:
             raise ValueError("loss='triplet' needs n_neighbors >= 2 (the point itself plus at least one neighbour)")
         if self.n_rerank is not None:
-            _check_int(self.n_rerank, "n_rerank")
+            check_int("n_rerank", self.n_rerank)
         if self.capacity is not None and not (isinstance(self.capacity, (int, float)) and self.capacity >= 1.0):
             raise ValueError(f"capacity must be None or a float >= 1.0 (a multiple of the mean load); got {self.capacity!r}")
 
@@ -460,7 +390,7 @@ class BLISS:
             return np.stack([rng.permutation(np.arange(n) % B) for _ in range(R)]).astype(np.int64)
         from sklearn.cluster import KMeans  # noqa: PLC0415
 
-        Z = _normalize(X) if self.distance == "cosine" else X
+        Z = l2_normalize(X) if self.distance == "cosine" else X
         seeds = rng.integers(0, 2**31 - 1, size=R)
         return np.stack(
             [KMeans(B, n_init=1, max_iter=50, random_state=int(s)).fit_predict(Z) for s in seeds]
@@ -468,7 +398,7 @@ class BLISS:
 
     def fit(self, X, y=None) -> BLISS:
         """Train the R networks and partition ``X`` float (n, d). Returns self."""
-        X = _check_matrix(X, "X")
+        X = check_matrix("X", X)
         n, d = X.shape
         self._validate(n)
         R, B, K = self.n_repetitions, self.n_buckets, self.k_choices
@@ -478,7 +408,7 @@ class BLISS:
         self._mu = X.mean(0, keepdims=True)
         self._sd = X.std(0, keepdims=True) + 1e-6
         self.X_ = X
-        self.Xn_ = _normalize(X) if self.distance == "cosine" else X
+        self.Xn_ = l2_normalize(X) if self.distance == "cosine" else X
         self.d_ = d
         nbrs = true_neighbors(X, self.n_neighbors, self.distance)  # (n, P), self first
         self.neighbors_ = nbrs
@@ -569,7 +499,7 @@ class BLISS:
     def decision_function(self, X) -> np.ndarray:
         """Logits float32 (R, n, B) of every repetition's network for the rows of ``X`` (n, d)."""
         self._check_fitted()
-        X = _check_matrix(X, "X", self.d_)
+        X = check_matrix("X", X, dim=self.d_, fitted=FITTED)
         return self._logits_all(self._prep(X)).numpy()
 
     def predict(self, X) -> np.ndarray:
@@ -578,7 +508,7 @@ class BLISS:
 
     def top_buckets(self, X, m: int | None = None) -> np.ndarray:
         """Top-``m`` (default ``n_probe``) buckets int64 (n, R, m), best first."""
-        m = self.n_probe if m is None else _check_int(m, "m")
+        m = self.n_probe if m is None else check_int("m", m)
         if m > self.n_buckets:
             raise ValueError(f"m={m} must not exceed n_buckets={self.n_buckets}")
         lg = torch.from_numpy(self.decision_function(X))
@@ -610,7 +540,7 @@ class BLISS:
         frequent (ties: lower id) per query. Within a query, ids are in no particular order, or
         sorted by decreasing frequency then increasing id when ``n_rerank`` is set.
         """
-        min_freq = self.min_freq if min_freq is None else _check_int(min_freq, "min_freq")
+        min_freq = self.min_freq if min_freq is None else check_int("min_freq", min_freq)
         n_rerank = self.n_rerank if n_rerank == -1 else n_rerank
         C = self.candidate_counts(Q, m)
         nq = C.shape[0]
@@ -634,15 +564,15 @@ class BLISS:
         Returns ``(scores float32 (nq, k), ids int64 (nq, k))``, padded with -inf / -1.
         """
         self._check_fitted()
-        k = _check_int(k, "k")
-        Q = _check_matrix(Q, "Q", self.d_)
+        k = check_int("k", k)
+        Q = check_matrix("Q", Q, dim=self.d_, fitted=FITTED)
         indptr, idx = self.candidates(Q, m, min_freq, n_rerank)
         if self.distance == "cosine":
-            return rerank_csr(_normalize(Q), self.Xn_, indptr, idx, k)
+            return rerank_topk(l2_normalize(Q), self.Xn_, indptr, idx, k)
         # -||q-x||^2 = 2 q.x - ||x||^2 - ||q||^2 : rank with an augmented inner product
         Xa = np.hstack([2 * self.X_, -(self.X_**2).sum(1, keepdims=True)]).astype(np.float32)
         Qa = np.hstack([Q, np.ones((Q.shape[0], 1), np.float32)])
-        s, i = rerank_csr(Qa, Xa, indptr, idx, k)
+        s, i = rerank_topk(Qa, Xa, indptr, idx, k)
         return s - (Q**2).sum(1, keepdims=True), i
 
     def nearest_neighbor(self, Q) -> np.ndarray:

@@ -26,16 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exact import check_matrix, l2_normalize, topk_rows
+from ..validation import check_int, check_matrix, l2_normalize
+from .exact import topk_rows
 
 MAX_INT_BITS = 62
-
-
-def check_positive_ints(**values) -> None:
-    """Raise ValueError naming the first argument that is not a positive integer."""
-    for name, v in values.items():
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer; got {v!r}")
 
 
 def bits_to_keys(bits) -> np.ndarray:
@@ -263,6 +257,49 @@ def csr_topk(indptr, indices, scores, k: int) -> tuple[np.ndarray, np.ndarray]:
     return out_s, out_i
 
 
+def rerank_topk(
+    Q: np.ndarray,
+    X: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    k: int,
+    *,
+    chunk_cells: int = 8_000_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score each query's CSR candidates with :func:`score_candidates` and keep the best ``k``.
+
+    ``Q`` float32 (nq, d), ``X`` float32 (n, d) (normalise both first for cosine), ``indptr`` int64
+    (nq+1,), ``indices`` int64 (nnz,) in any order within a query. Returns ``(scores float32
+    (nq, k), ids int64 (nq, k))``, best first, exact ties broken by the lower gallery id (so the
+    result does not depend on the order of the candidates), padded with ``-inf`` / ``-1`` where a
+    query has fewer than ``k`` candidates. Queries are scored in blocks of about ``chunk_cells /
+    n`` so that a dense score block stays small.
+    """
+    indptr = np.asarray(indptr, dtype=np.int64)
+    indices = np.asarray(indices, dtype=np.int64)
+    k = check_int("k", k, minimum=1)
+    nq = indptr.shape[0] - 1
+    out_s = np.full((nq, k), -np.inf, dtype=np.float32)
+    out_i = np.full((nq, k), -1, dtype=np.int64)
+    step = max(1, chunk_cells // max(X.shape[0], 1))
+    for q0 in range(0, nq, step):
+        q1 = min(nq, q0 + step)
+        ptr = indptr[q0 : q1 + 1] - indptr[q0]
+        ids = indices[indptr[q0] : indptr[q1]]
+        scores = score_candidates(Q[q0:q1], X, ptr, ids)
+        # the k-th best score of each query (exact whatever the tie order), then every candidate
+        # reaching it is ranked by (descending score, ascending id)
+        kth = csr_topk_unsorted(ptr, ids, scores, k)[0][:, -1]
+        rows = np.repeat(np.arange(q1 - q0, dtype=np.int64), np.diff(ptr))
+        keep = scores >= kth[rows]
+        rows, ids, scores = rows[keep], ids[keep], scores[keep]
+        order = np.lexsort((ids, -scores, rows))
+        kept_ptr = np.zeros(q1 - q0 + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=q1 - q0), out=kept_ptr[1:])
+        out_s[q0:q1], out_i[q0:q1] = csr_topk(kept_ptr, ids[order], scores[order], k)
+    return out_s, out_i
+
+
 class BucketIndex:
     """Base class of the bucket indexes (see the module docstring for the interface).
 
@@ -343,11 +380,10 @@ class BucketIndex:
 
         Rows with fewer than k candidates are padded with ``-inf`` scores and ``-1`` ids.
         """
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer; got {k!r}")
+        k = check_int("k", k, minimum=1)
         Q = self._check_queries(Q)
         scores = np.full((Q.shape[0], k), -np.inf, dtype=np.float32)
         ids = np.full((Q.shape[0], k), -1, dtype=np.int64)
         for sl, indptr, cand, sc in self.iter_scored(Q):
-            scores[sl], ids[sl] = csr_topk_unsorted(indptr, cand, sc, int(k))
+            scores[sl], ids[sl] = csr_topk_unsorted(indptr, cand, sc, k)
         return scores, ids

@@ -17,41 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_choice, check_int, check_matrix, l2_normalize
+
 METRICS = ("ip", "cosine", "l2")
-
-
-def check_matrix(name: str, A, *, dim: int | None = None, min_rows: int = 1) -> np.ndarray:
-    """Validate a 2-D float matrix and return it as C-contiguous float32.
-
-    Raises ``ValueError`` naming ``name`` when ``A`` is not 2-D, has fewer than ``min_rows`` rows,
-    a number of columns different from ``dim``, or non-finite values.
-    """
-    A = np.asarray(A)
-    if A.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array (n_items, n_features); got shape {A.shape}. "
-            "Reshape a single vector with x[None, :]"
-        )
-    if A.shape[0] < min_rows:
-        raise ValueError(f"{name} has {A.shape[0]} rows; at least {min_rows} expected")
-    if dim is not None and A.shape[1] != dim:
-        raise ValueError(
-            f"{name} has {A.shape[1]} features but the index was built on {dim}-d vectors; "
-            "embed queries and gallery with the same encoder"
-        )
-    if not np.issubdtype(A.dtype, np.number) or np.iscomplexobj(A):
-        raise ValueError(f"{name} must be a real numeric array; got dtype {A.dtype}")
-    A = np.ascontiguousarray(A, dtype=np.float32)
-    if not np.isfinite(A).all():
-        raise ValueError(f"{name} contains NaN or infinite values; clean or impute them first")
-    return A
-
-
-def l2_normalize(A: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Rows of ``A`` (n, d) scaled to unit L2 norm (zero rows stay zero); float32 copy."""
-    A = np.asarray(A, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", A, A))
-    return A / np.maximum(norms, eps)[:, None]
 
 
 def topk_rows(S: np.ndarray, k: int, select: str = "threshold") -> tuple[np.ndarray, np.ndarray]:
@@ -145,14 +113,13 @@ def exact_topk(
         ascending).
     ids : (nq, k) int64 - gallery row indices.
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    check_choice("metric", metric, METRICS)
     X = check_matrix("X (gallery)", X)
     Q = check_matrix("Q (queries)", Q, dim=X.shape[1], min_rows=0)
     n = X.shape[0]
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+    k = check_int("k", k, minimum=1)
+    if k > n:
         raise ValueError(f"k must be an integer in [1, n_gallery={n}]; got {k!r}")
-    k = int(k)
     if metric == "cosine":
         Q, X = l2_normalize(Q), l2_normalize(X)
     half_sq = 0.5 * np.einsum("ij,ij->i", X, X) if metric == "l2" else None
@@ -186,8 +153,7 @@ class ExactIndex:
     """
 
     def __init__(self, metric: str = "cosine", chunk_rows: int | None = None):
-        if metric not in METRICS:
-            raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+        check_choice("metric", metric, METRICS)
         self.metric = metric
         self.chunk_rows = chunk_rows
 

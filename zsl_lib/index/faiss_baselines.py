@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_int, check_matrix, check_positive_ints, l2_normalize
 from .buckets import BucketIndex
-from .exact import ExactIndex, check_matrix, l2_normalize
+from .exact import ExactIndex
 
 
 def _faiss():
@@ -41,9 +42,10 @@ class FaissFlatIP(ExactIndex):
     def search(self, Q, k: int):
         self._check_fitted()
         Q = check_matrix("Q (queries)", Q, dim=self.X_.shape[1], min_rows=0)
-        if not isinstance(k, (int, np.integer)) or not 1 <= k <= self.n_gallery_:
-            raise ValueError(f"k must be an integer in [1, {self.n_gallery_}]; got {k!r}")
-        D, ids = self.index_.search(l2_normalize(Q), int(k))
+        k = check_int("k", k, minimum=1)
+        if k > self.n_gallery_:
+            raise ValueError(f"k must be an integer in [1, n_gallery={self.n_gallery_}]; got {k!r}")
+        D, ids = self.index_.search(l2_normalize(Q), k)
         return D.astype(np.float32), ids.astype(np.int64)
 
 
@@ -63,13 +65,7 @@ class FaissLSH(BucketIndex):
         train_thresholds: bool = False,
         batch_size: int = 1024,
     ):
-        for name, v in (
-            ("n_bits", n_bits),
-            ("n_candidates", n_candidates),
-            ("batch_size", batch_size),
-        ):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        check_positive_ints(n_bits=n_bits, n_candidates=n_candidates, batch_size=batch_size)
         self.n_bits = int(n_bits)
         self.n_candidates = int(n_candidates)
         self.rotate_data = rotate_data
@@ -114,9 +110,7 @@ class FaissIVFFlat(BucketIndex):
     def __init__(
         self, n_lists: int = 100, n_probe: int = 1, *, random_state: int = 0, batch_size: int = 256
     ):
-        for name, v in (("n_lists", n_lists), ("n_probe", n_probe), ("batch_size", batch_size)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        check_positive_ints(n_lists=n_lists, n_probe=n_probe, batch_size=batch_size)
         if n_probe > n_lists:
             raise ValueError(f"n_probe={n_probe} cannot exceed n_lists={n_lists}")
         self.n_lists = int(n_lists)
@@ -147,8 +141,7 @@ class FaissIVFFlat(BucketIndex):
     def search(self, Q, k: int):
         """FAISS's own IVF search: ``(scores float32 (nq, k), ids int64 (nq, k))``, -inf / -1 pads."""
         Q = self._check_queries(Q)
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer; got {k!r}")
-        D, ids = self.index_.search(l2_normalize(Q), int(k))
+        k = check_int("k", k, minimum=1)
+        D, ids = self.index_.search(l2_normalize(Q), k)
         D = np.where(ids >= 0, D, -np.inf).astype(np.float32)
         return D, ids.astype(np.int64)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_choice, check_matrix, check_positive_ints
 from .buckets import BucketIndex
-from .exact import check_matrix, exact_topk
+from .exact import exact_topk
+
+ALGORITHMS = ("auto", "kmeans", "minibatch")
 
 
 class KMeansBuckets(BucketIndex):
@@ -46,19 +49,11 @@ class KMeansBuckets(BucketIndex):
         random_state: int | None = 0,
         batch_size: int = 256,
     ):
-        for name, v in (
-            ("n_clusters", n_clusters),
-            ("n_probe", n_probe),
-            ("max_iter", max_iter),
-            ("n_init", n_init),
-            ("batch_size", batch_size),
-        ):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}")
-        if algorithm not in ("auto", "kmeans", "minibatch"):
-            raise ValueError(
-                f"algorithm must be 'auto', 'kmeans' or 'minibatch'; got {algorithm!r}"
-            )
+        check_positive_ints(
+            n_clusters=n_clusters, n_probe=n_probe, max_iter=max_iter, n_init=n_init,
+            batch_size=batch_size,
+        )
+        check_choice("algorithm", algorithm, ALGORITHMS)
         if pca is not None and not (
             (isinstance(pca, (int, np.integer)) and pca >= 1)
             or (isinstance(pca, float) and 0.0 < pca < 1.0)

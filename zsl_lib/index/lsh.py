@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .buckets import BucketIndex, bits_to_keys, check_positive_ints
-from .exact import check_matrix
+from ..validation import check_matrix, check_positive_ints
+from .buckets import BucketIndex, bits_to_keys
 
 
 class RandomHyperplaneLSH(BucketIndex):

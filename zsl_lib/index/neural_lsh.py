@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .buckets import BucketIndex, bits_to_keys, check_positive_ints
-from .exact import check_matrix
+from ..validation import check_matrix, check_positive_ints
+from .buckets import BucketIndex, bits_to_keys
 
 
 class NeuralHashNetwork:
@@ -56,14 +56,9 @@ class NeuralHashNetwork:
         progress: bool = False,
         n_threads: int = 1,
     ):
-        for name, v in (
-            ("n_hidden", n_hidden),
-            ("epochs", epochs),
-            ("batch_size", batch_size),
-            ("n_threads", n_threads),
-        ):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        check_positive_ints(
+            n_hidden=n_hidden, epochs=epochs, batch_size=batch_size, n_threads=n_threads
+        )
         if min(alpha, beta, gamma) < 0 or lr <= 0:
             raise ValueError("alpha, beta, gamma must be >= 0 and lr > 0")
         if batch_size < 2 and gamma > 0:

@@ -11,24 +11,32 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from ..validation import check_binary_predictions, check_indicator
+
 METRIC_NAMES = ("f2", "mse", "recall", "precision", "accuracy", "subset_accuracy", "roc_auc")
 
 
-def _check_pair(Y_true, other, what: str) -> tuple[np.ndarray, np.ndarray]:
-    Y_true = np.asarray(Y_true)
-    other = np.asarray(other)
-    if Y_true.ndim != 2:
-        raise ValueError(f"Y_true must be a 2-D (n_items, n_classes) indicator matrix, got shape {Y_true.shape}")
+def check_pair(Y_true, other, what: str = "scores") -> tuple[np.ndarray, np.ndarray]:
+    """``Y_true`` (n, C) {0, 1} as bool and ``other`` (same shape, finite) as an array.
+
+    The shared input check of the multi-label metrics (and of the threshold searches):
+    ``Y_true`` must be an indicator matrix (:func:`zsl_lib.validation.check_indicator`) and
+    ``other`` (named ``what`` in messages: ``"scores"`` or ``"Y_pred"``) a real array of the same
+    shape without NaN or infinite values. Scores keep their dtype (no float32 rounding).
+    """
+    Y_true = check_indicator("Y_true", Y_true).astype(bool)
+    other = np.asarray(other.toarray() if hasattr(other, "toarray") else other)
     if other.shape != Y_true.shape:
         raise ValueError(
             f"{what} has shape {other.shape} but Y_true has shape {Y_true.shape}; both must be "
             "(n_items, n_classes) with the same class order"
         )
-    if Y_true.size and not np.isin(Y_true, (0, 1)).all():
-        raise ValueError("Y_true must contain only 0 and 1 (a multi-label indicator matrix)")
+    if other.dtype == object or np.iscomplexobj(other) or not (
+            np.issubdtype(other.dtype, np.number) or other.dtype == bool):
+        raise ValueError(f"{what} must be a real numeric array; got dtype {other.dtype}")
     if np.issubdtype(other.dtype, np.floating) and not np.isfinite(other).all():
         raise ValueError(f"{what} contains NaN or infinite values")
-    return Y_true.astype(bool), other
+    return Y_true, other
 
 
 def check_threshold(threshold) -> np.ndarray:
@@ -65,9 +73,14 @@ def _counts(Y_true: np.ndarray, Y_pred: np.ndarray) -> tuple[int, int, int, int]
 
 
 def fbeta_micro(Y_true, Y_pred, beta: float = 2.0) -> float:
-    """Micro-averaged F-beta of binary predictions; 0 when there are no true or predicted positives."""
-    Y_true, Y_pred = _check_pair(Y_true, Y_pred, "Y_pred")
-    tp, fp, fn, _ = _counts(Y_true, Y_pred.astype(bool))
+    """Micro-averaged F-beta of binary predictions; 0 when there are no true or predicted positives.
+
+    ``Y_pred`` must be 0/1 (or bool): real-valued scores are rejected, not thresholded; use
+    :func:`binarize` (or :func:`multilabel_report` with a threshold) for scores.
+    """
+    Y_true, Y_pred = check_pair(Y_true, Y_pred, "Y_pred")
+    Y_pred = check_binary_predictions("Y_pred", Y_pred)
+    tp, fp, fn, _ = _counts(Y_true, Y_pred)
     b2 = beta * beta
     denom = (1 + b2) * tp + b2 * fn + fp
     return float((1 + b2) * tp / denom) if denom else 0.0
@@ -75,7 +88,7 @@ def fbeta_micro(Y_true, Y_pred, beta: float = 2.0) -> float:
 
 def per_class_roc_auc(Y_true, scores) -> np.ndarray:
     """ROC AUC of each class ``(C,)`` float64; NaN for classes with only positives or only negatives."""
-    Y_true, scores = _check_pair(Y_true, scores, "scores")
+    Y_true, scores = check_pair(Y_true, scores, "scores")
     out = np.full(Y_true.shape[1], np.nan)
     pos = Y_true.sum(0)
     ok = (pos > 0) & (pos < Y_true.shape[0])
@@ -100,7 +113,12 @@ def multilabel_report(Y_true, scores, threshold, beta: float = 2.0) -> dict[str,
     of an item right), ``roc_auc`` (micro: all n x C pairs ranked together; NaN when undefined) and
     ``threshold`` (the global threshold, or the mean of per-class thresholds).
     """
-    Y_true, scores = _check_pair(Y_true, scores, "scores")
+    Y_true, scores = check_pair(Y_true, scores, "scores")
+    if Y_true.size == 0:
+        raise ValueError(
+            f"multilabel_report needs at least one item and one class; Y_true has shape "
+            f"{Y_true.shape}. Evaluate on a non-empty split"
+        )
     scores = scores.astype(np.float64)
     Y_pred = binarize(scores, threshold)
     tp, fp, fn, tn = _counts(Y_true, Y_pred)

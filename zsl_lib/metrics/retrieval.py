@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_int, check_matrix, l2_normalize
+
 
 def _as_2d_bool(rel, name="relevance") -> np.ndarray:
     rel = np.asarray(rel)
@@ -54,8 +56,7 @@ def precision_at_k(relevance, k: int, *, average: bool = True):
     query (nq,) float64 when ``average=False``.
     """
     rel = _as_2d_bool(relevance)
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}")
+    k = check_int("k", k, minimum=1)
     p = rel[:, :k].sum(axis=1) / float(k)
     return float(p.mean()) if average else p
 
@@ -119,8 +120,7 @@ def _csr_rank_and_hits(indptr, relevance):
 
 def csr_precision_at_k(indptr, relevance, k: int) -> np.ndarray:
     """Per query (nq,) precision@k of CSR ranked lists (missing items count as misses)."""
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}")
+    k = check_int("k", k, minimum=1)
     rows, counts, rel, rank, _ = _csr_rank_and_hits(indptr, relevance)
     return np.bincount(rows, weights=rel & (rank <= k), minlength=counts.size) / float(k)
 
@@ -176,8 +176,6 @@ def full_ranking_average_precision(
     Relevance = same label. This needs a full sort of every score row (the only way to place
     every relevant item), done in chunks of ``chunk_rows`` queries. Returns mean or (nq,) AP.
     """
-    from ..index.exact import check_matrix, l2_normalize  # noqa: PLC0415
-
     X = l2_normalize(check_matrix("X (gallery)", X))
     Q = l2_normalize(check_matrix("Q (queries)", Q, dim=X.shape[1]))
     query_labels = np.asarray(query_labels)

@@ -15,16 +15,25 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import mutual_info_score, normalized_mutual_info_score
 
+from ..validation import check_labels, check_matrix
 
-def _labels(name: str, y) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be a 1-d array of integer labels, got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError(f"{name} must hold integer class labels, got dtype {y.dtype}")
-        y = y.astype(np.int64)
-    return y.astype(np.int64, copy=False)
+
+def _labels(name: str, y, like: tuple[str, np.ndarray] | None = None) -> np.ndarray:
+    """A 1-D label vector (ints, strings or other numbers: :func:`~zsl_lib.validation.check_labels`).
+
+    ``like=(other_name, other_labels)``: both must be of the same kind (strings vs numbers), since
+    a string label never equals a number and comparing them would silently count every sample wrong.
+    """
+    y = check_labels(name, y)
+    if like is not None and y.size and like[1].size:
+        other_name, other = like
+        is_str, other_str = y.dtype.kind in "US", other.dtype.kind in "US"
+        if is_str != other_str:
+            raise ValueError(
+                f"{name} holds {'strings' if is_str else 'numbers'} but {other_name} holds "
+                f"{'strings' if other_str else 'numbers'}; use the same kind of labels for both"
+            )
+    return y
 
 
 def per_class_accuracy(y_true, y_pred, classes=None) -> float:
@@ -32,8 +41,9 @@ def per_class_accuracy(y_true, y_pred, classes=None) -> float:
 
     Parameters
     ----------
-    y_true, y_pred : int arrays (n,). True and predicted labels (any integer ids).
-    classes : optional int array. Classes to average over (default: the classes present in
+    y_true, y_pred : arrays (n,). True and predicted labels: integer ids, strings or other
+        numbers (the same kind for both).
+    classes : optional array of labels. Classes to average over (default: the classes present in
         ``y_true``). A listed class with no test sample is an error (its accuracy is undefined).
 
     Returns
@@ -41,14 +51,15 @@ def per_class_accuracy(y_true, y_pred, classes=None) -> float:
     float in [0, 1].
     """
     y_true = _labels("y_true", y_true)
-    y_pred = _labels("y_pred", y_pred)
+    y_pred = _labels("y_pred", y_pred, like=("y_true", y_true))
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred must have the same length, got {y_true.shape[0]} and {y_pred.shape[0]}"
         )
     if y_true.size == 0:
         raise ValueError("per_class_accuracy needs at least one test sample; y_true is empty")
-    classes = np.unique(y_true) if classes is None else np.unique(_labels("classes", classes))
+    classes = (np.unique(y_true) if classes is None
+               else np.unique(_labels("classes", classes, like=("y_true", y_true))))
     # vectorised: count per class of samples and of correct predictions
     pos = np.searchsorted(classes, y_true)
     pos_clipped = np.minimum(pos, len(classes) - 1)
@@ -87,9 +98,9 @@ def gzsl_scores(y_true, y_pred, seen_classes, unseen_classes) -> dict[str, float
     dict with ``"s"``, ``"u"``, ``"h"`` (fractions in [0, 1]).
     """
     y_true = _labels("y_true", y_true)
-    y_pred = _labels("y_pred", y_pred)
-    seen = np.unique(_labels("seen_classes", seen_classes))
-    unseen = np.unique(_labels("unseen_classes", unseen_classes))
+    y_pred = _labels("y_pred", y_pred, like=("y_true", y_true))
+    seen = np.unique(_labels("seen_classes", seen_classes, like=("y_true", y_true)))
+    unseen = np.unique(_labels("unseen_classes", unseen_classes, like=("y_true", y_true)))
     overlap = np.intersect1d(seen, unseen)
     if overlap.size:
         raise ValueError(
@@ -198,12 +209,11 @@ def kmeans_mutual_info(
     dict with ``"mi"`` (``sklearn.metrics.mutual_info_score``, nats) and ``"nmi"``
     (``normalized_mutual_info_score``, arithmetic normalisation, in [0, 1]).
     """
-    X = np.asarray(X, dtype=np.float64)
     y = _labels("y", y)
-    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+    check_matrix("X", X)  # 2-D, real, finite, no overflow; k-means itself runs in float64
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[0] != y.shape[0]:
         raise ValueError(f"X must be (n, d) with n = len(y) = {y.shape[0]}, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinite values; clean or impute the features first")
     k = len(np.unique(y)) if n_clusters is None else int(n_clusters)
     if not 1 <= k <= X.shape[0]:
         raise ValueError(f"n_clusters must be in [1, n_samples={X.shape[0]}], got {k}")

@@ -26,17 +26,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..index.bliss import BLISS, _check_int, _check_matrix, _normalize
+from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
+from ..validation import check_int, check_matrix, l2_normalize
 
 __all__ = ["BLISSNet", "NearestClassMean", "class_means"]
 
 
 def class_means(X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Mean of the L2-normalised rows of ``X`` (n, d) per class of ``classes`` -> float32 (C, d)."""
-    Xn = _normalize(np.asarray(X, dtype=np.float32))
-    lookup = {c: i for i, c in enumerate(classes)}
-    idx = np.array([lookup[v] for v in y]) if len(y) else np.empty(0, int)
+    Xn = l2_normalize(np.asarray(X, dtype=np.float32))
+    classes, y = np.asarray(classes), np.asarray(y)
+    order = np.argsort(classes, kind="stable")
+    pos = np.minimum(np.searchsorted(classes[order], y), max(len(classes) - 1, 0))
+    if len(y) and (not len(classes) or (classes[order][pos] != y).any()):
+        extra = np.setdiff1d(y, classes)[:5]
+        raise ValueError(f"labels {extra.tolist()} are not in classes; pass every class of y")
+    idx = order[pos] if len(y) else np.empty(0, np.int64)
     sums = np.zeros((len(classes), X.shape[1]), dtype=np.float64)
     np.add.at(sums, idx, Xn)
     counts = np.bincount(idx, minlength=len(classes))
@@ -47,7 +53,7 @@ def class_means(X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> np.ndarray
 
 
 def _check_xy(X, y, name="X"):
-    X = _check_matrix(X, name)
+    X = check_matrix(name, X)
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != X.shape[0]:
         raise ValueError(f"labels must be a 1-D array with one entry per row of {name} ({X.shape[0]}); got shape {y.shape}")
@@ -60,12 +66,12 @@ class NearestClassMean:
     def fit(self, X, y) -> NearestClassMean:
         X, y = _check_xy(X, y)
         self.classes_ = np.unique(y)
-        self.means_ = _normalize(class_means(X, y, self.classes_))
+        self.means_ = l2_normalize(class_means(X, y, self.classes_))
         return self
 
     def decision_function(self, X) -> np.ndarray:
         """Cosine similarity float32 (n, C) to every class mean."""
-        return _normalize(_check_matrix(X, "X", self.means_.shape[1])) @ self.means_.T
+        return l2_normalize(check_matrix("X", X, dim=self.means_.shape[1], fitted="the class means were fitted on")) @ self.means_.T
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[self.decision_function(X).argmax(1)]
@@ -135,8 +141,8 @@ class BLISSNet:
 
         ``X`` float (n, d) image features, ``y`` (n,) class labels (any hashable values)."""
         X, y = _check_xy(X, y)
-        R = _check_int(self.n_models, "n_models")
-        B = _check_int(self.n_metaclasses, "n_metaclasses")
+        R = check_int("n_models", self.n_models)
+        B = check_int("n_metaclasses", self.n_metaclasses)
         if self.vote not in ("logprob", "count"):
             raise ValueError(f"vote={self.vote!r} is not supported; choose 'logprob' or 'count'")
         if not 0 < self.min_freq <= 1:
@@ -197,7 +203,7 @@ class BLISSNet:
         """Softmax over metaclasses float32 (n_models, n, B) for the rows of ``X`` (n, d)."""
         if not hasattr(self, "membership_"):
             raise RuntimeError("BLISSNet is not fitted yet; call fit(X, y) first")
-        X = _check_matrix(X, "X", self.d_)
+        X = check_matrix("X", X, dim=self.d_, fitted="the model was fitted on")
         with torch.no_grad():
             return torch.softmax(self._net(torch.from_numpy(X)), dim=2).numpy()
 
