@@ -110,7 +110,8 @@ def test_quickstart_runs_in_jupyterlab_with_figure_and_progress_widget(browser, 
     # the figure (an inline PNG) and the progress widget
     try:
         page.wait_for_selector(".jp-OutputArea-output img", state="attached", timeout=240_000)
-        page.wait_for_selector(".jp-OutputArea-output .widget-progress, .jp-OutputArea-output progress",
+        # tqdm's ipywidgets bar: an HBox with the description, a progress bar and the rate
+        page.wait_for_selector(".jp-OutputArea-output .jupyter-widgets [class*='progress']",
                                state="attached", timeout=60_000)
     except Exception:
         page.screenshot(path=str(_root.parent / "jupyterlab-failure.png"), full_page=True)
@@ -119,6 +120,8 @@ def test_quickstart_runs_in_jupyterlab_with_figure_and_progress_widget(browser, 
     page.wait_for_function(
         "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(e => e.textContent.includes('*'))",
         timeout=240_000)
+    bar_text = page.inner_text(".jp-OutputArea-output .jupyter-widgets.widget-hbox").replace("\u2007", " ")
+    assert "k sweep" in bar_text and "100%" in bar_text and "k/s" in bar_text, bar_text
     text = page.inner_text(".jp-NotebookPanel")
     assert "Traceback" not in text and "Error" not in text.split("What this shows")[0], text[-3000:]
     loaded = page.eval_on_selector_all(".jp-OutputArea-output img",
