@@ -60,7 +60,7 @@ def test_overlapping_seen_and_unseen_classes():
 def test_nan_features():
     X, y, S, names = _parts()
     X[5, 1] = np.nan
-    with pytest.raises(ValueError, match="X_train contains NaN"):
+    with pytest.raises(ValueError, match=r"toy: X_train contains NaN or infinite values in 1 rows \(first: \[5\]\)"):
         split_by_classes("toy", X, y, X, y, S, names, [3])
 
 
