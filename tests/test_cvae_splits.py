@@ -1,4 +1,4 @@
-"""Seen/unseen splits and class semantics (zsl_lib.data.zsl_splits): validation and real files."""
+"""Seen/unseen splits (zsl_lib.data.zsl_splits) and embedded splits (zsl_lib.encoders.semantics)."""
 
 import numpy as np
 import pytest
@@ -9,11 +9,14 @@ from tests.conftest import real_file
 from zsl_lib.data.zsl_splits import (
     ZSL_DATASETS,
     ZSLSplit,
-    load_zsl_split,
+    cap_index,
+    frequent_class_split,
+    holdout_seen_split,
     make_synthetic_zsl,
     seeded_class_split,
     split_by_classes,
 )
+from zsl_lib.encoders.semantics import load_zsl_split
 
 
 def test_seeded_class_split_is_fixed_and_disjoint():
@@ -57,12 +60,12 @@ def test_overlapping_seen_and_unseen_classes():
 def test_nan_features():
     X, y, S, names = _parts()
     X[5, 1] = np.nan
-    with pytest.raises(ValueError, match="X_train contains NaN"):
+    with pytest.raises(ValueError, match=r"toy: X_train contains NaN or infinite values in 1 rows \(first: \[5\]\)"):
         split_by_classes("toy", X, y, X, y, S, names, [3])
 
 
 def test_unknown_dataset_name_lists_accepted_values():
-    with pytest.raises(ValueError, match="dataset='cub'.*accepted values"):
+    with pytest.raises(ValueError, match="unknown dataset 'cub'; accepted values"):
         load_zsl_split("cub")
     assert "tiny-imagenet" in ZSL_DATASETS
 
@@ -112,11 +115,38 @@ def test_xlsa17_cub_real_splits_with_generated_res101(tmp_path, monkeypatch):
 
 
 def test_cap_per_class_keeps_at_most_cap_random_samples():
-    from zsl_lib.data.zsl_splits import _cap_index
-
     y = np.repeat([3, 1, 7], [10, 2, 5])
-    keep = _cap_index(y, 4, seed=0)
+    keep = cap_index(y, 4, seed=0)
     counts = {c: int(np.sum(y[keep] == c)) for c in (1, 3, 7)}
     assert counts == {1: 2, 3: 4, 7: 4}  # naive expectation: min(count, cap)
     assert np.all(np.diff(keep) > 0)
-    np.testing.assert_array_equal(_cap_index(y, None, 0), np.arange(len(y)))
+    np.testing.assert_array_equal(cap_index(y, None, 0), np.arange(len(y)))
+
+
+def test_holdout_seen_split_keeps_every_unseen_item_for_testing():
+    y = np.repeat(np.arange(6), 10)
+    unseen = np.array([1, 4])
+    tr, te = holdout_seen_split(y, unseen, test_fraction=0.3, seed=0)
+    assert np.intersect1d(tr, te).size == 0 and np.union1d(tr, te).size == len(y)
+    assert np.all(np.diff(te) > 0)  # sorted
+    assert not np.isin(y[tr], unseen).any()
+    for c in range(6):  # naive count per class: 3 of 10 seen-class items held out, all unseen ones
+        assert np.sum(y[te] == c) == (10 if c in unseen else 3)
+    np.testing.assert_array_equal(holdout_seen_split(y, unseen, 0.3, seed=0)[0], tr)
+
+
+def test_frequent_class_split_keeps_classes_with_enough_items():
+    counts = [30, 5, 40, 25, 60, 20, 22, 9]  # classes 1 and 7 are below min_items=20
+    y = np.concatenate([np.repeat(np.arange(8), counts), [-1, -1]])  # -1: no class
+    tr, te, present, unseen = frequent_class_split(y, min_items=20, n_unseen=None, test_fraction=0.2,
+                                                   max_train_per_class=8, seed=0)
+    np.testing.assert_array_equal(present, [0, 2, 3, 4, 5, 6])
+    assert len(unseen) == 2 and set(unseen) <= set(present)  # max(2, 6 // 4)
+    assert not np.isin(y[tr], unseen).any() and set(np.unique(y[tr])) == set(present) - set(unseen)
+    assert max(np.sum(y[tr] == c) for c in present) <= 8
+    for c in unseen:  # every unseen item is a test item
+        assert np.sum(y[te] == c) == counts[c]
+    assert not np.isin(y[np.concatenate([tr, te])], [-1, 1, 7]).any()
+    with pytest.raises(ValueError, match="only 3 classes have min_items=30 items.*lower min_items"):
+        frequent_class_split(y, min_items=30, n_unseen=None, test_fraction=0.2, max_train_per_class=None,
+                             seed=0, name="toy")

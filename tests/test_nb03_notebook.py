@@ -46,3 +46,11 @@ def test_nb03_rejects_unknown_dataset(tmp_path):
     r = run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters={"datasets": ["cub"]})
     assert r.status == "failed"
     assert "parameter datasets" in r.error and "accepted values" in r.error
+
+
+@pytest.mark.notebook
+def test_nb03_rejects_a_string_where_a_list_is_expected(tmp_path):
+    # papermill's -p passes a string: the setup cell must say so, not check it letter by letter
+    r = run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters={"datasets": "tiny-imagenet"})
+    assert r.status == "failed"
+    assert "expected a list of names, got the string 'tiny-imagenet'" in r.error

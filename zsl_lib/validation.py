@@ -55,7 +55,11 @@ def check_matrix(name: str, A, *, dim: int | None = None, min_rows: int = 1,
     if A.dtype == bool or not np.issubdtype(A.dtype, np.number) or np.iscomplexobj(A):
         raise ValueError(f"{name} must be a real numeric array; got dtype {A.dtype}")
     if A.size and np.issubdtype(A.dtype, np.floating) and not np.isfinite(A).all():
-        raise ValueError(f"{name} contains NaN or infinite values; clean or impute them first")
+        rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
+        raise ValueError(
+            f"{name} contains NaN or infinite values in {len(rows)} rows (first: {rows[:5].tolist()}); "
+            "clean or impute them first"
+        )
     if A.size:
         peak = float(np.abs(A).max())
         if peak > MAX_ABS_VALUE:

@@ -1,20 +1,19 @@
-"""Seen/unseen class splits and class semantics for zero-shot experiments.
+"""Seen/unseen class splits for zero-shot experiments: pure class-split logic, no embedding.
 
 :class:`ZSLSplit` holds everything a ZSL / GZSL experiment needs (features of seen-class training
 images, seen-class and unseen-class test images, one semantic vector per class) and validates it.
-:func:`load_zsl_split` builds one from a registered dataset:
+This module only divides classes and items; features it is given. Building a split whose
+features and class semantics must be embedded first (Tiny-ImageNet, fashion-products) is
+:func:`zsl_lib.encoders.semantics.load_zsl_split`, which uses the helpers here:
 
-* ``"tiny-imagenet"``: train split (100 images/class in the mirror) of the seen classes for
-  training; the val split (50/class) for testing (seen and unseen). A fixed seeded split of the
-  200 classes into 150 seen / 50 unseen (:func:`seeded_class_split`, ``seed=0`` by default).
-  Semantics: MiniLM embeddings of each class's WordNet names and gloss
-  (:func:`wordnet_class_texts`).
-* ``"fashion-products"``: the ``eval`` items, ``articleType`` classes with at least ``min_items``
-  items; a seeded seen/unseen split of the classes; seen-class items split 80/20 (stratified,
-  seeded) into training and seen test items. Semantics: MiniLM embeddings of the class names.
-* ``"xlsa17-CUB"``, ``"xlsa17-SUN"``, ``"xlsa17-AWA2"`` (and AWA1, APY): the proposed split (PS)
-  of Xian et al. with ResNet-101 features (``res101.mat``) and the class attributes.
-* ``"synthetic"``: :func:`make_synthetic_zsl`, features linear in the semantics (tests).
+* :func:`seeded_class_split`: a fixed seeded split of ``range(n_classes)`` into seen / unseen;
+* :func:`holdout_seen_split`: seen-class items divided into training and seen test items;
+* :func:`frequent_class_split`: classes with at least ``min_items`` items, a seeded quarter of
+  them unseen, seen-class items split stratified into training and seen test items;
+* :func:`wordnet_class_texts`: the WordNet names and gloss of each class (the text to embed);
+* :func:`load_xlsa17_split`: the proposed split (PS) of Xian et al. with its ResNet-101
+  features and class attributes (nothing to embed);
+* :func:`make_synthetic_zsl`: features linear in the semantics (tests).
 """
 
 from __future__ import annotations
@@ -23,6 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+
+from ..validation import check_choice, check_matrix
+from . import wordnet
+from .loaders import load_dataset
 
 ZSL_DATASETS = (
     "tiny-imagenet",
@@ -34,16 +37,6 @@ ZSL_DATASETS = (
     "xlsa17-APY",
     "synthetic",
 )
-
-
-def _finite(name: str, X: np.ndarray) -> None:
-    bad = ~np.isfinite(X)
-    if bad.any():
-        rows = np.unique(np.nonzero(bad)[0])
-        raise ValueError(
-            f"{name} contains NaN or infinite values in {len(rows)} rows (first: {rows[:5].tolist()}); "
-            "recompute or clean the features"
-        )
 
 
 @dataclass
@@ -92,7 +85,7 @@ class ZSLSplit:
                 f"{self.name}: the semantic matrix has shape {self.semantics.shape} but there are "
                 f"{n_classes} classes; expected one semantic row per class, shape ({n_classes}, a)"
             )
-        _finite(f"{self.name}: semantics", self.semantics)
+        check_matrix(f"{self.name}: semantics", self.semantics, min_rows=0)
         overlap = np.intersect1d(self.seen_classes, self.unseen_classes)
         if overlap.size:
             names = [self.class_names[i] for i in overlap[:5]]
@@ -114,7 +107,7 @@ class ZSLSplit:
                 raise ValueError(
                     f"{self.name}: {xn} must be (len({yn}), {d}), got {X.shape} with {y.shape[0]} labels"
                 )
-            _finite(f"{self.name}: {xn}", X)
+            check_matrix(f"{self.name}: {xn}", X, min_rows=0)
             stray = np.setdiff1d(np.unique(y), allowed)
             if stray.size:
                 raise ValueError(
@@ -153,7 +146,7 @@ def seeded_class_split(n_classes: int, n_unseen: int, seed: int = 0) -> tuple[np
     return np.sort(perm[: n_classes - n_unseen]), np.sort(perm[n_classes - n_unseen :])
 
 
-def _cap_index(y: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
+def cap_index(y: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
     """Sorted indices keeping at most ``cap`` random samples per class (all when cap is None)."""
     if cap is None:
         return np.arange(len(y))
@@ -165,11 +158,6 @@ def _cap_index(y: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
     rank = np.empty(len(y), dtype=np.int64)
     rank[srt] = np.arange(len(y)) - first
     return np.sort(order[rank < cap])
-
-
-def _cap_per_class(X, y, cap, seed):
-    keep = _cap_index(np.asarray(y), cap, seed)
-    return X[keep], np.asarray(y)[keep]
 
 
 def split_by_classes(
@@ -193,21 +181,12 @@ def split_by_classes(
 
 def wordnet_class_texts(wnids) -> list[str]:
     """One text per WordNet noun id: ``"<name>, <synonym>, ...: <gloss>"`` (zsl_lib.data.wordnet)."""
-    from . import wordnet  # noqa: PLC0415 (lands with the data layer)
-
     texts = []
     for w in wnids:
         s = wordnet.synset(w)
         words = ", ".join(x.replace("_", " ") for x in s.words)
         texts.append(f"{words}: {s.gloss}")
     return texts
-
-
-def text_semantics(texts, encoder: str = "minilm") -> np.ndarray:
-    """Class semantic vectors from texts: ``embed_texts(texts, encoder)`` float32 (n, 384)."""
-    from ..encoders import embed_texts  # noqa: PLC0415
-
-    return np.asarray(embed_texts(list(texts), encoder), dtype=np.float32)
 
 
 def make_synthetic_zsl(
@@ -244,100 +223,61 @@ def make_synthetic_zsl(
     )
 
 
-def _check_name(name: str) -> None:
-    if name not in ZSL_DATASETS:
-        raise ValueError(f"dataset={name!r} is not a known ZSL dataset; accepted values: {list(ZSL_DATASETS)}")
+def check_zsl_dataset(name: str) -> str:
+    """``name`` if it is one of :data:`ZSL_DATASETS`; a ValueError listing them otherwise."""
+    return check_choice("dataset", name, ZSL_DATASETS)
 
 
-def load_zsl_split(
-    name: str,
-    *,
-    encoder: str = "efficientnet-lite0",
-    text_encoder: str = "minilm",
-    n_unseen: int | None = None,
-    split_seed: int = 0,
-    min_items: int = 50,
-    test_fraction: float = 0.2,
-    train_source: str = "train",
-    max_train_per_class: int | None = None,
-    progress: bool = True,
-) -> ZSLSplit:
-    """Build a :class:`ZSLSplit` for a registered dataset (see the module docstring).
+def holdout_seen_split(y, unseen, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Divide the seen-class items of ``y`` (seeded, stratified) into training and test items.
 
-    ``n_unseen`` defaults to 50 for Tiny-ImageNet (150 seen / 50 unseen) and a quarter of the
-    classes for fashion-products; it is fixed by the proposed split for xlsa17.
-    ``encoder`` extracts image features (cached); ``text_encoder`` embeds class texts.
-    ``train_source`` (Tiny-ImageNet): ``"train"`` trains on the train split and tests on val;
-    ``"val"`` uses the val split only: seen-class val images are divided (seeded, stratified,
-    ``test_fraction`` for testing) into training and seen test images (needs 10,000 embeddings
-    instead of 30,000). ``max_train_per_class`` caps training images per class (seeded; with
-    ``"train"`` the cap is drawn before feature extraction, so only those images are encoded).
-    Fashion-products uses every item with an image (split ``all``), classes with at least
-    ``min_items`` items.
+    Returns ``(train_idx, test_idx)``: sorted ``test_idx`` holds ``test_fraction`` of every seen
+    class's items and every unseen-class item; ``train_idx`` the remaining seen-class items.
     """
-    if train_source not in ("train", "val"):
-        raise ValueError(f"train_source must be 'train' or 'val', got {train_source!r}")
-    _check_name(name)
-    if name == "synthetic":
-        return make_synthetic_zsl(n_unseen=n_unseen or 5, seed=split_seed)
-    from ..encoders import embed  # noqa: PLC0415
-    from . import load_dataset  # noqa: PLC0415
+    y = np.asarray(y)
+    seen_idx = np.flatnonzero(~np.isin(y, unseen))
+    tr_idx, ts_idx = train_test_split(seen_idx, test_size=test_fraction, stratify=y[seen_idx],
+                                      random_state=seed)
+    return tr_idx, np.sort(np.concatenate([ts_idx, np.flatnonzero(np.isin(y, unseen))]))
 
-    if name == "tiny-imagenet":
-        te = load_dataset("tiny-imagenet", split="val")
-        Xte, yte = embed(te, encoder, progress=progress), np.asarray(te.labels)
-        n_unseen = 50 if n_unseen is None else n_unseen
-        _, unseen = seeded_class_split(len(te.class_names), n_unseen, split_seed)
-        if train_source == "train":
-            # sample the cap before embedding: only the images used are encoded (and cached)
-            cap = {} if max_train_per_class is None else {"limit_per_class": max_train_per_class, "seed": split_seed}
-            tr = load_dataset("tiny-imagenet", split="train", **cap)
-            if list(tr.class_names) != list(te.class_names):
-                raise ValueError("tiny-imagenet: train and val splits disagree on the class order")
-            Xtr, ytr = embed(tr, encoder, progress=progress), np.asarray(tr.labels)
-        else:
-            seen_idx = np.flatnonzero(~np.isin(yte, unseen))
-            tr_idx, ts_idx = train_test_split(seen_idx, test_size=test_fraction, stratify=yte[seen_idx],
-                                              random_state=split_seed)
-            keep_te = np.sort(np.concatenate([ts_idx, np.flatnonzero(np.isin(yte, unseen))]))
-            Xtr, ytr, Xte, yte = Xte[tr_idx], yte[tr_idx], Xte[keep_te], yte[keep_te]
-        Xtr, ytr = _cap_per_class(Xtr, ytr, max_train_per_class, split_seed)
-        texts = wordnet_class_texts(te.extra["wnids"])
-        return split_by_classes(
-            "tiny-imagenet", Xtr, ytr, Xte, yte, text_semantics(texts, text_encoder),
-            te.class_names, unseen,
-            info={"encoder": encoder, "text_encoder": text_encoder, "split_seed": split_seed,
-                  "train_source": train_source, "semantics": "WordNet names + gloss",
-                  "class_texts": texts},
+
+def frequent_class_split(y, *, min_items: int, n_unseen: int | None, test_fraction: float,
+                         max_train_per_class: int | None, seed: int, name: str = "dataset"):
+    """A ZSL split of the classes with at least ``min_items`` items (negative labels: no class).
+
+    A seeded ``n_unseen`` of those classes (default: a quarter, at least 2) are unseen; seen-class
+    items are split (seeded, stratified) into training and ``test_fraction`` seen test items;
+    training items are capped at ``max_train_per_class`` per class (None: all).
+
+    Returns ``(train_idx, test_idx, present, unseen)``: item indices (test: seen test items,
+    then every unseen-class item), the kept class ids and the unseen ones (ids of ``y``).
+    """
+    y = np.asarray(y)
+    classes, counts = np.unique(y[y >= 0], return_counts=True)
+    present = classes[counts >= min_items]
+    if len(present) < 4:
+        raise ValueError(
+            f"{name}: only {len(present)} classes have min_items={min_items} items; at least 4 are "
+            "needed for a seen/unseen split: lower min_items"
         )
-    if name == "fashion-products":
-        ds = load_dataset("fashion-products", split="all")
-        X = embed(ds, encoder, progress=progress)
-        y = np.asarray(ds.labels)
-        classes, counts = np.unique(y[y >= 0], return_counts=True)
-        present = classes[counts >= min_items]
-        if len(present) < 4:
-            raise ValueError(f"fashion-products: only {len(present)} articleTypes have min_items={min_items} items")
-        n_unseen = max(2, len(present) // 4) if n_unseen is None else n_unseen
-        perm_s, perm_u = seeded_class_split(len(present), n_unseen, split_seed)
-        unseen = present[perm_u]
-        # seen items: seeded stratified 80/20 into training and seen test items
-        idx = np.flatnonzero(np.isin(y, present[perm_s]))
-        tr_idx, te_idx = train_test_split(idx, test_size=test_fraction, stratify=y[idx], random_state=split_seed)
-        if max_train_per_class is not None:
-            tr_idx = tr_idx[_cap_index(y[tr_idx], max_train_per_class, split_seed)]
-        te_idx = np.concatenate([te_idx, np.flatnonzero(np.isin(y, unseen))])
-        # keep only classes with items; relabel to 0..K-1
-        names = [ds.class_names[c] for c in present]
-        remap = np.full(len(ds.class_names), -1)
-        remap[present] = np.arange(len(present))
-        return split_by_classes(
-            "fashion-products", X[tr_idx], remap[y[tr_idx]], X[te_idx], remap[y[te_idx]],
-            text_semantics(names, text_encoder), names, remap[unseen],
-            info={"encoder": encoder, "text_encoder": text_encoder, "split_seed": split_seed,
-                  "semantics": "class names", "min_items": min_items,
-                  "max_train_per_class": max_train_per_class},
-        )
+    n_unseen = max(2, len(present) // 4) if n_unseen is None else n_unseen
+    perm_s, perm_u = seeded_class_split(len(present), n_unseen, seed)
+    unseen = present[perm_u]
+    # seen items: seeded stratified split into training and seen test items
+    idx = np.flatnonzero(np.isin(y, present[perm_s]))
+    tr_idx, te_idx = train_test_split(idx, test_size=test_fraction, stratify=y[idx], random_state=seed)
+    if max_train_per_class is not None:
+        tr_idx = tr_idx[cap_index(y[tr_idx], max_train_per_class, seed)]
+    te_idx = np.concatenate([te_idx, np.flatnonzero(np.isin(y, unseen))])
+    return tr_idx, te_idx, present, unseen
+
+
+def load_xlsa17_split(name: str) -> ZSLSplit:
+    """The proposed split (PS) of Xian et al. for ``"xlsa17-<subset>"`` (CUB, SUN, AWA2, AWA1,
+    APY): ResNet-101 features of ``res101.mat`` and the class attributes of ``att_splits.mat``."""
+    check_zsl_dataset(name)
+    if not name.startswith("xlsa17-"):
+        raise ValueError(f"load_xlsa17_split takes an 'xlsa17-<subset>' name, got {name!r}")
     subset = name.split("-", 1)[1]
     ds = load_dataset("xlsa17", subset=subset)
     if ds.features is None:

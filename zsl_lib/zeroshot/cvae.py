@@ -36,6 +36,15 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from ..validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_labels,
+    check_matrix,
+    l2_normalize,
+)
+
 #: keyword settings of :class:`ClusterableCVAE` for each ablation variant (results keys).
 ABLATION_VARIANTS: dict[str, dict] = {
     "na": {"use_mapping": False, "use_gaussian": False, "noise_alpha": 0.0},
@@ -45,30 +54,10 @@ ABLATION_VARIANTS: dict[str, dict] = {
 }
 
 _SCALINGS = ("none", "minmax", "standard", "l2")
+_FITTED = "the model was fitted on"  # completes check_matrix's dimension-mismatch message
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def _check_features(X, name: str = "X", n_features: int | None = None) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} is empty (0 samples)")
-    bad = ~np.isfinite(X)
-    if bad.any():
-        rows = np.unique(np.nonzero(bad)[0])
-        raise ValueError(
-            f"{name} contains NaN or infinite values in {len(rows)} rows (first: {rows[:5].tolist()}); "
-            "clean or impute the features before fitting"
-        )
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features but the model was fitted on {n_features}; "
-            "use features from the same encoder"
-        )
-    return X
 
 
 def check_zsl_inputs(X, y, semantics, unseen_classes=None):
@@ -86,17 +75,9 @@ def check_zsl_inputs(X, y, semantics, unseen_classes=None):
     -------
     X float32 (n, d), y int64 (n,), semantics float32 (n_classes, a), seen int64, unseen int64.
     """
-    X = _check_features(X)
-    S = np.asarray(semantics, dtype=np.float32)
-    if S.ndim != 2:
-        raise ValueError(
-            f"semantics must be a 2-d array (n_classes, n_attributes), got shape {S.shape}"
-        )
-    if not np.all(np.isfinite(S)):
-        raise ValueError("semantics contains NaN or infinite values")
-    y = np.asarray(y)
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
+    X = check_matrix("X", X)
+    S = check_matrix("semantics", semantics)
+    y = check_labels("y", y, n=X.shape[0])
     if not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"y must hold integer class ids, got dtype {y.dtype}")
     y = y.astype(np.int64)
@@ -142,9 +123,7 @@ class _FeatureScaler:
     """Per-feature scaling fitted on training features (``minmax`` keeps ReLU-decodable [0, 1])."""
 
     def __init__(self, kind: str):
-        if kind not in _SCALINGS:
-            raise ValueError(f"feature_scaling must be one of {_SCALINGS}, got {kind!r}")
-        self.kind = kind
+        self.kind = check_choice("feature_scaling", kind, _SCALINGS)
 
     def fit(self, X):
         if self.kind == "minmax":
@@ -157,7 +136,7 @@ class _FeatureScaler:
         if self.kind in ("minmax", "standard"):
             return self.scaler_.transform(X).astype(np.float32)
         if self.kind == "l2":
-            return (X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+            return l2_normalize(X)
         return X.astype(np.float32)
 
 
@@ -242,10 +221,8 @@ class GaussianSimilarityMapping:
 
     def _module(self, d: int) -> nn.Module:
         acts = {"none": nn.Identity, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid}
-        if self.activation not in acts:
-            raise ValueError(f"activation must be one of {sorted(acts)}, got {self.activation!r}")
-        if self.init not in ("identity", "random"):
-            raise ValueError(f"init must be 'identity' or 'random', got {self.init!r}")
+        check_choice("activation", self.activation, sorted(acts))
+        check_choice("init", self.init, ("identity", "random"))
         out = d if self.out_dim is None else int(self.out_dim)
         lin = nn.Linear(d, out)
         if self.init == "identity":
@@ -261,12 +238,9 @@ class GaussianSimilarityMapping:
 
     def fit(self, X, y) -> GaussianSimilarityMapping:
         """Train F and W' on features X float (n, d) with labels y int (n,)."""
-        X = _check_features(X)
-        y = np.asarray(y)
-        if y.shape != (X.shape[0],):
-            raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
-        if not self.gamma > 0:
-            raise ValueError(f"gamma must be > 0, got {self.gamma}")
+        X = check_matrix("X", X)
+        y = check_labels("y", y, n=X.shape[0])
+        check_float("gamma", self.gamma, low=0, low_open=True)
         self.classes_, yi = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError("the Gaussian similarity loss needs at least 2 classes")
@@ -304,7 +278,7 @@ class GaussianSimilarityMapping:
         """F(X): float32 (n, out_dim)."""
         if not hasattr(self, "module_"):
             raise RuntimeError("GaussianSimilarityMapping is not fitted; call fit(X, y) first")
-        X = _check_features(X, n_features=self.n_features_in_)
+        X = check_matrix("X", X, dim=self.n_features_in_, fitted=_FITTED)
         with torch.no_grad():
             return self.module_(torch.from_numpy(X)).numpy()
 
@@ -329,8 +303,7 @@ class _Encoder(nn.Module):
 
 def _decoder(in_dim, hidden, out_dim, output_activation):
     acts = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "none": nn.Identity}
-    if output_activation not in acts:
-        raise ValueError(f"output_activation must be one of {sorted(acts)}, got {output_activation!r}")
+    check_choice("output_activation", output_activation, sorted(acts))
     return nn.Sequential(
         nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, out_dim), acts[output_activation]()
     )
@@ -345,7 +318,7 @@ def train_softmax(
     X float (n, p), y int (n,) in ``[0, n_classes)``. Returns ``(W (n_classes, p), b (n_classes,))``;
     predictions are ``argmax(X W^T + b)``.
     """
-    X = torch.from_numpy(_check_features(X))
+    X = torch.from_numpy(check_matrix("X", X))
     y = torch.from_numpy(np.asarray(y, dtype=np.int64))
     seed = _seed_from(random_state)
     gen = torch.Generator().manual_seed(seed)
@@ -484,14 +457,10 @@ class ClusterableCVAE:
 
     def _check_params(self):
         for name in ("hidden_size", "projection_dim", "epochs", "batch_size", "n_synth_per_class"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, np.integer)) and v > 0):
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if self.noise_alpha < 0:
-            raise ValueError(f"noise_alpha must be >= 0, got {self.noise_alpha}")
-        for name in ("lambda_cls", "lambda_cls_rec", "kl_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+            check_int(name, getattr(self, name), minimum=1)
+        for name in ("noise_alpha", "lambda_cls", "lambda_cls_rec", "kl_weight"):
+            check_float(name, getattr(self, name), low=0)
+        check_choice("semantic_scaling", self.semantic_scaling, ("none", "center", "standard"))
 
     def _check_fitted(self):
         if not hasattr(self, "decoder_"):
@@ -518,8 +487,6 @@ class ClusterableCVAE:
         self._check_params()
         X, y, S, seen, unseen = check_zsl_inputs(X, y, semantics, unseen_classes)
         self.seen_classes_, self.unseen_classes_ = seen, unseen
-        if self.semantic_scaling not in ("none", "center", "standard"):
-            raise ValueError(f"semantic_scaling must be 'none', 'center' or 'standard', got {self.semantic_scaling!r}")
         if self.semantic_scaling != "none":
             S = S - S.mean(0, keepdims=True)
             if self.semantic_scaling == "standard":
@@ -629,7 +596,7 @@ class ClusterableCVAE:
     def transform(self, X) -> np.ndarray:
         """Real features into the classification space: M(F(scale(X))), float32 (n, p)."""
         self._check_fitted()
-        X = _check_features(X, n_features=self.n_features_in_)
+        X = check_matrix("X", X, dim=self.n_features_in_, fitted=_FITTED)
         return self._project(self._pre(X))
 
     def generate(self, classes, n_per_class: int, random_state=None) -> tuple[np.ndarray, np.ndarray]:
@@ -652,8 +619,7 @@ class ClusterableCVAE:
     def decision_function(self, X, setting: str = "zsl") -> tuple[np.ndarray, np.ndarray]:
         """Scores of the final softmax classifier: ``(scores float (n, C), classes int64 (C,))``,
         column j scoring class ``classes[j]``. ``setting`` as in :meth:`predict`."""
-        if setting not in ("zsl", "gzsl"):
-            raise ValueError(f"setting must be 'zsl' or 'gzsl', got {setting!r}")
+        check_choice("setting", setting, ("zsl", "gzsl"))
         self._check_fitted()
         clf = self.zsl_classifier_ if setting == "zsl" else self.gzsl_classifier_
         return clf.decision_function(self.transform(X)), clf.classes
@@ -663,116 +629,3 @@ class ClusterableCVAE:
         ``"gzsl"``: among all seen and unseen classes."""
         scores, classes = self.decision_function(X, setting)
         return classes[np.argmax(scores, axis=1)]
-
-
-# ----------------------------------------------------------------------------- experiment helpers
-
-#: the paper's numbers (percent; MI as printed in Table 4) for the tables beside ours.
-PAPER_RESULTS = {
-    "table1_gzsl": {  # U, S, H
-        "ESZSL": {"CUB": (12.6, 63.8, 21.0), "SUN": (11.0, 27.9, 15.8), "AWA2": (5.9, 77.8, 11.0)},
-        "Ours": {"CUB": (56.8, 69.2, 62.4), "SUN": (63.8, 45.4, 53.0), "AWA2": (71.6, 87.8, 78.8)},
-    },
-    "table2_zsl": {
-        "ESZSL": {"CUB": 53.9, "SUN": 54.5, "AWA2": 58.6},
-        "CVAE-ZSL": {"CUB": 52.1, "SUN": 61.7, "AWA2": 65.8},
-        "Ours": {"CUB": 63.1, "SUN": 65.5, "AWA2": 74.1},
-    },
-    "table4_ablation": {  # (MI, ZSL accuracy)
-        "na": {"CUB": (0.67, 56.6), "SUN": (0.56, 61.4), "AWA2": (0.83, 70.2)},
-        "cls": {"CUB": (0.71, 61.2), "SUN": (0.59, 64.4), "AWA2": (0.85, 71.3)},
-        "cls_gaussian": {"CUB": (0.73, 62.6), "SUN": (0.60, 64.9), "AWA2": (0.85, 72.4)},
-        "cls_gaussian_noise": {"CUB": (None, 63.1), "SUN": (None, 65.5), "AWA2": (None, 74.1)},
-    },
-    "table5_fewshot": {  # 5-way accuracy
-        "Ours-Baseline": {"CUB": (70.2, 92.6), "SUN": (76.5, 93.1)},
-        "Ours-Gaussian": {"CUB": (86.6, 95.8), "SUN": (82.6, 93.8)},
-    },
-}
-
-
-def gzsl_calibration_curve(scores_gzsl, split) -> dict:
-    """Calibrated-stacking curve (:func:`zsl_lib.metrics.zsl.seen_unseen_curve`) of a GZSL scorer
-    on a ZSLSplit's seen + unseen test features. ``scores_gzsl(X)`` returns ``(scores (n, C),
-    classes (C,))``, e.g. ``lambda X: model.decision_function(X, "gzsl")``."""
-    from ..metrics.zsl import seen_unseen_curve  # noqa: PLC0415
-
-    Xte = np.concatenate([split.X_test_seen, split.X_test_unseen])
-    yte = np.concatenate([split.y_test_seen, split.y_test_unseen])
-    scores, classes = scores_gzsl(Xte)
-    return seen_unseen_curve(yte, scores, classes, split.seen_classes, split.unseen_classes)
-
-
-def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0, scores_gzsl=None) -> dict:
-    """ZSL per-class top-1, GZSL U/S/H and k-means MI of one fitted model on a ZSLSplit.
-
-    ``predict_zsl(X)`` / ``predict_gzsl(X)`` return class ids; ``space(X)`` maps real features to
-    the space whose clusterability is measured (k-means with one cluster per unseen class on the
-    unseen test features); None skips the MI. ``scores_gzsl(X)`` returns ``(scores (n, C),
-    classes (C,))`` of the GZSL classifier: with it, ``gzsl.ausuc`` (area under the seen-unseen
-    accuracy curve of calibrated stacking) and ``gzsl.best_h`` (the best H over the calibration
-    constant, chosen on the test labels: an upper bound) are added. Accuracies are fractions.
-    """
-    from ..metrics.zsl import gzsl_scores, kmeans_mutual_info, per_class_accuracy  # noqa: PLC0415
-
-    out = {"zsl_top1": per_class_accuracy(split.y_test_unseen, predict_zsl(split.X_test_unseen))}
-    Xte = np.concatenate([split.X_test_seen, split.X_test_unseen])
-    yte = np.concatenate([split.y_test_seen, split.y_test_unseen])
-    g = gzsl_scores(yte, predict_gzsl(Xte), split.seen_classes, split.unseen_classes)
-    out.update({f"gzsl.{k}": v for k, v in g.items()})
-    if scores_gzsl is not None:
-        c = gzsl_calibration_curve(scores_gzsl, split)
-        out["gzsl.ausuc"], out["gzsl.best_h"] = c["ausuc"], c["best_h"]
-    if space is not None:
-        mi = kmeans_mutual_info(space(split.X_test_unseen), split.y_test_unseen, random_state=random_state)
-        out["kmeans_mi"], out["kmeans_nmi"] = mi["mi"], mi["nmi"]
-    return out
-
-
-def run_ablation(split, variants, seeds, params: dict, progress: bool = True):
-    """Fit every ablation variant for every seed; returns (long DataFrame of metrics, models).
-
-    ``variants`` are keys of :data:`ABLATION_VARIANTS`; ``params`` are further
-    :class:`ClusterableCVAE` keyword arguments (``noise_alpha`` applies to the noise variant).
-    ``models[(variant, seed)]`` keeps the fitted models of the first seed only (for figures).
-    """
-    import pandas as pd  # noqa: PLC0415
-
-    rows, models = [], {}
-    unknown = [v for v in variants if v not in ABLATION_VARIANTS]
-    if unknown:
-        raise ValueError(f"unknown variants {unknown}; accepted values: {list(ABLATION_VARIANTS)}")
-    jobs = [(v, s) for v in variants for s in seeds]
-    for v, s in tqdm(jobs, desc=f"{split.name} ablation", disable=not progress):
-        kw = {**params, **ABLATION_VARIANTS[v], "random_state": s, "progress": False}
-        m = ClusterableCVAE(**kw).fit(split.X_train, split.y_train, split.semantics, split.unseen_classes)
-        res = evaluate_zsl(lambda X, m=m: m.predict(X, "zsl"), lambda X, m=m: m.predict(X, "gzsl"),
-                           split, space=m.transform, random_state=s,
-                           scores_gzsl=lambda X, m=m: m.decision_function(X, "gzsl"))
-        rows.append({"dataset": split.name, "variant": v, "seed": s, **res})
-        if s == seeds[0]:
-            models[v] = m
-    return pd.DataFrame(rows), models
-
-
-def tsne_views(models: dict, split, n_classes: int = 10, n_per_class: int = 30, random_state=0) -> dict:
-    """2-d t-SNE embeddings for Fig. 3: real vs synthesised unseen features per model.
-
-    ``models`` maps a panel title to a fitted :class:`ClusterableCVAE`. For ``n_classes`` random
-    unseen classes, up to ``n_per_class`` real test features (projected with the model) and as
-    many synthesised ones are embedded jointly. Returns ``{title: (Z (m, 2), y (m,), is_real (m,))}``.
-    """
-    from sklearn.manifold import TSNE  # noqa: PLC0415
-
-    rng = np.random.default_rng(random_state)
-    classes = np.sort(rng.choice(split.unseen_classes, min(n_classes, len(split.unseen_classes)), replace=False))
-    idx = np.concatenate([rng.permutation(np.flatnonzero(split.y_test_unseen == c))[:n_per_class] for c in classes])
-    out = {}
-    for title, m in models.items():
-        real = m.transform(split.X_test_unseen[idx])
-        synth, ys = m.generate(classes, n_per_class, random_state=random_state)
-        Z = TSNE(n_components=2, init="pca", perplexity=30, random_state=random_state).fit_transform(
-            np.concatenate([real, synth]).astype(np.float64))
-        y = np.concatenate([split.y_test_unseen[idx], ys])
-        out[title] = (Z, y, np.r_[np.ones(len(idx), bool), np.zeros(len(ys), bool)])
-    return out

@@ -21,25 +21,17 @@ import scipy.linalg
 from sklearn.utils import check_random_state
 
 from ..metrics.zsl import per_class_accuracy
+from ..validation import check_float, check_labels, check_matrix
 
 
 def _check_xys(X, y, semantics):
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-d array (n_samples, n_features), got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinite values; clean or impute the features first")
-    S = np.asarray(semantics, dtype=np.float64)
-    if S.ndim != 2:
-        raise ValueError(f"semantics must be (n_classes, n_attributes), got shape {S.shape}")
-    if not np.all(np.isfinite(S)):
-        raise ValueError("semantics contains NaN or infinite values")
+    """Validated float64 copies (ESZSL solves in double precision) and int64 labels."""
+    check_matrix("X", X)
+    check_matrix("semantics", semantics)
+    X, S = np.asarray(X, dtype=np.float64), np.asarray(semantics, dtype=np.float64)
     if y is None:
         return X, None, S
-    y = np.asarray(y)
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
-    y = y.astype(np.int64)
+    y = check_labels("y", y, n=X.shape[0]).astype(np.int64)
     if y.min() < 0 or y.max() >= S.shape[0]:
         raise ValueError(
             f"labels must index rows of semantics: semantics has {S.shape[0]} rows (classes) but "
@@ -75,8 +67,7 @@ class ESZSL:
         ``semantics`` (n_classes, a). Only the classes present in ``y`` are used.
         """
         for name in ("gamma", "lambda_"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+            check_float(name, getattr(self, name), low=0, low_open=True)
         X, y, S_all = _check_xys(X, y, semantics)
         classes = np.unique(y)
         S = S_all[classes]  # (z, a)
@@ -142,14 +133,3 @@ def tune_eszsl(
         scores[(g, lam)] = per_class_accuracy(y[is_val], pred)
     best = max(scores, key=scores.get)
     return {"gamma": best[0], "lambda_": best[1]}, scores
-
-
-def evaluate_eszsl(model: ESZSL, split) -> dict:
-    """ZSL top-1, GZSL U/S/H (+ AUSUC, best calibrated H) and k-means MI (in the compatibility
-    space ``X V``) on a ZSLSplit."""
-    from .cvae import evaluate_zsl  # noqa: PLC0415
-
-    S = split.semantics
-    return evaluate_zsl(lambda X: model.predict(X, S, split.unseen_classes), lambda X: model.predict(X, S),
-                        split, space=lambda X: np.asarray(X, dtype=np.float64) @ model.V_,
-                        scores_gzsl=lambda X: (model.decision_function(X, S), np.arange(S.shape[0])))

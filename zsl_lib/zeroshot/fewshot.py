@@ -15,6 +15,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from tqdm.auto import tqdm
 
+from ..validation import check_choice, check_labels, check_matrix, check_positive_ints
+
 CLASSIFIERS = ("logreg", "centroid")
 
 
@@ -30,14 +32,11 @@ def sample_episodes(y, n_way: int, k_shot: int, n_query: int, n_episodes: int, r
     support int64 (n_episodes, n_way, k_shot), query int64 (n_episodes, n_way, n_query): indices
     into ``y``; classes int64 (n_episodes, n_way): the class of each way.
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-d, got shape {y.shape}")
+    y = check_labels("y", y)
+    check_positive_ints(n_way=n_way, k_shot=k_shot, n_query=n_query, n_episodes=n_episodes)
     classes, counts = np.unique(y, return_counts=True)
     need = k_shot + n_query
     eligible = classes[counts >= need]
-    if min(n_way, k_shot, n_query, n_episodes) < 1:
-        raise ValueError("n_way, k_shot, n_query and n_episodes must all be >= 1")
     if len(eligible) < n_way:
         raise ValueError(
             f"{n_way}-way {k_shot}-shot with {n_query} queries needs {n_way} classes with at least "
@@ -79,13 +78,10 @@ def evaluate_episodes(
     X float (n, d) features of the novel classes, y int (n,). Returns a dict with ``mean``,
     ``ci95`` (half-width), ``std`` and ``accuracies`` (n_episodes,) as fractions in [0, 1].
     """
-    if classifier not in CLASSIFIERS:
-        raise ValueError(f"classifier must be one of {CLASSIFIERS}, got {classifier!r}")
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] != len(y):
-        raise ValueError(f"X must be (len(y)={len(y)}, d), got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinite values; clean the features first")
+    check_choice("classifier", classifier, CLASSIFIERS)
+    check_matrix("X", X)
+    X = np.asarray(X, dtype=np.float64)  # episodes are scored in double precision
+    check_labels("y", y, n=X.shape[0])
     sup, qry, _ = sample_episodes(y, n_way, k_shot, n_query, n_episodes, random_state)
     E = n_episodes
     # labels inside an episode are the way index 0..n_way-1
@@ -109,36 +105,3 @@ def evaluate_episodes(
         "std": std,
         "accuracies": acc,
     }
-
-
-def fewshot_comparison(
-    X_base, y_base, X_novel, y_novel, shots=(1, 5), n_way: int = 5, n_query: int = 15,
-    n_episodes: int = 600, classifier: str = "centroid", gaussian_params: dict | None = None,
-    random_state=0, progress: bool = True,
-) -> dict:
-    """Table 5: few-shot accuracy on raw features vs features mapped by a Gaussian-loss mapping.
-
-    The mapping F (:class:`~zsl_lib.zeroshot.cvae.GaussianSimilarityMapping`) is trained on the
-    base classes (``X_base``, ``y_base``) and applied to the novel classes; both feature sets are
-    min-max scaled with the base-set statistics. The same episodes are used for both.
-    Returns ``{"<k>shot": {"baseline": result, "gaussian": result}}`` with the dicts of
-    :func:`evaluate_episodes`.
-    """
-    from sklearn.preprocessing import MinMaxScaler  # noqa: PLC0415
-
-    from .cvae import GaussianSimilarityMapping  # noqa: PLC0415
-
-    scaler = MinMaxScaler().fit(np.asarray(X_base, dtype=np.float32))
-    Xb, Xn = scaler.transform(X_base).astype(np.float32), scaler.transform(X_novel).astype(np.float32)
-    mapping = GaussianSimilarityMapping(**{"random_state": random_state, "progress": progress,
-                                           **(gaussian_params or {})}).fit(Xb, y_base)
-    spaces = {"baseline": Xn, "gaussian": mapping.transform(Xn)}
-    out = {}
-    for k in shots:
-        out[f"{k}shot"] = {
-            name: evaluate_episodes(Z, y_novel, n_way=n_way, k_shot=k, n_query=n_query,
-                                    n_episodes=n_episodes, classifier=classifier,
-                                    random_state=random_state, progress=progress)
-            for name, Z in spaces.items()
-        }
-    return out

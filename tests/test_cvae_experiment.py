@@ -1,0 +1,261 @@
+"""Notebook 03's driver (zsl_lib.experiments.cvae): the paper's numbers, parameter checks,
+aggregation, records, tables, few-shot comparison and figures, against hand-computed references."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.preprocessing import MinMaxScaler
+
+from zsl_lib.data.zsl_splits import make_synthetic_zsl
+from zsl_lib.experiments import cvae as E
+from zsl_lib.metrics.zsl import harmonic_mean
+from zsl_lib.zeroshot.cvae import ABLATION_VARIANTS
+from zsl_lib.zeroshot.eszsl import ESZSL
+from zsl_lib.zeroshot.fewshot import evaluate_episodes
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+ROOT = Path(__file__).resolve().parents[1]
+STEM = "03-cvae-clusterable-features"
+SMALL = dict(hidden_size=32, projection_dim=16, epochs=15, lr=1e-2, batch_size=64, gaussian_epochs=5,
+             gaussian_gamma=0.1, n_synth_per_class=30, clf_epochs=15, clf_lr=5e-3)  # as in test_cvae.py
+
+
+@pytest.fixture(scope="module")
+def split():
+    return make_synthetic_zsl(n_classes=20, n_unseen=4, n_train_per_class=30, n_test_per_class=15,
+                              dim=20, semantic_dim=6, noise=0.5, seed=0)
+
+
+# ----------------------------------------------------------------------------- the paper's numbers
+
+
+def test_source_numbers_are_one_flat_dict_keyed_like_our_records():
+    methods = {"eszsl", "cvae_zsl", "fewshot", *ABLATION_VARIANTS}
+    for key, value in E.SOURCE_NUMBERS.items():
+        dataset, method, metric = key.split(".", 2)
+        assert dataset in E.PAPER_DATASETS and method in methods, key
+        assert isinstance(value, float), key
+        assert metric in E.METRICS or re.fullmatch(r"[15]shot\.(baseline|gaussian)", metric), key
+
+
+def test_source_numbers_gzsl_h_is_the_harmonic_mean_of_u_and_s():
+    # an independent check of the transcription: H printed to 0.1 must follow from U and S
+    for d in E.PAPER_DATASETS:
+        for method in ("eszsl", E.FULL_METHOD):
+            u, s, h = (E.paper(d, method, f"gzsl.{k}") for k in "ush")
+            assert h == pytest.approx(harmonic_mean(u, s), abs=0.1), (d, method)
+    assert np.isnan(E.paper("CUB", E.FULL_METHOD, "kmeans_mi"))  # not given in Table 4
+
+
+def test_ablation_accuracies_follow_the_papers_ordering():
+    for d in E.PAPER_DATASETS:
+        acc = [E.paper(d, v, "zsl_top1") for v in ABLATION_VARIANTS]
+        assert acc == sorted(acc), d  # Table 4: each component adds accuracy
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+def _notebook_defaults():
+    nb = json.loads((ROOT / "notebooks" / f"{STEM}.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    values = {}
+    exec("".join(cell["source"]), {}, values)  # literals only (tests/test_notebooks_hygiene.py)
+    return {k: v for k, v in values.items() if not k.startswith("__")}
+
+
+def _check(**overrides):
+    params = {**_notebook_defaults(), **overrides}
+    for k in ("encoder", "text_encoder", "progress"):
+        params.pop(k)
+    E.check_parameters(**params)
+
+
+@pytest.mark.parametrize("profile", ["default", "smoke", "paper"])
+def test_every_profile_passes_the_parameter_checks(profile):
+    overrides = {} if profile == "default" else yaml.safe_load(
+        (ROOT / "params" / profile / f"{STEM}.yaml").read_text())
+    _check(**overrides)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"datasets": "tiny-imagenet"}, "parameter datasets: expected a list of names, got the string 'tiny-imagenet'"),
+    ({"datasets": ["cub"]}, r"parameter datasets: unknown \['cub'\]; accepted values"),
+    ({"variants": ["na", "noise"]}, r"parameter variants: unknown \['noise'\]"),
+    ({"seeds": "0"}, "parameter seeds: expected a non-empty list of integers"),
+    ({"seeds": [0, -1]}, "seeds entry must be an integer >= 0"),
+    ({"fewshot_shots": [0]}, "fewshot_shots entry must be an integer >= 1"),
+    ({"fewshot_classifier": "svm"}, "unknown fewshot_classifier 'svm'"),
+    ({"tiny_train_source": "test"}, "unknown tiny_train_source 'test'"),
+    ({"test_fraction": 1.0}, r"test_fraction must lie in \(0, 1\)"),
+    ({"max_train_per_class": 0}, "max_train_per_class must be an integer >= 1"),
+    ({"epochs": "10"}, "epochs must be an integer"),
+    ({"lr": 0.0}, "lr must lie in"),
+    ({"eszsl_gammas": "1.0"}, "parameter eszsl_gammas: expected a non-empty list of numbers"),
+    ({"projection_dim": {"tiny-imagenet": 64}}, "parameter projection_dim: expected a dict per dataset with a 'default'"),
+    ({"noise_alpha": {"default": -0.1}}, r"noise_alpha\['tiny-imagenet'\] must lie in"),
+])
+def test_bad_parameters_name_the_parameter(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        _check(**overrides)
+
+
+def test_per_dataset_and_full_variant():
+    assert E.per_dataset({"default": 256, "xlsa17-AWA2": 2048}, "xlsa17-AWA2") == 2048
+    assert E.per_dataset({"default": 256, "xlsa17-AWA2": 2048}, "xlsa17-CUB") == 256
+    assert E.full_variant(["na", "cls_gaussian_noise", "cls"]) == "cls_gaussian_noise"
+    assert E.full_variant(["na", "cls"]) == "cls"
+
+
+# ----------------------------------------------------------------------------- aggregation, records, tables
+
+
+def _runs():
+    rng = np.random.default_rng(0)
+    rows = [{"dataset": ds, "variant": v, "seed": s, **{m: float(rng.random()) for m in E.METRICS}}
+            for ds in ("a", "b") for v in ("na", "cls", "cls_gaussian_noise") for s in (0, 1)]
+    return pd.DataFrame(rows)
+
+
+def test_aggregate_and_ablation_records_match_a_naive_mean_and_std():
+    runs = _runs()
+    agg = E.aggregate(runs)
+    rec = E.ablation_records(agg)
+    assert len(rec) == 2 * 3 * 2 * len(E.METRICS)
+    for ds in ("a", "b"):
+        for v in ("na", "cls", "cls_gaussian_noise"):
+            for m in E.METRICS:
+                vals = [r[m] for _, r in runs.iterrows() if r["dataset"] == ds and r["variant"] == v]
+                assert rec[f"{ds}.{v}.{m}"] == pytest.approx(sum(vals) / 2)
+                assert rec[f"{ds}.{v}.{m}_std"] == pytest.approx(abs(vals[0] - vals[1]) / np.sqrt(2))
+    assert list(agg.index) == [(ds, v) for ds in ("a", "b") for v in ("na", "cls", "cls_gaussian_noise")]
+    one_seed = E.ablation_records(E.aggregate(runs[runs.seed == 0]))
+    assert one_seed["a.na.zsl_top1_std"] == 0.0  # the std of one seed is recorded as 0, not NaN
+
+
+def _eszsl(ds_list=("a", "b")):
+    return {ds: {"zsl_top1": 0.5, "gzsl.u": 0.1, "gzsl.s": 0.7, "gzsl.h": harmonic_mean(0.1, 0.7),
+                 "gzsl.ausuc": 0.2, "gzsl.best_h": 0.3, "kmeans_mi": 1.0, "kmeans_nmi": 0.4,
+                 "gamma": 1.0, "lambda_": 10.0} for ds in ds_list}
+
+
+def test_ordering_checks_and_records_by_hand():
+    runs = _runs()
+    agg = E.aggregate(runs)
+    checks = E.ordering_checks(agg, _eszsl(), "cls_gaussian_noise")
+    means = runs.groupby(["dataset", "variant"])[list(E.METRICS)].mean()
+    assert checks.loc["a", "na_lt_cls_zsl"] == (means.loc[("a", "na"), "zsl_top1"] < means.loc[("a", "cls"), "zsl_top1"])
+    assert checks.loc["b", "full_beats_eszsl_ausuc"] == (means.loc[("b", "cls_gaussian_noise"), "gzsl.ausuc"] > 0.2)
+    assert not checks["cls_lt_cls_gaussian_zsl"].any()  # cls_gaussian was not run: NaN comparisons are False
+    rec = E.check_records(checks)
+    assert len(rec) == 2 * 8 and all(isinstance(v, bool) for v in rec.values())
+    assert rec["a.checks.na_lt_cls_zsl"] == bool(checks.loc["a", "na_lt_cls_zsl"])
+
+
+def test_tables_put_ours_beside_the_paper():
+    runs = _runs()
+    agg = E.aggregate(runs)
+    full = "cls_gaussian_noise"
+    t2 = E.table2(agg, _eszsl(), full)
+    assert t2.loc["ESZSL", "paper CUB"] == 53.9 and t2.loc[f"Ours ({full})", "paper AWA2"] == 74.1
+    assert t2.loc["ESZSL", "a"] == 50.0
+    sel = runs[(runs.dataset == "a") & (runs.variant == full)]["zsl_top1"]
+    assert t2.loc[f"Ours ({full})", "a"] == f"{100 * sel.mean():.1f} ± {100 * sel.std():.1f}"
+    t1 = E.table1(agg, _eszsl(), full)
+    assert t1.loc["paper Ours", "SUN U"] == 63.8 and t1.loc["ours ESZSL", "b H"] == round(100 * harmonic_mean(0.1, 0.7), 1)
+    t4 = E.table4(agg, ["na", "cls", full])
+    assert t4.loc["cls", "paper SUN MI"] == 0.59 and np.isnan(t4.loc[full, "paper CUB MI"])
+    assert t4.loc["na", "paper AWA2 acc"] == 70.2 and "b NMI" in t4.columns
+    cal = E.calibration_table(agg, _eszsl(), ["na", "cls", full])
+    assert cal.loc["ESZSL", "a AUSUC"] == 20.0
+    sel = runs[(runs.dataset == "b") & (runs.variant == "na")]["gzsl.best_h"]
+    assert cal.loc["na", "b best H"] == round(100 * sel.mean(), 1)
+    assert list(E.eszsl_table(_eszsl()).columns[:2]) == ["gamma", "lambda_"]
+    assert E.eszsl_records(_eszsl())["b.eszsl.lambda_"] == 10.0
+
+
+def test_fewshot_records_and_table5():
+    fs = {"a": {f"{k}shot": {n: {"mean": 0.5 + k / 100, "ci95": 0.01} for n in ("baseline", "gaussian")}
+                for k in (1, 5)}}
+    rec = E.fewshot_records(fs)
+    assert rec == {f"a.fewshot.{k}shot.{n}{s}": (0.01 if s else 0.5 + k / 100)
+                   for k in (1, 5) for n in ("baseline", "gaussian") for s in ("", "_ci95")}
+    t5 = E.table5(fs)
+    assert t5.loc["ours a gaussian", "5shot"] == "55.0 ± 1.0"
+    assert t5.loc["paper CUB Ours-Gaussian", "1shot"] == 86.6 and t5.loc["paper SUN Ours-Baseline", "5shot"] == 93.1
+
+
+# ----------------------------------------------------------------------------- runs on synthetic data
+
+
+def test_split_records_and_summary(split):
+    rec = E.split_records({"synthetic": split})
+    assert rec["synthetic.data.n_seen"] == 16 and rec["synthetic.data.n_unseen"] == 4
+    assert "synthetic.data.dataset" not in rec
+    assert E.split_summary({"synthetic": split}).loc["synthetic", "n_train"] == 16 * 30
+
+
+def test_evaluate_eszsl_on_synthetic_data(split):
+    model = ESZSL(gamma=1.0, lambda_=1.0).fit(split.X_train, split.y_train, split.semantics)
+    res = E.evaluate_eszsl(model, split)
+    assert res["zsl_top1"] > 0.4  # chance 0.25
+    assert res["gzsl.h"] == pytest.approx(harmonic_mean(res["gzsl.s"], res["gzsl.u"]))
+    assert res["gzsl.h"] <= res["gzsl.best_h"] + 1e-12 and 0 < res["gzsl.ausuc"] <= 1
+    results, models = E.run_eszsl({"synthetic": split}, gammas=[1.0, 10.0], lambdas=[1.0])
+    assert set(results["synthetic"]) == set(res) | {"gamma", "lambda_"} and isinstance(models["synthetic"], ESZSL)
+
+
+def test_run_ablations_and_figures(split):
+    import matplotlib.pyplot as plt
+
+    variants = ["na", "cls_gaussian"]
+    runs, first = E.run_ablations({"synthetic": split}, variants, [0, 1], SMALL,
+                                  projection_dim={"default": 16}, noise_alpha={"default": 0.2}, progress=False)
+    assert list(runs[["variant", "seed"]].itertuples(index=False, name=None)) == [
+        ("na", 0), ("na", 1), ("cls_gaussian", 0), ("cls_gaussian", 1)]
+    assert set(first["synthetic"]) == set(variants)
+    assert first["synthetic"]["cls_gaussian"].random_state == 0  # first seed kept
+    assert (runs["zsl_top1"] > 0.5).all()  # chance 0.25
+    with pytest.raises(ValueError, match="parameter variants"):
+        E.run_ablation(split, ["plain"], [0], SMALL)
+    splits = {"synthetic": split}
+    eszsl_models = {"synthetic": ESZSL().fit(split.X_train, split.y_train, split.semantics)}
+    fig = E.plot_ablation(runs, variants, [0, 1])
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 2  # one bar per variant and dataset
+    fig = E.plot_calibration_curves(splits, eszsl_models, first, variants)
+    assert len(fig.axes[0].lines) == 3  # ESZSL and both variants
+    fig = E.plot_tsne(first["synthetic"], split, n_classes=3)
+    assert [ax.get_title() for ax in fig.axes] == ["(a) original features (na)", "(b) projected (cls_gaussian)"]
+    with pytest.raises(ValueError, match="t-SNE figure needs"):
+        E.plot_tsne({"cls": first["synthetic"]["na"]}, split)
+    plt.close("all")
+
+
+def test_tsne_views_shapes(split):
+    m = E.run_ablation(split, ["cls"], [0], SMALL | {"projection_dim": 16}, progress=False)[1]["cls"]
+    views = E.tsne_views({"cls": m}, split, n_classes=3, n_per_class=10)
+    Z, y, real = views["cls"]
+    assert Z.shape == (60, 2) and real.sum() == 30  # 3 classes x (10 real + 10 synthesised)
+    assert set(np.unique(y)) <= set(split.unseen_classes.tolist()) and len(np.unique(y)) == 3
+
+
+def test_fewshot_comparison_uses_the_same_episodes_for_both_spaces(split):
+    Xb, yb, Xn, yn = split.X_train, split.y_train, split.X_test_unseen, split.y_test_unseen
+    out = E.fewshot_comparison(Xb, yb, Xn, yn, shots=(1, 3), n_way=3, n_query=5, n_episodes=20,
+                               gaussian_params={"gamma": 0.1, "epochs": 0}, progress=False)
+    assert set(out) == {"1shot", "3shot"}
+    # the baseline is evaluate_episodes on features min-max scaled with the base statistics
+    scaled = MinMaxScaler().fit(Xb).transform(Xn)
+    ref = evaluate_episodes(scaled, yn, n_way=3, k_shot=1, n_query=5, n_episodes=20, progress=False)
+    np.testing.assert_allclose(out["1shot"]["baseline"]["accuracies"], ref["accuracies"])
+    # with 0 epochs the mapping is the identity: the same episodes give the same accuracies
+    np.testing.assert_allclose(out["3shot"]["gaussian"]["accuracies"], out["3shot"]["baseline"]["accuracies"])
+    per_split = E.run_fewshot({"s": split}, shots=(1,), n_way=3, n_query=5, n_episodes=20,
+                              gaussian_params={"gamma": 0.1, "epochs": 0}, progress=False)
+    np.testing.assert_allclose(per_split["s"]["1shot"]["baseline"]["accuracies"], ref["accuracies"])

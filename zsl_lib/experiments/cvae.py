@@ -1,0 +1,537 @@
+"""Driver for notebook 03: clusterable visual features for zero-shot recognition (Xu, Shu & Samaras).
+
+The notebook checks its parameters with :func:`check_parameters`, then calls, in order:
+
+- :func:`load_splits` (seen / unseen splits with embedded features and class-text semantics);
+- :func:`run_eszsl` (the closed-form baseline, tuned on held-out seen classes);
+- :func:`run_ablations` and :func:`aggregate` (every ablation variant of
+  :class:`~zsl_lib.zeroshot.cvae.ClusterableCVAE` for every seed: ZSL top-1, GZSL U/S/H,
+  calibrated-stacking AUSUC / best H, k-means MI of the real unseen features);
+- :func:`table4`, :func:`table2`, :func:`table1`, :func:`calibration_table` (ours beside the
+  paper's :data:`SOURCE_NUMBERS`), :func:`plot_ablation`, :func:`plot_calibration_curves`,
+  :func:`plot_tsne` (figures, returned for the notebook to save);
+- :func:`run_fewshot` and :func:`table5` (Table 5: few-shot episodes on raw features vs features
+  mapped by the Gaussian-similarity mapping);
+- :func:`ordering_checks` (does the paper's ordering hold on our means?).
+
+``*_records`` functions turn results into the flat ``{dotted key: value}`` dicts the notebook
+records. Accuracies are fractions in the records, percentages in the tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.manifold import TSNE
+from sklearn.preprocessing import MinMaxScaler
+from tqdm.auto import tqdm
+
+from ..data.zsl_splits import ZSL_DATASETS
+from ..encoders.semantics import load_zsl_split
+from ..metrics.zsl import gzsl_scores, kmeans_mutual_info, per_class_accuracy, seen_unseen_curve
+from ..validation import check_choice, check_float, check_int, check_name_list
+from ..zeroshot.cvae import ABLATION_VARIANTS, ClusterableCVAE, GaussianSimilarityMapping
+from ..zeroshot.eszsl import ESZSL, tune_eszsl
+from ..zeroshot.fewshot import CLASSIFIERS, evaluate_episodes
+
+#: The paper's numbers, one flat dict keyed like our records: ``"<dataset>.<method>.<metric>"``.
+#: Datasets CUB / SUN / AWA2 (ResNet-101, proposed split); methods ``eszsl``, ``cvae_zsl``
+#: (Mishra et al.), the ablation variants (``cls_gaussian_noise`` is the full method, "Ours" of
+#: Tables 1 and 2) and ``fewshot`` (Table 5, ``<k>shot.baseline`` / ``<k>shot.gaussian``, 5-way).
+#: Accuracies in percent as printed, k-means MI as printed in Table 4 (not given for the full
+#: method). Table 2's "Ours" and Table 4's ``+ noise`` row are the same numbers (one key).
+SOURCE_NUMBERS: dict[str, float] = {
+    # Table 2: ZSL per-class top-1 (%)
+    "CUB.eszsl.zsl_top1": 53.9, "SUN.eszsl.zsl_top1": 54.5, "AWA2.eszsl.zsl_top1": 58.6,
+    "CUB.cvae_zsl.zsl_top1": 52.1, "SUN.cvae_zsl.zsl_top1": 61.7, "AWA2.cvae_zsl.zsl_top1": 65.8,
+    # Table 4: ablation, ZSL per-class top-1 (%) and k-means mutual information
+    "CUB.na.zsl_top1": 56.6, "SUN.na.zsl_top1": 61.4, "AWA2.na.zsl_top1": 70.2,
+    "CUB.cls.zsl_top1": 61.2, "SUN.cls.zsl_top1": 64.4, "AWA2.cls.zsl_top1": 71.3,
+    "CUB.cls_gaussian.zsl_top1": 62.6, "SUN.cls_gaussian.zsl_top1": 64.9, "AWA2.cls_gaussian.zsl_top1": 72.4,
+    "CUB.cls_gaussian_noise.zsl_top1": 63.1, "SUN.cls_gaussian_noise.zsl_top1": 65.5,
+    "AWA2.cls_gaussian_noise.zsl_top1": 74.1,
+    "CUB.na.kmeans_mi": 0.67, "SUN.na.kmeans_mi": 0.56, "AWA2.na.kmeans_mi": 0.83,
+    "CUB.cls.kmeans_mi": 0.71, "SUN.cls.kmeans_mi": 0.59, "AWA2.cls.kmeans_mi": 0.85,
+    "CUB.cls_gaussian.kmeans_mi": 0.73, "SUN.cls_gaussian.kmeans_mi": 0.60, "AWA2.cls_gaussian.kmeans_mi": 0.85,
+    # Table 1: GZSL unseen / seen accuracy and harmonic mean (%)
+    "CUB.eszsl.gzsl.u": 12.6, "CUB.eszsl.gzsl.s": 63.8, "CUB.eszsl.gzsl.h": 21.0,
+    "SUN.eszsl.gzsl.u": 11.0, "SUN.eszsl.gzsl.s": 27.9, "SUN.eszsl.gzsl.h": 15.8,
+    "AWA2.eszsl.gzsl.u": 5.9, "AWA2.eszsl.gzsl.s": 77.8, "AWA2.eszsl.gzsl.h": 11.0,
+    "CUB.cls_gaussian_noise.gzsl.u": 56.8, "CUB.cls_gaussian_noise.gzsl.s": 69.2, "CUB.cls_gaussian_noise.gzsl.h": 62.4,
+    "SUN.cls_gaussian_noise.gzsl.u": 63.8, "SUN.cls_gaussian_noise.gzsl.s": 45.4, "SUN.cls_gaussian_noise.gzsl.h": 53.0,
+    "AWA2.cls_gaussian_noise.gzsl.u": 71.6, "AWA2.cls_gaussian_noise.gzsl.s": 87.8,
+    "AWA2.cls_gaussian_noise.gzsl.h": 78.8,
+    # Table 5: 5-way few-shot accuracy (%), logistic-regression baseline vs Gaussian-loss features
+    "CUB.fewshot.1shot.baseline": 70.2, "CUB.fewshot.5shot.baseline": 92.6,
+    "SUN.fewshot.1shot.baseline": 76.5, "SUN.fewshot.5shot.baseline": 93.1,
+    "CUB.fewshot.1shot.gaussian": 86.6, "CUB.fewshot.5shot.gaussian": 95.8,
+    "SUN.fewshot.1shot.gaussian": 82.6, "SUN.fewshot.5shot.gaussian": 93.8,
+}
+PAPER_DATASETS = ("CUB", "SUN", "AWA2")
+FULL_METHOD = "cls_gaussian_noise"
+#: metrics of one fitted model (:func:`evaluate_zsl`), aggregated over seeds by :func:`aggregate`.
+METRICS = ("zsl_top1", "gzsl.u", "gzsl.s", "gzsl.h", "gzsl.ausuc", "gzsl.best_h", "kmeans_mi", "kmeans_nmi")
+#: the t-SNE panels of Fig. 3: title -> ablation variant.
+TSNE_PANELS = {"(a) original features (na)": "na", "(b) projected (cls_gaussian)": "cls_gaussian",
+               "(c) projected + noise (cls_gaussian_noise)": "cls_gaussian_noise"}
+
+
+def paper(dataset: str, method: str, metric: str) -> float:
+    """One of the paper's numbers (NaN where the paper gives none)."""
+    return SOURCE_NUMBERS.get(f"{dataset}.{method}.{metric}", np.nan)
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+def _check_int_list(name: str, value, minimum: int) -> list[int]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(
+            f"parameter {name}: expected a non-empty list of integers, got {value!r}. Pass lists to "
+            f"papermill with -y, e.g. -y \"{name}: [0, 1]\", or in a YAML file (-f)"
+        )
+    return [check_int(f"{name} entry", v, minimum=minimum) for v in value]
+
+
+def _check_per_dataset(name: str, table) -> dict:
+    if not isinstance(table, dict) or "default" not in table:
+        raise ValueError(
+            f"parameter {name}: expected a dict per dataset with a 'default' entry, e.g. "
+            f"{{'default': ...}}; got {table!r}"
+        )
+    return table
+
+
+def per_dataset(table: dict, dataset: str):
+    """The setting of ``dataset`` in a per-dataset parameter dict, else its ``"default"``."""
+    return table.get(dataset, table["default"])
+
+
+def check_parameters(*, datasets, variants, seeds, tiny_train_source, test_fraction, max_train_per_class,
+                     fashion_min_items, split_seed, hidden_size, projection_dim, noise_alpha, epochs, batch_size,
+                     lr, lambda_cls, lambda_cls_rec, semantic_scaling, gaussian_gamma, gaussian_epochs,
+                     n_synth_per_class, clf_epochs, clf_lr,
+                     eszsl_gammas, eszsl_lambdas, fewshot_shots, fewshot_way, fewshot_queries, fewshot_episodes,
+                     fewshot_classifier, tsne_classes, n_threads) -> None:
+    """Check notebook 03's parameters; a ValueError naming the first bad one and the fix."""
+    check_name_list("datasets", datasets, ZSL_DATASETS)
+    check_name_list("variants", variants, list(ABLATION_VARIANTS))
+    _check_int_list("seeds", seeds, minimum=0)
+    _check_int_list("fewshot_shots", fewshot_shots, minimum=1)
+    check_choice("tiny_train_source", tiny_train_source, ("train", "val"))
+    check_choice("semantic_scaling", semantic_scaling, ("none", "center", "standard"))
+    check_choice("fewshot_classifier", fewshot_classifier, CLASSIFIERS)
+    check_float("test_fraction", test_fraction, 0, 1, low_open=True, high_open=True)
+    check_int("max_train_per_class", max_train_per_class, minimum=1, allow_none=True)
+    check_int("split_seed", split_seed, minimum=0)
+    check_int("gaussian_epochs", gaussian_epochs, minimum=0)
+    check_int("fewshot_way", fewshot_way, minimum=2)
+    for name, value in [("fashion_min_items", fashion_min_items), ("hidden_size", hidden_size),
+                        ("epochs", epochs), ("batch_size", batch_size), ("n_synth_per_class", n_synth_per_class),
+                        ("clf_epochs", clf_epochs), ("fewshot_queries", fewshot_queries),
+                        ("fewshot_episodes", fewshot_episodes), ("tsne_classes", tsne_classes),
+                        ("n_threads", n_threads)]:
+        check_int(name, value, minimum=1)
+    for name, value in [("lr", lr), ("clf_lr", clf_lr), ("gaussian_gamma", gaussian_gamma)]:
+        check_float(name, value, low=0, low_open=True)
+    for name, value in [("lambda_cls", lambda_cls), ("lambda_cls_rec", lambda_cls_rec)]:
+        check_float(name, value, low=0)
+    for name, grid in [("eszsl_gammas", eszsl_gammas), ("eszsl_lambdas", eszsl_lambdas)]:
+        if isinstance(grid, str) or not isinstance(grid, (list, tuple)) or not grid:
+            raise ValueError(f"parameter {name}: expected a non-empty list of numbers, got {grid!r}")
+        for v in grid:
+            check_float(f"{name} entry", v, low=0, low_open=True)
+    for d in datasets:
+        check_int(f"projection_dim[{d!r}]", per_dataset(_check_per_dataset("projection_dim", projection_dim), d))
+        check_float(f"noise_alpha[{d!r}]", per_dataset(_check_per_dataset("noise_alpha", noise_alpha), d), low=0)
+
+
+def set_threads(n_threads: int) -> None:
+    """torch threads for the small networks (1 is fastest on a shared 2-core CPU)."""
+    import torch  # noqa: PLC0415 (heavy)
+
+    torch.set_num_threads(check_int("n_threads", n_threads))
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_splits(datasets, **options) -> dict:
+    """``{dataset: ZSLSplit}`` by :func:`~zsl_lib.encoders.semantics.load_zsl_split` (``options``)."""
+    return {ds: load_zsl_split(ds, **options) for ds in datasets}
+
+
+def split_summary(splits: dict) -> pd.DataFrame:
+    """One row per dataset: classes, items and dimensions of its split."""
+    return pd.DataFrame([sp.summary() for sp in splits.values()]).set_index("dataset")
+
+
+def split_records(splits: dict) -> dict:
+    """``{"<ds>.data.<field>": value}`` of every split's summary."""
+    return {f"{ds}.data.{k}": v for ds, sp in splits.items() for k, v in sp.summary().items() if k != "dataset"}
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def _test_set(split):
+    return (np.concatenate([split.X_test_seen, split.X_test_unseen]),
+            np.concatenate([split.y_test_seen, split.y_test_unseen]))
+
+
+def gzsl_calibration_curve(scores_gzsl, split) -> dict:
+    """Calibrated-stacking curve (:func:`zsl_lib.metrics.zsl.seen_unseen_curve`) of a GZSL scorer
+    on a ZSLSplit's seen + unseen test features. ``scores_gzsl(X)`` returns ``(scores (n, C),
+    classes (C,))``, e.g. ``lambda X: model.decision_function(X, "gzsl")``."""
+    Xte, yte = _test_set(split)
+    scores, classes = scores_gzsl(Xte)
+    return seen_unseen_curve(yte, scores, classes, split.seen_classes, split.unseen_classes)
+
+
+def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0, scores_gzsl=None) -> dict:
+    """ZSL per-class top-1, GZSL U/S/H and k-means MI of one fitted model on a ZSLSplit.
+
+    ``predict_zsl(X)`` / ``predict_gzsl(X)`` return class ids; ``space(X)`` maps real features to
+    the space whose clusterability is measured (k-means with one cluster per unseen class on the
+    unseen test features); None skips the MI. ``scores_gzsl(X)`` returns ``(scores (n, C),
+    classes (C,))`` of the GZSL classifier: with it, ``gzsl.ausuc`` (area under the seen-unseen
+    accuracy curve of calibrated stacking) and ``gzsl.best_h`` (the best H over the calibration
+    constant, chosen on the test labels: an upper bound) are added. Accuracies are fractions.
+    """
+    out = {"zsl_top1": per_class_accuracy(split.y_test_unseen, predict_zsl(split.X_test_unseen))}
+    Xte, yte = _test_set(split)
+    g = gzsl_scores(yte, predict_gzsl(Xte), split.seen_classes, split.unseen_classes)
+    out.update({f"gzsl.{k}": v for k, v in g.items()})
+    if scores_gzsl is not None:
+        c = gzsl_calibration_curve(scores_gzsl, split)
+        out["gzsl.ausuc"], out["gzsl.best_h"] = c["ausuc"], c["best_h"]
+    if space is not None:
+        mi = kmeans_mutual_info(space(split.X_test_unseen), split.y_test_unseen, random_state=random_state)
+        out["kmeans_mi"], out["kmeans_nmi"] = mi["mi"], mi["nmi"]
+    return out
+
+
+def eszsl_scorer(model: ESZSL, semantics):
+    """``X -> (scores of every class, class ids)`` of a fitted ESZSL (the GZSL scorer)."""
+    return lambda X: (model.decision_function(X, semantics), np.arange(len(semantics)))
+
+
+def evaluate_eszsl(model: ESZSL, split) -> dict:
+    """:func:`evaluate_zsl` of a fitted ESZSL; its k-means MI is measured in the compatibility
+    space ``X V``."""
+    S = split.semantics
+    return evaluate_zsl(lambda X: model.predict(X, S, split.unseen_classes), lambda X: model.predict(X, S),
+                        split, space=lambda X: np.asarray(X, dtype=np.float64) @ model.V_,
+                        scores_gzsl=eszsl_scorer(model, S))
+
+
+def run_eszsl(splits: dict, gammas, lambdas) -> tuple[dict, dict]:
+    """Tune (on held-out seen classes), fit and evaluate ESZSL on every split.
+
+    Returns ``(results, models)``: ``results[ds]`` holds :func:`evaluate_eszsl`'s metrics and the
+    chosen ``gamma`` / ``lambda_``; ``models[ds]`` the fitted :class:`ESZSL`.
+    """
+    results, models = {}, {}
+    for ds, sp in splits.items():
+        best, _ = tune_eszsl(sp.X_train, sp.y_train, sp.semantics, gammas=gammas, lambdas=lambdas)
+        models[ds] = ESZSL(**best).fit(sp.X_train, sp.y_train, sp.semantics)
+        results[ds] = {**evaluate_eszsl(models[ds], sp), **best}
+    return results, models
+
+
+def eszsl_records(results: dict) -> dict:
+    """``{"<ds>.eszsl.<metric or parameter>": value}``."""
+    return {f"{ds}.eszsl.{k}": v for ds, r in results.items() for k, v in r.items()}
+
+
+def eszsl_table(results: dict) -> pd.DataFrame:
+    """One row per dataset: chosen gamma / lambda and the metrics."""
+    cols = ["gamma", "lambda_", *(k for k in next(iter(results.values())) if k not in ("gamma", "lambda_"))]
+    return pd.DataFrame.from_dict(results, orient="index")[cols].rename_axis("dataset")
+
+
+def run_ablation(split, variants, seeds, params: dict, progress: bool = True):
+    """Fit every ablation variant for every seed; returns (long DataFrame of metrics, models).
+
+    ``variants`` are keys of :data:`~zsl_lib.zeroshot.cvae.ABLATION_VARIANTS`; ``params`` are
+    further :class:`ClusterableCVAE` keyword arguments (``noise_alpha`` applies to the noise
+    variant). ``models[variant]`` keeps the fitted model of the first seed only (for figures).
+    """
+    check_name_list("variants", variants, list(ABLATION_VARIANTS))
+    rows, models = [], {}
+    jobs = [(v, s) for v in variants for s in seeds]
+    for v, s in tqdm(jobs, desc=f"{split.name} ablation", disable=not progress):
+        kw = {**params, **ABLATION_VARIANTS[v], "random_state": s, "progress": False}
+        m = ClusterableCVAE(**kw).fit(split.X_train, split.y_train, split.semantics, split.unseen_classes)
+        res = evaluate_zsl(lambda X, m=m: m.predict(X, "zsl"), lambda X, m=m: m.predict(X, "gzsl"),
+                           split, space=m.transform, random_state=s,
+                           scores_gzsl=lambda X, m=m: m.decision_function(X, "gzsl"))
+        rows.append({"dataset": split.name, "variant": v, "seed": s, **res})
+        if s == seeds[0]:
+            models[v] = m
+    return pd.DataFrame(rows), models
+
+
+def run_ablations(splits: dict, variants, seeds, params: dict, projection_dim: dict, noise_alpha: dict,
+                  progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """:func:`run_ablation` on every split with its per-dataset ``projection_dim`` / ``noise_alpha``.
+
+    Returns ``(runs, first_models)``: one row per (dataset, variant, seed) and
+    ``first_models[ds][variant]`` (first seed).
+    """
+    all_runs, first_models = [], {}
+    for ds, sp in splits.items():
+        kw = {**params, "projection_dim": per_dataset(projection_dim, ds), "noise_alpha": per_dataset(noise_alpha, ds)}
+        runs, first_models[ds] = run_ablation(sp, variants, seeds, kw, progress=progress)
+        all_runs.append(runs)
+    return pd.concat(all_runs, ignore_index=True), first_models
+
+
+def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds of every metric, indexed by (dataset, variant) in run order."""
+    return runs.groupby(["dataset", "variant"], sort=False)[list(METRICS)].agg(["mean", "std"])
+
+
+def ablation_records(agg: pd.DataFrame) -> dict:
+    """``{"<ds>.<variant>.<metric>": mean, "..._std": std}`` (std 0 with one seed)."""
+    out = {}
+    for (ds, v), row in agg.iterrows():
+        for m in METRICS:
+            out[f"{ds}.{v}.{m}"] = row[(m, "mean")]
+            out[f"{ds}.{v}.{m}_std"] = 0.0 if np.isnan(row[(m, "std")]) else row[(m, "std")]
+    return out
+
+
+def full_variant(variants) -> str:
+    """The variant compared with the paper's "Ours": the full method if run, else the last one."""
+    return FULL_METHOD if FULL_METHOD in variants else list(variants)[-1]
+
+
+def _mean(agg, ds, v, m) -> float:
+    return agg.loc[(ds, v), (m, "mean")] if (ds, v) in agg.index else np.nan
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def mean_std(agg: pd.DataFrame, ds: str, variant: str, metric: str, scale: float = 100.0) -> str:
+    """``"mean ± std"`` over seeds: one decimal for percentages (scale 100), two otherwise."""
+    mean = agg.loc[(ds, variant), (metric, "mean")] * scale
+    std = np.nan_to_num(agg.loc[(ds, variant), (metric, "std")]) * scale
+    return f"{mean:.1f} ± {std:.1f}" if scale == 100 else f"{mean:.2f} ± {std:.2f}"
+
+
+def table4(agg: pd.DataFrame, variants) -> pd.DataFrame:
+    """Table 4 beside the paper: its MI and ZSL accuracy (%), our k-means NMI and ZSL accuracy."""
+    datasets = list(dict.fromkeys(agg.index.get_level_values("dataset")))
+    cols = {}
+    for d in PAPER_DATASETS:
+        cols[f"paper {d} MI"] = [paper(d, v, "kmeans_mi") for v in variants]
+        cols[f"paper {d} acc"] = [paper(d, v, "zsl_top1") for v in variants]
+    cols.update({f"{ds} NMI": [mean_std(agg, ds, v, "kmeans_nmi", 1) for v in variants] for ds in datasets})
+    cols.update({f"{ds} ZSL acc": [mean_std(agg, ds, v, "zsl_top1") for v in variants] for ds in datasets})
+    return pd.DataFrame(cols, index=list(variants))
+
+
+def table2(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
+    """Table 2 (ZSL top-1, %): ESZSL and the full method, the paper's and ours."""
+    cols = {f"paper {d}": [paper(d, "eszsl", "zsl_top1"), paper(d, FULL_METHOD, "zsl_top1")]
+            for d in PAPER_DATASETS}
+    cols.update({ds: [round(100 * r["zsl_top1"], 1), mean_std(agg, ds, full, "zsl_top1")] for ds, r in eszsl.items()})
+    return pd.DataFrame(cols, index=["ESZSL", f"Ours ({full})"])
+
+
+def table1(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
+    """Table 1 (GZSL U / S / H, %): the paper's ESZSL and "Ours", our ESZSL and full method."""
+    rows = {f"paper {name}": {f"{d} {k.upper()}": paper(d, method, f"gzsl.{k}") for d in PAPER_DATASETS for k in "ush"}
+            for name, method in (("ESZSL", "eszsl"), ("Ours", FULL_METHOD))}
+    rows["ours ESZSL"] = {f"{ds} {k.upper()}": round(100 * r[f"gzsl.{k}"], 1) for ds, r in eszsl.items() for k in "ush"}
+    rows[f"ours {full}"] = {f"{ds} {k.upper()}": mean_std(agg, ds, full, f"gzsl.{k}") for ds in eszsl for k in "ush"}
+    return pd.DataFrame(rows).T
+
+
+def calibration_table(agg: pd.DataFrame, eszsl: dict, variants) -> pd.DataFrame:
+    """H at gamma = 0, best H over gamma and AUSUC (%) of ESZSL and every variant (means)."""
+    return pd.DataFrame({
+        f"{ds} {col}": [100 * r[key]] + [100 * _mean(agg, ds, v, key) for v in variants]
+        for ds, r in eszsl.items()
+        for col, key in [("H (γ=0)", "gzsl.h"), ("best H", "gzsl.best_h"), ("AUSUC", "gzsl.ausuc")]
+    }, index=["ESZSL", *variants]).round(1)
+
+
+def ordering_checks(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
+    """Does the paper's ordering hold on the means over seeds? One row per dataset, bool columns
+    (False where a variant needed for a check was not run)."""
+    rows = []
+    for ds, ez in eszsl.items():
+        def m(v, k, ds=ds):
+            return _mean(agg, ds, v, k)
+
+        rows.append({
+            "dataset": ds,
+            "na_lt_cls_zsl": m("na", "zsl_top1") < m("cls", "zsl_top1"),
+            "cls_lt_cls_gaussian_zsl": m("cls", "zsl_top1") < m("cls_gaussian", "zsl_top1"),
+            "na_lt_cls_nmi": m("na", "kmeans_nmi") < m("cls", "kmeans_nmi"),
+            "cls_lt_cls_gaussian_nmi": m("cls", "kmeans_nmi") < m("cls_gaussian", "kmeans_nmi"),
+            "noise_helps_gzsl_h": m("cls_gaussian_noise", "gzsl.h") > m("cls_gaussian", "gzsl.h"),
+            "full_beats_eszsl_zsl": m(full, "zsl_top1") > ez["zsl_top1"],
+            "full_beats_eszsl_gzsl_h": m(full, "gzsl.h") > ez["gzsl.h"],
+            "full_beats_eszsl_ausuc": m(full, "gzsl.ausuc") > ez["gzsl.ausuc"],
+        })
+    return pd.DataFrame(rows).set_index("dataset")
+
+
+def check_records(checks: pd.DataFrame) -> dict:
+    """``{"<ds>.checks.<check>": bool}``."""
+    return {f"{ds}.checks.{k}": bool(v) for ds, row in checks.iterrows() for k, v in row.items()}
+
+
+# ----------------------------------------------------------------------------- few-shot (Table 5)
+
+
+def fewshot_comparison(
+    X_base, y_base, X_novel, y_novel, shots=(1, 5), n_way: int = 5, n_query: int = 15,
+    n_episodes: int = 600, classifier: str = "centroid", gaussian_params: dict | None = None,
+    random_state=0, progress: bool = True,
+) -> dict:
+    """Table 5: few-shot accuracy on raw features vs features mapped by a Gaussian-loss mapping.
+
+    The mapping F (:class:`~zsl_lib.zeroshot.cvae.GaussianSimilarityMapping`) is trained on the
+    base classes (``X_base``, ``y_base``) and applied to the novel classes; both feature sets are
+    min-max scaled with the base-set statistics. The same episodes are used for both.
+    Returns ``{"<k>shot": {"baseline": result, "gaussian": result}}`` with the dicts of
+    :func:`~zsl_lib.zeroshot.fewshot.evaluate_episodes`.
+    """
+    scaler = MinMaxScaler().fit(np.asarray(X_base, dtype=np.float32))
+    Xb, Xn = scaler.transform(X_base).astype(np.float32), scaler.transform(X_novel).astype(np.float32)
+    mapping = GaussianSimilarityMapping(**{"random_state": random_state, "progress": progress,
+                                           **(gaussian_params or {})}).fit(Xb, y_base)
+    spaces = {"baseline": Xn, "gaussian": mapping.transform(Xn)}
+    return {
+        f"{k}shot": {
+            name: evaluate_episodes(Z, y_novel, n_way=n_way, k_shot=k, n_query=n_query, n_episodes=n_episodes,
+                                    classifier=classifier, random_state=random_state, progress=progress)
+            for name, Z in spaces.items()
+        }
+        for k in shots
+    }
+
+
+def run_fewshot(splits: dict, **options) -> dict:
+    """:func:`fewshot_comparison` per split: base = seen training features, novel = unseen test
+    features. Returns ``{ds: {"<k>shot": {"baseline": result, "gaussian": result}}}``."""
+    return {ds: fewshot_comparison(sp.X_train, sp.y_train, sp.X_test_unseen, sp.y_test_unseen, **options)
+            for ds, sp in splits.items()}
+
+
+def fewshot_records(fewshot: dict) -> dict:
+    """``{"<ds>.fewshot.<k>shot.<space>": mean, "..._ci95": half-width}``."""
+    out = {}
+    for ds, fs in fewshot.items():
+        for shot, res in fs.items():
+            for name, r in res.items():
+                out[f"{ds}.fewshot.{shot}.{name}"] = r["mean"]
+                out[f"{ds}.fewshot.{shot}.{name}_ci95"] = r["ci95"]
+    return out
+
+
+def table5(fewshot: dict) -> pd.DataFrame:
+    """Table 5 (%): ours as "mean ± 95% CI" per dataset and space, then the paper's rows."""
+    rows = {}
+    for ds, fs in fewshot.items():
+        for shot, res in fs.items():
+            for name, r in res.items():
+                rows.setdefault(f"ours {ds} {name}", {})[shot] = f"{100 * r['mean']:.1f} ± {100 * r['ci95']:.1f}"
+    for who, name in (("Ours-Baseline", "baseline"), ("Ours-Gaussian", "gaussian")):
+        for d in ("CUB", "SUN"):
+            rows[f"paper {d} {who}"] = {shot: paper(d, "fewshot", f"{shot}.{name}") for shot in ("1shot", "5shot")}
+    return pd.DataFrame(rows).T
+
+
+# ----------------------------------------------------------------------------- figures
+# (each returns the matplotlib figure; the notebook saves it with savefig)
+
+
+def plot_ablation(runs: pd.DataFrame, variants, seeds):
+    """Fig. 4 analogue: ZSL top-1 and GZSL H (%) per dataset and variant, mean ± std over seeds."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    datasets = list(dict.fromkeys(runs["dataset"]))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    plot_df = runs.assign(zsl=100 * runs["zsl_top1"], H=100 * runs["gzsl.h"])
+    width = 0.8 / len(variants)
+    for ax, col, title in [(axes[0], "zsl", "ZSL per-class top-1 (%)"), (axes[1], "H", "GZSL harmonic mean H (%)")]:
+        means = plot_df.groupby(["dataset", "variant"], sort=False)[col].agg(["mean", "std"]).reset_index()
+        for i, v in enumerate(variants):
+            sub = means[means["variant"] == v]
+            ax.bar(np.arange(len(sub)) + i * width, sub["mean"], width, yerr=sub["std"].fillna(0), label=v,
+                   capsize=3)
+        ax.set_xticks(np.arange(len(datasets)) + width * (len(variants) - 1) / 2, datasets)
+        ax.set_ylabel(title)
+        ax.set_title(title)
+    axes[0].legend(title="variant", fontsize=8)
+    fig.suptitle(f"Fig. 4 analogue: ablation variants, mean ± std over seeds {list(seeds)}")
+    return fig
+
+
+def plot_calibration_curves(splits: dict, eszsl_models: dict, first_models: dict, variants):
+    """Seen vs unseen accuracy (%) as the seen-class offset sweeps, ESZSL and every variant
+    (first seed), one panel per dataset; the legend gives each curve's AUSUC."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, axes = plt.subplots(1, len(splits), figsize=(max(7.0, 5.2 * len(splits)), 4.2), squeeze=False)
+    for ax, (ds, sp) in zip(axes[0], splits.items()):
+        scorers = {"ESZSL": eszsl_scorer(eszsl_models[ds], sp.semantics)}
+        scorers.update({v: (lambda X, m=first_models[ds][v]: m.decision_function(X, "gzsl")) for v in variants})
+        for name, fn in scorers.items():
+            c = gzsl_calibration_curve(fn, sp)
+            ax.plot(100 * c["s"], 100 * c["u"], label=f"{name} (AUSUC {100 * c['ausuc']:.1f})")
+        ax.set(xlabel="seen accuracy S (%)", ylabel="unseen accuracy U (%)", title=ds)
+        ax.legend(fontsize=8)
+    fig.suptitle("Seen vs unseen accuracy as the seen-class offset γ sweeps (calibrated stacking, Chao et al. 2016)")
+    return fig
+
+
+def tsne_views(models: dict, split, n_classes: int = 10, n_per_class: int = 30, random_state=0) -> dict:
+    """2-d t-SNE embeddings for Fig. 3: real vs synthesised unseen features per model.
+
+    ``models`` maps a panel title to a fitted :class:`ClusterableCVAE`. For ``n_classes`` random
+    unseen classes, up to ``n_per_class`` real test features (projected with the model) and as
+    many synthesised ones are embedded jointly. Returns ``{title: (Z (m, 2), y (m,), is_real (m,))}``.
+    """
+    rng = np.random.default_rng(random_state)
+    classes = np.sort(rng.choice(split.unseen_classes, min(n_classes, len(split.unseen_classes)), replace=False))
+    idx = np.concatenate([rng.permutation(np.flatnonzero(split.y_test_unseen == c))[:n_per_class] for c in classes])
+    out = {}
+    for title, m in models.items():
+        real = m.transform(split.X_test_unseen[idx])
+        synth, ys = m.generate(classes, n_per_class, random_state=random_state)
+        Z = TSNE(n_components=2, init="pca", perplexity=30, random_state=random_state).fit_transform(
+            np.concatenate([real, synth]).astype(np.float64))
+        y = np.concatenate([split.y_test_unseen[idx], ys])
+        out[title] = (Z, y, np.r_[np.ones(len(idx), bool), np.zeros(len(ys), bool)])
+    return out
+
+
+def plot_tsne(models: dict, split, n_classes: int = 10, random_state=0):
+    """Fig. 3 analogue on one split: t-SNE panels of :data:`TSNE_PANELS` for the variants in
+    ``models`` (``{variant: fitted model}``); crosses real, dots synthesised unseen features."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    panel_models = {t: models[v] for t, v in TSNE_PANELS.items() if v in models}
+    if not panel_models:
+        raise ValueError(f"the t-SNE figure needs at least one of the variants {list(TSNE_PANELS.values())}; "
+                         f"got models of {list(models)}")
+    views = tsne_views(panel_models, split, n_classes=n_classes, random_state=random_state)
+    fig, axes = plt.subplots(1, len(views), figsize=(5 * len(views), 4.6), squeeze=False)
+    for ax, (title, (Z, y, real)) in zip(axes[0], views.items()):
+        codes = np.unique(y, return_inverse=True)[1]
+        ax.scatter(Z[real, 0], Z[real, 1], c=codes[real], cmap="tab10", marker="x", s=18, label="real")
+        ax.scatter(Z[~real, 0], Z[~real, 1], c=codes[~real], cmap="tab10", marker="o", s=8, alpha=0.5,
+                   label="synthesised")
+        ax.set_title(title)
+        ax.set_xlabel("t-SNE 1")
+        ax.set_ylabel("t-SNE 2")
+    axes[0][0].legend(loc="best", fontsize=8)
+    fig.suptitle(f"Fig. 3 analogue on {split.name}: {len(np.unique(y))} unseen classes, real (x) vs synthesised (o)")
+    return fig
