@@ -102,10 +102,10 @@ def test_checksum_cache_by_size_and_mtime(env, monkeypatch, tmp_path):
     cache = json.loads((tmp_path / "cache" / "checksums.json").read_text())
     assert cache[str(p.resolve())]["sha256"] == hashlib.sha256(b"v1").hexdigest()
     calls = []
-    real_new = hashlib.new
-    monkeypatch.setattr(registry.hashlib, "new", lambda *a, **k: calls.append(a) or real_new(*a, **k))
+    real_hash = registry.fileio.hash_file
+    monkeypatch.setattr(registry.fileio, "hash_file", lambda *a, **k: calls.append(a) or real_hash(*a, **k))
     fetch("mulan-scene", REL)
-    assert calls == []  # served from the cache, not re-hashed
+    assert calls == []  # served from the cache file, not re-hashed (not even memoised in-process)
     p.write_bytes(b"v2!")  # size changes -> re-hashed -> mismatch detected
     with pytest.raises(ChecksumMismatchError):
         fetch("mulan-scene", REL)
@@ -256,9 +256,11 @@ def test_bimodal_beta():
     # Beta(0.1, 0.1): mean 1/2, variance ab/((a+b)^2 (a+b+1)) = 0.01/(0.04*1.2) = 0.2083
     assert abs(X.mean() - 0.5) < 0.01 and abs(X.var() - 0.01 / (0.04 * 1.2)) < 0.01
     assert ((X < 0.1) | (X > 0.9)).mean() > 0.7  # bimodal: mass near the edges
-    with pytest.raises(ValueError, match="alpha and beta"):
+    with pytest.raises(ValueError, match=r"alpha must lie in \(0, inf\]; got 0"):
         synthetic.bimodal_beta(5, alpha=0)
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match=r"beta must lie in \(0, inf\]; got -1"):
+        synthetic.bimodal_beta(5, beta=-1)
+    with pytest.raises(ValueError, match="n must be an integer >= 1; got 0"):
         synthetic.bimodal_beta(0)
 
 
