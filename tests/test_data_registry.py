@@ -127,6 +127,36 @@ def test_extract_member_from_archive(env, monkeypatch):
     assert out == data / "xlsa17/APY/res101.mat" and out.read_bytes() == payload
 
 
+def test_interrupted_extraction_leaves_nothing_behind(env, monkeypatch, tmp_path):
+    import zipfile
+
+    arch = tmp_path / "a.zip"
+    with zipfile.ZipFile(arch, "w") as zf:
+        zf.writestr("m.bin", b"x" * 100)
+
+    def broken_copy(src, dst, length=0):
+        dst.write(src.read(10))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(registry.shutil, "copyfileobj", broken_copy)
+    dest = tmp_path / "out" / "m.bin"
+    with pytest.raises(OSError, match="disk full"):
+        registry._extract_member(arch, "m.bin", dest)
+    assert list(dest.parent.iterdir()) == []  # neither the file nor a temporary
+
+
+def test_fingerprint_of_is_a_sha256_of_the_parts():
+    from zsl_lib.data import fingerprint_of
+
+    a = np.arange(6, dtype=np.int32).reshape(2, 3)[:, ::2]  # non-contiguous: hashed as C order
+    ref = hashlib.sha256()
+    for chunk in (repr("cifar10").encode(), b"\x00", np.ascontiguousarray(a).tobytes(), b"int32", b"\x00",
+                  repr(3).encode(), b"\x00"):
+        ref.update(chunk)
+    assert fingerprint_of("cifar10", a, 3) == ref.hexdigest()[:16]  # cache keys depend on it
+    assert fingerprint_of("cifar10", a, 4) != fingerprint_of("cifar10", a, 3)
+
+
 def test_download_is_attempted_only_when_allowed(env, monkeypatch):
     calls = []
     monkeypatch.setattr(registry, "_download", lambda spec, dest: calls.append(spec.url) or (_ for _ in ()).throw(OSError("no network")))

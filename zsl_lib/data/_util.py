@@ -24,7 +24,7 @@ def sample_per_class(labels: np.ndarray, limit: int | None, seed: int = 0) -> np
     """
     if limit is None:
         return None
-    limit = check_int("limit_per_class", limit, minimum=1)
+    limit = check_int("limit_per_class", limit, minimum=1, allow_none=True)
     labels = np.asarray(labels)
     key = np.random.default_rng(seed).random(len(labels))
     order = np.lexsort((key, labels))  # by label, then random key

@@ -174,7 +174,7 @@ def load_fashion_products(
     else:
         keep = sorted(counts.index)
     if min_items is not None:
-        min_items = check_int("min_items", min_items, minimum=1)
+        min_items = check_int("min_items", min_items, minimum=1, allow_none=True)
         keep = [c for c in keep if counts[c] >= min_items]
         if not keep:
             raise ValueError(
