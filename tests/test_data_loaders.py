@@ -108,6 +108,10 @@ def test_cifar10_pickle_format_roundtrip(data_root, register):
     assert again.items == sub.items
     other = load_dataset("cifar10", split="train", limit_per_class=3, seed=2)
     assert other.items != sub.items
+    with pytest.raises(ValueError, match="limit_per_class must be an integer >= 1; got 0"):
+        load_dataset("cifar10", split="train", limit_per_class=0)
+    with pytest.raises(ValueError, match=r"limit_per_class must be an integer \(or None\); got '3'"):
+        load_dataset("cifar10", split="train", limit_per_class="3")
 
 
 def test_cifar10_jpeg_zip(data_root, register):
@@ -305,6 +309,8 @@ def test_fashion_products(data_root, register):
         load_dataset("fashion-products", classes=["Shoes"])
     with pytest.raises(ValueError, match="accepted values: 'all', 'align', 'eval'"):
         load_dataset("fashion-products", split="test")
+    with pytest.raises(ValueError, match=r"min_items must be an integer \(or None\); got 2.5"):
+        load_dataset("fashion-products", min_items=2.5)
 
 
 def test_fashion_partition_is_stable_and_balanced():

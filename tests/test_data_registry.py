@@ -102,10 +102,10 @@ def test_checksum_cache_by_size_and_mtime(env, monkeypatch, tmp_path):
     cache = json.loads((tmp_path / "cache" / "checksums.json").read_text())
     assert cache[str(p.resolve())]["sha256"] == hashlib.sha256(b"v1").hexdigest()
     calls = []
-    real_new = hashlib.new
-    monkeypatch.setattr(registry.hashlib, "new", lambda *a, **k: calls.append(a) or real_new(*a, **k))
+    real_hash = registry.fileio.hash_file
+    monkeypatch.setattr(registry.fileio, "hash_file", lambda *a, **k: calls.append(a) or real_hash(*a, **k))
     fetch("mulan-scene", REL)
-    assert calls == []  # served from the cache, not re-hashed
+    assert calls == []  # served from the cache file, not re-hashed (not even memoised in-process)
     p.write_bytes(b"v2!")  # size changes -> re-hashed -> mismatch detected
     with pytest.raises(ChecksumMismatchError):
         fetch("mulan-scene", REL)
@@ -125,6 +125,36 @@ def test_extract_member_from_archive(env, monkeypatch):
     with pytest.warns(UserWarning, match="unverified"):
         out = fetch("xlsa17", "xlsa17/APY/res101.mat")
     assert out == data / "xlsa17/APY/res101.mat" and out.read_bytes() == payload
+
+
+def test_interrupted_extraction_leaves_nothing_behind(env, monkeypatch, tmp_path):
+    import zipfile
+
+    arch = tmp_path / "a.zip"
+    with zipfile.ZipFile(arch, "w") as zf:
+        zf.writestr("m.bin", b"x" * 100)
+
+    def broken_copy(src, dst, length=0):
+        dst.write(src.read(10))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(registry.shutil, "copyfileobj", broken_copy)
+    dest = tmp_path / "out" / "m.bin"
+    with pytest.raises(OSError, match="disk full"):
+        registry._extract_member(arch, "m.bin", dest)
+    assert list(dest.parent.iterdir()) == []  # neither the file nor a temporary
+
+
+def test_fingerprint_of_is_a_sha256_of_the_parts():
+    from zsl_lib.data import fingerprint_of
+
+    a = np.arange(6, dtype=np.int32).reshape(2, 3)[:, ::2]  # non-contiguous: hashed as C order
+    ref = hashlib.sha256()
+    for chunk in (repr("cifar10").encode(), b"\x00", np.ascontiguousarray(a).tobytes(), b"int32", b"\x00",
+                  repr(3).encode(), b"\x00"):
+        ref.update(chunk)
+    assert fingerprint_of("cifar10", a, 3) == ref.hexdigest()[:16]  # cache keys depend on it
+    assert fingerprint_of("cifar10", a, 4) != fingerprint_of("cifar10", a, 3)
 
 
 def test_download_is_attempted_only_when_allowed(env, monkeypatch):
@@ -256,9 +286,11 @@ def test_bimodal_beta():
     # Beta(0.1, 0.1): mean 1/2, variance ab/((a+b)^2 (a+b+1)) = 0.01/(0.04*1.2) = 0.2083
     assert abs(X.mean() - 0.5) < 0.01 and abs(X.var() - 0.01 / (0.04 * 1.2)) < 0.01
     assert ((X < 0.1) | (X > 0.9)).mean() > 0.7  # bimodal: mass near the edges
-    with pytest.raises(ValueError, match="alpha and beta"):
+    with pytest.raises(ValueError, match=r"alpha must lie in \(0, inf\]; got 0"):
         synthetic.bimodal_beta(5, alpha=0)
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match=r"beta must lie in \(0, inf\]; got -1"):
+        synthetic.bimodal_beta(5, beta=-1)
+    with pytest.raises(ValueError, match="n must be an integer >= 1; got 0"):
         synthetic.bimodal_beta(0)
 
 

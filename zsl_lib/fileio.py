@@ -4,6 +4,7 @@
   ``os.replace``; a failure leaves the previous file untouched and no temporary behind.
 - :func:`atomic_write_json`: the same for a JSON document (sorted keys, one trailing newline).
 - :func:`hash_file`: hex digest of a file, memoised in-process by (path, size, mtime).
+- :func:`hash_bytes`: hex digest of in-memory bytes (fingerprints and cache keys).
 - :func:`file_lock`: an inter-process lock next to a file (the ``filelock`` package, so it works
   on Linux, macOS and Windows).
 """
@@ -75,6 +76,14 @@ def hash_file(path: str | Path, algorithm: str = "sha256", *, memo: bool = True)
     with _HASH_LOCK:
         _HASH_MEMO[key] = digest
     return digest
+
+
+def hash_bytes(*chunks, algorithm: str = "sha256") -> str:
+    """Hex digest (any ``hashlib`` algorithm) of the concatenated bytes-like ``chunks``."""
+    h = hashlib.new(algorithm)
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def file_lock(path: str | Path, timeout: float = -1) -> FileLock:

@@ -13,6 +13,8 @@ import argparse
 import sys
 import time
 
+from zsl_lib.data import load_dataset
+
 # (dataset, load_dataset kwargs) that the default notebook profiles read.
 DEFAULT_DATA: list[tuple[str, dict]] = [
     ("cifar10", {"split": "train"}),
@@ -27,8 +29,6 @@ DEFAULT_DATA: list[tuple[str, dict]] = [
 
 def check(entries: list[tuple[str, dict]] = DEFAULT_DATA) -> list[dict]:
     """Load each entry once (which resolves, downloads and verifies its files)."""
-    from zsl_lib.data import load_dataset  # noqa: PLC0415
-
     rows = []
     for name, kwargs in entries:
         t0 = time.perf_counter()

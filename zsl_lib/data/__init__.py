@@ -9,8 +9,8 @@ See ``data/README.md`` for each dataset's source, licence and where its files go
 """
 
 from zsl_lib.data.base import FeatureDataset, ImageDataset, ZipImageSource, fingerprint_of
-from zsl_lib.data.loaders import load_dataset, loader_options
-from zsl_lib.data.registry import ChecksumMismatchError, fetch, list_datasets, list_files
+from zsl_lib.data.loaders import list_datasets, load_dataset, loader_options
+from zsl_lib.data.registry import ChecksumMismatchError, fetch, list_files
 
 __all__ = [
     "ChecksumMismatchError",

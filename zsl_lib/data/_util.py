@@ -1,20 +1,15 @@
-"""Small helpers shared by the loaders (validation, per-class sampling, natural sort)."""
+"""Small helpers shared by the loaders of this package (per-class sampling, natural sort).
+
+Option checks come from :mod:`zsl_lib.validation` (``check_choice``, ``check_int``).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import numpy as np
 
-
-def check_choice(what: str, value, accepted: Iterable, dataset: str = "") -> None:
-    accepted = list(accepted)
-    if value not in accepted:
-        prefix = f"{dataset}: " if dataset else ""
-        raise ValueError(
-            f"{prefix}unknown {what} {value!r}; accepted values: {', '.join(map(repr, accepted))}"
-        )
+from zsl_lib.validation import check_int
 
 
 def natural_key(s: str) -> tuple:
@@ -29,8 +24,7 @@ def sample_per_class(labels: np.ndarray, limit: int | None, seed: int = 0) -> np
     """
     if limit is None:
         return None
-    if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 1:
-        raise ValueError(f"limit_per_class must be a positive integer or None, got {limit!r}")
+    limit = check_int("limit_per_class", limit, minimum=1, allow_none=True)
     labels = np.asarray(labels)
     key = np.random.default_rng(seed).random(len(labels))
     order = np.lexsort((key, labels))  # by label, then random key

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from zsl_lib.data import registry
-from zsl_lib.data._util import check_choice
 from zsl_lib.data.base import FeatureDataset, fingerprint_of
+from zsl_lib.validation import check_choice
 
 _MEKA_C = re.compile(r"-C\s+(-?\d+)")
 
@@ -98,7 +98,7 @@ def load_multilabel_arff(
         X=X,
         class_names=[attrs[j][0] for j in lab_idx],
         Y=Y.astype(np.int64),
-        fingerprint=fingerprint_of("arff", registry.hash_file(path), n_labels, labels_first),
+        fingerprint=fingerprint_of("arff", registry.cached_hash(path), n_labels, labels_first),
         extra={"feature_names": [attrs[j][0] for j in feat_idx], "relation": relation, "file": str(path)},
     )
 

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import threading
 import zipfile
@@ -22,18 +21,19 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from zsl_lib.fileio import hash_bytes
+
 
 def fingerprint_of(*parts: object) -> str:
     """A short stable hash of the given parts (strings, numbers, arrays, paths)."""
-    h = hashlib.sha256()
+    chunks = []
     for p in parts:
         if isinstance(p, np.ndarray):
-            h.update(np.ascontiguousarray(p).tobytes())
-            h.update(str(p.dtype).encode())
+            chunks += [np.ascontiguousarray(p).tobytes(), str(p.dtype).encode()]
         else:
-            h.update(repr(p).encode())
-        h.update(b"\x00")
-    return h.hexdigest()[:16]
+            chunks.append(repr(p).encode())
+        chunks.append(b"\x00")
+    return hash_bytes(*chunks)[:16]
 
 
 class ImageSource(Protocol):

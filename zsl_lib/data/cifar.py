@@ -22,14 +22,16 @@ import io
 import pickle
 import tarfile
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from zsl_lib.data import registry
-from zsl_lib.data._util import check_choice, sample_per_class
+from zsl_lib.data._util import sample_per_class
 from zsl_lib.data.base import ImageDataset, ZipImageSource, fingerprint_of
+from zsl_lib.validation import check_choice
 
 CIFAR10_CLASSES = [
     "airplane", "automobile", "bird", "cat", "deer",
@@ -154,8 +156,6 @@ def _cifar10_pickle(split: str, path: Path) -> ImageDataset:
 
 
 def _cifar10_jpeg(split: str, path: Path) -> ImageDataset:
-    import zipfile
-
     with zipfile.ZipFile(path) as zf:
         names = sorted(
             n for n in zf.namelist() if n.lower().endswith((".jpg", ".jpeg", ".png")) and n.count("/") == 2

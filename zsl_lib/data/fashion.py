@@ -31,8 +31,8 @@ import pandas as pd
 
 from zsl_lib import config
 from zsl_lib.data import registry
-from zsl_lib.data._util import check_choice
 from zsl_lib.data.base import ImageDataset, ZipImageSource, fingerprint_of
+from zsl_lib.validation import check_choice, check_int
 
 PARTITION_SEED = 0
 STYLES = "fashion-products/styles.csv"
@@ -116,7 +116,7 @@ def _image_index(verify: bool = True) -> tuple[dict[int, str], ZipImageSource | 
         stem = n[len("images/") : -4]
         if stem.isdigit():
             ids[int(stem)] = n
-    fp = registry.file_checksum("fashion-products", IMAGES_ZIP) if verify else registry.hash_file(path)
+    fp = registry.file_checksum("fashion-products", IMAGES_ZIP) if verify else registry.cached_hash(path)
     return ids, ZipImageSource(path), fp
 
 
@@ -144,7 +144,7 @@ def load_fashion_products(
     check_choice("split", split, ["all", "align", "eval"], "fashion-products")
     styles_path = registry.fetch("fashion-products", STYLES, verify=verify)
     styles_fp = (
-        registry.file_checksum("fashion-products", STYLES) if verify else registry.hash_file(styles_path)
+        registry.file_checksum("fashion-products", STYLES) if verify else registry.cached_hash(styles_path)
     )
     df = read_styles(styles_path)
     repaired = df.attrs.get("repaired_lines", 0)
@@ -174,8 +174,7 @@ def load_fashion_products(
     else:
         keep = sorted(counts.index)
     if min_items is not None:
-        if not isinstance(min_items, (int, np.integer)) or min_items < 1:
-            raise ValueError(f"fashion-products: min_items must be a positive integer, got {min_items!r}")
+        min_items = check_int("min_items", min_items, minimum=1, allow_none=True)
         keep = [c for c in keep if counts[c] >= min_items]
         if not keep:
             raise ValueError(

@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .base import ImageDataset, fingerprint_of
+from zsl_lib.data import wordnet
+from zsl_lib.data.base import ImageDataset, fingerprint_of
+from zsl_lib.data.loaders import load_dataset
 
 FASHION_KEYWORD_COLUMNS = ("articleType", "subCategory", "baseColour", "gender", "usage", "season")
 TINY_IMAGENET_COARSE_DROP = 0.5  # documented default fraction of coarse keywords dropped per item
@@ -79,8 +81,6 @@ def keywords_from_columns(df: pd.DataFrame, columns=FASHION_KEYWORD_COLUMNS) -> 
 
 def fashion_keywords(split: str = "eval", columns=FASHION_KEYWORD_COLUMNS) -> KeywordData:
     """Fashion products of ``split`` ("eval" for evaluation; "align" trains lit-fashion only)."""
-    from . import load_dataset
-
     ds = load_dataset("fashion-products", split=split)
     Y, kws, src = keywords_from_columns(ds.meta, columns)
     return KeywordData("fashion-products", Y, kws, dataset=ds, keyword_source=src)
@@ -136,9 +136,10 @@ def hypernym_keywords(wnids, coarse_levels: int = 3, chain_fn=None) -> tuple[np.
     """Class-level keywords from WordNet: ``(fine (n_cls, K) bool, coarse (n_cls, K) bool, names)``.
 
     fine = the class's own name; coarse = the names of its first ``coarse_levels`` hypernyms.
+    ``chain_fn(wnid)`` returns the hypernym chain (default :func:`zsl_lib.data.wordnet.hypernym_chain`).
     """
     if chain_fn is None:
-        from .wordnet import hypernym_chain as chain_fn
+        chain_fn = wordnet.hypernym_chain
     per_class = []
     for w in wnids:  # one WordNet lookup per class (200), not per item
         chain = chain_fn(w)
@@ -164,8 +165,6 @@ def tiny_imagenet_keywords(split: str = "val", coarse_levels: int = 3,
     if not 0 <= coarse_drop < 1:
         raise ValueError(f"coarse_drop must lie in [0, 1), got {coarse_drop}")
     if dataset is None:
-        from . import load_dataset
-
         dataset = load_dataset("tiny-imagenet", split=split, limit_per_class=limit_per_class or None)
     wnids = dataset.extra.get("wnids")
     if wnids is None:
@@ -179,27 +178,9 @@ def tiny_imagenet_keywords(split: str = "val", coarse_levels: int = 3,
 
 
 def mulan_scene(split: str = "train") -> KeywordData:
-    """Mulan scene (294 features, 6 labels). Uses the data layer's loader; reads the ARFF with
-    liac-arff directly when that loader is not available."""
-    try:
-        from . import load_dataset
-
-        fd = load_dataset("mulan-scene", split=split)
-        return KeywordData("mulan-scene", np.asarray(fd.Y, np.uint8), list(fd.class_names), X=np.asarray(fd.X, np.float32))
-    except (ImportError, ModuleNotFoundError, AttributeError):
-        import arff
-
-        from .. import config
-
-        rel = f"mulan/scene-{split}.arff"
-        for root in (config.data_dir(), config.mirror_dir()):
-            if root is not None and (root / rel).exists():
-                with open(root / rel) as f:
-                    d = arff.load(f)
-                A = np.asarray(d["data"], dtype=np.float32)
-                names = [a[0] for a in d["attributes"][-6:]]
-                return KeywordData("mulan-scene", A[:, -6:].astype(np.uint8), names, X=A[:, :-6])
-        raise FileNotFoundError(f"{rel} not found in the data dir or ZSL_DATA_MIRROR") from None
+    """Mulan scene (294 features, 6 labels), read by the ``mulan-scene`` loader."""
+    fd = load_dataset("mulan-scene", split=split)
+    return KeywordData("mulan-scene", np.asarray(fd.Y, np.uint8), list(fd.class_names), X=np.asarray(fd.X, np.float32))
 
 
 def user_keywords(csv_path: str | Path, root: str | Path | None = None, sep: str = ";") -> KeywordData:

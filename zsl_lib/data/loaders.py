@@ -23,45 +23,33 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-
-def _lazy(module: str, func: str) -> Callable[..., Any]:
-    def call(*args, **kwargs):
-        import importlib
-
-        return getattr(importlib.import_module(f"zsl_lib.data.{module}"), func)(*args, **kwargs)
-
-    call.__name__ = func
-    call._target = (module, func)  # type: ignore[attr-defined]
-    return call
-
+from zsl_lib.data import arff, cifar, fashion, sqid, tiny_imagenet, user, xlsa17
 
 LOADERS: dict[str, Callable[..., Any]] = {
-    "cifar10": _lazy("cifar", "load_cifar10"),
-    "cifar100": _lazy("cifar", "load_cifar100"),
-    "tiny-imagenet": _lazy("tiny_imagenet", "load_tiny_imagenet"),
-    "fashion-products": _lazy("fashion", "load_fashion_products"),
-    "xlsa17": _lazy("xlsa17", "load_xlsa17"),
-    "mulan-scene": _lazy("arff", "load_mulan_scene"),
-    "multilabel-arff": _lazy("arff", "load_multilabel_arff"),
-    "sqid": _lazy("sqid", "load_sqid"),
-    "image-folder": _lazy("user", "load_image_folder"),
-    "multilabel-csv": _lazy("user", "load_multilabel_csv"),
-    "embeddings": _lazy("user", "load_embeddings"),
+    "cifar10": cifar.load_cifar10,
+    "cifar100": cifar.load_cifar100,
+    "tiny-imagenet": tiny_imagenet.load_tiny_imagenet,
+    "fashion-products": fashion.load_fashion_products,
+    "xlsa17": xlsa17.load_xlsa17,
+    "mulan-scene": arff.load_mulan_scene,
+    "multilabel-arff": arff.load_multilabel_arff,
+    "sqid": sqid.load_sqid,
+    "image-folder": user.load_image_folder,
+    "multilabel-csv": user.load_multilabel_csv,
+    "embeddings": user.load_embeddings,
 }
 
 
-def _target(name: str) -> Callable[..., Any]:
-    import importlib
-
-    module, func = LOADERS[name]._target  # type: ignore[attr-defined]
-    return getattr(importlib.import_module(f"zsl_lib.data.{module}"), func)
+def list_datasets() -> list[str]:
+    """Names accepted by :func:`load_dataset` (registered + user-data loaders)."""
+    return sorted(LOADERS)
 
 
 def loader_options(name: str) -> dict[str, Any]:
     """The options (and their defaults) accepted by ``load_dataset(name, ...)``."""
     if name not in LOADERS:
         raise ValueError(f"unknown dataset {name!r}. Known datasets: {', '.join(sorted(LOADERS))}")
-    sig = inspect.signature(_target(name))
+    sig = inspect.signature(LOADERS[name])
     return {
         k: (None if p.default is inspect.Parameter.empty else p.default)
         for k, p in sig.parameters.items()
@@ -83,7 +71,7 @@ def load_dataset(name: str, split: str | None = None, **options: Any) -> Any:
             f"{name}: unknown option(s) {unknown}; accepted options: "
             + ", ".join(f"{k}={v!r}" for k, v in accepted.items())
         )
-    sig = inspect.signature(_target(name))
+    sig = inspect.signature(LOADERS[name])
     required = [k for k, p in sig.parameters.items() if p.default is inspect.Parameter.empty]
     missing = [k for k in required if k not in options and not (k == "split" and split is not None)]
     if missing:
@@ -99,4 +87,4 @@ def load_dataset(name: str, split: str | None = None, **options: Any) -> Any:
                 + ", ".join(f"{k}={v!r}" for k, v in accepted.items())
             )
         options["split"] = split
-    return _target(name)(**options)
+    return LOADERS[name](**options)

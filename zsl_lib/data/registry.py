@@ -17,22 +17,22 @@ Every resolved file is verified before use against its SHA-256 (mirror files; th
 against the MD5 their publishers give (``checksum_kind`` says which). Files without any published
 checksum (``xlsa17.zip``'s ``res101.mat``, SQID's parquet) are used unverified with a warning.
 Verification results are cached by ``(path, size, mtime)`` in ``<cache dir>/checksums.json`` so
-that the 60 MB zips are hashed once, not on every call.
+that the 60 MB zips are hashed once, not on every call (:func:`cached_hash`; the hashing itself and
+the atomic cache write are :mod:`zsl_lib.fileio`'s).
+
+:func:`zsl_lib.data.list_datasets` (the names ``load_dataset`` accepts) lives with the loaders.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zsl_lib import config
+from zsl_lib import config, fileio
 
 __all__ = [
     "ChecksumMismatchError",
@@ -42,9 +42,8 @@ __all__ = [
     "fetch",
     "file_checksum",
     "find_local",
+    "cached_hash",
     "get_spec",
-    "hash_file",
-    "list_datasets",
     "list_files",
 ]
 
@@ -355,22 +354,21 @@ def _read_cache() -> dict:
 
 
 def _write_cache_entry(key: str, entry: dict) -> None:
-    """Merge one entry into the cache json (atomic replace; silently skipped if not writable)."""
+    """Merge one entry into the cache json under a file lock, written atomically (skipped
+    silently when the cache dir is not writable or the lock is held for over 10 s)."""
     path = _checksum_cache_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cache = _read_cache()
-        cache[key] = {**cache.get(key, {}), **entry}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".checksums-", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(cache, fh, indent=0, sort_keys=True)
-        os.replace(tmp, path)
-    except OSError:
+        with fileio.file_lock(path, timeout=10):
+            cache = _read_cache()
+            cache[key] = {**cache.get(key, {}), **entry}
+            fileio.atomic_write_json(path, cache, indent=0)
+    except OSError:  # includes filelock.Timeout (a TimeoutError)
         pass
 
 
-def hash_file(path: str | Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file (``"sha256"`` or ``"md5"``), cached by (path, size, mtime)."""
+def cached_hash(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file (``"sha256"`` or ``"md5"``), cached across processes by (path, size,
+    mtime) in ``<cache dir>/checksums.json``; computed with :func:`zsl_lib.fileio.hash_file`."""
     path = Path(path).resolve()
     st = path.stat()
     key = str(path)
@@ -381,11 +379,7 @@ def hash_file(path: str | Path, algorithm: str = "sha256") -> str:
             return entry[algorithm]
     else:
         entry = None
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
+    digest = fileio.hash_file(path, algorithm)
     _write_cache_entry(key, {**(entry or {}), **stamp, algorithm: digest})
     return digest
 
@@ -404,7 +398,7 @@ def _verify(path: Path, spec: FileSpec) -> None:
             )
         return
     expected = spec.sha256 if kind == "sha256" else spec.md5
-    actual = hash_file(path, kind)
+    actual = cached_hash(path, kind)
     if actual != expected:
         raise ChecksumMismatchError(
             f"checksum mismatch for {spec.relpath} at {path}: expected {kind} {expected}, "
@@ -454,13 +448,8 @@ def _download(spec: FileSpec, dest: Path) -> Path:
 
 
 def _extract_member(archive: Path, member: str, dest: Path) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive) as zf:
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out, zf.open(member) as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-    os.replace(tmp, dest)
-    return dest
+    with zipfile.ZipFile(archive) as zf, zf.open(member) as src:
+        return fileio.atomic_write(dest, lambda out: shutil.copyfileobj(src, out, 1 << 20))
 
 
 def _verified_new_file(path: Path, spec: FileSpec, verify: bool) -> Path:
@@ -557,11 +546,4 @@ def file_checksum(dataset: str, relpath: str) -> str:
         return spec.sha256
     if spec.md5:
         return "md5:" + spec.md5
-    return hash_file(fetch(dataset, relpath, verify=False))
-
-
-def list_datasets() -> list[str]:
-    """Names accepted by :func:`zsl_lib.data.load_dataset` (registered + user-data loaders)."""
-    from zsl_lib.data.loaders import LOADERS
-
-    return sorted(LOADERS)
+    return cached_hash(fetch(dataset, relpath, verify=False))

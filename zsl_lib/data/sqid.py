@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from zsl_lib.data import registry
-from zsl_lib.data._util import check_choice
+from zsl_lib.validation import check_choice
 
 REL = "sqid/product_features.parquet"
 COLUMNS = ["product_id", "clip_text_features", "clip_image_features"]

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _check_pos_int(name: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
+from zsl_lib.validation import check_float, check_int
 
 
 def bimodal_beta(n: int, alpha: float = 0.1, beta: float = 0.1, seed: int = 0) -> np.ndarray:
@@ -23,9 +19,9 @@ def bimodal_beta(n: int, alpha: float = 0.1, beta: float = 0.1, seed: int = 0) -
 
     Returns float64 (n, 2). Deterministic under ``seed``.
     """
-    n = _check_pos_int("n", n)
-    if not (alpha > 0 and beta > 0):
-        raise ValueError(f"alpha and beta must be > 0, got alpha={alpha!r}, beta={beta!r}")
+    n = check_int("n", n, minimum=1)
+    alpha = check_float("alpha", alpha, low=0, low_open=True)
+    beta = check_float("beta", beta, low=0, low_open=True)
     return np.random.default_rng(seed).beta(alpha, beta, size=(n, 2))
 
 
@@ -39,7 +35,7 @@ def gaussian_blobs(
     ``seed`` returns the means and variances used.
     """
     means, variances = gaussian_blob_params(n_clusters, dim, seed)
-    n_per_cluster = _check_pos_int("n_per_cluster", n_per_cluster)
+    n_per_cluster = check_int("n_per_cluster", n_per_cluster, minimum=1)
     rng = np.random.default_rng([seed, 1])
     y = np.repeat(np.arange(n_clusters, dtype=np.int64), n_per_cluster)
     noise = rng.standard_normal((len(y), dim))
@@ -49,8 +45,8 @@ def gaussian_blobs(
 
 def gaussian_blob_params(n_clusters: int, dim: int = 2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The means (n_clusters, dim) and variances (n_clusters,) :func:`gaussian_blobs` uses."""
-    n_clusters = _check_pos_int("n_clusters", n_clusters)
-    dim = _check_pos_int("dim", dim)
+    n_clusters = check_int("n_clusters", n_clusters, minimum=1)
+    dim = check_int("dim", dim, minimum=1)
     rng = np.random.default_rng([seed, 0])
     means = rng.uniform(-10.0, 10.0, size=(n_clusters, dim))
     variances = rng.uniform(0.5, 1.0, size=n_clusters)

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from zsl_lib.data import registry, wordnet
-from zsl_lib.data._util import check_choice, natural_key, sample_per_class
+from zsl_lib.data._util import natural_key, sample_per_class
 from zsl_lib.data.base import ImageDataset, ZipImageSource, fingerprint_of
+from zsl_lib.validation import check_choice
 
 FULL = "tiny-imagenet/tiny-imagenet-200.zip"
 SUBSET = "tiny-imagenet/tiny-imagenet-200-subset.zip"

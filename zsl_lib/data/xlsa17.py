@@ -23,9 +23,9 @@ import numpy as np
 import scipy.io
 
 from zsl_lib.data import registry
-from zsl_lib.data._util import check_choice
 from zsl_lib.data.base import fingerprint_of
 from zsl_lib.data.registry import XLSA17_SUBSETS
+from zsl_lib.validation import check_choice
 
 _LOCS = ("trainval_loc", "test_seen_loc", "test_unseen_loc", "train_loc", "val_loc")
 
@@ -147,7 +147,7 @@ def load_xlsa17(subset: str = "CUB", features: bool | None = None) -> XLSA17Data
                 )
             feats = np.ascontiguousarray(f.T)
             files = _cellstr(r["image_files"]) if "image_files" in r else None
-            res_fp = registry.hash_file(res_path)
+            res_fp = registry.cached_hash(res_path)
     n = None if feats is None else len(feats)
     locs = {k: _loc(m, k, n, att_path) for k in _LOCS}
     return XLSA17Data(

@@ -21,11 +21,9 @@ minilm) is registered here.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
-import os
-import uuid
+import re
 
 import numpy as np
 import torch
@@ -33,7 +31,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from zsl_lib import config
+from zsl_lib.data.loaders import load_dataset
+from zsl_lib.data.text import mask_words
+from zsl_lib.fileio import atomic_write, hash_bytes
+
 from .base import TRANSFORM_VERSION, Encoder, register_encoder
+from .embedding import embed, embed_texts, get_encoder
 
 ALIGN_VERSION = "1"
 
@@ -225,13 +229,7 @@ class ImageTextAlignment:
                     n_features_in_=self.n_features_in_, n_features_out_=self.n_features_out_,
                     history_=self.history_)
         arrays["meta_json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        tmp = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}.npz"
-        try:
-            np.savez(tmp, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
     @classmethod
     def load(cls, path) -> ImageTextAlignment:
@@ -253,8 +251,6 @@ class ImageTextAlignment:
 def class_word_variants(class_names) -> list[str]:
     """Lower-case words to mask for the given class names: every word of 3+ letters, its singular
     (``shoes`` -> ``shoe``, ``watches`` -> ``watch``) and hyphen/space forms of ``Tshirts``."""
-    import re
-
     out = set()
     for c in class_names:
         for w in re.findall(r"[A-Za-z]+", str(c).lower()):
@@ -278,8 +274,6 @@ def mask_class_words(texts, class_names, replacement: str = "") -> list[str]:
     >>> mask_class_words(["Turtle Check Men Navy Blue Shirt"], ["Shirts"])
     ['Turtle Check Men Navy Blue']
     """
-    from zsl_lib.data.text import mask_words
-
     return mask_words(texts, class_word_variants(class_names), replacement)
 
 
@@ -289,10 +283,6 @@ _LOADED: dict[str, ImageTextAlignment] = {}
 
 
 def _fashion_key(params: dict, mask: bool = False) -> tuple[str, object]:
-    from zsl_lib.data import load_dataset
-
-    from .embedding import get_encoder
-
     ds = load_dataset("fashion-products", split="align")
     key = json.dumps({
         "mask_class_words": bool(mask),
@@ -300,7 +290,7 @@ def _fashion_key(params: dict, mask: bool = False) -> tuple[str, object]:
         "image": get_encoder(FASHION_IMAGE_ENCODER).cache_key, "text": get_encoder(FASHION_TEXT_ENCODER).cache_key,
         "params": params, "torch": torch.__version__.split("+")[0],
     }, sort_keys=True)
-    return hashlib.sha256(key.encode()).hexdigest()[:16], ds
+    return hash_bytes(key.encode())[:16], ds
 
 
 def load_fashion_alignment(progress: bool = True, mask_class_words: bool = False, **params) -> ImageTextAlignment:
@@ -314,10 +304,6 @@ def load_fashion_alignment(progress: bool = True, mask_class_words: bool = False
     encoders' cache keys, the parameters and the code version; a cached model is loaded instead of
     retrained. Only ``align`` items are used (never ``eval``), and no class labels.
     """
-    from zsl_lib import config
-
-    from .embedding import embed, embed_texts
-
     params = dict(ImageTextAlignment().get_params(), **params)
     unknown = set(params) - set(ImageTextAlignment().get_params())
     if unknown:
@@ -338,7 +324,6 @@ def load_fashion_alignment(progress: bool = True, mask_class_words: bool = False
     titles = _mask(ds.texts, ds.class_names) if mask_class_words else ds.texts
     T = embed_texts(titles, FASHION_TEXT_ENCODER, progress=progress)
     model = ImageTextAlignment(**params, progress=progress).fit(X, T)
-    path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     _LOADED[key] = model
     return model
@@ -383,13 +368,9 @@ class LitFashionEncoder(Encoder):
         return np.asarray(T, dtype=np.float32)
 
     def encode_images(self, images, batch_size=None):
-        from .embedding import get_encoder
-
         return self.transform_image_features(get_encoder(self.base_image_encoder).encode_images(images, batch_size))
 
     def encode_texts(self, texts, batch_size=None):
-        from .embedding import get_encoder
-
         return get_encoder(self.base_text_encoder).encode_texts(texts, batch_size)
 
 

@@ -7,7 +7,8 @@ Every encoder is created by name through :func:`create_encoder` and exposes
 * ``encode_images(list[PIL.Image]) -> float32 (n, dim)`` and/or
   ``encode_texts(list[str]) -> float32 (n, dim)``,
 * ``cache_key``: a string that changes whenever the numbers it produces can change (weights
-  identity such as a file SHA-256 or a pretrained tag, the preprocessing, and a transform version).
+  identity such as a file SHA-256 (:func:`zsl_lib.fileio.hash_file`) or a pretrained tag, the
+  preprocessing, and a transform version).
 
 Image encoders additionally split their work into ``preprocess(PIL.Image) -> torch.Tensor`` (runs
 in DataLoader workers) and ``forward(batch) -> torch.Tensor`` (runs in the main process), which is
@@ -16,10 +17,7 @@ what :func:`zsl_lib.encoders.embed` uses.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -82,29 +80,8 @@ def create_encoder(name: str, device: str = "cpu", **kwargs) -> Encoder:
     )
 
 
-_SHA_CACHE: dict[tuple[str, int, float], str] = {}
-_SHA_LOCK = threading.Lock()
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file (memoised per path, size and mtime)."""
-    p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime)
-    with _SHA_LOCK:
-        if key in _SHA_CACHE:
-            return _SHA_CACHE[key]
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
-    with _SHA_LOCK:
-        _SHA_CACHE[key] = digest
-    return digest
-
-
-def _check_images(images: Sequence[Image.Image]) -> list[Image.Image]:
+def check_images(images: Sequence[Image.Image]) -> list[Image.Image]:
+    """``images`` as a list of PIL images; a TypeError names the first item that is not one."""
     if isinstance(images, Image.Image):
         raise TypeError("encode_images expects a list of PIL images, got a single image: wrap it in [ ]")
     images = list(images)
@@ -114,7 +91,8 @@ def _check_images(images: Sequence[Image.Image]) -> list[Image.Image]:
     return images
 
 
-def _check_texts(texts: Sequence[str]) -> list[str]:
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list of str; a TypeError names the first item that is not a string."""
     if isinstance(texts, str):
         raise TypeError("encode_texts expects a list of strings, got a single str: wrap it in [ ]")
     texts = list(texts)
@@ -166,7 +144,7 @@ class Encoder:
         """Encode PIL images -> float32 array (n, dim). Images of any mode/size are accepted."""
         if "image" not in self.modality:
             raise ValueError(f"encoder {self.name!r} is a {self.modality} encoder: it cannot encode images")
-        images = _check_images(images)
+        images = check_images(images)
         if not images:
             return np.zeros((0, self.dim), np.float32)
         bs = batch_size or self.default_batch_size
@@ -189,7 +167,7 @@ class Encoder:
                 f"encoder {self.name!r} is an {self.modality} encoder: it cannot encode texts "
                 f"(text encoders: minilm, openclip:*, lit-fashion)"
             )
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         with torch.inference_mode():
@@ -198,7 +176,3 @@ class Encoder:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, modality={self.modality!r})"
-
-
-def l2_normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    return x / x.norm(dim=-1, keepdim=True).clamp_min(eps)

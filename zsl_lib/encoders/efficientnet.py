@@ -11,7 +11,9 @@ from __future__ import annotations
 import torch
 from torchvision import transforms as T
 
-from .base import TRANSFORM_VERSION, Encoder, file_sha256, register_encoder
+from zsl_lib.fileio import hash_file as file_sha256
+
+from .base import TRANSFORM_VERSION, Encoder, register_encoder
 
 IMAGE_SIZE = 224
 

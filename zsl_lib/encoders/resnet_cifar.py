@@ -12,7 +12,6 @@ give the 10 CIFAR-10 logits, ``encoder.model`` is the full :class:`ResNetCifar`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +20,17 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision import transforms as T
 
-from .base import TRANSFORM_VERSION, Encoder, _check_images, file_sha256, register_encoder
+from zsl_lib.data import registry
+
+from .base import TRANSFORM_VERSION, Encoder, check_images, register_encoder
 
 DEPTHS = {20: 3, 32: 5, 44: 7, 56: 9}
-#: weight files (named with the first 8 hex digits of their SHA-256) and their full SHA-256
+#: depth -> (weight file, SHA-256), as the data registry's ``cifar10-resnets`` entry lists them
+#: (files are named ``resnet<depth>-<first 8 hex digits of their SHA-256>.th``)
 WEIGHT_FILES = {
-    20: ("resnet20-12fca82f.th", "12fca82f0bebc4135bf1f32f6e3710e61d5108578464b84fd6d7f5c1b04036c8"),
-    32: ("resnet32-d509ac18.th", "d509ac1820d7f25398913559d7e81a13229b1e7adc5648e3bfa5e22dc137f850"),
-    44: ("resnet44-014dd654.th", "014dd6541728a1c700b1642ab640e211dc6eb8ed507d70697458dc8f8a0ae2e4"),
-    56: ("resnet56-4bfd9763.th", "4bfd97631478d6b638d2764fd2baff3edb1d7d82252d54439343b6596b9b5367"),
+    int(Path(f.relpath).name.split("-")[0].removeprefix("resnet")): (Path(f.relpath).name, f.sha256)
+    for f in registry.get_spec("cifar10-resnets").files
 }
-WEIGHTS_URL = "https://github.com/akamaster/pytorch_resnet_cifar10/raw/master/pretrained_models/{file}"
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -105,53 +104,10 @@ class ResNetCifar(nn.Module):
 def weights_path(depth: int) -> Path:
     """Local path of the CIFAR-10 ResNet-``depth`` weights, verified by SHA-256.
 
-    Resolution: ``zsl_lib.data.registry.fetch`` when that registry knows the file; otherwise
-    ``<data dir>/weights/<file>``, then ``<mirror>/weights/<file>``, then a download from the
-    akamaster/pytorch_resnet_cifar10 repository into ``<data dir>/weights`` (unless ``ZSL_OFFLINE=1``).
+    Resolved by the data registry (``cifar10-resnets``): data dir, then mirror, then a download
+    from the akamaster/pytorch_resnet_cifar10 repository (unless ``ZSL_OFFLINE=1``).
     """
-    from zsl_lib import config
-
-    fname, sha = WEIGHT_FILES[depth]
-    rel = f"weights/{fname}"
-    try:  # the data registry (checksummed data dir -> mirror -> download), when it knows the file
-        from zsl_lib.data import registry
-    except ImportError:
-        registry = None
-    if registry is not None and "cifar10-resnets" in getattr(registry, "REGISTRY", {}):
-        return Path(registry.fetch("cifar10-resnets", rel))
-    # no registry entry: resolve the file here (data dir -> mirror -> download)
-    candidates = [config.data_dir() / rel]
-    if config.mirror_dir() is not None:
-        candidates.append(config.mirror_dir() / rel)
-    for p in candidates:
-        if p.exists():
-            got = file_sha256(p)
-            if got != sha:
-                raise ValueError(f"checksum mismatch for {p}: sha256 {got}, expected {sha}; delete the file and retry")
-            return p
-    url = WEIGHTS_URL.format(file=fname)
-    if config.offline():
-        raise FileNotFoundError(
-            f"CIFAR-10 ResNet-{depth} weights {fname} not found (looked in {', '.join(map(str, candidates))}) "
-            f"and ZSL_OFFLINE=1 forbids downloading; get it from {url} into {config.data_dir() / 'weights'}"
-        )
-    dest = config.data_dir() / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(f".tmp-{os.getpid()}")
-    try:
-        torch.hub.download_url_to_file(url, str(tmp), progress=True)
-    except Exception as e:  # noqa: BLE001
-        tmp.unlink(missing_ok=True)
-        raise FileNotFoundError(
-            f"CIFAR-10 ResNet-{depth} weights {fname} not found in {', '.join(map(str, candidates))} and the "
-            f"download from {url} failed ({e}); put the file in {dest.parent} or set ZSL_DATA_MIRROR"
-        ) from e
-    got = file_sha256(tmp)
-    if got != sha:
-        tmp.unlink(missing_ok=True)
-        raise ValueError(f"downloaded {url} has sha256 {got}, expected {sha}")
-    os.replace(tmp, dest)
-    return dest
+    return registry.fetch("cifar10-resnets", f"weights/{WEIGHT_FILES[depth][0]}")
 
 
 def load_state_dict(path: str | Path) -> dict:
@@ -210,7 +166,7 @@ class ResNetCifarEncoder(Encoder):
 
     def classify(self, images, batch_size: int = 256) -> np.ndarray:
         """PIL images -> float32 (n, 10) CIFAR-10 logits (class order :data:`CIFAR10_CLASSES`)."""
-        images = _check_images(images)
+        images = check_images(images)
         out = []
         with torch.inference_mode():
             for s in range(0, len(images), batch_size):
