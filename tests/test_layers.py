@@ -4,10 +4,11 @@ This docstring and :data:`LAYERS` below are the one documented place of the laye
 of ``zsl_lib`` may import modules of its own layer and of earlier layers only:
 
 ====  ===============================  ==================================================
-0     ``config``, ``validation``,      settings and paths; the input checks; atomic writes,
-      ``fileio``                       file hashing and inter-process locks
-1     ``record``, ``plots``            the platform: the results record and the figure style
-                                       (``plots`` may import ``record``, never the reverse)
+0     ``config``, ``validation``,      settings, paths and the device; the input checks; atomic
+      ``fileio``, ``progress``         writes, file hashing and locks; the progress bar
+1     ``record``, ``plots``,           the platform: the results record, the figure style
+      ``pages``                        (``plots`` may import ``record``, never the reverse),
+                                       rendered pages
 2     ``data``                         dataset registry and loaders (never embeds)
 3     ``encoders``                     image / text encoders and the embedding cache
 4     ``metrics``                      plain functions of arrays
@@ -15,7 +16,8 @@ of ``zsl_lib`` may import modules of its own layer and of earlier layers only:
 6     ``zeroshot``                     estimators only
 7     ``experiments``                  one driver per notebook (inputs, grids, the source's
                                        numbers, tables, figures)
-8     ``runner``, ``prepare``, ``cli``  entry points
+8     ``runner``, ``prepare``,         entry points and the results table
+      ``results``, ``cli``
 ====  ===============================  ==================================================
 
 Notebooks and benchmarks sit above all layers and may import any public name.
@@ -42,15 +44,15 @@ PACKAGE = "zsl_lib"
 
 #: top-level module or package of zsl_lib -> layer (see the module docstring)
 LAYERS: dict[str, int] = {
-    "config": 0, "validation": 0, "fileio": 0,
-    "record": 1, "plots": 1,
+    "config": 0, "validation": 0, "fileio": 0, "progress": 0,
+    "record": 1, "plots": 1, "pages": 1,
     "data": 2,
     "encoders": 3,
     "metrics": 4,
     "index": 5,
     "zeroshot": 6,
     "experiments": 7,
-    "runner": 8, "prepare": 8, "cli": 8, "__main__": 8,
+    "runner": 8, "prepare": 8, "results": 8, "cli": 8, "__main__": 8,
 }
 #: (importer, imported) pairs forbidden inside one layer
 FORBIDDEN_SAME_LAYER = {("record", "plots")}
