@@ -1,4 +1,5 @@
-"""Unit tests of zsl_lib.zeroshot.tourney on small synthetic data, against independent references
+"""Unit tests of the pairwise-tourney estimator (zsl_lib.zeroshot.tourney) and of notebook 02's
+driver (zsl_lib.experiments.tourney) on small synthetic data, against independent references
 (naive broadcast, loops over items, scikit-learn)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 from sklearn.metrics import f1_score
 from sklearn.metrics.pairwise import cosine_similarity
 
+from zsl_lib.experiments import tourney as E
 from zsl_lib.zeroshot import tourney as T
 
 
@@ -364,25 +366,25 @@ def test_one_vs_rest_against_loop():
 
 def test_logreg_cv_predict_is_out_of_fold_and_good_on_blobs():
     X, P, y = blobs(C=3, n=300, signal=1.0)
-    pred = T.logreg_cv_predict(X, y, n_splits=3)
+    pred = E.logreg_cv_predict(X, y, n_splits=3)
     assert pred.shape == y.shape and (pred == y).mean() > 0.8
     with pytest.raises(ValueError, match="n_splits"):
-        T.logreg_cv_predict(X[:10], np.r_[np.zeros(9), 1], n_splits=3)
+        E.logreg_cv_predict(X[:10], np.r_[np.zeros(9), 1], n_splits=3)
 
 
 def test_agreement_f1_is_weighted_f1_text_as_reference():
     t = np.array([0, 0, 1, 1, 2, 2, 2])
     i = np.array([0, 1, 1, 1, 2, 0, 2])
-    assert T.agreement_f1(t, i) == pytest.approx(f1_score(t, i, average="weighted"))
+    assert E.agreement_f1(t, i) == pytest.approx(f1_score(t, i, average="weighted"))
     with pytest.raises(ValueError, match="same shape"):
-        T.agreement_f1(t, i[:-1])
+        E.agreement_f1(t, i[:-1])
 
 
 def test_gain_vs_cutoff_table():
     X, P, _ = blobs(C=3, n=300)
     assigned = cosine_similarity(X, P).argmax(axis=1)
     r = T.cross_deviation_ratio(X[assigned == 0], X[assigned == 1])
-    df = T.gain_vs_cutoff(X, P, 0, 1, r, np.arange(1.0, 1.5, 0.05), assigned)
+    df = E.gain_vs_cutoff(X, P, 0, 1, r, np.arange(1.0, 1.5, 0.05), assigned)
     assert list(df.columns) == ["cutoff", "n_dims", "cos_a", "cos_b", "gain", "margin"]
     assert np.all(np.diff(df["n_dims"]) <= 0)
     row = df.iloc[0]
@@ -394,32 +396,18 @@ def test_gain_vs_cutoff_table():
     assert "full_margin" in df.attrs
 
 
-# ------------------------------------------------------------------------------ titles
-def test_mask_class_words():
-    titles = ["Turtle Check Men Navy Blue Shirt", "Lee Men White T-shirt", "Nike Men Sports Shoes",
-              "ADIDAS Men Black Flip Flops", "Puma Tshirts", "Shirtsleeve Kurta Set"]
-    words = ["shirt", "t-shirt", "tshirt", "sports shoes", "shoe", "flip flop", "kurta"]
-    out = T.mask_class_words(titles, words)
-    assert out == ["Turtle Check Men Navy Blue", "Lee Men White", "Nike Men", "ADIDAS Men Black",
-                   "Puma", "Shirtsleeve Set"]
-    assert T.mask_class_words(["A Shirt"], ["shirt"], mask="[MASK]") == ["A [MASK]"]
-    assert T.mask_class_words(["x"], []) == ["x"]
-    with pytest.raises(TypeError, match="strings"):
-        T.mask_class_words([None], ["a"])
-
-
 def test_run_stage_and_bracket_seed_study():
     X, P, _ = blobs(C=5, n=300)
-    st = T.run_stage(X, P, cutoff=1.02, ovr_cutoff=1.0)
+    st = E.run_stage(X, P, cutoff=1.02, ovr_cutoff=1.0)
     np.testing.assert_array_equal(st.base, cosine_similarity(X, P).argmax(axis=1))
     np.testing.assert_array_equal(st.pairwise, st.model.predict(X))
     np.testing.assert_array_equal(st.round_robin, st.model.predict_round_robin(X))
     assert st.one_vs_rest.shape == (300,)
-    W = T.bracket_seed_study(st.model.pairwise_margins(X), [0, 1, 2])
+    W = E.bracket_seed_study(st.model.pairwise_margins(X), [0, 1, 2])
     assert W.shape == (3, 300)
     np.testing.assert_array_equal(W[0], T.tourney_bracket(st.model.pairwise_margins(X), 0))
     # binary stage with undecided outcomes on both models
     Xb, Pb, _ = blobs(C=2, n=200)
-    sb = T.run_stage(Xb, Pb, cutoff=1.0, undecided_base=0.03, undecided_pairwise=0.03,
+    sb = E.run_stage(Xb, Pb, cutoff=1.0, undecided_base=0.03, undecided_pairwise=0.03,
                      one_vs_rest=False)
     assert (sb.base == 2).any() and (sb.pairwise == 2).any() and sb.one_vs_rest is None

@@ -67,8 +67,9 @@ def check_matrix(name: str, A, *, dim: int | None = None, min_rows: int = 1,
     return np.ascontiguousarray(A, dtype=np.float32)
 
 
-def l2_normalize(A, eps: float = 1e-12) -> np.ndarray:
-    """Rows of ``A`` (n, d) scaled to unit L2 norm; zero rows stay zero; float32 copy.
+def l2_normalize(A, eps: float = 1e-12, *, dtype=np.float32) -> np.ndarray:
+    """Rows of ``A`` (n, d) scaled to unit L2 norm; zero rows stay zero; a ``dtype`` copy
+    (float32 by default; ``dtype=np.float64`` for methods that compute cosines in float64).
 
     Each row is first divided by its largest absolute value, so rows with huge (but finite)
     values normalise correctly instead of overflowing in the squared norm.
@@ -80,7 +81,7 @@ def l2_normalize(A, eps: float = 1e-12) -> np.ndarray:
     scale[scale == 0] = 1.0
     A = A / scale
     norms = np.sqrt(np.einsum("ij,ij->i", A, A))[:, None]
-    return (A / np.maximum(norms, eps)).astype(np.float32)
+    return (A / np.maximum(norms, eps)).astype(dtype, copy=False)
 
 
 def check_choice(name: str, value, choices: Iterable, context: str = ""):
