@@ -12,6 +12,7 @@ The driver :mod:`zsl_lib.experiments.tourney` runs the notebook's steps on these
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -222,8 +223,6 @@ def clip_text_embed(
     weights (tests); ``"openai"`` downloads the OpenAI weights on first use (the paper setting).
     ``arch`` may also be the path of an open_clip model-config JSON (registered under its file
     stem), e.g. a tiny random tower for offline tests."""
-    from pathlib import Path  # noqa: PLC0415
-
     import open_clip  # noqa: PLC0415  (heavy, only for the paper setting)
     import torch  # noqa: PLC0415
 
