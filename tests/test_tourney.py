@@ -102,6 +102,26 @@ def test_argmax_cosine_matches_sklearn():
     np.testing.assert_allclose(T.cosine_matrix(X, P), cosine_similarity(X, P), atol=1e-12)
 
 
+def test_cosines_in_float64_through_the_shared_normaliser():
+    from zsl_lib.validation import l2_normalize
+
+    X, P, _ = blobs()
+    N = l2_normalize(X, dtype=np.float64)
+    assert N.dtype == np.float64 and l2_normalize(X).dtype == np.float32
+    np.testing.assert_allclose(N, X / np.linalg.norm(X, axis=1, keepdims=True), rtol=1e-15, atol=1e-15)
+    assert T.cosine_matrix(X.astype(np.float32), P).dtype == np.float64
+    # zero rows stay zero (cosine 0) instead of dividing by zero
+    X0 = X.copy()
+    X0[3] = 0
+    assert np.all(T.cosine_matrix(X0, P)[3] == 0)
+
+
+def test_overflowing_features_are_rejected_not_ranked():
+    X, P, _ = blobs()
+    with pytest.raises(ValueError, match=r"X has values up to .*e\+2.*Scale the features"):
+        T.argmax_cosine(X * 1e20, P)
+
+
 def test_argmax_cosine_undecided_binary():
     X, P, _ = blobs(C=2)
     S = cosine_similarity(X, P)
