@@ -116,9 +116,8 @@ def gain_vs_cutoff(X, class_embeddings, a: int, b: int, ratio, cutoffs, assigned
     dropped. ``cutoff=None`` rows are not produced; the full-embedding values are in ``attrs``.
     """
     check_matrix("X", X)
-    check_matrix("class_embeddings", class_embeddings, dim=X.shape[1] if np.ndim(X) == 2 else None,
-                 fitted="the items X are")
     X, P = np.asarray(X), np.asarray(class_embeddings)
+    check_matrix("class_embeddings", P, dim=X.shape[1], fitted="the items X are")
     ratio = np.nan_to_num(np.asarray(ratio, dtype=np.float64), nan=-np.inf)
     assigned = np.asarray(assigned)
     ix = np.flatnonzero((assigned == a) | (assigned == b))
@@ -204,7 +203,6 @@ def run_stage(
     )
 
 
-#####SEED
 def bracket_seed_study(margins, seeds) -> np.ndarray:
     """Winners of the bracket under several seeds: margins (n, C, C), seeds (k,) -> int64 (k, n).
     The spread across rows measures the tourney's match-up risk."""

@@ -36,7 +36,6 @@ __all__ = ["SOURCES", "TourneyInputs", "load_fashion_inputs", "load_sqid_inputs"
 SOURCES = ("fashion-products", "sqid")
 
 
-#####INPUTS
 @dataclass
 class TourneyInputs:
     """Everything a pairwise-tourney experiment needs, aligned row by row.
@@ -211,8 +210,6 @@ def load_inputs(source: str, **options) -> TourneyInputs:
     if source == "fashion-products":
         return load_fashion_inputs(**options)
     return load_sqid_inputs(**options)
-
-#####PLOTS
 
 
 def clip_text_embed(
