@@ -66,3 +66,33 @@ def test_paper_profile_offline_on_generated_sqid(tmp_path, kernel_sees_this_chec
     assert res["accuracy.image.base"] is None  # SQID has no labels
     assert 0 < res["n_items"] <= 270 and res["n_classes"] == 13
     assert math.isfinite(res["agreement_f1_weighted.multiclass.pairwise"])
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("parameters, expected", [
+    ({"classes": "Tshirts"}, "parameter classes: expected a list of names, got the string 'Tshirts'"),
+    ({"example_pair": ["Tshirts", "Watches"]}, "parameter example_pair: unknown ['Watches']"),
+])
+def test_bad_parameter_fails_in_the_setup_cell_naming_it(tmp_path, kernel_sees_this_checkout,
+                                                          parameters, expected):
+    # papermill's -p passes a list parameter as a string: the setup cell says so before any data
+    # is loaded (no record is started, so nothing is half written)
+    run = run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters=parameters)
+    assert run.status == "failed"
+    assert expected in run.error, run.error
+    assert not (tmp_path / "results" / f"{STEM}.json").exists()
+
+
+def test_notebook_calls_the_driver_and_defines_no_function():
+    import ast
+    import json
+
+    nb = json.loads((config.notebooks_dir() / f"{STEM}.ipynb").read_text())
+    code = [("".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code"]
+    for src in code:
+        tree = ast.parse(src)
+        assert not [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.For, ast.While,
+                                                                   ast.ListComp, ast.DictComp))], src
+    assert "from zsl_lib.experiments import tourney as E" in code[1]
+    imported = [n.module for src in code for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)]
+    assert not [m for m in imported if m.startswith("zsl_lib.zeroshot")]  # reached through the driver

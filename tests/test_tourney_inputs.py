@@ -11,6 +11,9 @@ import pandas as pd
 import pytest
 from conftest import real_file
 
+from zsl_lib.data.text import mask_words
+from zsl_lib.experiments import tourney as E
+from zsl_lib.experiments import tourney_inputs as I
 from zsl_lib.zeroshot import prompts as PR
 from zsl_lib.zeroshot import tourney as T
 
@@ -55,15 +58,28 @@ def test_fashion_class_words_mask_every_class_name():
     words = PR.fashion_class_words(PR.FASHION_13)
     titles = ["Men Blue Tshirts", "Women Red Top", "Men Black Casual Shoes", "Women Gold Heels",
               "Men Grey Track Pants", "Women Kurta", "Unisex Black Flip Flops", "Men Blue Jeans"]
-    masked = T.mask_class_words(titles, words)
+    masked = mask_words(titles, words)
     assert masked == ["Men Blue", "Women Red", "Men Black", "Women Gold", "Men Grey Track",
                       "Women", "Unisex Black", "Men Blue"]
+
+
+def test_mask_class_words():
+    titles = ["Turtle Check Men Navy Blue Shirt", "Lee Men White T-shirt", "Nike Men Sports Shoes",
+              "ADIDAS Men Black Flip Flops", "Puma Tshirts", "Shirtsleeve Kurta Set"]
+    words = ["shirt", "t-shirt", "tshirt", "sports shoes", "shoe", "flip flop", "kurta"]
+    out = mask_words(titles, words)
+    assert out == ["Turtle Check Men Navy Blue", "Lee Men White", "Nike Men", "ADIDAS Men Black",
+                   "Puma", "Shirtsleeve Set"]
+    assert mask_words(["A Shirt"], ["shirt"], mask="[MASK]") == ["A [MASK]"]
+    assert mask_words(["x"], []) == ["x"]
+    with pytest.raises(TypeError, match="strings"):
+        mask_words([None], ["a"])
 
 
 def test_sqid_inputs_from_generated_parquet_and_random_tower(tmp_path):
     pq = write_fake_sqid(tmp_path / "product_features.parquet")
     cfg = write_tiny_clip(tmp_path / "tiny-clip-test.json")
-    inp = T.load_inputs("sqid", path=str(pq), clip_arch=str(cfg), clip_pretrained=None)
+    inp = I.load_inputs("sqid", path=str(pq), clip_arch=str(cfg), clip_pretrained=None)
     assert len(inp) == 108  # 12 products without an image dropped
     assert inp.image.shape == inp.text.shape == (108, 768) and inp.image.dtype == np.float32
     assert inp.image_prompts.shape == inp.text_prompts.shape == (13, 768)
@@ -72,7 +88,7 @@ def test_sqid_inputs_from_generated_parquet_and_random_tower(tmp_path):
     assert inp.prompts["binary_image"] == ["a photo of people wearing clothing",
                                            "a photo of general household items"]
     # the whole method runs on it
-    st = T.run_stage(inp.image, inp.image_prompts, cutoff=1.0, class_names=inp.class_names)
+    st = E.run_stage(inp.image, inp.image_prompts, cutoff=1.0, class_names=inp.class_names)
     assert st.pairwise.shape == (108,)
     # subset keeps rows aligned
     sub = inp.subset(np.arange(108) < 50)
@@ -80,13 +96,13 @@ def test_sqid_inputs_from_generated_parquet_and_random_tower(tmp_path):
 
 
 def test_load_inputs_unknown_source():
-    with pytest.raises(ValueError, match="source='cifar'.*fashion-products, sqid"):
-        T.load_inputs("cifar")
+    with pytest.raises(ValueError, match="source 'cifar'.*'fashion-products', 'sqid'"):
+        I.load_inputs("cifar")
 
 
 def test_clip_text_embed_unknown_arch():
     with pytest.raises(ValueError, match="unknown open_clip architecture"):
-        PR.clip_text_embed(["x"], arch="no-such-arch", pretrained=None)
+        I.clip_text_embed(["x"], arch="no-such-arch", pretrained=None)
 
 
 @pytest.mark.realdata

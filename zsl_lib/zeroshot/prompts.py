@@ -7,13 +7,12 @@ notebooks, like open_clip's ``zero_shot_metadata``).
 * :data:`FASHION_CLASS_WORDS` lists, per fashion-products ``articleType``, the words a product
   title uses to name the class; :func:`zsl_lib.data.text.mask_words` removes them so
   that the text side cannot read the label off the title.
-* :func:`clip_text_embed` embeds prompts with an open_clip text tower (the paper configuration:
-  ``ViT-L-14`` / ``openai``, the tower that produced SQID's CLIP features).
+
+Only strings live here; embedding the prompts is the driver's part
+(:mod:`zsl_lib.experiments.tourney_inputs`, e.g. ``clip_text_embed`` for the paper setting).
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 __all__ = [
     "FASHION_13",
@@ -26,7 +25,6 @@ __all__ = [
     "make_prompts",
     "get_prompt_set",
     "fashion_class_words",
-    "clip_text_embed",
 ]
 
 IMAGE_TEMPLATE = "a photo of {}"
@@ -149,36 +147,3 @@ def fashion_class_words(classes=None) -> list[str]:
         words += FASHION_CLASS_WORDS.get(c, [c.lower()])
         words.append(c.lower())
     return sorted(set(words))
-
-
-def clip_text_embed(
-    prompts, arch: str = "ViT-L-14", pretrained: str | None = "openai", batch_size: int = 64
-) -> np.ndarray:
-    """Embed prompts with an open_clip text tower: list of str (n,) -> float32 (n, embed_dim),
-    not normalised (cosines normalise). ``pretrained=None`` builds the architecture with random
-    weights (tests); ``"openai"`` downloads the OpenAI weights on first use (the paper setting).
-    ``arch`` may also be the path of an open_clip model-config JSON (registered under its file
-    stem), e.g. a tiny random tower for offline tests."""
-    from pathlib import Path  # noqa: PLC0415
-
-    import open_clip  # noqa: PLC0415
-    import torch  # noqa: PLC0415
-
-    if str(arch).endswith(".json"):
-        cfg = Path(arch)
-        if not cfg.exists():
-            raise FileNotFoundError(f"open_clip model config {cfg} does not exist")
-        open_clip.add_model_config(cfg)
-        arch = cfg.stem
-    if arch not in open_clip.list_models():
-        raise ValueError(
-            f"unknown open_clip architecture {arch!r}; see open_clip.list_models(), e.g. 'ViT-L-14'"
-        )
-    model = open_clip.create_model(arch, pretrained=pretrained or None, device="cpu")
-    model.eval()
-    tokenizer = open_clip.get_tokenizer(arch)
-    out = []
-    with torch.no_grad():
-        for s in range(0, len(prompts), batch_size):
-            out.append(model.encode_text(tokenizer(list(prompts[s : s + batch_size]))).float().numpy())
-    return np.concatenate(out).astype(np.float32)

@@ -24,7 +24,9 @@ Vocabulary (the article was machine-paraphrased; see ``shared/papers/README.md``
   used for that pair (they do not tell the two classes apart).
 
 Everything takes and returns numpy arrays. Embeddings are used as given (raw or normalised): a
-cosine on a subset of dimensions re-normalises on that subset.
+cosine on a subset of dimensions re-normalises on that subset. Inputs are checked with
+:mod:`zsl_lib.validation`; cosines are computed in float64. The notebook's inputs, evaluation,
+tables and figures are in :mod:`zsl_lib.experiments.tourney`.
 
 Degenerate pairs (documented fallback, ``on_degenerate="fallback"``, the default): when, after the
 exclusion rules, one class of a pair has fewer than ``min_items`` items, or the cutoff keeps fewer
@@ -36,12 +38,12 @@ decision between the two classes) and flagged in ``fallback_``; ``on_degenerate=
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from zsl_lib.data.text import mask_words as mask_class_words
+from zsl_lib.validation import check_choice, check_float, check_int, check_matrix, l2_normalize
 
 __all__ = [
     "cross_variance",
@@ -53,38 +55,23 @@ __all__ = [
     "PairwiseTourneyClassifier",
     "OneVsRestSubspaceClassifier",
     "tourney_bracket",
-    "logreg_cv_predict",
-    "agreement_f1",
-    "gain_vs_cutoff",
-    "mask_class_words",
 ]
 
 
 # --------------------------------------------------------------------------------------------
-# validation helpers
+# input checks: zsl_lib.validation, plus the one check specific to this method
 # --------------------------------------------------------------------------------------------
-def _as_2d(X, name: str, min_rows: int = 1) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array (n_items, n_dims); got shape {X.shape}. "
-            "Reshape a single vector with x[None, :]"
-        )
-    if X.shape[0] < min_rows:
-        raise ValueError(f"{name} has {X.shape[0]} rows; at least {min_rows} needed")
-    if X.shape[1] == 0:
-        raise ValueError(f"{name} has zero dimensions")
-    if not np.issubdtype(X.dtype, np.number):
-        raise ValueError(f"{name} must be numeric; got dtype {X.dtype}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(
-            f"{name} contains NaN or infinite values ({int((~np.isfinite(X)).sum())} entries); "
-            "drop or impute those items before classifying"
-        )
-    return X
+def _float64_matrix(X, name: str, min_rows: int = 1) -> np.ndarray:
+    """``X`` checked by :func:`zsl_lib.validation.check_matrix` (2-D, enough rows, real, finite,
+    no float32 overflow), returned as a float64 array of the caller's values (float32 inputs are
+    promoted exactly; nothing is rounded to float32)."""
+    check_matrix(name, X, min_rows=min_rows)
+    return np.asarray(X, dtype=np.float64)
 
 
 def _check_same_dim(X: np.ndarray, P: np.ndarray, xname: str, pname: str) -> None:
+    """Items and prompts must live in one (image->text aligned) space: a relation between two
+    arrays with a fix specific to this method, which ``check_matrix(dim=...)`` cannot say."""
     if X.shape[1] != P.shape[1]:
         raise ValueError(
             f"dimension mismatch: {xname} has {X.shape[1]} dimensions but {pname} has "
@@ -98,7 +85,6 @@ def _check_same_dim(X: np.ndarray, P: np.ndarray, xname: str, pname: str) -> Non
 # cross-variance
 # --------------------------------------------------------------------------------------------
 def _moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float64)
     return X.mean(axis=0), X.var(axis=0)
 
 
@@ -114,8 +100,8 @@ def cross_variance(A, B) -> np.ndarray:
     float64 array (d,) equal to ``(var_A + var_B + (mean_A - mean_B)**2) / 2`` with population
     (ddof=0) variances: O((n_a + n_b) d) time and O(d) extra memory, no (n_a, n_b, d) broadcast.
     """
-    A = _as_2d(A, "A")
-    B = _as_2d(B, "B")
+    A = _float64_matrix(A, "A")
+    B = _float64_matrix(B, "B")
     _check_same_dim(A, B, "A", "B")
     mu_a, var_a = _moments(A)
     mu_b, var_b = _moments(B)
@@ -135,8 +121,8 @@ def cross_deviation_ratio(A, B) -> np.ndarray:
     differ. A dimension that is constant in A or in B gives ``inf`` (or ``nan`` when it is the same
     constant in both); :class:`PairwiseTourneyClassifier` never keeps ``nan`` dimensions.
     """
-    A = _as_2d(A, "A", min_rows=2)
-    B = _as_2d(B, "B", min_rows=2)
+    A = _float64_matrix(A, "A", min_rows=2)
+    B = _float64_matrix(B, "B", min_rows=2)
     _check_same_dim(A, B, "A", "B")
     mu_a, var_a = _moments(A)
     mu_b, var_b = _moments(B)
@@ -148,18 +134,12 @@ def cross_deviation_ratio(A, B) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # cosine helpers and the base model
 # --------------------------------------------------------------------------------------------
-def _normalise(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    n = np.linalg.norm(X, axis=-1, keepdims=True)
-    return X / np.where(n > 0, n, 1.0)
-
-
 def cosine_matrix(X, P) -> np.ndarray:
     """Cosine similarity of every item to every class: X (n, d), P (C, d) -> float64 (n, C)."""
-    X = _as_2d(X, "X")
-    P = _as_2d(P, "class_embeddings")
+    X = _float64_matrix(X, "X")
+    P = _float64_matrix(P, "class_embeddings")
     _check_same_dim(X, P, "X", "class_embeddings")
-    return _normalise(X) @ _normalise(P).T
+    return l2_normalize(X, dtype=np.float64) @ l2_normalize(P, dtype=np.float64).T
 
 
 def subspace_cosine(X, P, dims) -> np.ndarray:
@@ -167,7 +147,7 @@ def subspace_cosine(X, P, dims) -> np.ndarray:
     float64 (n, C). Vectors are re-normalised on the subset (as the author's code does)."""
     X = np.asarray(X)
     P = np.asarray(P)
-    return _normalise(X[:, dims]) @ _normalise(P[:, dims]).T
+    return l2_normalize(X[:, dims], dtype=np.float64) @ l2_normalize(P[:, dims], dtype=np.float64).T
 
 
 def argmax_cosine(X, P, undecided_margin: float | None = None) -> np.ndarray:
@@ -345,16 +325,15 @@ class PairwiseTourneyClassifier:
 
     # -- fitting ------------------------------------------------------------------------------
     def _validate_params(self) -> None:
-        if self.on_degenerate not in ("fallback", "raise"):
-            raise ValueError(
-                f"on_degenerate must be 'fallback' or 'raise'; got {self.on_degenerate!r}"
-            )
-        if self.min_items < 2:
-            raise ValueError(f"min_items must be >= 2 (a std needs two items); got {self.min_items}")
-        if self.min_dims < 1:
-            raise ValueError(f"min_dims must be >= 1; got {self.min_dims}")
-        if not np.isfinite(self.cutoff):
-            raise ValueError(f"cutoff must be a finite number; got {self.cutoff}")
+        check_choice("on_degenerate", self.on_degenerate, ("fallback", "raise"))
+        check_int("min_items (a std needs two items)", self.min_items, minimum=2)
+        check_int("min_dims", self.min_dims, minimum=1)
+        check_int("max_items_per_class", self.max_items_per_class, minimum=1, allow_none=True)
+        check_int("max_dims", self.max_dims, minimum=1, allow_none=True)
+        check_float("cutoff", self.cutoff)
+        check_float("cos_diff", self.cos_diff, low=0.0)
+        if self.cos_limit is not None:
+            check_float("cos_limit", self.cos_limit)
 
     def fit(self, X, class_embeddings, assigned=None, class_names=None) -> PairwiseTourneyClassifier:
         """Estimate every pair's dimensions.
@@ -365,8 +344,8 @@ class PairwiseTourneyClassifier:
         of C names used in messages.
         """
         self._validate_params()
-        X = _as_2d(X, "X")
-        P = _as_2d(class_embeddings, "class_embeddings", min_rows=2)
+        X = _float64_matrix(X, "X")
+        P = _float64_matrix(class_embeddings, "class_embeddings", min_rows=2)
         _check_same_dim(X, P, "X", "class_embeddings")
         C, d = P.shape
         if self.undecided_margin and C != 2:
@@ -450,7 +429,7 @@ class PairwiseTourneyClassifier:
     def _check_fitted(self, X) -> np.ndarray:
         if not hasattr(self, "pairs_"):
             raise RuntimeError("this PairwiseTourneyClassifier is not fitted; call fit() first")
-        X = _as_2d(X, "X")
+        X = _float64_matrix(X, "X")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"dimension mismatch: X has {X.shape[1]} dimensions but the classifier was fitted "
@@ -537,8 +516,8 @@ class OneVsRestSubspaceClassifier:
 
     def fit(self, X, class_embeddings, assigned=None) -> OneVsRestSubspaceClassifier:
         """X (n, d), class_embeddings (C, d), optional assigned (n,) -> self."""
-        X = _as_2d(X, "X")
-        P = _as_2d(class_embeddings, "class_embeddings", min_rows=2)
+        X = _float64_matrix(X, "X")
+        P = _float64_matrix(class_embeddings, "class_embeddings", min_rows=2)
         _check_same_dim(X, P, "X", "class_embeddings")
         S = cosine_matrix(X, P)
         assigned = S.argmax(axis=1) if assigned is None else np.asarray(assigned)
@@ -573,7 +552,7 @@ class OneVsRestSubspaceClassifier:
         """float64 (n, C): cosine to each class on that class's dimensions."""
         if not hasattr(self, "class_dims_"):
             raise RuntimeError("this OneVsRestSubspaceClassifier is not fitted; call fit() first")
-        X = _as_2d(X, "X")
+        X = _float64_matrix(X, "X")
         _check_same_dim(X, self.class_embeddings_, "X", "the fitted class_embeddings")
         cols = [
             subspace_cosine(X, self.class_embeddings_[[c]], dims)[:, 0]
@@ -586,434 +565,3 @@ class OneVsRestSubspaceClassifier:
         return self.decision_function(X).argmax(axis=1).astype(np.int64)
 
 
-# --------------------------------------------------------------------------------------------
-# supervised upper bound and scores
-# --------------------------------------------------------------------------------------------
-def logreg_cv_predict(X, y, n_splits: int = 5, C: float = 0.1, random_state: int = 0) -> np.ndarray:
-    """Supervised upper bound: out-of-fold predictions of a standardised logistic regression.
-
-    X (n, d), y (n,) true labels -> int64 (n,) predictions from stratified ``n_splits``-fold
-    cross-validation (scikit-learn ``cross_val_predict``), so every item is predicted by a model
-    that did not see it. ``C`` is the inverse L2 strength on standardised features (fixed, not
-    tuned on the evaluation items).
-    """
-    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: PLC0415
-    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
-    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
-
-    X = _as_2d(X, "X")
-    y = np.asarray(y)
-    if y.shape != (len(X),):
-        raise ValueError(f"y must have shape ({len(X)},); got {y.shape}")
-    counts = np.bincount(np.unique(y, return_inverse=True)[1])
-    if counts.min() < n_splits:
-        raise ValueError(
-            f"logreg_cv_predict: the smallest class has {counts.min()} items, fewer than "
-            f"n_splits={n_splits}; lower n_splits or drop that class"
-        )
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415  (a scikit-learn dependency)
-
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
-    cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
-    # one BLAS thread: these small fits run ~15x faster than with oversubscribed threads on a
-    # shared CPU (measured 5.7 s vs 87 s for 3,187 x 384 on the 2-core development machine)
-    with threadpool_limits(1):
-        return cross_val_predict(model, X, y, cv=cv).astype(np.int64)
-
-
-def agreement_f1(text_pred, image_pred) -> float:
-    """The article's score: weighted F1 of the image classes against the text classes.
-
-    Text predictions act as the reference (``y_true``), image predictions as ``y_pred``; weighted F1
-    is not symmetric, the weights are the text-class supports.
-    """
-    from sklearn.metrics import f1_score  # noqa: PLC0415
-
-    text_pred = np.asarray(text_pred)
-    image_pred = np.asarray(image_pred)
-    if text_pred.shape != image_pred.shape:
-        raise ValueError(
-            f"text and image predictions must have the same shape; got {text_pred.shape} and "
-            f"{image_pred.shape}"
-        )
-    return float(f1_score(text_pred, image_pred, average="weighted", zero_division=0))
-
-
-def gain_vs_cutoff(X, class_embeddings, a: int, b: int, ratio, cutoffs, assigned) -> pd.DataFrame:
-    """The article's gain plot, as a table: how cosines move as the cutoff keeps fewer dimensions.
-
-    For each cutoff: ``n_dims`` kept (ratio > cutoff), the mean cosine of the items assigned to a
-    or b to the prompts of a (``cos_a``) and of b (``cos_b``), the author's ``gain = cos_a -
-    cos_b``, and ``margin`` = mean over those items of (cosine to own assigned class - cosine to the
-    other): how well the pair's dimensions separate the two classes. Rows with no dimension left are
-    dropped. ``cutoff=None`` rows are not produced; the full-embedding values are in ``attrs``.
-    """
-    X = _as_2d(X, "X")
-    P = _as_2d(class_embeddings, "class_embeddings")
-    _check_same_dim(X, P, "X", "class_embeddings")
-    ratio = np.nan_to_num(np.asarray(ratio, dtype=np.float64), nan=-np.inf)
-    assigned = np.asarray(assigned)
-    ix = np.flatnonzero((assigned == a) | (assigned == b))
-    if len(ix) == 0:
-        raise ValueError(f"no item is assigned to class {a} or {b}")
-    sign = np.where(assigned[ix] == a, 1.0, -1.0)
-
-    def _row(dims):
-        s = subspace_cosine(X[ix], P[[a, b]], dims)
-        return s[:, 0].mean(), s[:, 1].mean(), float(np.mean(sign * (s[:, 0] - s[:, 1])))
-
-    rows = []
-    for c in np.asarray(cutoffs, dtype=np.float64):
-        dims = np.flatnonzero(ratio > c)
-        if len(dims) == 0:
-            break
-        ca, cb, m = _row(dims)
-        rows.append({"cutoff": c, "n_dims": len(dims), "cos_a": ca, "cos_b": cb, "gain": ca - cb,
-                     "margin": m})
-    df = pd.DataFrame(rows, columns=["cutoff", "n_dims", "cos_a", "cos_b", "gain", "margin"])
-    ca, cb, m = _row(np.arange(X.shape[1]))
-    df.attrs.update({"full_cos_a": ca, "full_cos_b": cb, "full_gain": ca - cb, "full_margin": m})
-    return df
-
-
-@dataclass
-class StageResult:
-    """Predictions of one stage for one modality (image or text): int64 arrays (n,)."""
-
-    base: np.ndarray
-    pairwise: np.ndarray
-    round_robin: np.ndarray | None = None
-    one_vs_rest: np.ndarray | None = None
-    model: PairwiseTourneyClassifier | None = None
-    extra: dict = field(default_factory=dict)
-
-
-def run_stage(
-    X,
-    P,
-    *,
-    cutoff: float = 1.1,
-    cos_limit: float | None = None,
-    cos_diff: float = 0.0,
-    max_items_per_class: int | None = 1500,
-    max_dims: int | None = None,
-    reshuffle_each_round: bool = True,
-    undecided_base: float | None = None,
-    undecided_pairwise: float | None = None,
-    one_vs_rest: bool = True,
-    ovr_cutoff: float = 1.05,
-    ovr_max_dims: int | None = 10,
-    class_names=None,
-    random_state: int | None = 0,
-) -> StageResult:
-    """One stage (binary or multiclass) for one modality: base model, pairwise tourney, round-robin
-    and (optionally) the one-vs-rest sub-feature baseline. X (n, d) items, P (C, d) prompts.
-
-    ``undecided_base`` / ``undecided_pairwise`` (binary only) add the "undecided" label 2 when the
-    two cosines differ by less (the author: 0.03 for the base model, 0 for pairwise)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RuntimeWarning)
-        clf = PairwiseTourneyClassifier(
-            cutoff=cutoff, cos_limit=cos_limit, cos_diff=cos_diff,
-            max_items_per_class=max_items_per_class, max_dims=max_dims,
-            reshuffle_each_round=reshuffle_each_round, undecided_margin=undecided_pairwise,
-            random_state=random_state,
-        ).fit(X, P, class_names=class_names)
-    base = argmax_cosine(X, P, undecided_margin=undecided_base)
-    ovr = None
-    if one_vs_rest:
-        ovr = OneVsRestSubspaceClassifier(
-            cutoff=ovr_cutoff, max_dims=ovr_max_dims, cos_limit=cos_limit,
-            max_items_per_class=max_items_per_class, random_state=random_state,
-        ).fit(X, P).predict(X)
-    return StageResult(
-        base=base,
-        pairwise=clf.predict(X),
-        round_robin=clf.predict_round_robin(X),
-        one_vs_rest=ovr,
-        model=clf,
-        extra={"warnings": [str(w.message) for w in caught]},
-    )
-
-
-def bracket_seed_study(margins, seeds) -> np.ndarray:
-    """Winners of the bracket under several seeds: margins (n, C, C), seeds (k,) -> int64 (k, n).
-    The spread across rows measures the tourney's match-up risk."""
-    return np.stack([tourney_bracket(margins, random_state=int(s)) for s in seeds])
-
-
-# --------------------------------------------------------------------------------------------
-# inputs: the offline fashion set and the paper's SQID configuration
-# --------------------------------------------------------------------------------------------
-@dataclass
-class TourneyInputs:
-    """Everything a pairwise-tourney experiment needs, aligned row by row.
-
-    image, text : float32 (n, d) item embeddings in one space with the prompts (text = titles,
-        masked when requested); text_unmasked : (n, d) or None; image_prompts, text_prompts :
-        (C, d) class prompts for each side; binary_* : the same for the 2-class stage; labels,
-        binary_labels : int64 (n,) true labels or None (SQID has none); titles, masked_titles:
-        lists of str or None; info : dict describing the source.
-    """
-
-    source: str
-    class_names: list[str]
-    image: np.ndarray
-    text: np.ndarray
-    image_prompts: np.ndarray
-    text_prompts: np.ndarray
-    binary_names: list[str]
-    binary_image_prompts: np.ndarray
-    binary_text_prompts: np.ndarray
-    labels: np.ndarray | None = None
-    binary_labels: np.ndarray | None = None
-    text_unmasked: np.ndarray | None = None
-    titles: list[str] | None = None
-    masked_titles: list[str] | None = None
-    prompts: dict = field(default_factory=dict)
-    info: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.image)
-
-    def subset(self, mask) -> TourneyInputs:
-        """The items where ``mask`` (bool (n,) or int indices) holds; prompts unchanged."""
-        idx = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(mask)
-
-        def pick(v):
-            if v is None:
-                return None
-            return v[idx] if isinstance(v, np.ndarray) else [v[i] for i in idx]
-
-        return TourneyInputs(
-            source=self.source, class_names=self.class_names, image=self.image[idx],
-            text=self.text[idx], image_prompts=self.image_prompts, text_prompts=self.text_prompts,
-            binary_names=self.binary_names, binary_image_prompts=self.binary_image_prompts,
-            binary_text_prompts=self.binary_text_prompts, labels=pick(self.labels),
-            binary_labels=pick(self.binary_labels), text_unmasked=pick(self.text_unmasked),
-            titles=pick(self.titles), masked_titles=pick(self.masked_titles),
-            prompts=dict(self.prompts), info=dict(self.info, subset=int(len(idx))),
-        )
-
-
-SOURCES = ("fashion-products", "sqid")
-
-
-def _phrases(prompt_set: str, classes=None) -> tuple[list[str], list[str]]:
-    from .prompts import FASHION_PHRASES, get_prompt_set  # noqa: PLC0415
-
-    ps = get_prompt_set(prompt_set)
-    if classes is None:
-        return list(ps), list(ps.values())
-    return list(classes), [ps.get(c, FASHION_PHRASES.get(c, c.lower())) for c in classes]
-
-
-def load_fashion_inputs(
-    classes=None,
-    prompt_set: str = "fashion13",
-    binary_prompt_set: str = "fashion-apparel-vs-footwear",
-    image_encoder: str = "lit-fashion",
-    text_encoder: str = "minilm",
-    image_template: str = "a photo of {}",
-    text_template: str = "{}",
-    mask_titles: bool = True,
-    split: str = "eval",
-    limit: int | None = None,
-    seed: int = 0,
-    progress: bool = True,
-) -> TourneyInputs:
-    """The offline default: fashion-products ``eval`` items of ``classes`` (default: the 13 of
-    :data:`zsl_lib.zeroshot.prompts.FASHION_13`), images through ``image_encoder`` (an image->text
-    aligned encoder, "lit-fashion"), titles and prompts through ``text_encoder`` (MiniLM, the
-    space lit-fashion maps into). Binary truth: masterCategory Apparel (0) vs Footwear (1).
-    ``limit`` keeps a seeded random subset of the items (smoke runs)."""
-    from zsl_lib.data import load_dataset  # noqa: PLC0415
-    from zsl_lib.encoders import embed, embed_texts  # noqa: PLC0415
-
-    from .prompts import FASHION_13, fashion_class_words, make_prompts  # noqa: PLC0415
-
-    classes = list(FASHION_13 if classes is None else classes)
-    ds = load_dataset("fashion-products", split=split, classes=classes)
-    names, phrases = _phrases(prompt_set, classes)
-    bnames, bphrases = _phrases(binary_prompt_set)
-    img_p, txt_p = make_prompts(phrases, image_template, text_template)
-    bimg_p, btxt_p = make_prompts(bphrases, image_template, text_template)
-    all_prompts = img_p + txt_p + bimg_p + btxt_p
-    E = embed_texts(all_prompts, text_encoder)
-    C = len(img_p)
-    titles = list(ds.texts)
-    masked = mask_class_words(titles, fashion_class_words(classes))
-    text_unmasked = embed_texts(titles, text_encoder)
-    text = embed_texts(masked, text_encoder) if mask_titles else text_unmasked
-    image = embed(ds, image_encoder, progress=progress)
-    master = ds.meta["masterCategory"].to_numpy()
-    binary_labels = np.where(master == "Apparel", 0, np.where(master == "Footwear", 1, -1))
-    inputs = TourneyInputs(
-        source="fashion-products",
-        class_names=names,
-        image=image,
-        text=text,
-        image_prompts=E[:C],
-        text_prompts=E[C : 2 * C],
-        binary_names=bnames,
-        binary_image_prompts=E[2 * C : 2 * C + 2],
-        binary_text_prompts=E[2 * C + 2 :],
-        labels=np.asarray(ds.labels, dtype=np.int64),
-        binary_labels=binary_labels.astype(np.int64),
-        text_unmasked=text_unmasked,
-        titles=titles,
-        masked_titles=masked,
-        prompts={"image": img_p, "text": txt_p, "binary_image": bimg_p, "binary_text": btxt_p},
-        info={"split": split, "image_encoder": image_encoder, "text_encoder": text_encoder,
-              "mask_titles": mask_titles, "fingerprint": ds.fingerprint},
-    )
-    if limit is not None and limit < len(ds):
-        # embeddings are computed (and cached) for the whole split, then subset: a smoke run
-        # reuses the default run's cache instead of extracting a differently keyed subset
-        inputs = inputs.subset(np.sort(np.random.default_rng(seed).choice(len(ds), limit, replace=False)))
-    return inputs
-
-
-def load_sqid_inputs(
-    path: str | None = None,
-    prompt_set: str = "sqid-clothing13",
-    binary_prompt_set: str = "sqid-clothing-vs-household",
-    clip_arch: str = "ViT-L-14",
-    clip_pretrained: str | None = "openai",
-    image_template: str = "a photo of {}",
-    text_template: str = "{}",
-    limit: int | None = None,
-    seed: int = 0,
-) -> TourneyInputs:
-    """The article's configuration: SQID ``product_features.parquet`` (CLIP ViT-L/14 image and
-    title embeddings, 768-d), products without an image dropped (as the author's ``dropna``), class
-    prompts embedded with the matching open_clip text tower. ``path``: a parquet of that schema
-    (None: the registry's file, downloaded where allowed). No true labels exist."""
-    from zsl_lib.data.sqid import embedding_matrix  # noqa: PLC0415
-
-    from .prompts import clip_text_embed, make_prompts  # noqa: PLC0415
-
-    if path:
-        df = pd.read_parquet(path, columns=["product_id", "clip_text_features",
-                                            "clip_image_features"])
-    else:
-        from zsl_lib.data import load_dataset  # noqa: PLC0415
-
-        df = load_dataset("sqid")
-    df = df.dropna(subset=["clip_text_features", "clip_image_features"]).reset_index(drop=True)
-    if len(df) == 0:
-        raise ValueError("sqid: no product has both a text and an image embedding")
-    if limit is not None and limit < len(df):
-        idx = np.sort(np.random.default_rng(seed).choice(len(df), size=limit, replace=False))
-        df = df.iloc[idx].reset_index(drop=True)
-    image = embedding_matrix(df, "clip_image_features")
-    text = embedding_matrix(df, "clip_text_features")
-    names, phrases = _phrases(prompt_set)
-    bnames, bphrases = _phrases(binary_prompt_set)
-    img_p, txt_p = make_prompts(phrases, image_template, text_template)
-    bimg_p, btxt_p = make_prompts(bphrases, image_template, text_template)
-    E = clip_text_embed(img_p + txt_p + bimg_p + btxt_p, clip_arch, clip_pretrained)
-    C = len(img_p)
-    return TourneyInputs(
-        source="sqid",
-        class_names=names,
-        image=image,
-        text=text,
-        image_prompts=E[:C],
-        text_prompts=E[C : 2 * C],
-        binary_names=bnames,
-        binary_image_prompts=E[2 * C : 2 * C + 2],
-        binary_text_prompts=E[2 * C + 2 :],
-        prompts={"image": img_p, "text": txt_p, "binary_image": bimg_p, "binary_text": btxt_p},
-        info={"clip": f"{clip_arch}/{clip_pretrained}", "n_products": len(df)},
-    )
-
-
-def load_inputs(source: str, **options) -> TourneyInputs:
-    """Dispatch to :func:`load_fashion_inputs` or :func:`load_sqid_inputs` by ``source``."""
-    if source == "fashion-products":
-        return load_fashion_inputs(**options)
-    if source == "sqid":
-        return load_sqid_inputs(**options)
-    raise ValueError(f"parameter source={source!r} is not supported; accepted: {', '.join(SOURCES)}")
-
-
-# --------------------------------------------------------------------------------------------
-# figures (matplotlib; the notebook only calls these and savefig)
-# --------------------------------------------------------------------------------------------
-def plot_cross_deviation_hist(ratios: dict, cutoff: float, title: str):
-    """Histogram of per-dimension cross-deviation ratios, one panel per entry of ``ratios``
-    (name -> (d,) array), with the cutoff marked and the number of kept dimensions in the legend."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, axes = plt.subplots(1, len(ratios), figsize=(5.2 * len(ratios), 3.6), squeeze=False)
-    for ax, (name, r) in zip(axes[0], ratios.items()):
-        r = np.asarray(r, dtype=np.float64)
-        r = r[np.isfinite(r)]
-        kept = int((r > cutoff).sum())
-        ax.hist(r, bins=50, color="C0", alpha=0.8)
-        ax.axvline(cutoff, color="C3", ls="--", label=f"cutoff {cutoff:g}: {kept} of {len(r)} dims kept")
-        ax.axvline(1.0, color="0.4", ls=":", label="1 = same distribution")
-        ax.set_xlabel("cross-deviation ratio  sqrt(cross-var / (std_A std_B))")
-        ax.set_ylabel("number of dimensions")
-        ax.set_title(name)
-        ax.legend(loc="upper right", fontsize="small")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str):
-    """The article's gain plot: per modality (name -> :func:`gain_vs_cutoff` table), top: mean
-    cosine to each class of the pair, the author's gain (difference) and the own-class margin, with
-    the full-embedding values dashed; bottom: dimensions kept."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, axes = plt.subplots(2, len(tables), figsize=(5.8 * len(tables), 6.2), sharex=True,
-                             squeeze=False)
-    a, b = pair_names
-    for j, (name, df) in enumerate(tables.items()):
-        ax, ax2 = axes[0, j], axes[1, j]
-        ax.plot(df["cutoff"], df["cos_a"], color="C0", alpha=0.6, label=f"mean cos to '{a}'")
-        ax.plot(df["cutoff"], df["cos_b"], color="C1", alpha=0.6, label=f"mean cos to '{b}'")
-        ax.plot(df["cutoff"], df["gain"], color="C2", label="gain (author): cos_a - cos_b")
-        ax.plot(df["cutoff"], df["margin"], color="C3", label="own-class margin")
-        ax.axhline(df.attrs["full_gain"], color="C2", ls="--", lw=1, label="gain, full embedding")
-        ax.axhline(df.attrs["full_margin"], color="C3", ls="--", lw=1,
-                   label="margin, full embedding")
-        ax.set_ylabel("cosine")
-        ax.set_title(f"{name}: items assigned to '{a}' or '{b}'")
-        ax.legend(fontsize="x-small", loc="best")
-        ax2.plot(df["cutoff"], df["n_dims"], color="C4")
-        ax2.set_xlabel("cross-deviation ratio cutoff")
-        ax2.set_ylabel("dimensions kept")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def plot_confusions(y_true, preds: dict, class_names, title: str):
-    """Row-normalised confusion matrices (true class -> predicted), one panel per prediction."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-    import seaborn as sns  # noqa: PLC0415
-    from sklearn.metrics import confusion_matrix  # noqa: PLC0415
-
-    k = len(preds)
-    fig, axes = plt.subplots(1, k, figsize=(5.6 * k, 5.8), squeeze=False)
-    labels = np.arange(len(class_names))
-    for ax, (name, p) in zip(axes[0], preds.items()):
-        cm = confusion_matrix(y_true, p, labels=labels, normalize="true")
-        text = np.where(cm >= 0.05, np.char.mod("%d", np.round(100 * cm).astype(int)), "")
-        sns.heatmap(cm, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, square=True,
-                    xticklabels=class_names, yticklabels=class_names, annot=text, fmt="",
-                    annot_kws={"size": 6})
-        acc = float(np.mean(np.asarray(y_true) == np.asarray(p)))
-        ax.set_title(f"{name}: accuracy {acc:.3f}")
-        ax.set_xlabel("predicted class")
-        ax.set_ylabel("true class")
-        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-        ax.tick_params(axis="y", labelrotation=0, labelsize=7)
-    fig.suptitle(f"{title}\n(cells: % of the true class's items, values >= 5 shown)")
-    fig.tight_layout()
-    return fig
