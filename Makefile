@@ -41,8 +41,9 @@ wordnet:  ## WordNet 3.0 for Tiny-ImageNet class names (Debian wordnet-base, or 
 data: env  ## check / fetch every dataset file the default notebooks use (fails if any is missing; KEEP_GOING=1: go on)
 	$(PY) -m zsl_lib.prepare $(if $(filter 1 yes true,$(KEEP_GOING)),--keep-going)
 
-reproduce: data  ## run every notebook (default profile); a finished notebook is published to results/ and figures/
-	$(PY) -m zsl_lib.runner --profile $(PROFILE)
+reproduce: data  ## run every notebook (default profile); a finished notebook is published to results/, figures/, reports/ and README's results table
+	$(PY) -m zsl_lib.runner --profile $(PROFILE); status=$$?; \
+	  $(PY) -m zsl_lib.results --update-readme; exit $$status
 
 smoke: env  ## run every notebook with its smoke parameters (seconds each)
 	$(PY) -m zsl_lib.runner --profile smoke

@@ -248,7 +248,8 @@ def run_notebook(
     published = False
     if publishing and error is None:
         try:
-            record.publish(run_dir, stem, {"date": date, "profile": profile})
+            record.publish(run_dir, stem, {"date": date, "profile": profile,
+                                            "minutes": round(seconds / 60, 1)})
         except Exception as exc:  # noqa: BLE001  (report, continue with the next notebook)
             error = (f"publishing failed ({type(exc).__name__}: {exc}); files of {stem} in "
                      f"{config.results_dir()} and {config.figures_dir()} may mix this run and the "
