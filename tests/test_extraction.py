@@ -180,6 +180,14 @@ def test_resume_drops_an_unreadable_chunk_and_extracts_its_rows_again(tmp_path, 
     np.testing.assert_allclose(X, reference, rtol=1e-6, atol=1e-6)
 
 
+def test_chunk_size_must_be_a_positive_integer(tmp_path, cache, r20):
+    ds = _folder_dataset(tmp_path, 2)
+    for bad in (0, 2.5, "4"):
+        with pytest.raises(ValueError, match="chunk_size must be an integer"):
+            embed(ds, r20, chunk_size=bad, progress=False)
+    assert not cache.exists() or not list(cache.iterdir())
+
+
 def test_extract_reports_chunks_in_order_and_covers_every_row(tmp_path, r20):
     ds = _folder_dataset(tmp_path, 7)
     seen = []
