@@ -86,7 +86,8 @@ class EfficientNetLite0Encoder(Encoder):
     @property
     def active_runtime(self) -> str:
         """``"onnxruntime"`` or ``"torch"``: what :meth:`forward` runs (builds the model)."""
-        return "torch" if self.model is not None and self._onnx is None else "onnxruntime"
+        self.model  # noqa: B018 - decides the runtime
+        return "torch" if self._onnx is None else "onnxruntime"
 
     def preprocess(self, image):
         return self._transform(image)
