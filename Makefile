@@ -10,7 +10,7 @@ PROFILE ?= default
 PYTEST_ARGS ?=
 KEEP_GOING ?=
 
-.PHONY: help lock env wordnet data reproduce smoke paper test test-fast lint bench clean-build
+.PHONY: help lock env wordnet browser data reproduce smoke paper test test-fast lint bench clean-build
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,13 +30,19 @@ lock:  ## re-resolve pyproject.toml's ranges in a fresh venv and pin them in req
 	 build/lock-venv/bin/python -m pip freeze --exclude-editable) > requirements-lock.txt
 	rm -rf build/lock-venv
 
-env: $(STAMP) wordnet  ## create the virtual environment (.venv) if it is missing or stale
+env: $(STAMP) wordnet browser  ## create the virtual environment (.venv) if it is missing or stale
 
 wordnet:  ## WordNet 3.0 for Tiny-ImageNet class names (Debian wordnet-base, or NLTK's corpus)
 	@if [ -n "$$ZSL_WORDNET_DIR" ] || [ -f /usr/share/wordnet/data.noun ] || ls $$HOME/nltk_data/corpora/wordnet* >/dev/null 2>&1; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  (apt-get update -qq && apt-get install -y -qq wordnet-base >/dev/null) || echo "warning: apt-get install wordnet-base failed"; \
 	else $(PY) -m pip install --quiet nltk && $(PY) -m nltk.downloader -q wordnet || echo "warning: no WordNet: install wordnet-base or NLTK's wordnet corpus"; fi
+
+browser:  ## Debian's chromium for the browser tests (skipped with the reason where it is missing)
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "warning: apt-get install chromium failed: browser tests will skip"; \
+	else echo "note: no chromium (apt-get install chromium): browser tests will skip"; fi
 
 data: env  ## check / fetch every dataset file the default notebooks use (fails if any is missing; KEEP_GOING=1: go on)
 	$(PY) -m zsl_lib.prepare $(if $(filter 1 yes true,$(KEEP_GOING)),--keep-going)
