@@ -324,3 +324,57 @@ def test_wordnet_from_nltk_zip(tmp_path, monkeypatch):
     monkeypatch.setattr(wordnet, "_DEBIAN_DIRS", ())
     assert wordnet.synset(egy).name == "Egyptian cat"
     assert wordnet.database_path().endswith("wordnet.zip:wordnet/data.noun")
+
+
+# --- a corrupt copy falls back to an intact one; damage in place is found and named ----------
+
+def test_corrupt_local_copy_falls_back_to_the_intact_mirror_copy(env, monkeypatch):
+    data, mirror = env
+    _expect(monkeypatch, b"intact")
+    _put(data, REL, b"corrupt")
+    m = _put(mirror, REL, b"intact")
+    with pytest.warns(UserWarning, match=f"copy at {data / REL} fails its checksum; using the intact copy at {m}"):
+        assert fetch("mulan-scene", REL) == m
+
+
+def test_every_copy_corrupt_offline_names_them_all(env, monkeypatch):
+    data, mirror = env
+    _expect(monkeypatch, b"intact")
+    _put(data, REL, b"corrupt one")
+    _put(mirror, REL, b"corrupt two")
+    with pytest.raises(ChecksumMismatchError, match="the other copies fail too") as e:
+        fetch("mulan-scene", REL)
+    assert e.value.path == data / REL and str(mirror / REL) in str(e.value)
+
+
+def test_damage_in_place_with_same_size_and_mtime_is_named_when_the_zip_fails(env, monkeypatch):
+    import io
+    import os
+    import zipfile
+
+    data, _ = env
+    rel = "cifar10/cifar10-test.zip"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("test/cat/0001.jpg", b"not really a jpeg")
+    good = buf.getvalue()
+    _expect(monkeypatch, good, rel=rel, dataset="cifar10")
+    path = _put(data, rel, good)
+    assert fetch("cifar10", rel) == path  # verified; the checksum is now cached by size + mtime
+    st = path.stat()
+    damaged = good[:-22] + b"\0" * 22  # the end-of-central-directory record, same size
+    path.write_bytes(damaged)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert fetch("cifar10", rel) == path  # the cached checksum cannot see it...
+    with pytest.raises(ChecksumMismatchError, match="damaged in place") as e:
+        registry.open_zip(path)  # ...but a zip that fails to open is re-hashed and named
+    assert str(path) in str(e.value)
+    with pytest.raises(ChecksumMismatchError):  # and the cache now knows
+        fetch("cifar10", rel)
+
+
+def test_unregistered_unreadable_zip_names_the_file(tmp_path):
+    bad = tmp_path / "mine.zip"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=f"{bad} is not a readable zip archive"):
+        registry.open_zip(bad)

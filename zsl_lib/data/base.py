@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from zsl_lib.data.registry import open_zip
 from zsl_lib.fileio import hash_bytes
 
 
@@ -54,7 +55,7 @@ class ZipImageSource:
     def _zip(self) -> zipfile.ZipFile:
         zf = getattr(self._local, "zf", None)
         if zf is None:
-            zf = zipfile.ZipFile(self.path)
+            zf = open_zip(self.path)
             self._local.zf = zf
         return zf
 

@@ -22,7 +22,6 @@ import io
 import pickle
 import tarfile
 import threading
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -156,7 +155,7 @@ def _cifar10_pickle(split: str, path: Path) -> ImageDataset:
 
 
 def _cifar10_jpeg(split: str, path: Path) -> ImageDataset:
-    with zipfile.ZipFile(path) as zf:
+    with registry.open_zip(path) as zf:
         names = sorted(
             n for n in zf.namelist() if n.lower().endswith((".jpg", ".jpeg", ".png")) and n.count("/") == 2
         )

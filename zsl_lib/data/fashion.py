@@ -23,7 +23,6 @@ training the image->text alignment; evaluation uses ``eval``.
 from __future__ import annotations
 
 import csv
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +108,7 @@ def _image_index(verify: bool = True) -> tuple[dict[int, str], ZipImageSource | 
         ids = {int(p.stem): str(p) for p in files if p.stem.isdigit()}
         return ids, None, fingerprint_of(sorted(ids))
     path = registry.fetch("fashion-products", IMAGES_ZIP, verify=verify)
-    with zipfile.ZipFile(path) as zf:
+    with registry.open_zip(path) as zf:
         names = [n for n in zf.namelist() if n.startswith("images/") and n.endswith(".jpg")]
     ids = {}
     for n in names:

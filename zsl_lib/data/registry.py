@@ -49,7 +49,11 @@ __all__ = [
 
 
 class ChecksumMismatchError(ValueError):
-    """A data file's content does not match its registered checksum."""
+    """A data file's content does not match its registered checksum (``path``: the file)."""
+
+    def __init__(self, message: str = "", path: str | Path | None = None):
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
 
 
 @dataclass(frozen=True)
@@ -400,7 +404,7 @@ def _verify(path: Path, spec: FileSpec) -> None:
     expected = spec.sha256 if kind == "sha256" else spec.md5
     actual = cached_hash(path, kind)
     if actual != expected:
-        raise ChecksumMismatchError(
+        raise ChecksumMismatchError(path=path, message=
             f"checksum mismatch for {spec.relpath} at {path}: expected {kind} {expected}, "
             f"got {actual}. The file is corrupt, partial or a different version; delete it "
             f"(if it is in the data dir) and fetch it again"
@@ -447,8 +451,51 @@ def _download(spec: FileSpec, dest: Path) -> Path:
     return Path(out)
 
 
+def spec_for_path(path: str | Path) -> FileSpec | None:
+    """The registered file a local path is a copy of (data dir or mirror), or None."""
+    path = Path(path).resolve()
+    for ds in REGISTRY.values():
+        for spec in ds.files:
+            if any((root / spec.relpath).resolve() == path for root in _roots()):
+                return spec
+    return None
+
+
+def open_zip(path: str | Path) -> zipfile.ZipFile:
+    """``zipfile.ZipFile(path)``, or an error that names the file and the fix.
+
+    A registered file that no longer opens is re-hashed from disk (not from the checksum cache,
+    which is keyed by size and modification time and so misses damage that keeps both): a
+    mismatch is reported as :class:`ChecksumMismatchError`.
+    """
+    path = Path(path)
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, OSError) as err:
+        spec = spec_for_path(path)
+        if spec is not None and spec.checksum_kind != "none":
+            kind = spec.checksum_kind
+            actual = fileio.hash_file(path, kind, memo=False)
+            st = path.stat()
+            _write_cache_entry(str(path.resolve()), {"size": st.st_size,
+                                                     "mtime_ns": st.st_mtime_ns, kind: actual})
+            expected = spec.sha256 if kind == "sha256" else spec.md5
+            if actual != expected:
+                raise ChecksumMismatchError(
+                    f"{path} cannot be opened as a zip archive ({type(err).__name__}: {err}) and "
+                    f"its {kind} is now {actual}, not the registered {expected}: it was damaged in "
+                    "place (same size and modification time, so the cached checksum did not "
+                    "show it). Delete it and fetch it again, or use an intact mirror copy",
+                    path=path,
+                ) from err
+        raise ValueError(
+            f"{path} is not a readable zip archive ({type(err).__name__}: {err}); replace it with "
+            "an intact copy"
+        ) from err
+
+
 def _extract_member(archive: Path, member: str, dest: Path) -> Path:
-    with zipfile.ZipFile(archive) as zf, zf.open(member) as src:
+    with open_zip(archive) as zf, zf.open(member) as src:
         return fileio.atomic_write(dest, lambda out: shutil.copyfileobj(src, out, 1 << 20))
 
 
@@ -482,10 +529,21 @@ def fetch(dataset: str, relpath: str, *, download: bool = True, verify: bool = T
     """
     spec = get_spec(dataset).file(relpath)
     tried = [r / spec.relpath for r in _roots()]
+    corrupt: list[ChecksumMismatchError] = []
     for p in tried:
         if p.is_file():
             if verify:
-                _verify(p, spec)
+                try:
+                    _verify(p, spec)
+                except ChecksumMismatchError as err:
+                    corrupt.append(err)  # try the next copy (the mirror), then the download
+                    continue
+            if corrupt:
+                warnings.warn(
+                    f"{spec.relpath}: the copy at {corrupt[0].path} fails its checksum; using the "
+                    f"intact copy at {p}. Delete the corrupt one (or fetch it again).",
+                    stacklevel=2,
+                )
             return p
 
     dest = config.data_dir() / spec.relpath
@@ -498,6 +556,18 @@ def fetch(dataset: str, relpath: str, *, download: bool = True, verify: bool = T
     elif config.offline():
         problems.append("ZSL_OFFLINE=1 forbids downloads")
 
+    if corrupt and not (can_download and spec.url):
+        others = [str(e.path) for e in corrupt[1:]]
+        raise ChecksumMismatchError(
+            str(corrupt[0]) + (f" (the other copies fail too: {', '.join(others)})" if others
+                               else " (no other copy: set ZSL_DATA_MIRROR to a mirror, or allow "
+                                    "the download)"),
+            path=corrupt[0].path,
+        )
+    if corrupt:
+        dest.unlink(missing_ok=True)  # a corrupt data-dir copy is replaced by the download
+        warnings.warn(f"{spec.relpath}: every local copy fails its checksum; downloading it from "
+                      f"{spec.url} to {dest}", stacklevel=2)
     if can_download and spec.url:
         try:
             return _verified_new_file(_download(spec, dest), spec, verify)

@@ -14,7 +14,6 @@ naturally (``..._2`` before ``..._10``).
 from __future__ import annotations
 
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +84,7 @@ def load_tiny_imagenet(
 
 def _read(path: Path, split: str, checksum: str) -> ImageDataset:
     root = "tiny-imagenet-200/"
-    with zipfile.ZipFile(path) as zf:
+    with registry.open_zip(path) as zf:
         names = zf.namelist()
         try:
             wnids = sorted(zf.read(root + "wnids.txt").decode().split())
