@@ -238,7 +238,8 @@ def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, lab
             tr, va = given_train_validation(tr, strat[tr], f[1] / (f[0] + f[1]), n_bins, random_state)
         if min(len(tr), len(va), len(te)) < 2:
             raise ValueError(f"the given split leaves {len(tr)} train / {len(va)} validation / {len(te)} test items "
-                             "after de-duplication; each needs at least 2")
+                             "after de-duplication; each needs at least 2 (if de-duplication removed most items, raise "
+                                 "suspected_duplicate: unscaled positive features make everything look alike)")
     counts = Yk[tr].sum(0)
     kw_keep = counts >= min_count
     if not kw_keep.any():
