@@ -163,3 +163,21 @@ def test_table49_skips_keywords_without_test_positives_and_counts_them():
     assert not pd.isna(t49.table.to_numpy()).any()
     ref = [E.per_class_roc_auc(d.Y_test[:, [c]], S[:, [c]])[0] for c in t49.results]
     np.testing.assert_allclose(t49.table["m"], ref)
+
+
+@pytest.mark.realdata
+def test_standardising_mulan_scene_helps_the_cosine_models():
+    """Mulan scene's raw features are all positive (colour moments, texture): cosine on them is
+    dominated by a few large features. Measured (25 trials, pooled split): neighbour search
+    77.3 -> 81.6, 1-NN 64.1 -> 67.8 test F2 with ``feature_scaling="standard"``."""
+    from conftest import real_file
+
+    real_file("mulan/scene-train.arff")
+    f2 = {}
+    for how in ("none", "standard"):
+        cfg = E.Settings(datasets=["mulan-scene"], language_image_encoder="none", feature_scaling=how)
+        prepared = E.prepare_collections(E.load_collections(cfg), cfg).results
+        f2[how] = E.table46_neighbor_search(prepared, cfg).results["mulan-scene"]
+    assert f2["none"]["neighbor_search"].test["f2"] == pytest.approx(0.773, abs=0.002)  # the committed default
+    for model in ("one_nn", "neighbor_search"):
+        assert f2["standard"][model].test["f2"] > f2["none"][model].test["f2"] + 0.02
