@@ -181,8 +181,9 @@ def test_a_wrong_user_csv_says_what_is_expected_and_where_it_looked(tmp_path, mo
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_paper_path_user_folder_with_random_openclip(tmp_path, monkeypatch):
-    """The thesis's setting end to end (image folder + path,keywords CSV, CLIP ViT-B/32 image and
-    text towers) on a generated folder, with random weights instead of the downloaded ones."""
+    """The thesis's setting end to end (the paper profile: image folder + path,keywords CSV, CLIP
+    ViT-B/32 image and text towers) on a generated folder, with random weights instead of the
+    downloaded ones and few trials."""
     import numpy as np
     from PIL import Image
 
@@ -202,14 +203,18 @@ def test_paper_path_user_folder_with_random_openclip(tmp_path, monkeypatch):
     (folder / "keywords.csv").write_text("\n".join(lines) + "\n")
     params = {"datasets": ["user"], "user_csv": str(folder / "keywords.csv"), "image_encoder": "openclip:ViT-B-32/openai",
               "language_image_encoder": "openclip:ViT-B-32/openai", "encoder_weights": "random",
-              "max_trials": 2, "n_prototypes": 2, "finetune_epochs": 1, "learning_curve_sizes": [8],
-              "translation_csv": str(folder / "translation.csv"), "prompt_contexts": "thesis"}
+              "max_trials": 2, "n_prototypes": 2, "learning_curve_sizes": [8], "min_count": 3,
+              "translation_csv": str(folder / "translation.csv")}
     (folder / "translation.csv").write_text("original,automatic,manual\n" + "".join(
         f"{k},{k.lower()},military {k.lower()}\n" for k in kw))
-    r = run_notebook(STEM, profile="smoke", workdir=tmp_path / "out", parameters=params)
+    # the paper profile itself (thesis contexts, Table 4.4 fine-tuning per variant), made small
+    r = run_notebook(STEM, profile="paper", workdir=tmp_path / "out", parameters=params)
     assert r.status == "ok", r.error
     res = r.results
     assert res["user.prep.n_unlabelled_dropped"] == 1
+    assert res["user.table45.contexts"] == "thesis" and res["user.table45.translation_table"] == "given"
+    assert not res["user.prep.thresholds_fitted"] and res["user.prep.suspected"] == 0.95  # stated as our choice
+    assert res["user.prep.min_count"] == 3  # min_count applies to a user's collection (the paper profile: 50)
     for model in ("language_image", "one_nn", "neighbor_search", "simple_net", "classwise_net", "hybrid"):
         assert 0 <= res[f"user.{model}.f2"] <= 1
     assert "user.table45.ensemble.manual.f2" in res

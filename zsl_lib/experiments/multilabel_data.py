@@ -211,7 +211,7 @@ def prepare_collections(collections: dict[str, Collection], cfg):
     numeric-feature collections; returns ``(prepared {name: PreparedData}, records, table rows)``."""
     prepared, records = {}, {}
     for name, c in collections.items():
-        min_count = {"tiny-imagenet": cfg.tiny_min_count, "user": 1}.get(name, cfg.min_count)
+        min_count = cfg.tiny_min_count if name == "tiny-imagenet" else cfg.min_count  # a user's too (thesis: 50)
         pairs = str(resolve_user_path("duplicate_pairs_csv", cfg.duplicate_pairs_csv)) if cfg.duplicate_pairs_csv else None
         d = prepare(c.X, c.data.Y, c.data.keywords, cfg.suspected_duplicate, cfg.certain_duplicate,
                     pairs, min_count=min_count, random_state=cfg.seed, split=c.split)
