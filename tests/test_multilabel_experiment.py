@@ -11,6 +11,7 @@ import sklearn.metrics as skm
 from zsl_lib.experiments import multilabel as E
 from zsl_lib.experiments.multilabel_hpo import tune_and_evaluate
 from zsl_lib.metrics.multilabel import METRIC_NAMES
+from zsl_lib.zeroshot import language_image as lim
 from zsl_lib.zeroshot.multilabel_prep import PreparedData
 from zsl_lib.zeroshot.thresholds import best_global_threshold
 
@@ -235,13 +236,17 @@ def test_table45_language_image_with_a_translation_file(tmp_path):
     Z = np.random.default_rng(0).normal(size=(160, 26)).astype(np.float32)
     coll = {"user": E.Collection(None, d.X_train, Z)}
     t45 = E.table45_language_image({"user": d}, coll, cfg, text_encoder=_bag_of_letters)
-    assert set(t45.records) == {f"user.table45.{c}.{t}.f2" for c, t in
-                                (("ensemble", "original"), ("ensemble", "automatic"), ("ensemble", "manual"),
-                                 ("single", "manual"))}
+    assert {k for k in t45.records if k.endswith(".f2")} == {f"user.table45.{c}.{t}.f2" for c, t in
+                                                             (("ensemble", "original"), ("ensemble", "automatic"),
+                                                              ("ensemble", "manual"), ("single", "manual"))}
+    # a user's collection gets the thesis's Table 4.1 contexts and the given translation table
+    assert t45.records["user.table45.contexts"] == "thesis"
+    assert t45.records["user.table45.translation_table"] == "given"
     assert t45.table["F2 (thesis)"].tolist() == pytest.approx([11.6, 15.8, 19.1, 18.6])
     # the tuned ensemble's test scores are the model's scores for the chosen weights
     res = t45.results[("user", "ensemble", "manual")]
-    model = E.fit_language_image(["t-shirt", "navy blue coloured", "autumn clothing"], _bag_of_letters)
+    model = E.fit_language_image(["t-shirt", "navy blue coloured", "autumn clothing"], _bag_of_letters,
+                                 lim.THESIS_CONTEXTS)
     w = [res.params[f"w{k}"] + 1e-9 for k in range(len(model.contexts))]
     np.testing.assert_allclose(res.test_scores, model.predict_proba(Z[d.idx_test], w), atol=1e-6)
     t, f = best_global_threshold(d.Y_val, res.val_scores)
@@ -258,3 +263,18 @@ def test_tune_and_evaluate_fixes_the_threshold_on_validation():
     best = max((_naive_f2(d.Y_val, S["val"] >= v), v) for v in np.unique(S["val"]))  # ties: the highest
     assert res.val_f2 == pytest.approx(best[0]) and res.threshold == pytest.approx(best[1])
     assert res.test["f2"] == pytest.approx(_naive_f2(d.Y_test, S["test"] >= res.threshold))
+
+
+def test_table45_without_a_translation_table_uses_the_identity_and_warns(tmp_path):
+    d = _prepared(C=3)
+    d.keywords = ["truck", "tank", "radar"]
+    cfg = E.Settings(datasets=["user"], user_csv="unused.csv", max_trials=2, prompt_contexts="product")
+    Z = np.random.default_rng(0).normal(size=(160, 26)).astype(np.float32)
+    with pytest.warns(UserWarning, match="identity translation.*translation_csv"):
+        t45 = E.table45_language_image({"user": d}, {"user": E.Collection(None, d.X_train, Z)}, cfg,
+                                       text_encoder=_bag_of_letters)
+    assert t45.records["user.table45.translation_table"] == "identity"
+    assert t45.records["user.table45.contexts"] == "product"  # prompt_contexts overrides the automatic choice
+    assert set(t45.table.translation) == {"original"}  # no fashion rewrites invented for a user's keywords
+    assert E.contexts_for("fashion-products", E.Settings(datasets=["mulan-scene"])) == lim.PRODUCT_CONTEXTS
+    assert E.contexts_for("user", E.Settings(datasets=["mulan-scene"])) == lim.THESIS_CONTEXTS

@@ -101,3 +101,34 @@ def test_report_on_no_items_is_a_clear_error():
         multilabel_report(np.zeros((0, 4)), np.zeros((0, 4)), 0.5)
     with pytest.raises(ValueError, match="Y_true must be an indicator matrix"):
         multilabel_report(np.zeros(4), np.zeros(4), 0.5)
+
+
+@pytest.mark.parametrize("t", [0.3, 0.5, 0.8])
+def test_samples_and_micro_f2_match_sklearn_and_differ(t):
+    import warnings
+
+    from zsl_lib.metrics.multilabel import fbeta_samples
+
+    Y, S = _scores(seed=3)
+    Y[:5] = 0  # items without labels: sklearn's zero_division default scores them 0 ...
+    S[:2] = 0.0  # ... when nothing is predicted either
+    P = (S >= t).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn's UndefinedMetricWarning for the empty items
+        ref_samples = skm.fbeta_score(Y, P, beta=2, average="samples")
+    assert fbeta_samples(Y, P) == pytest.approx(ref_samples)
+    assert fbeta_micro(Y, P) == pytest.approx(skm.fbeta_score(Y, P, beta=2, average="micro"))
+    assert fbeta_samples(Y, P) != pytest.approx(fbeta_micro(Y, P))  # two different averages
+
+
+def test_samples_f2_hand_computed():
+    from zsl_lib.metrics.multilabel import fbeta_samples
+
+    Y = np.array([[1, 1, 0], [1, 0, 0]])
+    P = np.array([[1, 0, 1], [1, 0, 0]])
+    # item 0: tp 1, fn 1, fp 1 -> 5 / (5 + 4 + 1) = 0.5; item 1: 1.0; mean 0.75
+    assert fbeta_samples(Y, P) == pytest.approx(0.75)
+    # micro: tp 2, fn 1, fp 1 -> 10 / (10 + 4 + 1)
+    assert fbeta_micro(Y, P) == pytest.approx(10 / 15)
+    with pytest.raises(ValueError, match="shape"):
+        fbeta_samples(Y, P[:, :2])

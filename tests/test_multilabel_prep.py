@@ -128,3 +128,44 @@ def test_fashion_keywords_real():
     kd = fashion_keywords("eval")
     assert kd.Y.shape[0] == len(kd.dataset) and kd.Y.sum(1).min() >= 5
     assert {"Tshirts", "Men", "Casual", "Black"} <= set(kd.keywords)
+
+
+def test_user_keywords_share_the_separator_rule_of_multilabel_csv(tmp_path):
+    """data/README.md promises ``|`` and ``;``: both loaders split a README-style CSV the same way."""
+    from PIL import Image
+
+    from zsl_lib.data.user import load_multilabel_csv
+
+    for i in range(3):
+        Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(tmp_path / f"{i}.png")
+    (tmp_path / "k.csv").write_text("path,keywords\n0.png,red|round|large\n1.png,red; small\n2.png,round\n")
+    kd = user_keywords(tmp_path / "k.csv")
+    assert kd.keywords == ["large", "red", "round", "small"]  # not the compound 'red|round|large'
+    np.testing.assert_array_equal(kd.Y, [[1, 1, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]])
+    ds = load_multilabel_csv(tmp_path / "k.csv")
+    assert ds.class_names == kd.keywords
+    np.testing.assert_array_equal(ds.extra["Y"], kd.Y)
+
+
+def test_user_keywords_fingerprint_changes_when_an_image_is_replaced(tmp_path):
+    import os
+
+    from PIL import Image
+
+    for i in range(2):
+        Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(tmp_path / f"{i}.png")
+    (tmp_path / "k.csv").write_text("path,keywords\n0.png,a\n1.png,b\n")
+    before = user_keywords(tmp_path / "k.csv").dataset.fingerprint
+    assert user_keywords(tmp_path / "k.csv").dataset.fingerprint == before  # stable when nothing changes
+    st = os.stat(tmp_path / "1.png")
+    Image.new("RGB", (16, 16), (9, 200, 9)).save(tmp_path / "1.png")  # replaced in place: new size
+    os.utime(tmp_path / "1.png", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert user_keywords(tmp_path / "k.csv").dataset.fingerprint != before
+
+
+def test_user_keywords_on_an_arff_file_says_what_a_keyword_csv_looks_like(tmp_path):
+    arff = tmp_path / "scene.arff"
+    arff.write_text("@relation 'x: -C -2'\n@attribute f1 numeric\n@attribute f2 numeric\n"
+                    "@attribute a {0,1}\n@attribute b {0,1}\n@data\n0.1,0.2,1,0\n0.3,0.1,0,1\n")
+    with pytest.raises(ValueError, match=r"scene\.arff.*expected a header path,keywords"):
+        user_keywords(arff)

@@ -12,7 +12,7 @@
   inconsistent labelling ("truck" present on only some truck images).
 * :func:`mulan_scene` -- the Mulan scene benchmark (features and 6 labels given).
 * :func:`user_keywords` -- a user's image folder with a ``path,keywords`` CSV (keywords separated
-  by ``;``), the thesis's own setting.
+  by ``|`` or ``;``, the rule of ``zsl_lib.data.user.split_keywords``), the thesis's own setting.
 
 Every function returns a :class:`KeywordData`: an ``(n, C)`` {0, 1} matrix ``Y`` plus the keyword
 names, the source dataset (for images / embedding) and, for feature datasets, ``X``.
@@ -183,15 +183,27 @@ def mulan_scene(split: str = "train") -> KeywordData:
     return KeywordData("mulan-scene", np.asarray(fd.Y, np.uint8), list(fd.class_names), X=np.asarray(fd.X, np.float32))
 
 
-def user_keywords(csv_path: str | Path, root: str | Path | None = None, sep: str = ";") -> KeywordData:
+def user_keywords(csv_path: str | Path, root: str | Path | None = None) -> KeywordData:
     """A user's collection: CSV with columns ``path`` (relative to ``root``, default the CSV's
-    folder) and ``keywords`` (separated by ``sep``; empty = no keywords, dropped by prepare)."""
+    folder) and ``keywords`` (separated by ``|`` or ``;``; empty = no keywords, dropped by prepare).
+
+    The fingerprint (embedding cache key) covers the CSV, the image paths and each image's size and
+    modification time, so replacing an image in place gives a new embedding.
+    """
+    from .user import file_stat_fingerprint, split_keywords
+
     csv_path = Path(csv_path)
     if not csv_path.exists():
         raise FileNotFoundError(f"keyword CSV {csv_path} does not exist")
-    df = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    header_hint = ("expected a header path,keywords and one row per image (e.g. 'img/1.jpg,truck|Kamaz'; "
+                   "keywords separated by | or ;)")
+    try:
+        df = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise ValueError(f"{csv_path} is not a keyword CSV: {header_hint}; reading it as CSV failed with: "
+                         f"{str(e).strip()[:200]}") from None
     if {"path", "keywords"} - set(df.columns):
-        raise ValueError(f"{csv_path}: expected columns 'path,keywords', found {list(df.columns)}")
+        raise ValueError(f"{csv_path}: {header_hint}; found columns {list(df.columns)[:8]}")
     if df.empty:
         raise ValueError(f"{csv_path} lists no images")
     root = Path(root) if root is not None else csv_path.parent
@@ -199,12 +211,13 @@ def user_keywords(csv_path: str | Path, root: str | Path | None = None, sep: str
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} images listed in {csv_path} do not exist, e.g. {missing[:3]}")
-    lists = df["keywords"].str.split(sep).apply(lambda ks: [k.strip() for k in ks if k.strip()])
+    lists = split_keywords(df["keywords"])
     keywords = sorted({k for ks in lists for k in ks})
     col = {k: i for i, k in enumerate(keywords)}
     Y = np.zeros((len(df), len(keywords)), np.uint8)
     r = np.repeat(np.arange(len(df)), lists.str.len().to_numpy())
     Y[r, [col[k] for ks in lists for k in ks]] = 1
     ds = ImageDataset(name="user-keywords", split="all", items=paths, labels=np.full(len(paths), -1),
-                      class_names=[], fingerprint=fingerprint_of(csv_path.read_bytes(), paths))
+                      class_names=[], fingerprint=fingerprint_of(csv_path.read_bytes(), paths,
+                                                                 file_stat_fingerprint(paths)))
     return KeywordData("user-keywords", Y, keywords, dataset=ds)

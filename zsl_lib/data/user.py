@@ -22,11 +22,18 @@ import pandas as pd
 from zsl_lib.data.base import FeatureDataset, ImageDataset, fingerprint_of
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-_SEP = re.compile(r"[|;]")
+KEYWORD_SEPARATORS = "|;"  # the one rule of every keyword loader (multilabel-csv, notebook 05's user CSV)
+_SEP = re.compile("[" + re.escape(KEYWORD_SEPARATORS) + "]")
 
 
-def _stat_fingerprint(paths: list[str]) -> str:
-    """Cheap content fingerprint of many files: names, sizes and mtimes."""
+def split_keywords(cells: pd.Series) -> pd.Series:
+    """Each cell's keywords: split on ``|`` or ``;``, stripped, empty ones dropped, sorted, unique."""
+    return cells.fillna("").astype(str).str.split(_SEP).map(lambda ks: sorted({k.strip() for k in ks if k.strip()}))
+
+
+def file_stat_fingerprint(paths: list[str]) -> str:
+    """Cheap content fingerprint of many files: names, sizes and mtimes (changes when a file is
+    replaced in place)."""
     st = [Path(p).stat() for p in paths]
     return fingerprint_of(
         np.array(paths, dtype=object).astype(str),
@@ -65,7 +72,7 @@ def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTE
         items=items,
         labels=np.asarray(labels, dtype=np.int64),
         class_names=classes,
-        fingerprint=fingerprint_of("image-folder", [str(Path(i).relative_to(root)) for i in items], _stat_fingerprint(items)),
+        fingerprint=fingerprint_of("image-folder", [str(Path(i).relative_to(root)) for i in items], file_stat_fingerprint(items)),
         extra={"root": str(root)},
     )
 
@@ -87,7 +94,7 @@ def load_multilabel_csv(path: str | Path, root: str | Path | None = None) -> Ima
     missing = [p for p in items if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"multilabel-csv: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
-    kw = df["keywords"].str.split(_SEP).map(lambda ks: sorted({k.strip() for k in ks if k.strip()}))
+    kw = split_keywords(df["keywords"])
     classes = sorted({k for ks in kw for k in ks})
     if not classes:
         raise ValueError(f"multilabel-csv: {path} has no keywords at all")
@@ -103,7 +110,7 @@ def load_multilabel_csv(path: str | Path, root: str | Path | None = None) -> Ima
         items=items,
         labels=labels,
         class_names=classes,
-        fingerprint=fingerprint_of("multilabel-csv", Y, _stat_fingerprint(items)),
+        fingerprint=fingerprint_of("multilabel-csv", Y, file_stat_fingerprint(items)),
         meta=df,
         extra={"Y": Y, "csv": str(path)},
     )

@@ -5,9 +5,10 @@ each step returns a :class:`Step` (``results`` for the later steps, the ``table`
 ``records`` to pass to ``zsl_lib.record.record_many``):
 
 - :func:`load_collections` -- keyword collections (fashion-products, Tiny-ImageNet, Mulan scene,
-  a user's folder), their image features and language-image embeddings (this module embeds;
-  the estimators in ``zsl_lib.zeroshot`` only take arrays);
-- :func:`prepare_collections` -- section 3.1.2 preparation of each collection;
+  a user's folder, a user's numeric features), their image features and language-image
+  embeddings (``multilabel_data`` embeds; the estimators in ``zsl_lib.zeroshot`` only take arrays);
+- :func:`prepare_collections` -- section 3.1.2 preparation of each collection (a given split
+  kept), then the ``feature_scaling`` of numeric features;
 - :func:`table45_language_image`, :func:`table46_neighbor_search`, :func:`table47_neighbor_nets`,
   :func:`table48_model_comparison`, :func:`table49_roc_auc`, :func:`table410_suggestions`,
   :func:`table411_contributors`, :func:`learning_curve` -- the thesis's tables and the chapter-6
@@ -16,12 +17,19 @@ each step returns a :class:`Step` (``results`` for the later steps, the ``table`
 
 :data:`THESIS` holds every number of the thesis the notebook compares with, as one flat dict of
 dotted keys -> fractions in [0, 1] (F2 55.8 % is ``0.558``), e.g. ``"table4_8.f2.one_nn"``.
+:data:`THESIS_FINETUNE` holds the settings the thesis *used* (Table 4.4), not results: the
+fine-tuning of each fine-tuned neighbour-net variant, applied with ``finetune_settings="thesis"``.
+
+The headline F2 is micro-averaged, as in the thesis (section 2.1.6 pools all items x classes
+decisions into one set of positives / predicted positives; it never averages per image); the
+samples-averaged F2 (each image's own F2, then the mean) is recorded beside it as ``f2_samples``.
 Hyperparameter search (:func:`~zsl_lib.experiments.multilabel_hpo.tune_and_evaluate`) lives in
 ``multilabel_hpo``.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +38,21 @@ import numpy as np
 import pandas as pd
 
 from ..data import keywords as kwd
-from ..metrics.multilabel import METRIC_NAMES, multilabel_report, per_class_roc_auc
+from ..metrics.multilabel import (
+    METRIC_NAMES,
+    binarize,
+    fbeta_samples,
+    multilabel_report,
+    per_class_roc_auc,
+)
 from ..validation import check_choice, check_float, check_int, check_name_list
 from ..zeroshot import language_image as lim
-from ..zeroshot.multilabel_prep import PreparedData, prepare
+from ..zeroshot.multilabel_prep import PreparedData
 from ..zeroshot.neighbor_nets import NeighborNet, prototype_groups
 from ..zeroshot.neighbors import MLkNN, NeighborSearch, OneNearestNeighbor
 from ..zeroshot.thresholds import per_class_thresholds
+from . import multilabel_data as mld
+from .multilabel_data import Collection, load_collection, load_collections, resolve_user_path  # noqa: F401
 from .multilabel_hpo import TunedModel, tune_and_evaluate
 
 # The thesis's numbers (its non-public military collection, test split, micro averaging), as
@@ -71,7 +87,18 @@ THESIS: dict[str, float] = {
        for metric, value in zip(METRIC_NAMES, row)},
 }
 
-DATASETS = ("fashion-products", "tiny-imagenet", "mulan-scene", "user")
+# Table 4.4: the fine-tuning the thesis used for each fine-tuned variant (its settings, not results;
+# the simple nets start from their base variant's searched temperature, the class-wise ones from
+# the thesis's own: 4.9755 optimised, 1 not optimised).
+THESIS_FINETUNE: dict[str, dict[str, float]] = {
+    "simple.all_items.finetuned": dict(epochs=6, batch_size=319, lr=0.000016878, momentum=0.10277),
+    "simple.kmeans.average.finetuned": dict(epochs=12, batch_size=33, lr=9.8052, momentum=0.36597),
+    "classwise.kmeans.finetuned": dict(temperature=4.9755, epochs=63, batch_size=64, lr=100.0, momentum=0.90390),
+    "classwise.random.finetuned": dict(temperature=1.0, epochs=100, batch_size=64, lr=52.2653, momentum=0.99),
+}
+
+DATASETS = ("fashion-products", "tiny-imagenet", "mulan-scene", "user", "user-features")
+CONTEXT_SETS = {"product": lim.PRODUCT_CONTEXTS, "thesis": lim.THESIS_CONTEXTS}
 NS_SPACE = {"temperature": ("float", 1.0, 300.0, "log"), "max_sim_diff": ("float", 0.0, 8.0),
             "max_neighbors": ("int", 1, 200)}
 TEMPERATURE_SPACE = {"temperature": ("float", 1.0, 300.0, "log")}
@@ -105,16 +132,6 @@ class Step:
 
 
 @dataclass
-class Collection:
-    """One keyword collection: its items, image features ``X`` and language-image embeddings ``Z``
-    (None where the language-image model does not apply)."""
-
-    data: kwd.KeywordData
-    X: np.ndarray
-    Z: np.ndarray | None
-
-
-@dataclass
 class Settings:
     """Notebook 05's parameters, checked (``__post_init__``); names as in the parameters cell.
 
@@ -127,7 +144,13 @@ class Settings:
     language_image_encoder: str = "lit-fashion"
     encoder_weights: str = "pretrained"
     translation_csv: str = ""
+    prompt_contexts: str = "auto"
     user_csv: str = ""
+    user_features: str = ""
+    user_features_test: str = ""
+    user_n_labels: int = 0
+    feature_scaling: str = "none"
+    mulan_split: str = "pooled"
     fashion_items: int = 0
     max_items: int = 0
     tiny_split: str = "val"
@@ -145,6 +168,7 @@ class Settings:
     finetune_lr: float = 0.05
     finetune_batch_size: int = 64
     finetune_momentum: float = 0.9
+    finetune_settings: str = "shared"
     learning_curve_sizes: list = field(default_factory=lambda: [25, 50, 100, 200, 400, 800, 1600])
     example_query: int = 0
     seed: int = 0
@@ -154,12 +178,19 @@ class Settings:
         if "user" in self.datasets and not self.user_csv:
             raise ValueError("parameter datasets includes 'user' but user_csv is empty: give the path of a "
                              "path,keywords CSV")
+        if "user-features" in self.datasets and not self.user_features:
+            raise ValueError("parameter datasets includes 'user-features' but user_features is empty: give the path "
+                             "of an .npz (X, Y, optional label_names, split) or a Mulan/MEKA .arff")
+        check_choice("feature_scaling", self.feature_scaling, mld.FEATURE_SCALINGS, "parameter")
+        check_choice("mulan_split", self.mulan_split, ("pooled", "given"), "parameter")
+        check_choice("prompt_contexts", self.prompt_contexts, ("auto", *CONTEXT_SETS), "parameter")
+        check_choice("finetune_settings", self.finetune_settings, ("shared", "thesis"), "parameter")
         check_choice("encoder_weights", self.encoder_weights, ("pretrained", "random"), "parameter")
         for name in ("image_encoder", "language_image_encoder", "translation_csv", "user_csv",
-                     "duplicate_pairs_csv"):
+                     "user_features", "user_features_test", "duplicate_pairs_csv"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"parameter {name} must be a string; got {getattr(self, name)!r}")
-        if any(n != "mulan-scene" for n in self.datasets):  # image collections need the encoder registry
+        if any(n not in mld.NUMERIC_DATASETS for n in self.datasets):  # image collections need the encoder registry
             from ..encoders import list_encoders
 
             known = list(list_encoders())
@@ -176,7 +207,7 @@ class Settings:
             if self.language_image_encoder != "none":
                 self.language_image_encoder = self.language_image_encoder.split("/")[0]
         check_choice("tiny_split", self.tiny_split, ("train", "val"), "parameter")
-        for name in ("fashion_items", "max_items", "tiny_limit_per_class", "example_query", "seed"):
+        for name in ("fashion_items", "max_items", "tiny_limit_per_class", "example_query", "seed", "user_n_labels"):
             check_int(f"parameter {name}", getattr(self, name), minimum=0)
         for name in ("tiny_coarse_levels", "min_count", "tiny_min_count", "max_trials", "n_prototypes",
                      "finetune_epochs", "finetune_batch_size"):
@@ -199,42 +230,10 @@ def splits(d: PreparedData) -> dict[str, np.ndarray]:
 
 
 # -- data -----------------------------------------------------------------------------------------
-def load_collection(name: str, cfg: Settings) -> Collection:
-    """One keyword collection with its image features and (fashion, user) language-image embeddings."""
-    from ..encoders import embed
-
-    if name == "fashion-products":  # eval items only (lit-fashion was trained on the disjoint align items)
-        kd = kwd.fashion_keywords("eval").sample(cfg.fashion_items, cfg.seed)
-    elif name == "tiny-imagenet":
-        kd = kwd.tiny_imagenet_keywords(cfg.tiny_split, cfg.tiny_coarse_levels, cfg.tiny_coarse_drop, cfg.seed,
-                                        limit_per_class=cfg.tiny_limit_per_class)
-    elif name == "mulan-scene":  # the official train and test files, pooled and re-split like the thesis's data
-        tr, te = kwd.mulan_scene("train"), kwd.mulan_scene("test")
-        kd = kwd.KeywordData("mulan-scene", np.vstack([tr.Y, te.Y]), tr.keywords, X=np.vstack([tr.X, te.X]))
-    else:
-        kd = kwd.user_keywords(cfg.user_csv)
-    kd = kd.sample(cfg.max_items, cfg.seed)
-    X = kd.X if kd.X is not None else embed(kd.dataset, cfg.image_encoder, progress=False)
-    use_li = cfg.language_image_encoder != "none" and name in ("fashion-products", "user")
-    Z = embed(kd.dataset, cfg.language_image_encoder, progress=False) if use_li else None
-    return Collection(kd, X, Z)
-
-
-def load_collections(cfg: Settings) -> dict[str, Collection]:
-    return {name: load_collection(name, cfg) for name in cfg.datasets}
-
-
 def prepare_collections(collections: dict[str, Collection], cfg: Settings) -> Step:
-    """Section 3.1.2 on every collection; results = {name: PreparedData}."""
-    prepared, records = {}, {}
-    for name, c in collections.items():
-        min_count = {"tiny-imagenet": cfg.tiny_min_count, "user": 1}.get(name, cfg.min_count)
-        d = prepare(c.X, c.data.Y, c.data.keywords, cfg.suspected_duplicate, cfg.certain_duplicate,
-                    cfg.duplicate_pairs_csv or None, min_count=min_count, random_state=cfg.seed)
-        prepared[name] = d
-        records.update({f"{name}.prep.{k}": v for k, v in d.info.items()})
-        records[f"{name}.prep.n_train"] = len(d.Y_train)
-        records[f"{name}.prep.prevalence_test"] = d.prevalence_test
+    """Section 3.1.2 on every collection (a given split kept), numeric features scaled by
+    ``feature_scaling``; results = {name: PreparedData}."""
+    prepared, records = mld.prepare_collections(collections, cfg)
     table = pd.DataFrame({n: {**d.info, "train/val/test": f"{len(d.Y_train)}/{len(d.Y_val)}/{len(d.Y_test)}",
                               "test prevalence": f"{100 * d.prevalence_test:.2f} %"} for n, d in prepared.items()})
     return Step(prepared, table, records)
@@ -256,26 +255,49 @@ def fit_language_image(class_names, text_encoder, contexts=lim.PRODUCT_CONTEXTS)
     return model.fit(np.asarray(text_encoder(model.captions(class_names))), class_names)
 
 
+def contexts_for(name: str, cfg: Settings) -> tuple[str, ...]:
+    """The prompt contexts of a collection: ``prompt_contexts="auto"`` gives the product contexts
+    to fashion-products and the thesis's Table 4.1 contexts to every other collection."""
+    if cfg.prompt_contexts != "auto":
+        return CONTEXT_SETS[cfg.prompt_contexts]
+    return lim.PRODUCT_CONTEXTS if name == "fashion-products" else lim.THESIS_CONTEXTS
+
+
+def translation_table(name: str, keywords, collection: Collection, cfg: Settings) -> tuple[pd.DataFrame, str]:
+    """The label translation of a collection and where it came from: fashion-products has its
+    built-in table; a user's collection the ``translation_csv`` table, or -- without one -- the
+    identity (keywords as they are), with a warning."""
+    if name == "fashion-products":
+        return kwd.fashion_translation_table(keywords, collection.data.keyword_source), "built-in"
+    if cfg.translation_csv:
+        return lim.load_translation(resolve_user_path("translation_csv", cfg.translation_csv)), "given"
+    warnings.warn(f"{name}: no translation_csv, so the language-image model reads the keywords as they are (the "
+                  "identity translation); the thesis translated its keywords (automatic and manual): give a CSV "
+                  "original,automatic,manual as translation_csv", stacklevel=2)
+    return pd.DataFrame({"original": list(keywords)}), "identity"
+
+
 def table45_language_image(prepared: dict[str, PreparedData], collections: dict[str, Collection],
                            cfg: Settings, text_encoder=None) -> Step:
-    """Context ensemble under each label translation, and the best single context (manual names).
+    """Context ensemble under each label translation, and the best single context (manual names,
+    or the last translation the table has).
 
     results = {(dataset, "ensemble" | "single", translation): TunedModel}. ``text_encoder``
-    (default :func:`text_encoder_for` the language-image encoder) embeds the captions.
+    (default :func:`text_encoder_for` the language-image encoder) embeds the captions. Contexts:
+    :func:`contexts_for`; translations: :func:`translation_table`.
     """
-    results, rows = {}, []
-    contexts = lim.PRODUCT_CONTEXTS
-    K = len(contexts)
-    space = {f"w{k}": ("float", 0.0, 100.0) for k in range(K)}
+    results, rows, records = {}, [], {}
     for name, d in prepared.items():
         Zall = collections[name].Z
         if Zall is None:
             continue
+        contexts = contexts_for(name, cfg)
+        K = len(contexts)
+        space = {f"w{k}": ("float", 0.0, 100.0) for k in range(K)}
         Z = {"val": Zall[d.idx_val], "test": Zall[d.idx_test]}
-        if name == "user" and cfg.translation_csv:
-            table = lim.load_translation(cfg.translation_csv)
-        else:
-            table = kwd.fashion_translation_table(d.keywords, collections[name].data.keyword_source)
+        table, source = translation_table(name, d.keywords, collections[name], cfg)
+        records[f"{name}.table45.translation_table"] = source
+        records[f"{name}.table45.contexts"] = "product" if contexts == lim.PRODUCT_CONTEXTS else "thesis"
         encode = text_encoder or text_encoder_for(cfg.language_image_encoder)
         for tr in [t for t in lim.TRANSLATIONS if t == "original" or t in table.columns]:
             # allow_unknown: the rare-keyword filter legitimately removed some keywords of the mapping
@@ -288,16 +310,15 @@ def table45_language_image(prepared: dict[str, PreparedData], collections: dict[
         single = tune_and_evaluate(lambda p, s: model.single_context_scores(Z[s])[p["context"]],  # noqa: B023
                                    d.Y_val, d.Y_test, {"context": ("categorical", list(range(K)))},
                                    cfg.max_trials, cfg.seed)
-        results[(name, "single", "manual")] = single
+        results[(name, "single", tr)] = single
         rows.append({"dataset": name, "contexts": f"single: {contexts[single.params['context']]!r}",
-                     "translation": "manual", "F2 (ours)": 100 * single.test["f2"], "threshold": single.threshold})
+                     "translation": tr, "F2 (ours)": 100 * single.test["f2"], "threshold": single.threshold})
     t45 = pd.DataFrame(rows)
-    records = {}
     if len(t45):
         kinds = ["single" if c.startswith("single") else "ensemble" for c in t45.contexts]
-        t45["F2 (thesis)"] = [100 * THESIS[f"table4_5.f2.{k}.{t}"] for k, t in zip(kinds, t45.translation)]
-        records = {f"{r['dataset']}.table45.{r['contexts'].split(':')[0]}.{r['translation']}.f2": r["F2 (ours)"] / 100
-                   for r in rows}
+        t45["F2 (thesis)"] = [100 * THESIS.get(f"table4_5.f2.{k}.{t}", np.nan) for k, t in zip(kinds, t45.translation)]
+        records.update({f"{r['dataset']}.table45.{r['contexts'].split(':')[0]}.{r['translation']}.f2": r["F2 (ours)"] / 100
+                        for r in rows})
     return Step(results, t45, records)
 
 
@@ -334,12 +355,15 @@ def variant_record_key(dataset: str, label: str) -> str:
 def table47_neighbor_nets(prepared: dict[str, PreparedData], cfg: Settings) -> Step:
     """Every :data:`NET_VARIANTS` net; without fine-tuning only the temperature is searched, a
     fine-tuned net starts from its base variant's searched temperature. Prototype groups are
-    computed once per dataset and grouping and shared by the variants.
+    computed once per dataset and grouping and shared by the variants. Fine-tuning settings:
+    the ``finetune_*`` parameters for every fine-tuned variant (``finetune_settings="shared"``), or
+    each variant's own row of the thesis's Table 4.4 (``"thesis"``, :data:`THESIS_FINETUNE`; the
+    class-wise nets then also start from the thesis's temperature).
 
     results = {dataset: {label: TunedModel}} (labels with the number of prototypes filled in).
     """
-    ft = dict(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, batch_size=cfg.finetune_batch_size,
-              momentum=cfg.finetune_momentum)
+    shared = dict(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, batch_size=cfg.finetune_batch_size,
+                  momentum=cfg.finetune_momentum)
     results, rows = {n: {} for n in prepared}, []
     for name, d in prepared.items():
         Xs = splits(d)
@@ -357,13 +381,15 @@ def table47_neighbor_nets(prepared: dict[str, PreparedData], cfg: Settings) -> S
                 res = tune_and_evaluate(lambda p, s: net.predict_proba(Xs[s], temperature=p["temperature"]),  # noqa: B023
                                         d.Y_val, d.Y_test, TEMPERATURE_SPACE, cfg.max_trials, cfg.seed)
             else:
-                t_init = by_key[init_from].params["temperature"]
+                ft = dict(shared) if cfg.finetune_settings == "shared" else dict(THESIS_FINETUNE[key])
+                t_init = ft.pop("temperature", by_key[init_from].params["temperature"])
                 net = NeighborNet(**base, temperature=t_init, fine_tune=True, **ft).fit(d.X_train, d.Y_train, groups=g)
                 res = tune_and_evaluate(lambda p, s: net.predict_proba(Xs[s]), d.Y_val, d.Y_test,  # noqa: B023
                                         fixed={"temperature": net.temperature_})
             results[name][label] = by_key[key] = res
             rows.append({"dataset": name, "variant": label, "F2 (ours)": 100 * res.test["f2"],
-                         "F2 (thesis)": 100 * THESIS[f"table4_7.f2.{key}"], "temperature": res.params["temperature"]})
+                         "F2 (thesis)": 100 * THESIS[f"table4_7.f2.{key}"], "temperature": res.params["temperature"],
+                         "fine-tuning": (ft if tuned else "-")})
     t47 = pd.DataFrame(rows)
     records = {variant_record_key(r["dataset"], r["variant"]): r["F2 (ours)"] / 100 for r in rows}
     return Step(results, t47, records)
@@ -410,9 +436,12 @@ def table48_model_comparison(prepared: dict[str, PreparedData], t46: Step, t47: 
         for m, r in res.items():
             for key in METRIC_NAMES + ("threshold",):
                 records[f"{name}.{m}.{key}"] = r.test[key]
+            f2s = fbeta_samples(d.Y_test, binarize(r.test_scores, r.threshold))
+            records[f"{name}.{m}.f2_samples"] = f2s
             rep = multilabel_report(d.Y_test, r.test_scores, per_class_thresholds(d.Y_val, r.val_scores))
             records[f"{name}.{m}.per_class_threshold_f2"] = rep["f2"]
-            rows.append({"dataset": name, "model": m, **{k: r.test[k] for k in METRIC_NAMES}, "threshold": r.threshold,
+            rows.append({"dataset": name, "model": m, **{k: r.test[k] for k in METRIC_NAMES}, "f2 (samples)": f2s,
+                         "threshold": r.threshold,
                          "F2 per-class thr.": rep["f2"], "F2 thesis": THESIS.get(f"table4_8.f2.{m}", np.nan)})
     return Step(best_models, pd.DataFrame(rows), records)
 
@@ -435,11 +464,21 @@ def plot_model_comparison(t48: pd.DataFrame):
 
 # -- Tables 4.9-4.11: one dataset, one query -------------------------------------------------------
 def table49_roc_auc(name: str, d: PreparedData, models: dict[str, TunedModel], top: int = 10) -> Step:
-    """Per-class test ROC AUC of the ``top`` most common training keywords (ties: keyword order)."""
-    top_k = np.argsort(-d.Y_train.sum(0), kind="stable")[:top]
+    """Per-class test ROC AUC of the ``top`` most common training keywords (ties: keyword order)
+    among those the test split can score: a keyword without test positives (or without test
+    negatives) has no ROC AUC and is skipped; ``{name}.table49_skipped`` records how many of the
+    most common keywords were (results = the indices shown)."""
+    pos = d.Y_test.sum(0)
+    scorable = (pos > 0) & (pos < len(d.Y_test))
+    order = np.argsort(-d.Y_train.sum(0), kind="stable")
+    ranked = scorable[order]
+    top_k = order[ranked][:top]
+    last = np.flatnonzero(ranked)[top - 1] + 1 if ranked.sum() >= top else len(order)  # ranks passed over
+    n_skipped = int((~ranked[:last]).sum())
     t49 = pd.DataFrame({m: per_class_roc_auc(d.Y_test, r.test_scores)[top_k] for m, r in models.items()},
                        index=[d.keywords[i] for i in top_k])
-    return Step(top_k, t49, {f"{name}.table49": {m: dict(zip(t49.index, t49[m].round(4))) for m in t49.columns}})
+    return Step(top_k, t49, {f"{name}.table49": {m: dict(zip(t49.index, t49[m].round(4))) for m in t49.columns},
+                             f"{name}.table49_skipped": n_skipped})
 
 
 def example_index(d: PreparedData, example_query: int) -> int:

@@ -86,6 +86,25 @@ def fbeta_micro(Y_true, Y_pred, beta: float = 2.0) -> float:
     return float((1 + b2) * tp / denom) if denom else 0.0
 
 
+def fbeta_samples(Y_true, Y_pred, beta: float = 2.0, zero_division: float = 0.0) -> float:
+    """Samples-averaged F-beta of binary predictions: each item's F-beta over its own labels, then
+    the mean over items (scikit-learn's ``fbeta_score(average="samples")``). An item with no true
+    and no predicted label scores ``zero_division`` (scikit-learn's default: 0).
+
+    Micro F-beta (:func:`fbeta_micro`, the thesis's F2) pools all ``n x C`` decisions, so frequent
+    keywords dominate; the samples average weighs every item equally.
+    """
+    Y_true, Y_pred = _check_pair(Y_true, Y_pred, "Y_pred")
+    Y_pred = Y_pred.astype(bool)
+    if not len(Y_true):
+        raise ValueError("Y_true has no items; the samples average needs at least one")
+    tp = np.count_nonzero(Y_true & Y_pred, axis=1)
+    b2 = beta * beta
+    denom = b2 * Y_true.sum(1) + Y_pred.sum(1)  # (1 + b2) tp + b2 fn + fp
+    per_item = np.divide((1 + b2) * tp, denom, out=np.full(len(tp), float(zero_division)), where=denom > 0)
+    return float(per_item.mean())
+
+
 def per_class_roc_auc(Y_true, scores) -> np.ndarray:
     """ROC AUC of each class ``(C,)`` float64; NaN for classes with only positives or only negatives."""
     Y_true, scores = check_pair(Y_true, scores, "scores")

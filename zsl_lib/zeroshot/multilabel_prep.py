@@ -11,7 +11,10 @@ Pipeline (:func:`prepare`):
    labelled pairs; the similarities where it predicts 1 % and 99 %);
 3. stratification value: each item's highest softmaxed similarity to the other items (softmax over
    its similarities to all others, temperature 1 as in the thesis); 10 quantile bins;
-4. 60/20/20 train / validation / test split stratified on those bins;
+4. 60/20/20 train / validation / test split stratified on those bins -- or, when a split is given
+   (``split=``, e.g. a benchmark's or a user's train/test files), that split is kept; a
+   validation part is then drawn from the given training items (the same stratification, seeded)
+   unless the split names one;
 5. drop keywords rarer than ``min_count`` in the training split (thesis: 50), then items left
    without keywords.
 
@@ -159,6 +162,15 @@ def stratified_split(values, fractions=(0.6, 0.2, 0.2), n_bins: int = 10, random
     return np.sort(tr), np.sort(va), np.sort(te)
 
 
+def given_train_validation(train, values, val_fraction: float, n_bins: int = 10, random_state: int = 0):
+    """A given training part ``train`` (indices) split into (train, validation), stratified on
+    quantile bins of ``values`` like :func:`stratified_split`; both sorted."""
+    n_bins = int(max(1, min(n_bins, len(train) // 10)))
+    bins = pd.qcut(pd.Series(values).rank(method="first"), n_bins, labels=False).to_numpy()
+    tr, va = train_test_split(np.asarray(train), test_size=val_fraction, stratify=bins, random_state=random_state)
+    return np.sort(tr), np.sort(va)
+
+
 @dataclass
 class PreparedData:
     """Output of :func:`prepare`. ``idx_*`` index the *input* items; X_* are the raw features."""
@@ -182,8 +194,13 @@ class PreparedData:
 
 def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, labelled_pairs=None,
             min_count: int = 50, fractions=(0.6, 0.2, 0.2), n_bins: int = 10, random_state: int = 0,
-            softmax_temperature: float = 1.0, chunk_size: int = 2048, progress: bool = False) -> PreparedData:
+            softmax_temperature: float = 1.0, chunk_size: int = 2048, progress: bool = False,
+            split=None) -> PreparedData:
     """The whole section-3.1.2 pipeline; see the module docstring.
+
+    ``split`` (n,) of ``"train"``/``"val"``/``"test"`` per input item keeps a given split (items
+    removed as duplicates or unlabelled leave it); with only train and test, validation takes
+    ``fractions[1] / (fractions[0] + fractions[1])`` of the training items (stratified, seeded).
 
     ``labelled_pairs`` = ``(similarities, is_duplicate)`` or a CSV path: the thresholds are then
     fitted (1 % / 99 %) instead of taken from ``suspected`` / ``certain``.
@@ -196,14 +213,33 @@ def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, lab
     if labelled_pairs is not None:
         sims, lab = load_labelled_pairs(labelled_pairs) if isinstance(labelled_pairs, (str, Path)) else labelled_pairs
         suspected, certain = fit_duplicate_thresholds(sims, lab)
+    if split is not None:
+        split = np.asarray(split).astype(str)
+        if split.shape != (len(X),):
+            raise ValueError(f"split must give one of train/val/test per item: shape ({len(X)},), got {split.shape}")
+        bad = sorted(set(split) - {"train", "val", "test"})
+        if bad or not {"train", "test"} <= set(split):
+            raise ValueError(f"split must hold 'train' and 'test' (and optionally 'val') only; got values "
+                             f"{sorted(set(split))[:6]}")
     labelled = labelled_items(Y)
     if len(labelled) < 10:
         raise ValueError(f"only {len(labelled)} items have keywords; need at least 10")
     keep, Yk, dinfo = deduplicate(X[labelled], Y[labelled], suspected, certain, chunk_size, progress)
     items = labelled[keep]
     strat = max_softmax_similarity(X[items], softmax_temperature, chunk_size, progress)
-    n_bins = int(max(1, min(n_bins, len(items) // 10)))  # tiny collections: >= 10 items per bin
-    tr, va, te = stratified_split(strat, fractions, n_bins, random_state)
+    if split is None:
+        n_bins = int(max(1, min(n_bins, len(items) // 10)))  # tiny collections: >= 10 items per bin
+        tr, va, te = stratified_split(strat, fractions, n_bins, random_state)
+    else:
+        given = split[items]
+        tr, va, te = (np.flatnonzero(given == s) for s in ("train", "val", "test"))
+        if not len(va):
+            f = np.asarray(fractions, dtype=float)
+            tr, va = given_train_validation(tr, strat[tr], f[1] / (f[0] + f[1]), n_bins, random_state)
+        if min(len(tr), len(va), len(te)) < 2:
+            raise ValueError(f"the given split leaves {len(tr)} train / {len(va)} validation / {len(te)} test items "
+                             "after de-duplication; each needs at least 2 (if de-duplication removed most items, raise "
+                                 "suspected_duplicate: unscaled positive features make everything look alike)")
     counts = Yk[tr].sum(0)
     kw_keep = counts >= min_count
     if not kw_keep.any():
@@ -217,7 +253,8 @@ def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, lab
             "suspected": float(suspected), "certain": float(certain),
             "n_keywords_before": len(keywords), "n_keywords": int(kw_keep.sum()),
             "n_emptied_dropped": int(len(tr) + len(va) + len(te) - sum(len(v) for v in parts.values())),
-            "min_count": min_count}
+            "min_count": min_count, "split": "drawn" if split is None else "given",
+            "thresholds_fitted": labelled_pairs is not None}
     kws = [k for k, m in zip(keywords, kw_keep) if m]
     p = parts
     return PreparedData(kws, X[items[p["train"]]], Yk[p["train"]], X[items[p["val"]]], Yk[p["val"]],
