@@ -175,7 +175,7 @@ def test_a_wrong_user_csv_says_what_is_expected_and_where_it_looked(tmp_path, mo
     assert r.status == "failed" and "expected a header path,keywords" in r.error
     r = run_notebook(STEM, profile="smoke", workdir=tmp_path / "b",
                      parameters={"datasets": ["user"], "user_csv": "missing.csv", **base})
-    assert r.status == "failed" and f"{tmp_path}/missing.csv does not exist" in r.error
+    assert r.status == "failed" and f"no file at {tmp_path}/missing.csv" in r.error
 
 
 @pytest.mark.notebook

@@ -51,6 +51,40 @@ def base_dir() -> Path:
     return PROJECT_ROOT if cwd == notebooks_dir().resolve() else cwd
 
 
+def caller_dir() -> tuple[Path, str]:
+    """The directory a relative path *parameter* (a user's file) resolves against, and why:
+    ``$ZSL_CALLER_CWD`` (the runner sets it to the directory it was started from), else
+    :func:`base_dir` (the project root for a kernel running in ``notebooks/``, else cwd)."""
+    env = os.environ.get("ZSL_CALLER_CWD", "").strip()
+    if env:
+        return Path(env).expanduser(), "ZSL_CALLER_CWD (the directory the runner was started from)"
+    base = base_dir()
+    if base == PROJECT_ROOT and Path.cwd().resolve() == notebooks_dir().resolve():
+        return base, "the project root (the kernel runs in notebooks/)"
+    return base, "the working directory"
+
+
+def resolve_user_path(parameter: str, value, *, must_exist: bool = True, folder: bool = False) -> Path:
+    """A user's file (or ``folder``) given as a notebook parameter, as an absolute path.
+
+    A relative path resolves against :func:`caller_dir`; a missing one is a FileNotFoundError that
+    names the parameter, the resolved path and the rule.
+    """
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise ValueError(f"parameter {parameter}: expected a path, got {value!r}")
+    p = Path(value).expanduser()
+    where = ""
+    if not p.is_absolute():
+        base, why = caller_dir()
+        p = base / p
+        where = f" (relative paths resolve against {why}: {base}; or give an absolute path)"
+    p = p.resolve()
+    if must_exist and not (p.is_dir() if folder else p.is_file()):
+        kind = "folder" if folder else "file"
+        raise FileNotFoundError(f"parameter {parameter}={str(value)!r}: no {kind} at {p}{where}")
+    return p
+
+
 def _absolute(value: str, base: Path) -> Path:
     p = Path(value).expanduser()
     return (p if p.is_absolute() else base / p).resolve()

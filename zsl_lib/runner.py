@@ -221,6 +221,8 @@ def run_notebook(
            # progress bars (rate, ETA) on this terminal while the notebook runs; figures inline in
            # the executed copy, so that its rendered page shows them
            "ZSL_PROGRESS": os.environ.get("ZSL_PROGRESS") or "terminal",
+           # relative paths in parameters (a user's data) mean the directory the user ran from
+           "ZSL_CALLER_CWD": os.environ.get("ZSL_CALLER_CWD") or str(Path.cwd()),
            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     t0 = time.perf_counter()

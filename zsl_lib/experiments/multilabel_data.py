@@ -21,7 +21,6 @@ Relative user paths resolve against the caller's working directory (:func:`resol
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,31 +49,7 @@ class Collection:
     split: np.ndarray | None = None
 
 
-def caller_dir() -> tuple[Path, str]:
-    """The directory relative user paths resolve against, and why: ``$ZSL_CALLER_CWD`` if set,
-    else the project root when the process runs in ``notebooks/`` (papermill kernels), else cwd."""
-    env = os.environ.get("ZSL_CALLER_CWD", "").strip()
-    if env:
-        return Path(env).expanduser(), "ZSL_CALLER_CWD"
-    cwd = Path.cwd()
-    if cwd.resolve() == config.notebooks_dir().resolve():
-        return config.notebooks_dir().parent, "the project root (the kernel runs in notebooks/)"
-    return cwd, "the working directory"
-
-
-def resolve_user_path(parameter: str, value: str) -> Path:
-    """``value`` as an existing file; a relative path resolves against :func:`caller_dir`.
-    The error names the parameter and the resolved path."""
-    p = Path(value).expanduser()
-    if not p.is_absolute():
-        base, why = caller_dir()
-        p = base / p
-        where = f" (relative paths resolve against {why}: {base}; set ZSL_CALLER_CWD or give an absolute path)"
-    else:
-        where = ""
-    if not p.is_file():
-        raise FileNotFoundError(f"parameter {parameter}={value!r}: {p} does not exist{where}")
-    return p
+resolve_user_path = config.resolve_user_path  # the lab's one rule for a user's relative paths
 
 
 def load_feature_table(path: Path, n_labels: int = 0) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray | None]:

@@ -94,8 +94,8 @@ def fbeta_samples(Y_true, Y_pred, beta: float = 2.0, zero_division: float = 0.0)
     Micro F-beta (:func:`fbeta_micro`, the thesis's F2) pools all ``n x C`` decisions, so frequent
     keywords dominate; the samples average weighs every item equally.
     """
-    Y_true, Y_pred = _check_pair(Y_true, Y_pred, "Y_pred")
-    Y_pred = Y_pred.astype(bool)
+    Y_true, Y_pred = check_pair(Y_true, Y_pred, "Y_pred")
+    Y_pred = check_binary_predictions("Y_pred", Y_pred)
     if not len(Y_true):
         raise ValueError("Y_true has no items; the samples average needs at least one")
     tp = np.count_nonzero(Y_true & Y_pred, axis=1)
