@@ -547,7 +547,11 @@ def test_image_folder_bad_inputs(tmp_path):
     with pytest.raises(ValueError, match="no images found"):
         load_dataset("image-folder", root=tmp_path)
     (tmp_path / "a" / "x.jpg").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"1 of 1 images cannot be read: .*x\.jpg"):
+        load_dataset("image-folder", root=tmp_path)
+    Image.new("RGB", (8, 8)).save(tmp_path / "a" / "x.jpg", format="JPEG")
     ds = load_dataset("image-folder", root=tmp_path)
+    (tmp_path / "a" / "x.jpg").write_bytes(b"garbage")  # damaged after loading
     with pytest.raises(ValueError, match=r"cannot read image .*x\.jpg"):
         ds.get_image(0)
 
@@ -604,3 +608,54 @@ def test_fashion_kaggle_layout_images_folder(data_root):
     ds = load_dataset("fashion-products", verify=False)
     assert len(ds) == 12 and ds.source is None and Path(ds.items[0]).is_file()
     assert ds.get_image(0).size == (24, 24)
+
+
+# --- a user's folder with broken images: every bad file named in one pass, the rest usable -----
+
+def _folder_with_bad_images(tmp_path):
+    from PIL import Image as _Image
+
+    root = tmp_path / "imgs"
+    for cls in ("cat", "dog"):
+        (root / cls).mkdir(parents=True)
+        for i in range(3):
+            _Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(root / cls / f"{i}.png")
+    (root / "cat" / "broken.jpg").write_bytes(b"not an image")
+    (root / "dog" / "truncated.png").write_bytes((root / "dog" / "0.png").read_bytes()[:30])
+    return root
+
+
+def test_image_folder_reports_every_bad_image_at_once(tmp_path):
+    from zsl_lib.data import load_dataset
+
+    root = _folder_with_bad_images(tmp_path)
+    with pytest.raises(ValueError, match="2 of 8 images cannot be read") as e:
+        load_dataset("image-folder", root=str(root))
+    assert "broken.jpg" in str(e.value) and "truncated.png" in str(e.value)
+    assert "bad_images='skip'" in str(e.value)
+
+
+def test_image_folder_can_skip_bad_images_and_keep_the_good_ones(tmp_path):
+    from zsl_lib.data import load_dataset
+
+    root = _folder_with_bad_images(tmp_path)
+    with pytest.warns(UserWarning, match="skipping 2 of 8 unreadable images"):
+        ds = load_dataset("image-folder", root=str(root), bad_images="skip")
+    assert len(ds.items) == 6 and ds.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert not any("broken" in i or "truncated" in i for i in ds.items)
+    with pytest.raises(ValueError, match="bad_images"):
+        load_dataset("image-folder", root=str(root), bad_images="ignore")
+
+
+def test_multilabel_csv_skips_bad_images_with_their_rows(tmp_path):
+    from zsl_lib.data import load_dataset
+
+    root = _folder_with_bad_images(tmp_path)
+    rows = ["path,keywords", "cat/0.png,red|small", "cat/broken.jpg,red", "dog/1.png,blue;large"]
+    (root / "k.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match="1 of 3 images cannot be read"):
+        load_dataset("multilabel-csv", path=str(root / "k.csv"))
+    with pytest.warns(UserWarning, match="skipping 1 of 3"):
+        ds = load_dataset("multilabel-csv", path=str(root / "k.csv"), bad_images="skip")
+    assert len(ds.items) == 2 and ds.extra["Y"].shape == (2, 4)
+    assert ds.class_names == ["blue", "large", "red", "small"]

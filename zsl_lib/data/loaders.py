@@ -10,8 +10,8 @@ name                   splits                      returns
 ``xlsa17``             (subset=CUB|SUN|AWA1|...)   XLSA17Data (att, splits, res101 features)
 ``mulan-scene``        train / test                FeatureDataset (X (n, 294), Y (n, 6))
 ``sqid``               (none)                      DataFrame (product_id, CLIP embeddings)
-``image-folder``       (root=)                     ImageDataset from root/<class>/*.jpg
-``multilabel-csv``     (path=)                     ImageDataset with extra["Y"] (n, L)
+``image-folder``       (root=, bad_images=)        ImageDataset from root/<class>/*.jpg
+``multilabel-csv``     (path=, bad_images=)        ImageDataset with extra["Y"] (n, L)
 ``multilabel-arff``    (path=, n_labels=)          FeatureDataset
 ``embeddings``         (path=)                     FeatureDataset from .npz (X, y, class_names)
 =====================  ==========================  =============================================

@@ -14,12 +14,16 @@
 from __future__ import annotations
 
 import re
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from zsl_lib.data.base import FeatureDataset, ImageDataset, fingerprint_of
+from zsl_lib.validation import check_choice
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 KEYWORD_SEPARATORS = "|;"  # the one rule of every keyword loader (multilabel-csv, notebook 05's user CSV)
@@ -42,7 +46,46 @@ def file_stat_fingerprint(paths: list[str]) -> str:
     )
 
 
-def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> ImageDataset:
+BAD_IMAGES = ("raise", "skip")
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` is not a readable image (None if it is)."""
+    try:
+        with Image.open(path) as im:
+            im.verify()
+        return None
+    except Exception as err:  # noqa: BLE001  (PIL raises many kinds for broken files)
+        return f"{type(err).__name__}: {err}"
+
+
+def find_bad_images(paths: list[str]) -> list[tuple[str, str]]:
+    """``(path, reason)`` of every file in ``paths`` that PIL cannot read, in one pass."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        reasons = list(pool.map(_unreadable, paths))
+    return [(p, r) for p, r in zip(paths, reasons) if r is not None]
+
+
+def _drop_bad_images(what: str, items: list[str], bad_images: str) -> np.ndarray:
+    """Indices of the readable images; all unreadable ones reported at once (raise) or dropped
+    with a warning (skip)."""
+    check_choice("bad_images", bad_images, BAD_IMAGES, what)
+    bad = find_bad_images(items)
+    if not bad:
+        return np.arange(len(items))
+    listing = "; ".join(f"{p} ({r})" for p, r in bad[:20]) + (f"; ... {len(bad) - 20} more" if len(bad) > 20 else "")
+    if bad_images == "raise":
+        raise ValueError(
+            f"{what}: {len(bad)} of {len(items)} images cannot be read: {listing}. Fix or remove "
+            "them, or pass bad_images='skip' to use the readable ones"
+        )
+    warnings.warn(f"{what}: skipping {len(bad)} of {len(items)} unreadable images: {listing}", stacklevel=3)
+    bad_set = {p for p, _ in bad}
+    return np.array([i for i, p in enumerate(items) if p not in bad_set], dtype=np.int64)
+
+
+def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS,
+                      bad_images: str = "raise") -> ImageDataset:
     """Images in ``root/<class>/*`` as an :class:`ImageDataset` (labels = sorted class folders).
 
     The fingerprint covers file names, sizes and modification times. Raises FileNotFoundError if
@@ -66,6 +109,9 @@ def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTE
             f"image-folder: no images found under {root}; expected {root}/<class>/<image> with "
             f"extensions {sorted(exts)}"
         )
+    keep = _drop_bad_images(f"image-folder {root}", items, bad_images)
+    items = [items[i] for i in keep]
+    labels = [labels[i] for i in keep]
     return ImageDataset(
         name=f"image-folder:{root.name}",
         split="all",
@@ -77,7 +123,8 @@ def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTE
     )
 
 
-def load_multilabel_csv(path: str | Path, root: str | Path | None = None) -> ImageDataset:
+def load_multilabel_csv(path: str | Path, root: str | Path | None = None,
+                        bad_images: str = "raise") -> ImageDataset:
     """Images with keyword sets from a ``path,keywords`` CSV (see module docstring)."""
     if path is None:
         raise ValueError("multilabel-csv: pass path=<csv with columns path,keywords>")
@@ -94,6 +141,10 @@ def load_multilabel_csv(path: str | Path, root: str | Path | None = None) -> Ima
     missing = [p for p in items if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"multilabel-csv: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
+    keep = _drop_bad_images(f"multilabel-csv {path}", items, bad_images)
+    if len(keep) < len(items):
+        df = df.iloc[keep].reset_index(drop=True)
+        items = [items[i] for i in keep]
     kw = split_keywords(df["keywords"])
     classes = sorted({k for ks in kw for k in ks})
     if not classes:
