@@ -3,6 +3,7 @@ offline on a generated SQID parquet with a tiny random-weight open_clip text tow
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -16,6 +17,8 @@ REQUIRED = (
     [f"agreement_f1_weighted.{s}.{m}" for s in ("multiclass", "binary") for m in ("base", "pairwise")]
     + [f"accuracy.{x}.{m}" for x in ("image", "text") for m in ("base", "pairwise", "round_robin", "logreg")]
     + [f"macro_f1.{x}.{m}" for x in ("image", "text") for m in ("base", "pairwise")]
+    + [f"agreement_orientation.{o}.{s}.{m}" for o in ("text_reference", "image_reference", "author_code")
+       for s in ("multiclass", "binary") for m in ("base", "pairwise")]
     + ["n_items", "n_classes"]
 )
 
@@ -44,9 +47,22 @@ def test_smoke_profile_records_every_key(tmp_path, kernel_sees_this_checkout):
     assert res["accuracy.image.logreg"] > res["accuracy.image.base"]
     # the unmasked-title variant is recorded beside the masked headline
     assert res["titles_unmasked.accuracy.text.base"] > res["accuracy.text.base"]
+    # the author's code: base scored with text as the reference, pairwise with image
+    for s in ("multiclass", "binary"):
+        assert res[f"agreement_orientation.author_code.{s}.base"] == res[f"agreement_orientation.text_reference.{s}.base"]
+        assert (res[f"agreement_orientation.author_code.{s}.pairwise"]
+                == res[f"agreement_orientation.image_reference.{s}.pairwise"])
+        assert res[f"agreement_orientation.text_reference.{s}.base"] == res[f"agreement_f1_weighted.{s}.base"]
     figs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
-    assert figs == [f"{STEM}-{n}.png" for n in ("confusion-image", "confusion-text",
-                                                 "cross-deviation-histograms", "gain-vs-cutoff")]
+    assert figs == [f"{STEM}-{n}.png" for n in ("confusion-image", "confusion-text", "cross-deviation-histograms",
+                                                 "gain-vs-cutoff", "headline-agreement")]
+    # the closing discussion is rendered from the record: its numbers are the recorded ones
+    executed = json.loads(run.output_path.read_text())
+    closing = executed["cells"][-1]["outputs"][0]["data"]["text/markdown"]
+    closing = "".join(closing) if isinstance(closing, list) else closing
+    for key in ("agreement_f1_weighted.multiclass.base", "agreement_orientation.author_code.multiclass.pairwise",
+                "accuracy.image.pairwise"):
+        assert f"{res[key]:.3f}" in closing, key
 
 
 @pytest.mark.notebook
