@@ -29,7 +29,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from zsl_lib.experiments.tourney_inputs import SOURCES, TourneyInputs, load_inputs
+from zsl_lib.experiments.tourney_inputs import SOURCES, TourneyInputs, load_inputs, user_class_names
 from zsl_lib.validation import check_choice, check_float, check_int, check_matrix, check_name_list
 from zsl_lib.zeroshot.prompts import PROMPT_SETS, get_prompt_set
 from zsl_lib.zeroshot.tourney import (
@@ -223,15 +223,24 @@ def bracket_seed_study(margins, seeds) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # the notebook's steps
 # --------------------------------------------------------------------------------------------
-def class_names_for(source: str, classes, prompt_set: str) -> list[str]:
+def class_names_for(source: str, classes, prompt_set: str, user_images: str = "") -> list[str]:
     """The class names a run will use: ``classes`` for fashion-products, the prompt set's keys for
-    sqid (the names :func:`load_inputs` gives ``TourneyInputs.class_names``)."""
+    sqid, the folder's (or .npz's) classes for user data (the names :func:`load_inputs` gives
+    ``TourneyInputs.class_names``)."""
+    if source == "user":
+        return user_class_names(user_images)
     return list(classes) if source == "fashion-products" else list(get_prompt_set(prompt_set))
+
+
+def example_pair_or_default(example_pair, class_names) -> list[str]:
+    """``example_pair``, or the first two classes when it is empty (user data)."""
+    return example_pair if len(example_pair) else list(class_names[:2])
 
 
 def check_parameters(*, source, classes, prompt_set, binary_prompt_set, image_encoder,
                      mask_titles, multiclass_items, example_pair, cutoff_grid, undecided_base,
-                     undecided_pairwise, limit, n_bracket_seeds, logreg_folds, seed) -> None:
+                     undecided_pairwise, limit, n_bracket_seeds, logreg_folds, seed, user_images="",
+                     user_binary_group=()) -> None:
     """Notebook 02's parameters that are not options of the estimator (:func:`stage_options`
     checks those): a clear ``ValueError`` naming the parameter and the fix, before any data is
     loaded. A list parameter given as a string (papermill ``-p``) says to pass it with ``-y``."""
@@ -242,11 +251,15 @@ def check_parameters(*, source, classes, prompt_set, binary_prompt_set, image_en
     if len(get_prompt_set(binary_prompt_set)) != 2:
         raise ValueError(f"parameter binary_prompt_set={binary_prompt_set!r} must name 2 classes")
     check_choice("parameter multiclass_items", multiclass_items, MULTICLASS_ITEMS)
-    if source == "fashion-products" and not str(image_encoder).startswith(IMAGE_ENCODER_PREFIXES):
+    image_folder = source == "user" and not str(user_images).endswith(".npz")
+    if (source == "fashion-products" or image_folder) and not str(image_encoder).startswith(IMAGE_ENCODER_PREFIXES):
         raise ValueError(
             f"parameter image_encoder={image_encoder!r} must map images into the prompts' text space: "
             "'lit-fashion' or 'lit-fashion-masked' (offline) or an 'openclip:<arch>/<pretrained>' encoder")
-    pair = check_name_list("example_pair", example_pair, class_names_for(source, classes, prompt_set))
+    names = class_names_for(source, classes, prompt_set, user_images)
+    if source == "user":
+        check_name_list("user_binary_group", user_binary_group, names, allow_empty=True)
+    pair = check_name_list("example_pair", example_pair_or_default(example_pair, names), names)
     if len(pair) != 2:
         raise ValueError(f"parameter example_pair: expected two class names, got {len(pair)}: {pair!r}")
     cutoff_values(cutoff_grid)
@@ -293,8 +306,14 @@ def stage_options(*, cutoff, cos_limit, cos_diff, max_items_per_class, max_dims,
 
 def notebook_inputs(source: str, *, classes, prompt_set, binary_prompt_set, image_encoder,
                     text_encoder, image_template, text_template, mask_titles, sqid_path,
-                    clip_arch, clip_pretrained, limit, seed) -> TourneyInputs:
+                    clip_arch, clip_pretrained, limit, seed, user_images="", user_titles_csv="",
+                    user_binary_group=()) -> TourneyInputs:
     """:func:`load_inputs` with the notebook's parameters (empty strings and 0 mean "default")."""
+    if source == "user":
+        return load_inputs(source, images=user_images, titles_csv=user_titles_csv,
+                           binary_group=list(user_binary_group) or None, image_encoder=image_encoder,
+                           text_encoder=text_encoder, image_template=image_template,
+                           text_template=text_template, mask_titles=mask_titles, limit=limit or None, seed=seed)
     common = dict(prompt_set=prompt_set, binary_prompt_set=binary_prompt_set,
                   image_template=image_template, text_template=text_template,
                   limit=limit or None, seed=seed)
@@ -485,6 +504,7 @@ def discussion_numbers(binary: dict[str, StageResult], stages: dict[str, StageRe
 
 def example_pair_index(model: PairwiseTourneyClassifier, class_names, example_pair) -> tuple[int, int, int]:
     """Class indices (a, b) of ``example_pair`` and the row of their pair in ``model.pairs_``."""
+    example_pair = example_pair_or_default(example_pair, class_names)
     if example_pair[0] not in class_names or example_pair[1] not in class_names:
         raise ValueError(f"parameter example_pair={example_pair!r} must name two of the classes {class_names}")
     a, b = class_names.index(example_pair[0]), class_names.index(example_pair[1])
