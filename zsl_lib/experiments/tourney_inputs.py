@@ -300,6 +300,10 @@ def load_user_inputs(
     phrases = [n.replace("_", " ") for n in names]
     img_p, txt_p = make_prompts(phrases, image_template, text_template)
     E = embed_texts(img_p + txt_p, text_encoder, progress=progress)
+    image = ds.X if items is None else embed(ds, image_encoder, progress=progress)
+    if image.shape[1] != E.shape[1]:
+        raise ValueError(f"parameter user_images: image embeddings are {image.shape[1]}-d but {text_encoder!r} "
+                         f"embeds texts in {E.shape[1]}-d; they must share one space (an aligned encoder pair)")
     C = len(names)
     in_group = np.isin(names, group)
     bnames = [" / ".join(group), " / ".join(n for n in names if n not in group)]
@@ -311,10 +315,6 @@ def load_user_inputs(
     masked = mask_words(titles, phrases)
     text_unmasked = embed_texts(titles, text_encoder, progress=progress)
     text = embed_texts(masked, text_encoder, progress=progress) if mask_titles else text_unmasked
-    image = ds.X if items is None else embed(ds, image_encoder, progress=progress)
-    if image.shape[1] != E.shape[1]:
-        raise ValueError(f"parameter user_images: image embeddings are {image.shape[1]}-d but {text_encoder!r} "
-                         f"embeds texts in {E.shape[1]}-d; they must share one space (an aligned encoder pair)")
     inputs = TourneyInputs(
         source="user", class_names=names, image=np.asarray(image, dtype=np.float32), text=text,
         image_prompts=E[:C], text_prompts=E[C:], binary_names=bnames,
