@@ -3,8 +3,10 @@ offline on a generated SQID parquet with a tiny random-weight open_clip text tow
 
 from __future__ import annotations
 
+import json
 import math
 
+import numpy as np
 import pytest
 from conftest import real_file
 
@@ -16,6 +18,8 @@ REQUIRED = (
     [f"agreement_f1_weighted.{s}.{m}" for s in ("multiclass", "binary") for m in ("base", "pairwise")]
     + [f"accuracy.{x}.{m}" for x in ("image", "text") for m in ("base", "pairwise", "round_robin", "logreg")]
     + [f"macro_f1.{x}.{m}" for x in ("image", "text") for m in ("base", "pairwise")]
+    + [f"agreement_orientation.{o}.{s}.{m}" for o in ("text_reference", "image_reference", "author_code")
+       for s in ("multiclass", "binary") for m in ("base", "pairwise")]
     + ["n_items", "n_classes"]
 )
 
@@ -44,9 +48,22 @@ def test_smoke_profile_records_every_key(tmp_path, kernel_sees_this_checkout):
     assert res["accuracy.image.logreg"] > res["accuracy.image.base"]
     # the unmasked-title variant is recorded beside the masked headline
     assert res["titles_unmasked.accuracy.text.base"] > res["accuracy.text.base"]
+    # the author's code: base scored with text as the reference, pairwise with image
+    for s in ("multiclass", "binary"):
+        assert res[f"agreement_orientation.author_code.{s}.base"] == res[f"agreement_orientation.text_reference.{s}.base"]
+        assert (res[f"agreement_orientation.author_code.{s}.pairwise"]
+                == res[f"agreement_orientation.image_reference.{s}.pairwise"])
+        assert res[f"agreement_orientation.text_reference.{s}.base"] == res[f"agreement_f1_weighted.{s}.base"]
     figs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
-    assert figs == [f"{STEM}-{n}.png" for n in ("confusion-image", "confusion-text",
-                                                 "cross-deviation-histograms", "gain-vs-cutoff")]
+    assert figs == [f"{STEM}-{n}.png" for n in ("confusion-image", "confusion-text", "cross-deviation-histograms",
+                                                 "gain-vs-cutoff", "headline-agreement")]
+    # the closing discussion is rendered from the record: its numbers are the recorded ones
+    executed = json.loads(run.output_path.read_text())
+    closing = executed["cells"][-1]["outputs"][0]["data"]["text/markdown"]
+    closing = "".join(closing) if isinstance(closing, list) else closing
+    for key in ("agreement_f1_weighted.multiclass.base", "agreement_orientation.author_code.multiclass.pairwise",
+                "accuracy.image.pairwise"):
+        assert f"{res[key]:.3f}" in closing, key
 
 
 @pytest.mark.notebook
@@ -96,3 +113,58 @@ def test_notebook_calls_the_driver_and_defines_no_function():
     assert "from zsl_lib.experiments import tourney as E" in code[1]
     imported = [n.module for src in code for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)]
     assert not [m for m in imported if m.startswith("zsl_lib.zeroshot")]  # reached through the driver
+
+
+def _user_folder(root, rng, classes=("red_shirt", "blue_jeans", "green_hat"), per_class=8):
+    """Tiny generated images in one folder per class, and a path,title CSV naming each item."""
+    from PIL import Image
+
+    lines = ["path,title"]
+    for c, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            colour = np.array([[200, 30, 30], [30, 30, 200], [30, 200, 30]][c])
+            img = (colour + rng.integers(0, 50, (24, 24, 3))).clip(0, 255).astype("uint8")
+            Image.fromarray(img).save(root / name / f"{i}.png")
+            lines.append(f"{name}/{i}.png,brand{i % 3} {name.replace('_', ' ')} size {i}")
+    (root / "titles.csv").write_text("\n".join(lines) + "\n")
+    return list(classes)
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_smoke_profile_on_a_user_image_folder(tmp_path, kernel_sees_this_checkout, monkeypatch):
+    """Issue 14: a user's image folder (3 classes of generated images) with a titles CSV, class
+    names as prompts, through the documented parameters; open_clip ViT-B-32 with random weights
+    (offline) for images, titles and prompts."""
+    monkeypatch.setenv("ZSL_CACHE_DIR", str(tmp_path / "cache"))  # keep the shared embedding cache clean
+    classes = _user_folder(tmp_path / "photos", np.random.default_rng(0))
+    run = run_notebook(STEM, profile="smoke", workdir=tmp_path / "run", parameters={
+        "source": "user", "user_images": str(tmp_path / "photos"),
+        "user_titles_csv": str(tmp_path / "photos" / "titles.csv"), "user_binary_group": ["red_shirt"],
+        "image_encoder": "openclip:ViT-B-32", "text_encoder": "openclip:ViT-B-32", "example_pair": [],
+        "cos_limit": 0.0, "cos_diff": 0.0, "cutoff": 1.0})
+    assert run.status == "ok", run.error
+    res = run.results
+    assert not [k for k in REQUIRED if k not in res]
+    assert res["n_items"] == 24 and res["n_classes"] == 3
+    assert res["per_class_recall.image.base"].keys() == set(classes)
+    # the class words are masked out of the titles: the unmasked titles name the class, so the
+    # text side is far better with them (random text tower, but identical tokens for the class)
+    assert res["titles_unmasked.accuracy.text.base"] >= res["accuracy.text.base"]
+    for k in REQUIRED[:-2]:
+        assert 0.0 <= res[k] <= 1.0, (k, res[k])
+
+
+@pytest.mark.notebook
+def test_user_data_errors_name_the_parameter(tmp_path, kernel_sees_this_checkout):
+    _user_folder(tmp_path / "photos", np.random.default_rng(0))
+    base = {"source": "user", "image_encoder": "openclip:ViT-B-32", "text_encoder": "openclip:ViT-B-32",
+            "example_pair": []}
+    for params, expected in [
+        ({"user_images": str(tmp_path / "nowhere")}, "parameter user_images="),
+        ({"user_images": str(tmp_path / "photos"), "user_binary_group": ["purple_socks"]},
+         "parameter user_binary_group: unknown ['purple_socks']"),
+    ]:
+        run = run_notebook(STEM, profile="smoke", workdir=tmp_path / "run", parameters=base | params)
+        assert run.status == "failed" and expected in run.error, run.error

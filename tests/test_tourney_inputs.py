@@ -120,3 +120,37 @@ def test_cross_variance_on_real_embeddings():
     np.testing.assert_allclose(T.cross_variance(A, B), naive, rtol=1e-6)
     ratio = np.sqrt(naive / (A.std(axis=0, dtype=np.float64) * B.std(axis=0, dtype=np.float64)))
     np.testing.assert_allclose(T.cross_deviation_ratio(A, B), ratio, rtol=1e-6)
+
+
+def test_user_npz_inputs_with_titles_csv(tmp_path, monkeypatch):
+    """Issue 14: precomputed image embeddings (.npz) in the text encoder's space, class names as
+    prompts, titles from an index,title CSV, the binary group against the rest."""
+    monkeypatch.setenv("ZSL_CACHE_DIR", str(tmp_path / "cache"))
+    enc = "openclip:ViT-B-32"  # random weights: offline; 512-d text tower
+    rng = np.random.default_rng(0)
+    y = np.repeat(["green_hat", "blue_jeans", "red_shirt"], 5)
+    X = rng.normal(size=(15, 512)).astype(np.float32)
+    np.savez(tmp_path / "emb.npz", X=X, y=y)
+    pd.DataFrame({"index": [str(i) for i in range(15)][::-1],
+                  "title": [f"brand {v.replace('_', ' ')} {i}" for i, v in enumerate(y)][::-1]}).to_csv(
+        tmp_path / "titles.csv", index=False)
+    inp = I.load_inputs("user", images=str(tmp_path / "emb.npz"), titles_csv=str(tmp_path / "titles.csv"),
+                        binary_group=["red_shirt"], image_encoder="", text_encoder=enc, progress=False)
+    assert inp.class_names == ["blue_jeans", "green_hat", "red_shirt"]  # sorted string labels
+    np.testing.assert_array_equal(inp.image, X)
+    assert inp.titles[0] == "brand green hat 0" and inp.masked_titles[0] == "brand 0"  # CSV rows in any order
+    assert list(inp.labels) == [1] * 5 + [0] * 5 + [2] * 5
+    assert list(inp.binary_labels) == [1] * 10 + [0] * 5 and inp.binary_names == ["red_shirt", "blue_jeans / green_hat"]
+    np.testing.assert_allclose(np.linalg.norm(inp.binary_text_prompts, axis=1), 1.0, rtol=1e-5)
+    assert inp.prompts["image"] == ["a photo of blue jeans", "a photo of green hat", "a photo of red shirt"]
+    with pytest.raises(ValueError, match="user_titles_csv is empty"):
+        I.load_inputs("user", images=str(tmp_path / "emb.npz"), text_encoder=enc, progress=False)
+    pd.DataFrame({"index": ["0"], "title": ["x"]}).to_csv(tmp_path / "few.csv", index=False)
+    with pytest.raises(ValueError, match="no title for 14 of 15 items"):
+        I.load_inputs("user", images=str(tmp_path / "emb.npz"), titles_csv=str(tmp_path / "few.csv"),
+                      text_encoder=enc, progress=False)
+    with pytest.raises(ValueError, match="image embeddings are 512-d but 'minilm' embeds texts in 384-d"):
+        I.load_inputs("user", images=str(tmp_path / "emb.npz"), titles_csv=str(tmp_path / "titles.csv"),
+                      text_encoder="minilm", progress=False)
+    with pytest.raises(FileNotFoundError, match="parameter user_images='nope.npz'.*resolved against"):
+        I.load_inputs("user", images="nope.npz", text_encoder=enc)

@@ -29,7 +29,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from zsl_lib.experiments.tourney_inputs import SOURCES, TourneyInputs, load_inputs
+from zsl_lib.experiments.tourney_inputs import SOURCES, TourneyInputs, load_inputs, user_class_names
 from zsl_lib.validation import check_choice, check_float, check_int, check_matrix, check_name_list
 from zsl_lib.zeroshot.prompts import PROMPT_SETS, get_prompt_set
 from zsl_lib.zeroshot.tourney import (
@@ -52,12 +52,20 @@ SOURCE = {
     "prose.agreement.multiclass.base": 0.42,
     "prose.agreement.multiclass.one_vs_rest": 0.55,
     "prose.agreement.multiclass.pairwise": 0.89,
+    # "narrowing [n,768] down to closer to 100 dimensions that matter for a class pair"
+    "pairs.image.mean_dims": 100.0,
+    "pairs.image.embedding_width": 768.0,
 }
 
 MULTICLASS_ITEMS = ("all", "binary_agreement")
 METHODS = ("base", "one_vs_rest", "pairwise", "round_robin")
 IMAGE_ENCODER_PREFIXES = ("lit-fashion", "openclip:")
 UNMASKED = "text (unmasked titles)"
+REFERENCES = ("text", "image")
+#: The author's code scores the base model with the text classes as the reference and the
+#: pairwise model with the image classes as the reference (issue 15); ``author_code`` reproduces it.
+AUTHOR_REFERENCE = {"base": "text", "pairwise": "image"}
+ORIENTATIONS = ("text_reference", "image_reference", "author_code")
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,12 +98,14 @@ def logreg_cv_predict(X, y, n_splits: int = 5, C: float = 0.1, random_state: int
         return cross_val_predict(model, X, y, cv=cv).astype(np.int64)
 
 
-def agreement_f1(text_pred, image_pred) -> float:
-    """The article's score: weighted F1 of the image classes against the text classes.
+def agreement_f1(text_pred, image_pred, reference: str = "text") -> float:
+    """The article's score: weighted F1 of one modality's classes against the other's.
 
-    Text predictions act as the reference (``y_true``), image predictions as ``y_pred``; weighted F1
-    is not symmetric, the weights are the text-class supports.
+    ``reference="text"`` (default, the notebook's headline): text predictions are ``y_true``,
+    image predictions ``y_pred``; ``"image"`` swaps them. Weighted F1 is not symmetric: the
+    weights are the reference classes' supports.
     """
+    check_choice("reference", reference, REFERENCES)
     text_pred = np.asarray(text_pred)
     image_pred = np.asarray(image_pred)
     if text_pred.shape != image_pred.shape:
@@ -103,7 +113,8 @@ def agreement_f1(text_pred, image_pred) -> float:
             f"text and image predictions must have the same shape; got {text_pred.shape} and "
             f"{image_pred.shape}"
         )
-    return float(f1_score(text_pred, image_pred, average="weighted", zero_division=0))
+    y_true, y_pred = (text_pred, image_pred) if reference == "text" else (image_pred, text_pred)
+    return float(f1_score(y_true, y_pred, average="weighted", zero_division=0))
 
 
 def gain_vs_cutoff(X, class_embeddings, a: int, b: int, ratio, cutoffs, assigned) -> pd.DataFrame:
@@ -212,15 +223,24 @@ def bracket_seed_study(margins, seeds) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # the notebook's steps
 # --------------------------------------------------------------------------------------------
-def class_names_for(source: str, classes, prompt_set: str) -> list[str]:
+def class_names_for(source: str, classes, prompt_set: str, user_images: str = "") -> list[str]:
     """The class names a run will use: ``classes`` for fashion-products, the prompt set's keys for
-    sqid (the names :func:`load_inputs` gives ``TourneyInputs.class_names``)."""
+    sqid, the folder's (or .npz's) classes for user data (the names :func:`load_inputs` gives
+    ``TourneyInputs.class_names``)."""
+    if source == "user":
+        return user_class_names(user_images)
     return list(classes) if source == "fashion-products" else list(get_prompt_set(prompt_set))
+
+
+def example_pair_or_default(example_pair, class_names) -> list[str]:
+    """``example_pair``, or the first two classes when it is empty (user data)."""
+    return example_pair if len(example_pair) else list(class_names[:2])
 
 
 def check_parameters(*, source, classes, prompt_set, binary_prompt_set, image_encoder,
                      mask_titles, multiclass_items, example_pair, cutoff_grid, undecided_base,
-                     undecided_pairwise, limit, n_bracket_seeds, logreg_folds, seed) -> None:
+                     undecided_pairwise, limit, n_bracket_seeds, logreg_folds, seed, user_images="",
+                     user_binary_group=()) -> None:
     """Notebook 02's parameters that are not options of the estimator (:func:`stage_options`
     checks those): a clear ``ValueError`` naming the parameter and the fix, before any data is
     loaded. A list parameter given as a string (papermill ``-p``) says to pass it with ``-y``."""
@@ -231,11 +251,15 @@ def check_parameters(*, source, classes, prompt_set, binary_prompt_set, image_en
     if len(get_prompt_set(binary_prompt_set)) != 2:
         raise ValueError(f"parameter binary_prompt_set={binary_prompt_set!r} must name 2 classes")
     check_choice("parameter multiclass_items", multiclass_items, MULTICLASS_ITEMS)
-    if source == "fashion-products" and not str(image_encoder).startswith(IMAGE_ENCODER_PREFIXES):
+    image_folder = source == "user" and not str(user_images).endswith(".npz")
+    if (source == "fashion-products" or image_folder) and not str(image_encoder).startswith(IMAGE_ENCODER_PREFIXES):
         raise ValueError(
             f"parameter image_encoder={image_encoder!r} must map images into the prompts' text space: "
             "'lit-fashion' or 'lit-fashion-masked' (offline) or an 'openclip:<arch>/<pretrained>' encoder")
-    pair = check_name_list("example_pair", example_pair, class_names_for(source, classes, prompt_set))
+    names = class_names_for(source, classes, prompt_set, user_images)
+    if source == "user":
+        check_name_list("user_binary_group", user_binary_group, names, allow_empty=True)
+    pair = check_name_list("example_pair", example_pair_or_default(example_pair, names), names)
     if len(pair) != 2:
         raise ValueError(f"parameter example_pair: expected two class names, got {len(pair)}: {pair!r}")
     cutoff_values(cutoff_grid)
@@ -282,8 +306,14 @@ def stage_options(*, cutoff, cos_limit, cos_diff, max_items_per_class, max_dims,
 
 def notebook_inputs(source: str, *, classes, prompt_set, binary_prompt_set, image_encoder,
                     text_encoder, image_template, text_template, mask_titles, sqid_path,
-                    clip_arch, clip_pretrained, limit, seed) -> TourneyInputs:
+                    clip_arch, clip_pretrained, limit, seed, user_images="", user_titles_csv="",
+                    user_binary_group=()) -> TourneyInputs:
     """:func:`load_inputs` with the notebook's parameters (empty strings and 0 mean "default")."""
+    if source == "user":
+        return load_inputs(source, images=user_images, titles_csv=user_titles_csv,
+                           binary_group=list(user_binary_group) or None, image_encoder=image_encoder,
+                           text_encoder=text_encoder, image_template=image_template,
+                           text_template=text_template, mask_titles=mask_titles, limit=limit or None, seed=seed)
     common = dict(prompt_set=prompt_set, binary_prompt_set=binary_prompt_set,
                   image_template=image_template, text_template=text_template,
                   limit=limit or None, seed=seed)
@@ -391,6 +421,39 @@ def agreement_table(stages: dict[str, StageResult], binary: pd.DataFrame, record
     return pd.DataFrame(table, index=["multiclass", "binary"])
 
 
+def orientation_reference(orientation: str, method: str) -> str:
+    """The reference modality of ``orientation`` (one of :data:`ORIENTATIONS`) for ``method``."""
+    check_choice("orientation", orientation, ORIENTATIONS)
+    if orientation == "author_code":
+        return AUTHOR_REFERENCE[method]
+    return orientation.split("_")[0]
+
+
+def orientation_table(binary: dict[str, StageResult], stages: dict[str, StageResult], record) -> pd.DataFrame:
+    """Agreement F1 in both orientations and as the author's code computes it (text as reference
+    for the base model, image for the pairwise model). Records
+    ``agreement_orientation.<orientation>.<multiclass|binary>.<base|pairwise>`` (and
+    ``titles_unmasked.agreement_orientation.<orientation>.multiclass.<method>`` when the unmasked
+    titles were run); returns one row per (stage, method) with the article's value beside ours."""
+    rows = []
+    for stage, st in (("multiclass", stages), ("binary", binary)):
+        for m in ("base", "pairwise"):
+            row = {"stage": stage, "method": m, "article": SOURCE[f"agreement_f1_weighted.{stage}.{m}"]}
+            for o in ORIENTATIONS:
+                row[o] = record(f"agreement_orientation.{o}.{stage}.{m}",
+                                agreement_f1(getattr(st["text"], m), getattr(st["image"], m),
+                                             reference=orientation_reference(o, m)))
+            if stage == "multiclass" and UNMASKED in stages:
+                for o in ORIENTATIONS:
+                    record(f"titles_unmasked.agreement_orientation.{o}.{stage}.{m}",
+                           agreement_f1(getattr(stages[UNMASKED], m), getattr(stages["image"], m),
+                                        reference=orientation_reference(o, m)))
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["stage", "method"]).rename(columns={
+        "text_reference": "ours: text as reference", "image_reference": "ours: image as reference",
+        "author_code": "ours: as the author's code (base: text, pairwise: image)"})
+
+
 def truth_table(stages: dict[str, StageResult], sides: dict, labels, *, logreg_folds: int, seed: int,
                 record) -> pd.DataFrame:
     """Accuracy and macro F1 against the true labels per side and method (with the supervised
@@ -415,8 +478,33 @@ def truth_table(stages: dict[str, StageResult], sides: dict, labels, *, logreg_f
     return pd.DataFrame(rows).pivot(index="method", columns="modality", values=["accuracy", "macro F1"])
 
 
+def discussion_numbers(binary: dict[str, StageResult], stages: dict[str, StageResult], labels,
+                       class_names, record) -> None:
+    """Records the numbers the closing discussion quotes that no table records: the binary
+    stage's undecided shares (``binary.undecided_share.<side>.<method>``), dimensions kept per
+    pair (``pairs.<side>.mean_dims``, ``pairs.<side>.embedding_width``) and, with labels, the
+    majority-class accuracy (``accuracy.majority_class``) and per-class recall of each side's base
+    and pairwise model (``per_class_recall.<side>.<method>``: class name -> recall)."""
+    for side in ("image", "text"):
+        for m in ("base", "pairwise"):
+            record(f"binary.undecided_share.{side}.{m}", float(np.mean(getattr(binary[side], m) == 2)))
+        record(f"pairs.{side}.mean_dims", float(stages[side].model.n_dims_.mean()))
+        record(f"pairs.{side}.embedding_width", int(stages[side].model.n_features_in_))
+    if labels is None:
+        return
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=len(class_names))
+    record("accuracy.majority_class", float(counts.max() / len(labels)))
+    for side in ("image", "text"):
+        for m in ("base", "pairwise"):
+            hits = np.bincount(labels, weights=getattr(stages[side], m) == labels, minlength=len(class_names))
+            record(f"per_class_recall.{side}.{m}",
+                   {c: float(h / n) for c, h, n in zip(class_names, hits, counts) if n > 0})
+
+
 def example_pair_index(model: PairwiseTourneyClassifier, class_names, example_pair) -> tuple[int, int, int]:
     """Class indices (a, b) of ``example_pair`` and the row of their pair in ``model.pairs_``."""
+    example_pair = example_pair_or_default(example_pair, class_names)
     if example_pair[0] not in class_names or example_pair[1] not in class_names:
         raise ValueError(f"parameter example_pair={example_pair!r} must name two of the classes {class_names}")
     a, b = class_names.index(example_pair[0]), class_names.index(example_pair[1])
@@ -425,9 +513,10 @@ def example_pair_index(model: PairwiseTourneyClassifier, class_names, example_pa
 
 
 def pair_ratios(stages: dict[str, StageResult], k: int) -> dict[str, np.ndarray]:
-    """Panel title (side and usable items per class) -> the pair's ratios, image and text."""
-    return {f"{side} ({stages[side].model.pair_items_[k].tolist()} items)": stages[side].model.ratios_[k]
-            for side in ("image", "text")}
+    """Panel title (side and usable items of each class of the pair) -> the pair's ratios, image
+    and text."""
+    return {f"{side}: {stages[side].model.pair_items_[k][0]} and {stages[side].model.pair_items_[k][1]} "
+            "items estimate the pair": stages[side].model.ratios_[k] for side in ("image", "text")}
 
 
 def gain_tables(stages: dict[str, StageResult], sides: dict, a: int, b: int, k: int,
@@ -464,6 +553,8 @@ def bracket_risk_table(stages: dict[str, StageResult], sides: dict, labels, *, n
             accs = (winners == labels).mean(axis=1)
             row |= {"tourney accuracy (mean over brackets)": accs.mean(), "min": accs.min(), "max": accs.max(),
                     "round-robin accuracy": accuracy_score(labels, st.round_robin)}
+        if labels is not None:
+            record(f"tourney.{side}.bracket_accuracy_spread", row["max"] - row["min"])
         rows[side] = row
         record(f"tourney.{side}.bracket_dependent_share", row["items whose winner depends on the bracket"])
         record(f"tourney.{side}.same_as_round_robin", row["tourney = round-robin"])
@@ -489,7 +580,7 @@ def plot_cross_deviation_hist(ratios: dict, cutoff: float, title: str):
         ax.hist(r, bins=50, color="C0", alpha=0.8)
         ax.axvline(cutoff, color="C3", ls="--", label=f"cutoff {cutoff:g}: {kept} of {len(r)} dims kept")
         ax.axvline(1.0, color="0.4", ls=":", label="1 = same distribution")
-        ax.set_xlabel("cross-deviation ratio  sqrt(cross-var / (std_A std_B))")
+        ax.set_xlabel("cross-deviation ratio\n√(cross-variance / (σ of class A × σ of class B))")
         ax.set_ylabel("number of dimensions")
         ax.set_title(name)
         ax.legend(loc="upper right", fontsize="small")
@@ -509,7 +600,7 @@ def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str):
         ax, ax2 = axes[0, j], axes[1, j]
         ax.plot(df["cutoff"], df["cos_a"], color="C0", alpha=0.6, label=f"mean cos to '{a}'")
         ax.plot(df["cutoff"], df["cos_b"], color="C1", alpha=0.6, label=f"mean cos to '{b}'")
-        ax.plot(df["cutoff"], df["gain"], color="C2", label="gain (author): cos_a - cos_b")
+        ax.plot(df["cutoff"], df["gain"], color="C2", label=f"gain (author): cosine to '{a}' − to '{b}'")
         ax.plot(df["cutoff"], df["margin"], color="C3", label="own-class margin")
         ax.axhline(df.attrs["full_gain"], color="C2", ls="--", lw=1, label="gain, full embedding")
         ax.axhline(df.attrs["full_margin"], color="C3", ls="--", lw=1,

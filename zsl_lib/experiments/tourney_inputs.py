@@ -4,7 +4,11 @@
   images through an image->text aligned encoder (``lit-fashion``), titles (class words masked with
   :func:`zsl_lib.data.text.mask_words`) and prompts through MiniLM;
 * ``sqid`` (the article's setting): SQID ``product_features.parquet`` CLIP ViT-L/14 embeddings,
-  prompts embedded by the matching open_clip text tower (:func:`clip_text_embed`).
+  prompts embedded by the matching open_clip text tower (:func:`clip_text_embed`);
+* ``user`` (a user's own data, :func:`load_user_inputs`): an image folder ``root/<class>/<image>``
+  (images through an image->text aligned encoder) or an ``.npz`` of precomputed image embeddings
+  (``X``, ``y``, optional ``class_names``) in the text encoder's space; the class names are the
+  prompts; titles from an optional ``path,title`` / ``index,title`` CSV (file names otherwise).
 
 The driver :mod:`zsl_lib.experiments.tourney` runs the notebook's steps on these inputs.
 """
@@ -17,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from zsl_lib import config
 from zsl_lib.data import load_dataset
 from zsl_lib.data.sqid import embedding_matrix
 from zsl_lib.data.text import mask_words
@@ -30,10 +35,10 @@ from zsl_lib.zeroshot.prompts import (
     make_prompts,
 )
 
-__all__ = ["SOURCES", "TourneyInputs", "load_fashion_inputs", "load_sqid_inputs", "load_inputs",
+__all__ = ["SOURCES", "TourneyInputs", "load_fashion_inputs", "load_sqid_inputs", "load_user_inputs", "load_inputs",
            "clip_text_embed"]
 
-SOURCES = ("fashion-products", "sqid")
+SOURCES = ("fashion-products", "sqid", "user")
 
 
 @dataclass
@@ -204,11 +209,136 @@ def load_sqid_inputs(
     )
 
 
+def user_path(value, parameter: str) -> Path:
+    """A user's path: relative values are resolved against the directory the command was run from
+    (:func:`zsl_lib.config.base_dir`); a missing file names the parameter and the resolved path."""
+    if not value:
+        raise ValueError(f"parameter {parameter} is empty: give the path of your data")
+    path = Path(str(value)).expanduser()
+    resolved = path if path.is_absolute() else config.base_dir() / path
+    if not resolved.exists():
+        raise FileNotFoundError(f"parameter {parameter}={str(value)!r}: {resolved} does not exist"
+                                + ("" if path.is_absolute() else f" (relative paths are resolved against {config.base_dir()})"))
+    return resolved
+
+
+def user_class_names(images) -> list[str]:
+    """The classes of a user's data, in the loader's order (folder names / the .npz's names)."""
+    path = user_path(images, "user_images")
+    if path.suffix == ".npz":
+        return list(load_dataset("embeddings", path=path).class_names)
+    return list(load_dataset("image-folder", root=path).class_names)
+
+
+def _user_titles(csv, items: list[str] | None, n: int, root: Path | None) -> list[str]:
+    """Titles of a user's items from a CSV (``path,title``: path relative to the image folder or
+    absolute; ``index,title``: row of the .npz), or the image file names without extension."""
+    if not csv:
+        if items is None:
+            raise ValueError("parameter user_titles_csv is empty: precomputed embeddings (.npz) have no file names "
+                             "to use as titles; give a CSV with columns index,title")
+        return [Path(i).stem.replace("_", " ").replace("-", " ") for i in items]
+    path = user_path(csv, "user_titles_csv")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    key = "path" if items is not None else "index"
+    if list(df.columns[:2]) != [key, "title"]:
+        raise ValueError(f"parameter user_titles_csv: {path} must have the header '{key},title' for "
+                         f"{'an image folder' if key == 'path' else 'an .npz'}; got {list(df.columns)}")
+    if key == "path":
+        names = [str(Path(p).relative_to(root)) for p in items]
+        rel = [str(Path(p).relative_to(root) if Path(p).is_absolute() else Path(p)) for p in df["path"].str.strip()]
+        by = dict(zip(rel, df["title"]))
+    else:
+        names = [str(i) for i in range(n)]
+        by = dict(zip(df["index"].str.strip(), df["title"]))
+    missing = [k for k in names if k not in by]
+    if missing:
+        raise ValueError(f"parameter user_titles_csv: {path} has no title for {len(missing)} of {len(names)} "
+                         f"items, e.g. {key} {missing[0]!r}; give one row per item")
+    return [by[k] for k in names]
+
+
+def load_user_inputs(
+    images,
+    titles_csv: str = "",
+    binary_group: list | None = None,
+    image_encoder: str = "lit-fashion",
+    text_encoder: str = "minilm",
+    image_template: str = "a photo of {}",
+    text_template: str = "{}",
+    mask_titles: bool = True,
+    limit: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> TourneyInputs:
+    """A user's own data: ``images`` is an image folder ``root/<class>/<image>`` (embedded with
+    ``image_encoder``, which must map images into ``text_encoder``'s space, e.g. ``lit-fashion``
+    with ``minilm`` or ``openclip:<arch>/<tag>`` with the same name) or an ``.npz`` with ``X`` (n, d)
+    image embeddings already in ``text_encoder``'s space, ``y`` and optional ``class_names``.
+    Prompts are the class names (``_`` read as a space) in the templates; titles come from
+    ``titles_csv`` (see :func:`_user_titles`), masked of the class-name words when ``mask_titles``.
+    Binary stage: the classes in ``binary_group`` (default: the first half, by name) against the
+    rest, each side prompted by the mean of its classes' prompt embeddings; the truth follows
+    the labels."""
+    path = user_path(images, "user_images")
+    if path.suffix == ".npz":
+        ds = load_dataset("embeddings", path=path)
+        items, root = None, None
+    else:
+        ds = load_dataset("image-folder", root=path)
+        items, root = list(ds.items), path
+    names = list(ds.class_names)
+    if len(names) < 2:
+        raise ValueError(f"parameter user_images: {path} holds {len(names)} class; the tourney needs at least 2")
+    labels = np.asarray(ds.labels if items is not None else ds.y, dtype=np.int64)
+    titles = _user_titles(titles_csv, items, len(labels), root)
+    group = list(binary_group or names[: (len(names) + 1) // 2])
+    unknown = [g for g in group if g not in names]
+    if unknown or not 0 < len(group) < len(names):
+        raise ValueError(f"parameter user_binary_group={group!r}: give between 1 and {len(names) - 1} of the "
+                         f"classes {names}" + (f"; unknown {unknown}" if unknown else ""))
+    phrases = [n.replace("_", " ") for n in names]
+    img_p, txt_p = make_prompts(phrases, image_template, text_template)
+    E = embed_texts(img_p + txt_p, text_encoder, progress=progress)
+    image = ds.X if items is None else embed(ds, image_encoder, progress=progress)
+    if image.shape[1] != E.shape[1]:
+        raise ValueError(f"parameter user_images: image embeddings are {image.shape[1]}-d but {text_encoder!r} "
+                         f"embeds texts in {E.shape[1]}-d; they must share one space (an aligned encoder pair)")
+    C = len(names)
+    in_group = np.isin(names, group)
+    bnames = [" / ".join(group), " / ".join(n for n in names if n not in group)]
+
+    def _binary(P):
+        B = np.stack([P[in_group].mean(0), P[~in_group].mean(0)])
+        return (B / np.linalg.norm(B, axis=1, keepdims=True)).astype(np.float32)
+
+    masked = mask_words(titles, phrases)
+    text_unmasked = embed_texts(titles, text_encoder, progress=progress)
+    text = embed_texts(masked, text_encoder, progress=progress) if mask_titles else text_unmasked
+    inputs = TourneyInputs(
+        source="user", class_names=names, image=np.asarray(image, dtype=np.float32), text=text,
+        image_prompts=E[:C], text_prompts=E[C:], binary_names=bnames,
+        binary_image_prompts=_binary(E[:C]), binary_text_prompts=_binary(E[C:]),
+        labels=labels, binary_labels=np.where(in_group[labels], 0, 1).astype(np.int64),
+        text_unmasked=text_unmasked, titles=titles, masked_titles=masked,
+        prompts={"image": img_p, "text": txt_p, "binary_image": [f"mean of: {bnames[0]}", f"mean of: {bnames[1]}"],
+                 "binary_text": bnames},
+        info={"images": str(path), "image_encoder": image_encoder if items is not None else "precomputed",
+              "text_encoder": text_encoder, "mask_titles": mask_titles, "fingerprint": ds.fingerprint},
+    )
+    if limit is not None and limit < len(inputs):
+        inputs = inputs.subset(np.sort(np.random.default_rng(seed).choice(len(inputs), limit, replace=False)))
+    return inputs
+
+
 def load_inputs(source: str, **options) -> TourneyInputs:
-    """Dispatch to :func:`load_fashion_inputs` or :func:`load_sqid_inputs` by ``source``."""
+    """Dispatch to :func:`load_fashion_inputs`, :func:`load_sqid_inputs` or
+    :func:`load_user_inputs` by ``source``."""
     check_choice("source", source, SOURCES)
     if source == "fashion-products":
         return load_fashion_inputs(**options)
+    if source == "user":
+        return load_user_inputs(**options)
     return load_sqid_inputs(**options)
 
 
