@@ -15,12 +15,12 @@ def _publish(folder, stem, data):
 def test_table_shows_ours_the_sources_and_the_run(isolated_outputs, capsys):
     _publish(isolated_outputs / "results", "00-quickstart", {
         "knn.accuracy": 0.98765, "knn.n_test": 540, "source.knn.accuracy": 0.97,
-        "_run.date": "2026-11-30T21:00:00+00:00", "_run.profile": "default"})
+        "_run.date": "2026-11-30T21:00:00+00:00", "_run.profile": "default", "_run.minutes": 0.2})
     rows = results.table_rows(names=["00-quickstart"])
     assert rows == [
         {"notebook": "00-quickstart", "run date": "2026-11-30T21:00:00+00:00", "profile": "default",
-         "headline number": "knn.accuracy", "ours": "0.9877", "source": "0.97"},
-        {"notebook": "", "run date": "", "profile": "", "headline number": "knn.n_test",
+         "minutes": "0.2", "headline number": "knn.accuracy", "ours": "0.9877", "source": "0.97"},
+        {"notebook": "", "run date": "", "profile": "", "minutes": "", "headline number": "knn.n_test",
          "ours": "540", "source": "-"},
     ]
     assert results.main(["00-quickstart"]) == 0
