@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from ..validation import check_choice, check_int, check_matrix, l2_normalize
-from .buckets import rerank_topk
+from .bliss_query import frequent_candidates, padded_ids, stacked_lists
 
 __all__ = [
     "BLISS",
@@ -483,13 +483,11 @@ class BLISS:
         hist.reassigned.append(reassigned)
 
     def _build_lists(self) -> None:
-        """Inverted lists: one sparse (B, n) membership matrix per repetition."""
+        """Inverted lists of all repetitions, stacked (see :mod:`zsl_lib.index.bliss_query`)."""
         B = self.n_buckets
-        n = self.assignments_.shape[1]
-        self._members = [
-            sp.csr_matrix((np.ones(n, dtype=np.int32), (a, np.arange(n))), shape=(B, n)) for a in self.assignments_
-        ]
+        self._lists = stacked_lists(self.assignments_, B)
         self.loads_ = np.stack([np.bincount(a, minlength=B) for a in self.assignments_])
+        self._Xf = np.ascontiguousarray(self.Xn_ if self.distance == "cosine" else self.X_, dtype=np.float32)
 
     # -- inference -------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -520,17 +518,15 @@ class BLISS:
         Returns a CSR matrix int32 (nq, n): entry (q, i) = in how many of the R*m probed buckets
         item i sits (0 entries are absent).
         """
+        indptr, ids, freq = self._frequent(Q, m, 1)
+        C = sp.csr_matrix((freq, ids, indptr), shape=(len(indptr) - 1, self.assignments_.shape[1]))
+        C.sort_indices()
+        return C
+
+    def _frequent(self, Q, m: int | None, min_freq: int):
         tb = self.top_buckets(Q, m)  # (nq, R, m)
-        nq, R, mm = tb.shape
-        total = None
-        for r in range(R):
-            sel = sp.csr_matrix(
-                (np.ones(nq * mm, dtype=np.int32), (np.repeat(np.arange(nq), mm), tb[:, r, :].ravel())),
-                shape=(nq, self.n_buckets),
-            )
-            c = sel @ self._members[r]
-            total = c if total is None else total + c
-        return total.tocsr()
+        probes = (tb + self.n_buckets * np.arange(tb.shape[1])[None, :, None]).reshape(tb.shape[0], -1)
+        return frequent_candidates(probes, *self._lists, self.assignments_.shape[1], min_freq)
 
     def candidates(self, Q, m: int | None = None, min_freq: int | None = None, n_rerank: int | None = -1):
         """Gallery ids each query scans: ``(indptr int64 (nq+1,), indices int64 (nnz,))``.
@@ -542,17 +538,16 @@ class BLISS:
         """
         min_freq = self.min_freq if min_freq is None else check_int("min_freq", min_freq)
         n_rerank = self.n_rerank if n_rerank == -1 else n_rerank
-        C = self.candidate_counts(Q, m)
-        nq = C.shape[0]
-        rows = np.repeat(np.arange(nq), np.diff(C.indptr))
-        keep = C.data >= min_freq
-        rows, cols, freq = rows[keep], C.indices[keep].astype(np.int64), C.data[keep]
-        if n_rerank is not None:
-            order = np.lexsort((cols, -freq, rows))
-            rows, cols = rows[order], cols[order]
-            start = np.searchsorted(rows, np.arange(nq))
-            k = (np.arange(len(rows)) - start[rows]) < n_rerank
-            rows, cols = rows[k], cols[k]
+        indptr, cols, freq = self._frequent(Q, m, min_freq)
+        nq = len(indptr) - 1
+        if n_rerank is None:
+            return indptr, cols
+        rows = np.repeat(np.arange(nq), np.diff(indptr))
+        order = np.lexsort((cols, -freq, rows))
+        rows, cols = rows[order], cols[order]
+        start = np.searchsorted(rows, np.arange(nq))
+        k = (np.arange(len(rows)) - start[rows]) < n_rerank
+        rows, cols = rows[k], cols[k]
         indptr = np.zeros(nq + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=nq), out=indptr[1:])
         return indptr, cols
@@ -567,13 +562,40 @@ class BLISS:
         k = check_int("k", k)
         Q = check_matrix("Q", Q, dim=self.d_, fitted=FITTED)
         indptr, idx = self.candidates(Q, m, min_freq, n_rerank)
-        if self.distance == "cosine":
-            return rerank_topk(l2_normalize(Q), self.Xn_, indptr, idx, k)
-        # -||q-x||^2 = 2 q.x - ||x||^2 - ||q||^2 : rank with an augmented inner product
-        Xa = np.hstack([2 * self.X_, -(self.X_**2).sum(1, keepdims=True)]).astype(np.float32)
-        Qa = np.hstack([Q, np.ones((Q.shape[0], 1), np.float32)])
-        s, i = rerank_topk(Qa, Xa, indptr, idx, k)
-        return s - (Q**2).sum(1, keepdims=True), i
+        return self._rerank(Q, indptr, idx, k)
+
+    def _rerank(self, Q: np.ndarray, indptr: np.ndarray, idx: np.ndarray, k: int):
+        """Exact top-k of each query among its CSR candidates, with FAISS's compiled subset scan
+        (``knn_inner_products_by_idx`` / ``knn_L2sqr_by_idx`` on the candidates padded with -1),
+        then the k kept sorted by (descending score, ascending id). Scores: cosine, or the
+        negative squared distance."""
+        import faiss  # noqa: PLC0415
+
+        nq = Q.shape[0]
+        out_s = np.full((nq, k), -np.inf, dtype=np.float32)
+        out_i = np.full((nq, k), -1, dtype=np.int64)
+        width = int(np.diff(indptr).max(initial=0))
+        if width == 0:
+            return out_s, out_i
+        cosine = self.distance == "cosine"
+        Qf = np.ascontiguousarray(l2_normalize(Q) if cosine else Q, dtype=np.float32)
+        Xf = self._Xf
+        kk = min(k, width)
+        step = max(1, (1 << 24) // width)  # queries per block: at most 16M padded ids
+        for q0 in range(0, nq, step):
+            q1 = min(nq, q0 + step)
+            ids = padded_ids(indptr[q0 : q1 + 1] - indptr[q0], idx[indptr[q0] : indptr[q1]], width)
+            D = np.empty((q1 - q0, kk), dtype=np.float32)
+            I = np.empty((q1 - q0, kk), dtype=np.int64)  # noqa: E741
+            fn = faiss.knn_inner_products_by_idx if cosine else faiss.knn_L2sqr_by_idx
+            fn(faiss.swig_ptr(Qf[q0:q1]), faiss.swig_ptr(Xf), faiss.swig_ptr(ids), Xf.shape[1], q1 - q0, Xf.shape[0],
+               width, kk, faiss.swig_ptr(D), faiss.swig_ptr(I), width)  # explicit row stride
+            D = D if cosine else -D
+            D = np.where(I >= 0, D, -np.inf).astype(np.float32)
+            order = np.lexsort((np.where(I >= 0, I, np.iinfo(np.int64).max), -D), axis=1)
+            D, I = np.take_along_axis(D, order, axis=1), np.take_along_axis(I, order, axis=1)  # noqa: E741
+            out_s[q0:q1, :kk], out_i[q0:q1, :kk] = D, I
+        return out_s, out_i
 
     def nearest_neighbor(self, Q) -> np.ndarray:
         """Id int64 (nq,) of the best candidate of each query (-1 if none)."""
