@@ -28,6 +28,11 @@ neighbourhood information), ``capacity`` (a hard load cap, ``capacity * N / B``,
 greedy pass: when all top-K buckets are full the item goes to its best-ranked bucket with room)
 and ``load_penalty`` (subtract ``lambda * (load / mean_load - 1)`` from the logits before ranking).
 
+Reproducibility: a fit is bit-identical across processes, hash seeds and thread counts on one
+machine (``tests/test_bliss_determinism.py``); ``loss="triplet"`` fits amplify last-bit float
+differences (one float32 ulp on the inputs moves ~20-50% of the assignments), so another CPU / BLAS
+kernel can give them different numbers, while cross-entropy and the fixed BLISS do not move.
+
 Public methods take and return numpy arrays; torch stays inside.
 """
 
