@@ -47,6 +47,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from ..config import resolve_device
 from ..validation import check_choice, check_int, check_matrix, l2_normalize
 from .bliss_query import frequent_candidates, padded_ids, stacked_lists
 
@@ -249,9 +250,12 @@ class BLISS:
     standardize: z-score the inputs of the network (the partition is learned on standardised
     inputs; neighbours and re-ranking use the raw ``distance``).
     random_state: seed of everything (init, batches, partitions). progress: tqdm bar.
+    device: torch device of the networks (``"auto"``: CUDA, then MPS, then CPU, see
+    :func:`zsl_lib.config.resolve_device`); random draws stay on the CPU generator, so the batches
+    and starts do not depend on the device.
 
     Attributes after ``fit``: ``assignments_`` int64 (R, n); ``history_`` (:class:`BlissHistory`);
-    ``loads_`` int64 (R, B); ``fit_seconds_``.
+    ``loads_`` int64 (R, B); ``fit_seconds_``; ``device_`` (the resolved device).
     """
 
     def __init__(
@@ -280,6 +284,7 @@ class BLISS:
         standardize: bool = False,
         random_state: int | None = 0,
         progress: bool = False,
+        device: str = "auto",
     ):
         self.n_buckets = n_buckets
         self.n_repetitions = n_repetitions
@@ -305,6 +310,7 @@ class BLISS:
         self.standardize = standardize
         self.random_state = random_state
         self.progress = progress
+        self.device = device
 
     # -- parameters ------------------------------------------------------------------------
     def get_params(self) -> dict:
@@ -363,7 +369,7 @@ class BLISS:
                 return torch.nn.init.trunc_normal_(t, std=0.05, a=-0.1, b=0.1, generator=gen)
 
             W1, b1, W2, b2 = tn(R, d, H), tn(R, H), tn(R, H, B), tn(R, B)
-        return [p.float().requires_grad_(True) for p in (W1, b1, W2, b2)]
+        return [p.float().to(self.device_).requires_grad_(True) for p in (W1, b1, W2, b2)]
 
     @staticmethod
     def _forward(params, x: torch.Tensor) -> torch.Tensor:
@@ -384,7 +390,7 @@ class BLISS:
 
     def _prep(self, X: np.ndarray) -> torch.Tensor:
         Z = (X - self._mu) / self._sd if self.standardize else X
-        return torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32))
+        return torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32)).to(self.device_)
 
     # -- fitting ---------------------------------------------------------------------------
     def _initial_assignments(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -408,6 +414,7 @@ class BLISS:
         self._validate(n)
         R, B, K = self.n_repetitions, self.n_buckets, self.k_choices
         t0 = time.perf_counter()
+        self.device_ = resolve_device(self.device)
         rng = np.random.default_rng(self.random_state)
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
         self._mu = X.mean(0, keepdims=True)
@@ -419,7 +426,7 @@ class BLISS:
         self.neighbors_ = nbrs
         assign = self._initial_assignments(X, rng)
         Xt = self._prep(X)
-        nbrs_t = torch.from_numpy(nbrs)
+        nbrs_t = torch.from_numpy(nbrs).to(self.device_)
         self._params = self._init_params(d, gen)
         opt = torch.optim.Adam(self._params, lr=self.lr)
         chunk = self.balance_chunk or max(1, n // 256)
@@ -431,10 +438,10 @@ class BLISS:
             from tqdm.auto import tqdm  # noqa: PLC0415
 
             it = tqdm(it, desc="BLISS epochs")
-        r_ar = torch.arange(R)[:, None, None]
+        r_ar = torch.arange(R, device=self.device_)[:, None, None]
         for epoch in it:
-            assign_t = torch.from_numpy(assign)
-            perm = torch.stack([torch.randperm(n, generator=gen) for _ in range(R)])  # (R, n)
+            assign_t = torch.from_numpy(assign).to(self.device_)
+            perm = torch.stack([torch.randperm(n, generator=gen) for _ in range(R)]).to(self.device_)  # (R, n)
             tot = 0.0
             for j in range(steps):
                 idx = perm[:, j * self.batch_size : (j + 1) * self.batch_size]  # (R, b)
@@ -446,9 +453,9 @@ class BLISS:
                     target = torch.zeros_like(logits).scatter_(2, bk, 1.0)
                     loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(dim=(1, 2)).sum()
                 else:
-                    pick = torch.randint(1, self.n_neighbors, idx.shape, generator=gen)
+                    pick = torch.randint(1, self.n_neighbors, idx.shape, generator=gen).to(self.device_)
                     pos = torch.gather(nbrs_t[idx], 2, pick[..., None])[..., 0]
-                    neg = torch.randint(0, n, idx.shape, generator=gen)
+                    neg = torch.randint(0, n, idx.shape, generator=gen).to(self.device_)
                     lp = self._forward(self._params, Xt[pos])
                     ln = self._forward(self._params, Xt[neg])
                     loss = F.triplet_margin_loss(
@@ -460,7 +467,7 @@ class BLISS:
                 tot += float(loss.detach()) / R
             reassign = epoch % self.epochs_per_balance == 0
             if reassign:
-                scores = self._logits_all(Xt).numpy()
+                scores = self._logits_all(Xt).cpu().numpy()
                 order = np.arange(n)
                 assign = greedy_assign(scores, K, self.rebalance, self.capacity, self.load_penalty, chunk, order)
             self._log_epoch(hist, Xt, assign, tot / steps, reassign)
@@ -478,7 +485,7 @@ class BLISS:
         hist.logit_norm.append(float(lg.norm(dim=2).mean()))
         hist.logit_var.append(float(lg.var(dim=2).mean()))
         hist.loads.append(np.stack([np.bincount(a, minlength=B) for a in assign]))
-        top = torch.topk(lg, K, dim=2).indices.numpy()  # (R, m, K)
+        top = torch.topk(lg, K, dim=2).indices.cpu().numpy()  # (R, m, K)
         hist.topk_counts.append(np.stack([np.bincount(t.ravel(), minlength=B) for t in top]))
         hist.topk_sets.append([len(np.unique(np.sort(t, axis=1), axis=0)) for t in top])
         tb = assign[np.arange(R)[:, None, None], self.neighbors_[sub][None]]  # (R, m, P)
@@ -503,7 +510,7 @@ class BLISS:
         """Logits float32 (R, n, B) of every repetition's network for the rows of ``X`` (n, d)."""
         self._check_fitted()
         X = check_matrix("X", X, dim=self.d_, fitted=FITTED)
-        return self._logits_all(self._prep(X)).numpy()
+        return self._logits_all(self._prep(X)).cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
         """Top-1 predicted bucket int64 (n, R) of every row of ``X`` (n, d), per repetition."""

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import resolve_device
 from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
 from ..validation import check_int, check_matrix, l2_normalize
@@ -93,6 +94,8 @@ class BLISSNet:
         class to be placed in it (the frequency filter; the top metaclass is always kept).
     vote : ``"logprob"`` or ``"count"`` (see module docstring).
     random_state, progress.
+    device : torch device of the classifiers and of the metaclass BLISS (``"auto"``: CUDA, then MPS,
+        then CPU; see :func:`zsl_lib.config.resolve_device`); random draws stay on the CPU.
 
     Attributes: ``classes_`` (all known classes, seen then novel), ``membership_`` bool (n, B, C),
     ``bliss_`` (the fitted BLISS over the seen prototypes).
@@ -112,6 +115,7 @@ class BLISSNet:
         vote: str = "logprob",
         random_state: int | None = 0,
         progress: bool = False,
+        device: str = "auto",
     ):
         self.n_models = n_models
         self.n_metaclasses = n_metaclasses
@@ -125,6 +129,7 @@ class BLISSNet:
         self.vote = vote
         self.random_state = random_state
         self.progress = progress
+        self.device = device
 
     def _net(self, x: torch.Tensor) -> torch.Tensor:
         """x (n, d) -> logits (n_models, n, B)."""
@@ -155,7 +160,7 @@ class BLISSNet:
         params = {
             **FIXED_DEFAULTS, "n_buckets": B, "n_repetitions": R, "k_choices": 4, "n_probe": 1,
             "epochs": 60, "epochs_per_balance": 2, "batch_size": 8, "n_neighbors": 4, "n_rerank": None,
-            "distance": "cosine", "hidden_dim": 64, "random_state": int(rng.integers(2**31 - 1)),
+            "distance": "cosine", "hidden_dim": 64, "random_state": int(rng.integers(2**31 - 1)), "device": self.device,
             **(self.bliss_params or {}),
         }
         params["n_repetitions"], params["n_buckets"] = R, B
@@ -166,8 +171,9 @@ class BLISSNet:
         self.membership_[np.arange(R)[:, None], self.bliss_.assignments_, np.arange(C)[None]] = True
         # n classifiers image -> metaclass, trained together
         col = np.searchsorted(seen, y)
-        targets = torch.from_numpy(self.bliss_.assignments_[:, col])  # (R, n)
-        Xt = torch.from_numpy(X)
+        dev = self.device_ = resolve_device(self.device)
+        targets = torch.from_numpy(self.bliss_.assignments_[:, col]).to(dev)  # (R, n)
+        Xt = torch.from_numpy(X).to(dev)
         self._mu, self._sd = Xt.mean(0), Xt.std(0) + 1e-6
         gen = torch.Generator().manual_seed(int(rng.integers(2**31 - 1)))
         d, H = X.shape[1], self.hidden_dim
@@ -178,8 +184,7 @@ class BLISSNet:
             ]
         else:
             self._params = [torch.randn(R, d, B, generator=gen) * np.sqrt(1 / d), torch.zeros(R, B)]
-        for p in self._params:
-            p.requires_grad_(True)
+        self._params = [p.to(dev).requires_grad_(True) for p in self._params]
         opt = torch.optim.Adam(self._params, lr=self.lr, weight_decay=self.weight_decay)
         n = X.shape[0]
         it = range(self.epochs)
@@ -188,7 +193,7 @@ class BLISSNet:
 
             it = tqdm(it, desc="BLISSNet classifiers")
         for _ in it:
-            perm = torch.randperm(n, generator=gen)
+            perm = torch.randperm(n, generator=gen).to(dev)
             for s in range(0, n, self.batch_size):
                 idx = perm[s : s + self.batch_size]
                 logits = self._net(Xt[idx])  # (R, b, B)
@@ -205,7 +210,7 @@ class BLISSNet:
             raise RuntimeError("BLISSNet is not fitted yet; call fit(X, y) first")
         X = check_matrix("X", X, dim=self.d_, fitted="the model was fitted on")
         with torch.no_grad():
-            return torch.softmax(self._net(torch.from_numpy(X)), dim=2).numpy()
+            return torch.softmax(self._net(torch.from_numpy(X).to(self.device_)), dim=2).cpu().numpy()
 
     def add_classes(self, X_support, y_support) -> BLISSNet:
         """Place novel classes in metaclasses with the inverted index and frequency filter.
