@@ -93,6 +93,9 @@ class BLISSNet:
     min_freq : fraction of a novel class's support images that must vote a metaclass for the
         class to be placed in it (the frequency filter; the top metaclass is always kept).
     vote : ``"logprob"`` or ``"count"`` (see module docstring).
+    n_rerank : Q, the report's re-rank size: only the Q candidate classes held by the most
+        repetitions' top metaclasses (ties: the higher log-probability score) are scored, the others get
+        -inf (None: every class, as before).
     random_state, progress.
     device : torch device of the classifiers and of the metaclass BLISS (``"auto"``: CUDA, then MPS,
         then CPU; see :func:`zsl_lib.config.resolve_device`); random draws stay on the CPU.
@@ -113,6 +116,7 @@ class BLISSNet:
         weight_decay: float = 1e-4,
         min_freq: float = 0.3,
         vote: str = "logprob",
+        n_rerank: int | None = None,
         random_state: int | None = 0,
         progress: bool = False,
         device: str = "auto",
@@ -127,6 +131,7 @@ class BLISSNet:
         self.weight_decay = weight_decay
         self.min_freq = min_freq
         self.vote = vote
+        self.n_rerank = n_rerank
         self.random_state = random_state
         self.progress = progress
         self.device = device
@@ -241,12 +246,22 @@ class BLISSNet:
         M = self.membership_[:, :, cols].astype(np.float32)  # (R, B, C')
         mass = np.einsum("rnb,rbc->rnc", P, M)
         logp = np.log(np.maximum(mass, 1e-12)).sum(0)
-        if self.vote == "logprob":
+        rerank = self.n_rerank is not None and check_int("n_rerank", self.n_rerank) < logp.shape[1]
+        if self.vote == "logprob" and not rerank:
             return logp
         top = P.argmax(2)  # (R, n)
-        count = np.take_along_axis(M, top[:, :, None].repeat(M.shape[2], 2), axis=1).sum(0)
-        z = logp - logp.min(1, keepdims=True)
-        return count + 0.5 * z / (z.max(1, keepdims=True) + 1e-12)
+        count = M[np.arange(M.shape[0])[:, None], top].sum(0)  # (n, C') repetitions voting for c
+        score = logp
+        if self.vote == "count":
+            z = logp - logp.min(1, keepdims=True)
+            score = count + 0.5 * z / (z.max(1, keepdims=True) + 1e-12)
+        if not rerank:
+            return score
+        # the Q most frequent candidates (count, then log-probability), the rest out of the race
+        order = np.lexsort((-logp, -count), axis=1)[:, : self.n_rerank]
+        keep = np.zeros(score.shape, dtype=bool)
+        np.put_along_axis(keep, order, True, axis=1)
+        return np.where(keep, score, -np.inf)
 
     def _columns(self, classes) -> np.ndarray:
         classes = np.asarray(classes)
