@@ -236,3 +236,54 @@ def test_bad_inputs(blobs):
         m.search(np.ones((2, 3), np.float32), 1)
     with pytest.raises(ValueError, match="unknown BLISS parameter"):
         m.set_params(n_bucket=3)
+
+
+@pytest.mark.parametrize("min_freq", [1, 2, 4])
+def test_compiled_counting_matches_per_repetition_sparse_products(blobs, min_freq):
+    """The stacked-list counting kernel against the previous implementation: one scipy (B, n)
+    membership matrix per repetition, the probe selection multiplied into each, summed."""
+    import scipy.sparse as sp
+
+    X, _ = blobs
+    m = BLISS(epochs=2, n_buckets=8, n_rerank=None).fit(X)
+    Q = np.vstack([X[::7] + 0.2, X[:3]])
+    tb = m.top_buckets(Q, 3)
+    nq = len(Q)
+    total = sum(
+        sp.csr_matrix((np.ones(nq * 3), (np.repeat(np.arange(nq), 3), tb[:, r, :].ravel())), shape=(nq, 8))
+        @ sp.csr_matrix((np.ones(len(X)), (a, np.arange(len(X)))), shape=(8, len(X)))
+        for r, a in enumerate(m.assignments_)
+    ).toarray()
+    np.testing.assert_array_equal(m.candidate_counts(Q, 3).toarray(), total)
+    indptr, idx = m.candidates(Q, 3, min_freq=min_freq, n_rerank=None)
+    for q in range(nq):
+        assert sorted(idx[indptr[q] : indptr[q + 1]].tolist()) == np.flatnonzero(total[q] >= min_freq).tolist()
+
+
+@pytest.mark.parametrize("distance", ["cosine", "mse"])
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_faiss_rerank_matches_numpy_rerank(blobs, distance, k):
+    """BLISS re-ranks with FAISS's subset scan; the bucket module's numpy re-ranker (the previous
+    implementation) gives the same ids and scores, -inf / -1 padding included (k=40 > some queries'
+    candidates)."""
+    from zsl_lib.validation import l2_normalize
+
+    X, _ = blobs
+    m = BLISS(epochs=2, n_buckets=8, distance=distance, n_rerank=None).fit(X)
+    Q = X[::5] + 0.3
+    indptr, idx = m.candidates(Q, 2, min_freq=2, n_rerank=None)
+    assert np.diff(indptr).min() < 40 < np.diff(indptr).max()
+    s, ids = m.search(Q, k, m=2, min_freq=2, n_rerank=None)
+    if distance == "cosine":
+        es, eids = rerank_topk(l2_normalize(Q), l2_normalize(X), indptr, idx, k)
+    else:
+        es, eids = rerank_topk(Q, X, indptr, idx, k)  # ranked by q.x: compare the sets' distances below
+        d = ((Q[:, None, :] - X[None]) ** 2).sum(2)
+        es = np.full((len(Q), k), -np.inf, np.float32)
+        eids = np.full((len(Q), k), -1)
+        for q in range(len(Q)):
+            cand = idx[indptr[q] : indptr[q + 1]]
+            o = cand[np.lexsort((cand, d[q, cand]))][:k]
+            eids[q, : len(o)], es[q, : len(o)] = o, -d[q, o]
+    np.testing.assert_array_equal(ids, eids)
+    np.testing.assert_allclose(s, es, rtol=1e-4, atol=1e-4)

@@ -88,3 +88,29 @@ def test_blissnet_bad_inputs(data):
         net.add_classes(X[:3], y[:3])
     with pytest.raises(ValueError, match="unknown classes"):
         net.predict(X[:3], classes=[999])
+
+
+@pytest.mark.parametrize("vote", ["logprob", "count"])
+def test_n_rerank_scores_only_the_q_most_voted_classes(vote):
+    """The report's re-rank size Q against a per-row loop: the Q classes with the most repetition
+    votes (ties: higher log-probability) keep their score, the others are -inf; Q >= C changes nothing."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 8)).astype(np.float32)
+    y = np.repeat(np.arange(30), 10)
+    base = BLISSNet(n_models=3, n_metaclasses=5, epochs=3, bliss_params={"epochs": 2}, vote=vote).fit(X, y)
+    full = base.decision_function(X[:25])
+    base.n_rerank = 30
+    np.testing.assert_array_equal(base.decision_function(X[:25]), full)
+    base.n_rerank = 4
+    cut = base.decision_function(X[:25])
+    P = base.metaclass_proba(X[:25])
+    M = base.membership_.astype(np.float32)
+    for i in range(25):
+        votes = np.array([sum(M[r, P[r, i].argmax(), c] for r in range(3)) for c in range(30)])
+        logp = np.log(np.maximum(np.einsum("rb,rbc->rc", P[:, i], M), 1e-12)).sum(0)
+        kept = sorted(range(30), key=lambda c: (-votes[c], -logp[c], c))[:4]
+        assert set(np.flatnonzero(np.isfinite(cut[i]))) == set(kept)
+        np.testing.assert_allclose(cut[i, kept], full[i, kept], rtol=1e-6)
+    base.n_rerank = 0
+    with pytest.raises(ValueError, match="n_rerank"):
+        base.decision_function(X[:2])

@@ -82,7 +82,7 @@ BETA_BASE = {
 
 
 ANN_DATASETS = ("cifar10", "cifar100")
-ZS_DATASETS = ("tiny-imagenet",)
+ZS_DATASETS = ("tiny-imagenet", "cifar100")  # cifar100: the BLISSNet report's own setting
 
 
 def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: float, ann_dataset: str,
@@ -172,6 +172,7 @@ def run_cluster_grid(
     n_points: int = 128,
     keep_models_for: int | None = None,
     progress: bool = True,
+    device: str = "auto",
 ):
     """Fit BLISS for every (setting, number of clusters, seed) on the report's cluster data.
 
@@ -191,7 +192,7 @@ def run_cluster_grid(
     rows, models = [], {}
     for name, c, seed in it:
         X, y = clustered_points(c, n_points, seed=seed)
-        model = BLISS(**{**base, **settings[name], "random_state": seed}).fit(X)
+        model = BLISS(**{**base, **settings[name], "random_state": seed, "device": device}).fit(X)
         rows.append({"setting": name, "n_clusters": c, "seed": seed, **partition_scores(X, y, model.assignments_, model.n_buckets),
                      "fit_seconds": model.fit_seconds_})
         if c == keep_models_for and name not in models:
@@ -273,6 +274,7 @@ def ann_curves(
     min_freqs=(1, 2, 3, 4),
     seed: int = 0,
     progress: bool = True,
+    device: str = "auto",
 ):
     """Compare the report's BLISS, the fixed BLISS, FAISS k-means IVF (``IndexIVFFlat``, nlist =
     ``n_buckets``) and random-hyperplane LSH on cosine search (features L2-normalised).
@@ -282,7 +284,8 @@ def ann_curves(
     curve varies M (buckets probed per repetition) and the frequency filter; IVF varies nprobe;
     LSH varies bits and tables. Returns ``(curves, summary, models)``: a frame of curve points
     (method, setting, fraction_scanned, recall_at_10, query_seconds), a frame per method (build
-    seconds, max/mean load, empty buckets) and the fitted BLISS models.
+    seconds, max/mean load, empty buckets) and the fitted BLISS models. ``device``: torch device of
+    the BLISS networks (``"auto"``: CUDA, then MPS, then CPU).
     """
     import faiss  # noqa: PLC0415
 
@@ -291,7 +294,7 @@ def ann_curves(
     n = Xn.shape[0]
     _, true_ids = exact_topk(Qn, Xn, 10, metric="ip")
     curves, summary, models = [], [], {}
-    base = {"n_buckets": n_buckets, "distance": "cosine", "random_state": seed, "progress": progress}
+    base = {"n_buckets": n_buckets, "distance": "cosine", "random_state": seed, "progress": progress, "device": device}
     for name, params in (("bliss_report", bliss_report or {}), ("bliss_fixed", bliss_fixed or {})):
         p = {**base, **params}
         model = BLISS(**p).fit(Xn)
@@ -553,7 +556,8 @@ def zeroshot_split(y: np.ndarray, n_novel: int, n_support: int, train_fraction: 
     }
 
 
-def run_blissnet(X: np.ndarray, y: np.ndarray, split: dict, blissnet_params: dict | None = None, seed: int = 0) -> dict:
+def run_blissnet(X: np.ndarray, y: np.ndarray, split: dict, blissnet_params: dict | None = None, seed: int = 0,
+                 device: str = "auto") -> dict:
     """Fit BLISSNet on the seen training images, place the novel classes with their support
     images, and evaluate against nearest class mean (same support images as class means).
 
@@ -561,7 +565,7 @@ def run_blissnet(X: np.ndarray, y: np.ndarray, split: dict, blissnet_params: dic
     ``seen_top1`` (seen test images among the seen classes), ``ncm_novel_top1``, ``ncm_seen_top1``
     (class means of the seen training images), the generalised ``gzsl_*`` variants among all
     classes, and the metaclass statistics."""
-    p = {"random_state": seed, **(blissnet_params or {})}
+    p = {"random_state": seed, "device": device, **(blissnet_params or {})}
     t = time.perf_counter()
     net = BLISSNet(**p).fit(X[split["seen_train"]], y[split["seen_train"]])
     net.add_classes(X[split["support"]], y[split["support"]])

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..config import resolve_device
 from ..data import list_datasets, load_dataset
 from ..index.buckets import BucketIndex, csr_topk_unsorted
 from ..index.exact import exact_topk
@@ -167,13 +168,15 @@ def load_task(
     n_gallery: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    device: str = "auto",
 ) -> RetrievalTask:
     """Embed a dataset's gallery (train split) and queries (test / val split) and build the task.
 
     ``spec``: ``"dataset:encoder"``. ``limit_per_class``: ``{"train": m, "test": m}`` keeps a
     seeded subset of m images per class *before* embedding (to bound extraction time); the task
     is named ``dataset-encoder``. ``n_queries`` / ``n_gallery``: seeded subsets of the embedded
-    queries / gallery (cheaper grids without re-extracting features).
+    queries / gallery (cheaper grids without re-extracting features). ``device``: the encoder's
+    torch device (``"auto"``: CUDA, then MPS, then CPU).
     """
     from ..encoders import embed  # noqa: PLC0415  (encoders import torch: kept lazy)
 
@@ -185,7 +188,7 @@ def load_task(
         if limit_per_class.get(split) is not None:
             options = {"limit_per_class": int(limit_per_class[split]), "seed": seed}
         ds = load_dataset(dataset, split=split, **options)
-        parts[role] = (embed(ds, encoder, progress=progress), np.asarray(ds.labels))
+        parts[role] = (embed(ds, encoder, progress=progress, device=resolve_device(device)), np.asarray(ds.labels))
     (X, y), (Q, yq) = parts["gallery"], parts["queries"]
     name = f"{dataset}-{encoder.split(':')[-1].replace('/', '-')}"
     task = make_task(name, X, y, Q, yq, n_queries=n_queries, n_gallery=n_gallery, seed=seed)

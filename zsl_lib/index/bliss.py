@@ -28,6 +28,11 @@ neighbourhood information), ``capacity`` (a hard load cap, ``capacity * N / B``,
 greedy pass: when all top-K buckets are full the item goes to its best-ranked bucket with room)
 and ``load_penalty`` (subtract ``lambda * (load / mean_load - 1)`` from the logits before ranking).
 
+Reproducibility: a fit is bit-identical across processes, hash seeds and thread counts on one
+machine (``tests/test_bliss_determinism.py``); ``loss="triplet"`` fits amplify last-bit float
+differences (one float32 ulp on the inputs moves ~20-50% of the assignments), so another CPU / BLAS
+kernel can give them different numbers, while cross-entropy and the fixed BLISS do not move.
+
 Public methods take and return numpy arrays; torch stays inside.
 """
 
@@ -42,8 +47,9 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from ..config import resolve_device
 from ..validation import check_choice, check_int, check_matrix, l2_normalize
-from .buckets import rerank_topk
+from .bliss_query import frequent_candidates, padded_ids, stacked_lists
 
 __all__ = [
     "BLISS",
@@ -244,9 +250,12 @@ class BLISS:
     standardize: z-score the inputs of the network (the partition is learned on standardised
     inputs; neighbours and re-ranking use the raw ``distance``).
     random_state: seed of everything (init, batches, partitions). progress: tqdm bar.
+    device: torch device of the networks (``"auto"``: CUDA, then MPS, then CPU, see
+    :func:`zsl_lib.config.resolve_device`); random draws stay on the CPU generator, so the batches
+    and starts do not depend on the device.
 
     Attributes after ``fit``: ``assignments_`` int64 (R, n); ``history_`` (:class:`BlissHistory`);
-    ``loads_`` int64 (R, B); ``fit_seconds_``.
+    ``loads_`` int64 (R, B); ``fit_seconds_``; ``device_`` (the resolved device).
     """
 
     def __init__(
@@ -275,6 +284,7 @@ class BLISS:
         standardize: bool = False,
         random_state: int | None = 0,
         progress: bool = False,
+        device: str = "auto",
     ):
         self.n_buckets = n_buckets
         self.n_repetitions = n_repetitions
@@ -300,6 +310,7 @@ class BLISS:
         self.standardize = standardize
         self.random_state = random_state
         self.progress = progress
+        self.device = device
 
     # -- parameters ------------------------------------------------------------------------
     def get_params(self) -> dict:
@@ -358,7 +369,7 @@ class BLISS:
                 return torch.nn.init.trunc_normal_(t, std=0.05, a=-0.1, b=0.1, generator=gen)
 
             W1, b1, W2, b2 = tn(R, d, H), tn(R, H), tn(R, H, B), tn(R, B)
-        return [p.float().requires_grad_(True) for p in (W1, b1, W2, b2)]
+        return [p.float().to(self.device_).requires_grad_(True) for p in (W1, b1, W2, b2)]
 
     @staticmethod
     def _forward(params, x: torch.Tensor) -> torch.Tensor:
@@ -379,7 +390,7 @@ class BLISS:
 
     def _prep(self, X: np.ndarray) -> torch.Tensor:
         Z = (X - self._mu) / self._sd if self.standardize else X
-        return torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32))
+        return torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32)).to(self.device_)
 
     # -- fitting ---------------------------------------------------------------------------
     def _initial_assignments(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -403,6 +414,7 @@ class BLISS:
         self._validate(n)
         R, B, K = self.n_repetitions, self.n_buckets, self.k_choices
         t0 = time.perf_counter()
+        self.device_ = resolve_device(self.device)
         rng = np.random.default_rng(self.random_state)
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
         self._mu = X.mean(0, keepdims=True)
@@ -414,7 +426,7 @@ class BLISS:
         self.neighbors_ = nbrs
         assign = self._initial_assignments(X, rng)
         Xt = self._prep(X)
-        nbrs_t = torch.from_numpy(nbrs)
+        nbrs_t = torch.from_numpy(nbrs).to(self.device_)
         self._params = self._init_params(d, gen)
         opt = torch.optim.Adam(self._params, lr=self.lr)
         chunk = self.balance_chunk or max(1, n // 256)
@@ -426,10 +438,10 @@ class BLISS:
             from tqdm.auto import tqdm  # noqa: PLC0415
 
             it = tqdm(it, desc="BLISS epochs")
-        r_ar = torch.arange(R)[:, None, None]
+        r_ar = torch.arange(R, device=self.device_)[:, None, None]
         for epoch in it:
-            assign_t = torch.from_numpy(assign)
-            perm = torch.stack([torch.randperm(n, generator=gen) for _ in range(R)])  # (R, n)
+            assign_t = torch.from_numpy(assign).to(self.device_)
+            perm = torch.stack([torch.randperm(n, generator=gen) for _ in range(R)]).to(self.device_)  # (R, n)
             tot = 0.0
             for j in range(steps):
                 idx = perm[:, j * self.batch_size : (j + 1) * self.batch_size]  # (R, b)
@@ -441,9 +453,9 @@ class BLISS:
                     target = torch.zeros_like(logits).scatter_(2, bk, 1.0)
                     loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(dim=(1, 2)).sum()
                 else:
-                    pick = torch.randint(1, self.n_neighbors, idx.shape, generator=gen)
+                    pick = torch.randint(1, self.n_neighbors, idx.shape, generator=gen).to(self.device_)
                     pos = torch.gather(nbrs_t[idx], 2, pick[..., None])[..., 0]
-                    neg = torch.randint(0, n, idx.shape, generator=gen)
+                    neg = torch.randint(0, n, idx.shape, generator=gen).to(self.device_)
                     lp = self._forward(self._params, Xt[pos])
                     ln = self._forward(self._params, Xt[neg])
                     loss = F.triplet_margin_loss(
@@ -455,7 +467,7 @@ class BLISS:
                 tot += float(loss.detach()) / R
             reassign = epoch % self.epochs_per_balance == 0
             if reassign:
-                scores = self._logits_all(Xt).numpy()
+                scores = self._logits_all(Xt).cpu().numpy()
                 order = np.arange(n)
                 assign = greedy_assign(scores, K, self.rebalance, self.capacity, self.load_penalty, chunk, order)
             self._log_epoch(hist, Xt, assign, tot / steps, reassign)
@@ -473,7 +485,7 @@ class BLISS:
         hist.logit_norm.append(float(lg.norm(dim=2).mean()))
         hist.logit_var.append(float(lg.var(dim=2).mean()))
         hist.loads.append(np.stack([np.bincount(a, minlength=B) for a in assign]))
-        top = torch.topk(lg, K, dim=2).indices.numpy()  # (R, m, K)
+        top = torch.topk(lg, K, dim=2).indices.cpu().numpy()  # (R, m, K)
         hist.topk_counts.append(np.stack([np.bincount(t.ravel(), minlength=B) for t in top]))
         hist.topk_sets.append([len(np.unique(np.sort(t, axis=1), axis=0)) for t in top])
         tb = assign[np.arange(R)[:, None, None], self.neighbors_[sub][None]]  # (R, m, P)
@@ -483,13 +495,11 @@ class BLISS:
         hist.reassigned.append(reassigned)
 
     def _build_lists(self) -> None:
-        """Inverted lists: one sparse (B, n) membership matrix per repetition."""
+        """Inverted lists of all repetitions, stacked (see :mod:`zsl_lib.index.bliss_query`)."""
         B = self.n_buckets
-        n = self.assignments_.shape[1]
-        self._members = [
-            sp.csr_matrix((np.ones(n, dtype=np.int32), (a, np.arange(n))), shape=(B, n)) for a in self.assignments_
-        ]
+        self._lists = stacked_lists(self.assignments_, B)
         self.loads_ = np.stack([np.bincount(a, minlength=B) for a in self.assignments_])
+        self._Xf = np.ascontiguousarray(self.Xn_ if self.distance == "cosine" else self.X_, dtype=np.float32)
 
     # -- inference -------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -500,7 +510,7 @@ class BLISS:
         """Logits float32 (R, n, B) of every repetition's network for the rows of ``X`` (n, d)."""
         self._check_fitted()
         X = check_matrix("X", X, dim=self.d_, fitted=FITTED)
-        return self._logits_all(self._prep(X)).numpy()
+        return self._logits_all(self._prep(X)).cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
         """Top-1 predicted bucket int64 (n, R) of every row of ``X`` (n, d), per repetition."""
@@ -520,17 +530,15 @@ class BLISS:
         Returns a CSR matrix int32 (nq, n): entry (q, i) = in how many of the R*m probed buckets
         item i sits (0 entries are absent).
         """
+        indptr, ids, freq = self._frequent(Q, m, 1)
+        C = sp.csr_matrix((freq, ids, indptr), shape=(len(indptr) - 1, self.assignments_.shape[1]))
+        C.sort_indices()
+        return C
+
+    def _frequent(self, Q, m: int | None, min_freq: int):
         tb = self.top_buckets(Q, m)  # (nq, R, m)
-        nq, R, mm = tb.shape
-        total = None
-        for r in range(R):
-            sel = sp.csr_matrix(
-                (np.ones(nq * mm, dtype=np.int32), (np.repeat(np.arange(nq), mm), tb[:, r, :].ravel())),
-                shape=(nq, self.n_buckets),
-            )
-            c = sel @ self._members[r]
-            total = c if total is None else total + c
-        return total.tocsr()
+        probes = (tb + self.n_buckets * np.arange(tb.shape[1])[None, :, None]).reshape(tb.shape[0], -1)
+        return frequent_candidates(probes, *self._lists, self.assignments_.shape[1], min_freq)
 
     def candidates(self, Q, m: int | None = None, min_freq: int | None = None, n_rerank: int | None = -1):
         """Gallery ids each query scans: ``(indptr int64 (nq+1,), indices int64 (nnz,))``.
@@ -542,17 +550,16 @@ class BLISS:
         """
         min_freq = self.min_freq if min_freq is None else check_int("min_freq", min_freq)
         n_rerank = self.n_rerank if n_rerank == -1 else n_rerank
-        C = self.candidate_counts(Q, m)
-        nq = C.shape[0]
-        rows = np.repeat(np.arange(nq), np.diff(C.indptr))
-        keep = C.data >= min_freq
-        rows, cols, freq = rows[keep], C.indices[keep].astype(np.int64), C.data[keep]
-        if n_rerank is not None:
-            order = np.lexsort((cols, -freq, rows))
-            rows, cols = rows[order], cols[order]
-            start = np.searchsorted(rows, np.arange(nq))
-            k = (np.arange(len(rows)) - start[rows]) < n_rerank
-            rows, cols = rows[k], cols[k]
+        indptr, cols, freq = self._frequent(Q, m, min_freq)
+        nq = len(indptr) - 1
+        if n_rerank is None:
+            return indptr, cols
+        rows = np.repeat(np.arange(nq), np.diff(indptr))
+        order = np.lexsort((cols, -freq, rows))
+        rows, cols = rows[order], cols[order]
+        start = np.searchsorted(rows, np.arange(nq))
+        k = (np.arange(len(rows)) - start[rows]) < n_rerank
+        rows, cols = rows[k], cols[k]
         indptr = np.zeros(nq + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=nq), out=indptr[1:])
         return indptr, cols
@@ -567,13 +574,40 @@ class BLISS:
         k = check_int("k", k)
         Q = check_matrix("Q", Q, dim=self.d_, fitted=FITTED)
         indptr, idx = self.candidates(Q, m, min_freq, n_rerank)
-        if self.distance == "cosine":
-            return rerank_topk(l2_normalize(Q), self.Xn_, indptr, idx, k)
-        # -||q-x||^2 = 2 q.x - ||x||^2 - ||q||^2 : rank with an augmented inner product
-        Xa = np.hstack([2 * self.X_, -(self.X_**2).sum(1, keepdims=True)]).astype(np.float32)
-        Qa = np.hstack([Q, np.ones((Q.shape[0], 1), np.float32)])
-        s, i = rerank_topk(Qa, Xa, indptr, idx, k)
-        return s - (Q**2).sum(1, keepdims=True), i
+        return self._rerank(Q, indptr, idx, k)
+
+    def _rerank(self, Q: np.ndarray, indptr: np.ndarray, idx: np.ndarray, k: int):
+        """Exact top-k of each query among its CSR candidates, with FAISS's compiled subset scan
+        (``knn_inner_products_by_idx`` / ``knn_L2sqr_by_idx`` on the candidates padded with -1),
+        then the k kept sorted by (descending score, ascending id). Scores: cosine, or the
+        negative squared distance."""
+        import faiss  # noqa: PLC0415
+
+        nq = Q.shape[0]
+        out_s = np.full((nq, k), -np.inf, dtype=np.float32)
+        out_i = np.full((nq, k), -1, dtype=np.int64)
+        width = int(np.diff(indptr).max(initial=0))
+        if width == 0:
+            return out_s, out_i
+        cosine = self.distance == "cosine"
+        Qf = np.ascontiguousarray(l2_normalize(Q) if cosine else Q, dtype=np.float32)
+        Xf = self._Xf
+        kk = min(k, width)
+        step = max(1, (1 << 24) // width)  # queries per block: at most 16M padded ids
+        for q0 in range(0, nq, step):
+            q1 = min(nq, q0 + step)
+            ids = padded_ids(indptr[q0 : q1 + 1] - indptr[q0], idx[indptr[q0] : indptr[q1]], width)
+            D = np.empty((q1 - q0, kk), dtype=np.float32)
+            I = np.empty((q1 - q0, kk), dtype=np.int64)  # noqa: E741
+            fn = faiss.knn_inner_products_by_idx if cosine else faiss.knn_L2sqr_by_idx
+            fn(faiss.swig_ptr(Qf[q0:q1]), faiss.swig_ptr(Xf), faiss.swig_ptr(ids), Xf.shape[1], q1 - q0, Xf.shape[0],
+               width, kk, faiss.swig_ptr(D), faiss.swig_ptr(I), width)  # explicit row stride
+            D = D if cosine else -D
+            D = np.where(I >= 0, D, -np.inf).astype(np.float32)
+            order = np.lexsort((np.where(I >= 0, I, np.iinfo(np.int64).max), -D), axis=1)
+            D, I = np.take_along_axis(D, order, axis=1), np.take_along_axis(I, order, axis=1)  # noqa: E741
+            out_s[q0:q1, :kk], out_i[q0:q1, :kk] = D, I
+        return out_s, out_i
 
     def nearest_neighbor(self, Q) -> np.ndarray:
         """Id int64 (nq,) of the best candidate of each query (-1 if none)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import resolve_device
 from ..validation import check_matrix, check_positive_ints
 from .buckets import BucketIndex, bits_to_keys
 
@@ -39,6 +40,8 @@ class NeuralHashNetwork:
     progress : tqdm bar over epochs.
     n_threads : torch intra-op threads while training (restored afterwards); 1 is fastest for
         these small layers on a shared CPU, where extra threads mostly wait for each other.
+    device : torch device of the training (``"auto"``: CUDA, then MPS, then CPU; see
+        :func:`zsl_lib.config.resolve_device`); the batch order is drawn on the CPU.
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class NeuralHashNetwork:
         random_state: int | None = 0,
         progress: bool = False,
         n_threads: int = 1,
+        device: str = "auto",
     ):
         check_positive_ints(
             n_hidden=n_hidden, epochs=epochs, batch_size=batch_size, n_threads=n_threads
@@ -72,6 +76,7 @@ class NeuralHashNetwork:
         self.random_state = random_state
         self.progress = progress
         self.n_threads = int(n_threads)
+        self.device = device
 
     @staticmethod
     def loss_terms(T, y):
@@ -117,12 +122,13 @@ class NeuralHashNetwork:
         _, y = np.unique(y, return_inverse=True)
         self.mean_ = X.mean(0) if self.standardize else np.zeros(X.shape[1], np.float32)
         self.scale_ = X.std(0) + 1e-6 if self.standardize else np.ones(X.shape[1], np.float32)
-        Xs = torch.from_numpy(((X - self.mean_) / self.scale_).astype(np.float32))
-        ys = torch.from_numpy(y.astype(np.int64))
+        dev = self.device_ = resolve_device(self.device)
+        Xs = torch.from_numpy(((X - self.mean_) / self.scale_).astype(np.float32)).to(dev)
+        ys = torch.from_numpy(y.astype(np.int64)).to(dev)
         rng = np.random.default_rng(self.random_state)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(2**31)))
-            layer = torch.nn.Linear(X.shape[1], self.n_hidden)
+            layer = torch.nn.Linear(X.shape[1], self.n_hidden).to(dev)
         opt = torch.optim.Adam(layer.parameters(), lr=self.lr)
         history = []
         epochs = range(self.epochs)
@@ -132,7 +138,7 @@ class NeuralHashNetwork:
             epochs = tqdm(epochs, desc="neural LSH training", unit="epoch")
         n = X.shape[0]
         for _ in epochs:
-            perm = torch.from_numpy(rng.permutation(n))
+            perm = torch.from_numpy(rng.permutation(n)).to(dev)
             sums = np.zeros(4)
             for s in range(0, n, self.batch_size):
                 idx = perm[s : s + self.batch_size]
@@ -145,8 +151,8 @@ class NeuralHashNetwork:
                 sums += len(idx) * np.array([loss.item(), bal.item(), fence.item(), weak.item()])
             history.append(sums / n)
         self.loss_history_ = np.array(history)  # (epochs, 4): total, balance, fence, weak
-        self.weight_ = layer.weight.detach().numpy().T.copy()  # (d, H)
-        self.bias_ = layer.bias.detach().numpy().copy()
+        self.weight_ = layer.weight.detach().cpu().numpy().T.copy()  # (d, H)
+        self.bias_ = layer.bias.detach().cpu().numpy().copy()
         self.dim_ = X.shape[1]
         return self
 
@@ -186,6 +192,7 @@ class NeuralLSH(BucketIndex):
     network_params : keyword arguments of :class:`NeuralHashNetwork` when it is trained here.
     random_state : seed of the bit selection (and of the network when trained here).
     batch_size : queries probed together.
+    device : torch device of the network trained here (``"auto"``: CUDA, then MPS, then CPU).
     """
 
     def __init__(
@@ -197,6 +204,7 @@ class NeuralLSH(BucketIndex):
         network_params: dict | None = None,
         random_state: int | None = 0,
         batch_size: int = 256,
+        device: str = "auto",
     ):
         check_positive_ints(n_bits=n_bits, n_tables=n_tables, batch_size=batch_size)
         self.n_bits = int(n_bits)
@@ -205,13 +213,14 @@ class NeuralLSH(BucketIndex):
         self.network_params = network_params
         self.random_state = random_state
         self.batch_size = int(batch_size)
+        self.device = device
 
     def _fit_keys(self, X, y):
         if self.network is not None:
             self.network._check_fitted()
             self.network_ = self.network
         else:
-            params = {"random_state": self.random_state, **(self.network_params or {})}
+            params = {"random_state": self.random_state, "device": self.device, **(self.network_params or {})}
             self.network_ = NeuralHashNetwork(**params).fit(X, y)
         H = self.network_.n_hidden
         if self.n_bits > H:

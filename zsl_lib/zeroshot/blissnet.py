@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import resolve_device
 from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
 from ..validation import check_int, check_matrix, l2_normalize
@@ -92,7 +93,12 @@ class BLISSNet:
     min_freq : fraction of a novel class's support images that must vote a metaclass for the
         class to be placed in it (the frequency filter; the top metaclass is always kept).
     vote : ``"logprob"`` or ``"count"`` (see module docstring).
+    n_rerank : Q, the report's re-rank size: only the Q candidate classes held by the most
+        repetitions' top metaclasses (ties: the higher log-probability score) are scored, the others get
+        -inf (None: every class, as before).
     random_state, progress.
+    device : torch device of the classifiers and of the metaclass BLISS (``"auto"``: CUDA, then MPS,
+        then CPU; see :func:`zsl_lib.config.resolve_device`); random draws stay on the CPU.
 
     Attributes: ``classes_`` (all known classes, seen then novel), ``membership_`` bool (n, B, C),
     ``bliss_`` (the fitted BLISS over the seen prototypes).
@@ -110,8 +116,10 @@ class BLISSNet:
         weight_decay: float = 1e-4,
         min_freq: float = 0.3,
         vote: str = "logprob",
+        n_rerank: int | None = None,
         random_state: int | None = 0,
         progress: bool = False,
+        device: str = "auto",
     ):
         self.n_models = n_models
         self.n_metaclasses = n_metaclasses
@@ -123,8 +131,10 @@ class BLISSNet:
         self.weight_decay = weight_decay
         self.min_freq = min_freq
         self.vote = vote
+        self.n_rerank = n_rerank
         self.random_state = random_state
         self.progress = progress
+        self.device = device
 
     def _net(self, x: torch.Tensor) -> torch.Tensor:
         """x (n, d) -> logits (n_models, n, B)."""
@@ -155,7 +165,7 @@ class BLISSNet:
         params = {
             **FIXED_DEFAULTS, "n_buckets": B, "n_repetitions": R, "k_choices": 4, "n_probe": 1,
             "epochs": 60, "epochs_per_balance": 2, "batch_size": 8, "n_neighbors": 4, "n_rerank": None,
-            "distance": "cosine", "hidden_dim": 64, "random_state": int(rng.integers(2**31 - 1)),
+            "distance": "cosine", "hidden_dim": 64, "random_state": int(rng.integers(2**31 - 1)), "device": self.device,
             **(self.bliss_params or {}),
         }
         params["n_repetitions"], params["n_buckets"] = R, B
@@ -166,8 +176,9 @@ class BLISSNet:
         self.membership_[np.arange(R)[:, None], self.bliss_.assignments_, np.arange(C)[None]] = True
         # n classifiers image -> metaclass, trained together
         col = np.searchsorted(seen, y)
-        targets = torch.from_numpy(self.bliss_.assignments_[:, col])  # (R, n)
-        Xt = torch.from_numpy(X)
+        dev = self.device_ = resolve_device(self.device)
+        targets = torch.from_numpy(self.bliss_.assignments_[:, col]).to(dev)  # (R, n)
+        Xt = torch.from_numpy(X).to(dev)
         self._mu, self._sd = Xt.mean(0), Xt.std(0) + 1e-6
         gen = torch.Generator().manual_seed(int(rng.integers(2**31 - 1)))
         d, H = X.shape[1], self.hidden_dim
@@ -178,8 +189,7 @@ class BLISSNet:
             ]
         else:
             self._params = [torch.randn(R, d, B, generator=gen) * np.sqrt(1 / d), torch.zeros(R, B)]
-        for p in self._params:
-            p.requires_grad_(True)
+        self._params = [p.to(dev).requires_grad_(True) for p in self._params]
         opt = torch.optim.Adam(self._params, lr=self.lr, weight_decay=self.weight_decay)
         n = X.shape[0]
         it = range(self.epochs)
@@ -188,7 +198,7 @@ class BLISSNet:
 
             it = tqdm(it, desc="BLISSNet classifiers")
         for _ in it:
-            perm = torch.randperm(n, generator=gen)
+            perm = torch.randperm(n, generator=gen).to(dev)
             for s in range(0, n, self.batch_size):
                 idx = perm[s : s + self.batch_size]
                 logits = self._net(Xt[idx])  # (R, b, B)
@@ -205,7 +215,7 @@ class BLISSNet:
             raise RuntimeError("BLISSNet is not fitted yet; call fit(X, y) first")
         X = check_matrix("X", X, dim=self.d_, fitted="the model was fitted on")
         with torch.no_grad():
-            return torch.softmax(self._net(torch.from_numpy(X)), dim=2).numpy()
+            return torch.softmax(self._net(torch.from_numpy(X).to(self.device_)), dim=2).cpu().numpy()
 
     def add_classes(self, X_support, y_support) -> BLISSNet:
         """Place novel classes in metaclasses with the inverted index and frequency filter.
@@ -236,12 +246,22 @@ class BLISSNet:
         M = self.membership_[:, :, cols].astype(np.float32)  # (R, B, C')
         mass = np.einsum("rnb,rbc->rnc", P, M)
         logp = np.log(np.maximum(mass, 1e-12)).sum(0)
-        if self.vote == "logprob":
+        rerank = self.n_rerank is not None and check_int("n_rerank", self.n_rerank) < logp.shape[1]
+        if self.vote == "logprob" and not rerank:
             return logp
         top = P.argmax(2)  # (R, n)
-        count = np.take_along_axis(M, top[:, :, None].repeat(M.shape[2], 2), axis=1).sum(0)
-        z = logp - logp.min(1, keepdims=True)
-        return count + 0.5 * z / (z.max(1, keepdims=True) + 1e-12)
+        count = M[np.arange(M.shape[0])[:, None], top].sum(0)  # (n, C') repetitions voting for c
+        score = logp
+        if self.vote == "count":
+            z = logp - logp.min(1, keepdims=True)
+            score = count + 0.5 * z / (z.max(1, keepdims=True) + 1e-12)
+        if not rerank:
+            return score
+        # the Q most frequent candidates (count, then log-probability), the rest out of the race
+        order = np.lexsort((-logp, -count), axis=1)[:, : self.n_rerank]
+        keep = np.zeros(score.shape, dtype=bool)
+        np.put_along_axis(keep, order, True, axis=1)
+        return np.where(keep, score, -np.inf)
 
     def _columns(self, classes) -> np.ndarray:
         classes = np.asarray(classes)
