@@ -359,8 +359,9 @@ def eszsl_records(results: dict) -> dict:
 
 def eszsl_table(results: dict) -> pd.DataFrame:
     """One row per dataset: chosen gamma / lambda and the metrics."""
-    first = ["gamma", "lambda_", "gamma_on_edge", "lambda__on_edge", "val_score", "offset"]
-    cols = [*first, *(k for k in next(iter(results.values())) if k not in first)]
+    keys = list(next(iter(results.values())))
+    first = [k for k in ("gamma", "lambda_", "gamma_on_edge", "lambda__on_edge", "val_score", "offset") if k in keys]
+    cols = [*first, *(k for k in keys if k not in first)]
     return pd.DataFrame.from_dict(results, orient="index")[cols].rename_axis("dataset")
 
 
