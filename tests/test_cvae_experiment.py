@@ -13,6 +13,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from zsl_lib.data.zsl_splits import make_synthetic_zsl
 from zsl_lib.experiments import cvae as E
+from zsl_lib.experiments import cvae_report as R
 from zsl_lib.metrics.zsl import gzsl_scores, harmonic_mean, per_class_accuracy
 from zsl_lib.zeroshot.cvae import ABLATION_VARIANTS
 from zsl_lib.zeroshot.eszsl import ESZSL
@@ -245,25 +246,25 @@ def test_run_ablations_and_figures(split):
         E.run_ablation(split, ["plain"], [0], SMALL)
     splits = {"synthetic": split}
     eszsl_models = {"synthetic": ESZSL().fit(split.X_train, split.y_train, split.semantics)}
-    fig = E.plot_ablation(runs, variants, [0, 1])
+    fig = R.plot_ablation(runs, variants, [0, 1])
     assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 2  # one bar per variant and dataset
     # every seed is drawn as a dot, and nothing (range line, axis) goes below 0
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections if hasattr(c, "get_offsets")) >= 4
     assert all(ax.get_ylim()[0] == 0 for ax in fig.axes)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == [E.display_name(v) for v in variants] and not any("_" in t for t in labels)
-    fig = E.plot_calibration_curves(splits, eszsl_models, first, variants)
+    fig = R.plot_calibration_curves(splits, eszsl_models, first, variants)
     assert len(fig.axes[0].lines) == 3  # ESZSL and both variants
-    fig = E.plot_tsne(first["synthetic"], split, n_classes=3)
+    fig = R.plot_tsne(first["synthetic"], split, n_classes=3)
     assert [ax.get_title() for ax in fig.axes] == ["(a) original features (NA)", "(b) projected (CLS + Gaussian)"]
     with pytest.raises(ValueError, match="t-SNE figure needs"):
-        E.plot_tsne({"cls": first["synthetic"]["na"]}, split)
+        R.plot_tsne({"cls": first["synthetic"]["na"]}, split)
     plt.close("all")
 
 
 def test_tsne_views_shapes(split):
     m = E.run_ablation(split, ["cls"], [0], SMALL | {"projection_dim": 16}, progress=False)[1]["cls"]
-    views = E.tsne_views({"cls": m}, split, n_classes=3, n_per_class=10)
+    views = R.tsne_views({"cls": m}, split, n_classes=3, n_per_class=10)
     Z, y, real = views["cls"]
     assert Z.shape == (60, 2) and real.sum() == 30  # 3 classes x (10 real + 10 synthesised)
     assert set(np.unique(y)) <= set(split.unseen_classes.tolist()) and len(np.unique(y)) == 3
@@ -367,8 +368,8 @@ def test_discussion_markdown_renders_recorded_numbers():
            "d.eszsl.zsl_top1": 0.1234, "d.full.zsl_top1": 0.4567, "d.full.zsl_top1_min": 0.4, "d.full.zsl_top1_max": 0.5,
            "d.full.gzsl.h": 0.0512, "d.eszsl.gamma": 10.0, "d.eszsl.lambda_": 1.0,
            "d.full.selected.noise_alpha_on_edge": True}
-    text = E.discussion_markdown(res, ["d"], ["full"], "full")
+    text = R.discussion_markdown(res, ["d"], ["full"], "full")
     assert "full method 45.7 % (seeds 40.0-50.0) vs ESZSL 12.3 %" in text
     assert "5.1" in text and "gamma = 10.0" in text and "full: noise_alpha" in text
     res["d.full.zsl_top1"] = 0.5
-    assert "full method 50.0 %" in E.discussion_markdown(res, ["d"], ["full"], "full")
+    assert "full method 50.0 %" in R.discussion_markdown(res, ["d"], ["full"], "full")
