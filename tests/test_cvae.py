@@ -145,3 +145,48 @@ def test_bad_inputs(split):
         fitted.predict(X[:, :5])
     with pytest.raises(ValueError, match="setting"):
         fitted.predict(X, setting="fsl")
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_device_cpu_and_auto_give_the_cpu_result(device):
+    """Training on ``device`` gives the CPU model when the resolved device is the CPU (every random
+    draw stays on the CPU), and inference runs on the CPU."""
+    from zsl_lib.config import resolve_device
+
+    sp = make_synthetic_zsl(n_classes=10, n_unseen=3, n_train_per_class=10, n_test_per_class=5, dim=8, semantic_dim=4)
+    kw = dict(hidden_size=8, projection_dim=6, epochs=2, gaussian_epochs=1, n_synth_per_class=5, clf_epochs=2,
+              random_state=0, progress=False)
+    ref = ClusterableCVAE(**kw, device="cpu").fit(sp.X_train, sp.y_train, sp.semantics)
+    m = ClusterableCVAE(**kw, device=device).fit(sp.X_train, sp.y_train, sp.semantics)
+    scores = m.decision_function(sp.X_test_unseen, "gzsl")[0]
+    if resolve_device(device) == "cpu":
+        np.testing.assert_array_equal(scores, ref.decision_function(sp.X_test_unseen, "gzsl")[0])
+    else:  # a GPU: the same model up to floating-point reduction order
+        np.testing.assert_allclose(scores, ref.decision_function(sp.X_test_unseen, "gzsl")[0], atol=1e-3)
+    assert next(m.decoder_.parameters()).device.type == "cpu"
+    with pytest.raises(ValueError, match="device 'tpu' is not supported"):
+        ClusterableCVAE(**kw, device="tpu").fit(sp.X_train, sp.y_train, sp.semantics)
+
+
+def test_synth_spread_match_gives_synthesised_classes_the_real_seen_variance():
+    from zsl_lib.zeroshot.cvae import within_class_variance
+
+    sp = make_synthetic_zsl(n_classes=10, n_unseen=3, n_train_per_class=30, n_test_per_class=5, dim=8, semantic_dim=4)
+    kw = dict(hidden_size=32, epochs=40, lr=1e-2, n_synth_per_class=400, clf_epochs=1, random_state=0,
+              progress=False, use_gaussian=False, use_mapping=False, noise_alpha=0.0)
+    m = ClusterableCVAE(**kw, synth_spread="match").fit(sp.X_train, sp.y_train, sp.semantics)
+    real = within_class_variance(m.transform(sp.X_train), sp.y_train)
+    Xg, yg = m.generate(m.seen_classes_, 400, random_state=1)
+    synth = within_class_variance(Xg, yg)
+    plain = within_class_variance(*m.generate(m.seen_classes_, 400, random_state=1, spread=False))
+    # the plain CVAE's samples are too tight (posterior collapse); the matched ones have the real
+    # within-class variance where they were short, up to sampling error
+    short = m.spread_noise_std_ > 0
+    assert short.sum() >= len(short) // 2 and (plain[short] < real[short]).all()
+    np.testing.assert_allclose(synth[short], real[short], rtol=0.25)
+    kw["epochs"] = 1
+    assert not ClusterableCVAE(**kw).fit(sp.X_train, sp.y_train, sp.semantics).spread_noise_std_.any()
+    # within_class_variance against a naive loop
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.repeat([0, 1, 2, 3], 5)
+    ref = np.mean([(x - X[y == c].mean(0)) ** 2 for x, c in zip(X, y)], axis=0)
+    np.testing.assert_allclose(within_class_variance(X, y), ref)

@@ -13,7 +13,8 @@ from sklearn.preprocessing import MinMaxScaler
 
 from zsl_lib.data.zsl_splits import make_synthetic_zsl
 from zsl_lib.experiments import cvae as E
-from zsl_lib.metrics.zsl import harmonic_mean
+from zsl_lib.experiments import cvae_report as R
+from zsl_lib.metrics.zsl import gzsl_scores, harmonic_mean, per_class_accuracy
 from zsl_lib.zeroshot.cvae import ABLATION_VARIANTS
 from zsl_lib.zeroshot.eszsl import ESZSL
 from zsl_lib.zeroshot.fewshot import evaluate_episodes
@@ -127,13 +128,14 @@ def test_aggregate_and_ablation_records_match_a_naive_mean_and_std():
     runs = _runs()
     agg = E.aggregate(runs)
     rec = E.ablation_records(agg)
-    assert len(rec) == 2 * 3 * 2 * len(E.METRICS)
+    assert len(rec) == 2 * 3 * 4 * len(E.METRICS)  # mean, std, min, max
     for ds in ("a", "b"):
         for v in ("na", "cls", "cls_gaussian_noise"):
             for m in E.METRICS:
                 vals = [r[m] for _, r in runs.iterrows() if r["dataset"] == ds and r["variant"] == v]
                 assert rec[f"{ds}.{v}.{m}"] == pytest.approx(sum(vals) / 2)
                 assert rec[f"{ds}.{v}.{m}_std"] == pytest.approx(abs(vals[0] - vals[1]) / np.sqrt(2))
+                assert (rec[f"{ds}.{v}.{m}_min"], rec[f"{ds}.{v}.{m}_max"]) == (min(vals), max(vals))
     assert list(agg.index) == [(ds, v) for ds in ("a", "b") for v in ("na", "cls", "cls_gaussian_noise")]
     one_seed = E.ablation_records(E.aggregate(runs[runs.seed == 0]))
     assert one_seed["a.na.zsl_top1_std"] == 0.0  # the std of one seed is recorded as 0, not NaN
@@ -154,7 +156,7 @@ def test_ordering_checks_and_records_by_hand():
     assert checks.loc["b", "full_beats_eszsl_ausuc"] == (means.loc[("b", "cls_gaussian_noise"), "gzsl.ausuc"] > 0.2)
     assert not checks["cls_lt_cls_gaussian_zsl"].any()  # cls_gaussian was not run: NaN comparisons are False
     rec = E.check_records(checks)
-    assert len(rec) == 2 * 8 and all(isinstance(v, bool) for v in rec.values())
+    assert len(rec) == 2 * 9 and all(isinstance(v, bool) for v in rec.values())
     assert rec["a.checks.na_lt_cls_zsl"] == bool(checks.loc["a", "na_lt_cls_zsl"])
 
 
@@ -175,7 +177,7 @@ def test_tables_put_ours_beside_the_paper():
     cal = E.calibration_table(agg, _eszsl(), ["na", "cls", full])
     assert cal.loc["ESZSL", "a AUSUC"] == 20.0
     sel = runs[(runs.dataset == "b") & (runs.variant == "na")]["gzsl.best_h"]
-    assert cal.loc["na", "b best H"] == round(100 * sel.mean(), 1)
+    assert cal.loc[E.display_name("na"), "b best H (upper bound)"] == round(100 * sel.mean(), 1)
     assert list(E.eszsl_table(_eszsl()).columns[:2]) == ["gamma", "lambda_"]
     assert E.eszsl_records(_eszsl())["b.eszsl.lambda_"] == 10.0
 
@@ -207,16 +209,34 @@ def test_evaluate_eszsl_on_synthetic_data(split):
     assert res["zsl_top1"] > 0.4  # chance 0.25
     assert res["gzsl.h"] == pytest.approx(harmonic_mean(res["gzsl.s"], res["gzsl.u"]))
     assert res["gzsl.h"] <= res["gzsl.best_h"] + 1e-12 and 0 < res["gzsl.ausuc"] <= 1
-    results, models = E.run_eszsl({"synthetic": split}, gammas=[1.0, 10.0], lambdas=[1.0])
-    assert set(results["synthetic"]) == set(res) | {"gamma", "lambda_"} and isinstance(models["synthetic"], ESZSL)
+    vals = E.make_validation_splits({"synthetic": split})
+    results, models = E.run_eszsl({"synthetic": split}, vals, gammas=[0.1, 1.0, 10.0], lambdas=[1.0])
+    r = results["synthetic"]
+    assert set(r) == set(res) | {"gamma", "lambda_", "gamma_on_edge", "lambda__on_edge", "val_score", "offset",
+                                 "gzsl_cal.u", "gzsl_cal.s", "gzsl_cal.h"}
+    assert isinstance(models["synthetic"], ESZSL) and r["lambda__on_edge"]  # a grid of one is an edge
+    # the choice is the validation optimum: refit every grid point on the validation split by hand
+    val = vals["synthetic"]
+    accs = {g: per_class_accuracy(val.y_test_unseen, ESZSL(gamma=g, lambda_=1.0).fit(
+        val.X_train, val.y_train, val.semantics).predict(val.X_test_unseen, val.semantics, val.unseen_classes))
+        for g in (0.1, 1.0, 10.0)}
+    assert r["gamma"] == max(accs, key=accs.get) and r["val_score"] == pytest.approx(max(accs.values()))
+    assert r["gamma_on_edge"] == (r["gamma"] != 1.0)
+    # calibrated U/S/H: the test predictions with the validation offset subtracted from seen scores
+    sc = models["synthetic"].decision_function(np.concatenate([split.X_test_seen, split.X_test_unseen]),
+                                               split.semantics)
+    sc[:, split.seen_classes] -= r["offset"]
+    yte = np.concatenate([split.y_test_seen, split.y_test_unseen])
+    ref = gzsl_scores(yte, sc.argmax(1), split.seen_classes, split.unseen_classes)
+    assert r["gzsl_cal.h"] == pytest.approx(ref["h"]) and r["gzsl_cal.u"] == pytest.approx(ref["u"])
 
 
 def test_run_ablations_and_figures(split):
     import matplotlib.pyplot as plt
 
     variants = ["na", "cls_gaussian"]
-    runs, first = E.run_ablations({"synthetic": split}, variants, [0, 1], SMALL,
-                                  projection_dim={"default": 16}, noise_alpha={"default": 0.2}, progress=False)
+    runs, first, _ = E.run_ablations({"synthetic": split}, variants, [0, 1], SMALL,
+                                     projection_dim={"default": 16}, noise_alpha={"default": 0.2}, progress=False)
     assert list(runs[["variant", "seed"]].itertuples(index=False, name=None)) == [
         ("na", 0), ("na", 1), ("cls_gaussian", 0), ("cls_gaussian", 1)]
     assert set(first["synthetic"]) == set(variants)
@@ -226,20 +246,25 @@ def test_run_ablations_and_figures(split):
         E.run_ablation(split, ["plain"], [0], SMALL)
     splits = {"synthetic": split}
     eszsl_models = {"synthetic": ESZSL().fit(split.X_train, split.y_train, split.semantics)}
-    fig = E.plot_ablation(runs, variants, [0, 1])
+    fig = R.plot_ablation(runs, variants, [0, 1])
     assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 2  # one bar per variant and dataset
-    fig = E.plot_calibration_curves(splits, eszsl_models, first, variants)
+    # every seed is drawn as a dot, and nothing (range line, axis) goes below 0
+    assert sum(len(c.get_offsets()) for c in fig.axes[0].collections if hasattr(c, "get_offsets")) >= 4
+    assert all(ax.get_ylim()[0] == 0 for ax in fig.axes)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == [E.display_name(v) for v in variants] and not any("_" in t for t in labels)
+    fig = R.plot_calibration_curves(splits, eszsl_models, first, variants)
     assert len(fig.axes[0].lines) == 3  # ESZSL and both variants
-    fig = E.plot_tsne(first["synthetic"], split, n_classes=3)
-    assert [ax.get_title() for ax in fig.axes] == ["(a) original features (na)", "(b) projected (cls_gaussian)"]
+    fig = R.plot_tsne(first["synthetic"], split, n_classes=3)
+    assert [ax.get_title() for ax in fig.axes] == ["(a) original features (NA)", "(b) projected (CLS + Gaussian)"]
     with pytest.raises(ValueError, match="t-SNE figure needs"):
-        E.plot_tsne({"cls": first["synthetic"]["na"]}, split)
+        R.plot_tsne({"cls": first["synthetic"]["na"]}, split)
     plt.close("all")
 
 
 def test_tsne_views_shapes(split):
     m = E.run_ablation(split, ["cls"], [0], SMALL | {"projection_dim": 16}, progress=False)[1]["cls"]
-    views = E.tsne_views({"cls": m}, split, n_classes=3, n_per_class=10)
+    views = R.tsne_views({"cls": m}, split, n_classes=3, n_per_class=10)
     Z, y, real = views["cls"]
     assert Z.shape == (60, 2) and real.sum() == 30  # 3 classes x (10 real + 10 synthesised)
     assert set(np.unique(y)) <= set(split.unseen_classes.tolist()) and len(np.unique(y)) == 3
@@ -259,3 +284,92 @@ def test_fewshot_comparison_uses_the_same_episodes_for_both_spaces(split):
     per_split = E.run_fewshot({"s": split}, shots=(1,), n_way=3, n_query=5, n_episodes=20,
                               gaussian_params={"gamma": 0.1, "epochs": 0}, progress=False)
     np.testing.assert_allclose(per_split["s"]["1shot"]["baseline"]["accuracies"], ref["accuracies"])
+
+
+# ----------------------------------------------------------------------------- model selection, coverage, prose
+
+
+def test_select_on_validation_and_edges():
+    best, table = E.select_on_validation({"a": [1, 2, 3], "b": [10]},
+                                         lambda p: (-(p["a"] - 2) ** 2, {"extra": p["a"] * 100}))
+    assert best == {"a": 2, "b": 10, "val_score": 0, "extra": 200, "a_on_edge": False, "b_on_edge": True}
+    assert len(table) == 3
+    assert E.on_edge([3, 1, 2], 1) and E.on_edge([3, 1, 2], 3) and not E.on_edge([3, 1, 2], 2)
+
+
+def test_variant_grid_keeps_only_the_settings_a_variant_uses():
+    grid = {"noise_alpha": [0.1, 0.2], "gaussian_gamma": [0.1, 1.0], "clf_lr": [1e-3, 1e-2]}
+    assert set(E.variant_grid("na", grid, {})) == {"clf_lr"}
+    assert set(E.variant_grid("cls_gaussian", grid, {})) == {"gaussian_gamma", "clf_lr"}
+    assert set(E.variant_grid("cls_gaussian_noise", grid, {"noise_alpha": 0.2})) == set(grid)
+
+
+def test_ablation_with_validation_selection_records_choices(split):
+    vals = E.make_validation_splits({"synthetic": split})
+    runs, _, sel = E.run_ablations({"synthetic": split}, ["cls_gaussian_noise"], [0, 1, 2],
+                                   SMALL | {"epochs": 3, "clf_epochs": 3}, projection_dim={"default": 16},
+                                   noise_alpha={"default": 0.2}, progress=False, val_splits=vals,
+                                   grid={"noise_alpha": [0.05, 0.2, 0.8]})
+    s = sel["synthetic"]["cls_gaussian_noise"]
+    assert s["noise_alpha"] in (0.05, 0.2, 0.8) and s["noise_alpha_on_edge"] == (s["noise_alpha"] != 0.2)
+    assert np.isfinite(s["offset"]) and runs["gzsl_cal.h"].between(0, 1).all() and len(runs) == 3
+    rec = E.selection_records(sel)
+    assert rec["synthetic.cls_gaussian_noise.selected.noise_alpha"] == s["noise_alpha"]
+    agg = E.aggregate(runs)
+    rec = E.ablation_records(agg)
+    h = runs["gzsl_cal.h"]
+    assert rec["synthetic.cls_gaussian_noise.gzsl_cal.h_min"] == pytest.approx(h.min())
+    assert rec["synthetic.cls_gaussian_noise.gzsl_cal.h_max"] == pytest.approx(h.max())
+
+
+def test_validation_split_uses_only_seen_classes(split):
+    from zsl_lib.data.zsl_splits import validation_split
+
+    val = validation_split(split, val_fraction=0.25, seed=0)
+    ids = val.info["class_ids"]
+    np.testing.assert_array_equal(ids, split.seen_classes)
+    assert len(val.unseen_classes) == 4 and len(val.seen_classes) == 12
+    # every validation item is a seen-class training item of the split, with its class renumbered
+    X = np.concatenate([val.X_train, val.X_test_seen, val.X_test_unseen])
+    y = ids[np.concatenate([val.y_train, val.y_test_seen, val.y_test_unseen])]
+    assert len(X) == len(split.X_train)
+    order = np.lexsort(X.T)
+    ref = np.lexsort(split.X_train.T)
+    np.testing.assert_array_equal(X[order], split.X_train[ref])
+    np.testing.assert_array_equal(y[order], split.y_train[ref])
+    np.testing.assert_array_equal(val.semantics, split.semantics[split.seen_classes])
+    with pytest.raises(ValueError, match="val_fraction"):
+        validation_split(split, val_fraction=0.95)
+
+
+def test_coverage_diagnosis_against_a_naive_loop(split):
+    from zsl_lib.zeroshot.cvae import ClusterableCVAE
+
+    m = ClusterableCVAE(**(SMALL | {"epochs": 3, "clf_epochs": 2}), random_state=0, progress=False).fit(
+        split.X_train, split.y_train, split.semantics)
+    df = E.coverage_diagnosis(m, split, n_per_class=20, random_state=3)
+    R, G = m.transform(split.X_test_unseen), m.generate(split.unseen_classes, 20, random_state=3)
+    Xs = m.transform(split.X_train)
+    seen_means = [Xs[split.y_train == c].mean(0) for c in split.seen_classes]
+    for c in split.unseen_classes:
+        r, g = R[split.y_test_unseen == c], G[0][G[1] == c]
+        assert df.loc[c, "real_spread"] == pytest.approx(np.mean([np.linalg.norm(x - r.mean(0)) for x in r]), rel=1e-4)
+        assert df.loc[c, "synth_spread"] == pytest.approx(np.mean([np.linalg.norm(x - g.mean(0)) for x in g]), rel=1e-4)
+        d_own = [np.linalg.norm(x - g.mean(0)) for x in r]
+        d_seen = [min(np.linalg.norm(x - s) for s in seen_means) for x in r]
+        assert df.loc[c, "d_own"] == pytest.approx(np.mean(d_own), rel=1e-4)
+        assert df.loc[c, "closer_to_seen"] == pytest.approx(np.mean(np.less(d_seen, d_own)))
+    rec = E.coverage_records({"s": {"full": df}})
+    assert rec["s.full.coverage.centre_offset"] == pytest.approx(df["centre_offset"].mean())
+
+
+def test_discussion_markdown_renders_recorded_numbers():
+    res = {"config.seeds": [0, 1, 2], "d.data.n_seen": 10, "d.data.n_unseen": 3, "d.data.n_train": 99,
+           "d.eszsl.zsl_top1": 0.1234, "d.full.zsl_top1": 0.4567, "d.full.zsl_top1_min": 0.4, "d.full.zsl_top1_max": 0.5,
+           "d.full.gzsl.h": 0.0512, "d.eszsl.gamma": 10.0, "d.eszsl.lambda_": 1.0,
+           "d.full.selected.noise_alpha_on_edge": True}
+    text = R.discussion_markdown(res, ["d"], ["full"], "full")
+    assert "full method 45.7 % (seeds 40.0-50.0) vs ESZSL 12.3 %" in text
+    assert "5.1" in text and "gamma = 10.0" in text and "full: noise_alpha" in text
+    res["d.full.zsl_top1"] = 0.5
+    assert "full method 50.0 %" in R.discussion_markdown(res, ["d"], ["full"], "full")

@@ -150,3 +150,33 @@ def test_frequent_class_split_keeps_classes_with_enough_items():
     with pytest.raises(ValueError, match="only 3 classes have min_items=30 items.*lower min_items"):
         frequent_class_split(y, min_items=30, n_unseen=None, test_fraction=0.2, max_train_per_class=None,
                              seed=0, name="toy")
+
+
+def test_user_zsl_split_from_embeddings_and_attribute_files(tmp_path):
+    from zsl_lib.encoders.semantics import load_user_zsl_split, read_attribute_matrix
+
+    rng = np.random.default_rng(0)
+    names = np.array(["ant", "bee", "cat", "dog", "eel", "fox"])
+    y = np.repeat(np.arange(6), 10)
+    np.savez(tmp_path / "e.npz", X=rng.normal(size=(60, 5)).astype(np.float32), y=names[y])
+    A = rng.normal(size=(6, 3))
+    np.save(tmp_path / "a.npy", A)
+    sp = load_user_zsl_split(embeddings=tmp_path / "e.npz", attributes=tmp_path / "a.npy",
+                             unseen_classes=["bee", "fox"], test_fraction=0.2)
+    assert [sp.class_names[c] for c in sp.unseen_classes] == ["bee", "fox"]
+    assert len(sp.y_train) == 4 * 8 and len(sp.y_test_seen) == 4 * 2 and len(sp.y_test_unseen) == 20
+    np.testing.assert_allclose(sp.semantics, A.astype(np.float32))
+    # a CSV in another row order is put in class order by its first column
+    import pandas as pd
+
+    pd.DataFrame(A[::-1], columns=list("xyz")).assign(name=names[::-1])[["name", *"xyz"]].to_csv(
+        tmp_path / "a.csv", index=False)
+    np.testing.assert_allclose(read_attribute_matrix(tmp_path / "a.csv", list(names)), A.astype(np.float32))
+    with pytest.raises(ValueError, match=r"has no row for classes \['zebra'\]"):
+        read_attribute_matrix(tmp_path / "a.csv", [*names, "zebra"])
+    with pytest.raises(ValueError, match="user_unseen_classes"):
+        load_user_zsl_split(embeddings=tmp_path / "e.npz", attributes=tmp_path / "a.npy", unseen_classes=["yak"])
+    with pytest.raises(ValueError, match="exactly one of user_embeddings"):
+        load_user_zsl_split(attributes=tmp_path / "a.npy")
+    seeded = load_user_zsl_split(embeddings=tmp_path / "e.npz", attributes=tmp_path / "a.npy", split_seed=3)
+    assert len(seeded.unseen_classes) == 2  # a seeded quarter, at least 2

@@ -170,3 +170,21 @@ def test_seen_unseen_curve_bad_inputs():
         seen_unseen_curve(y, np.array([[np.nan, 0], [0, 0]]), [0, 1], [0], [1])
     with pytest.raises(ValueError, match="both seen and unseen"):
         seen_unseen_curve(np.array([0, 0]), np.zeros((2, 2)), [0, 1], [0], [1])
+
+
+def test_calibrated_gzsl_scores_at_the_curves_best_offset_gives_its_best_h():
+    from zsl_lib.metrics.zsl import calibrated_gzsl_scores, seen_unseen_curve
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(6), 10)
+    scores = rng.normal(size=(60, 6)) + 1.5 * np.eye(6)[y]
+    scores[:, :4] += 1.0  # seen classes 0-3 biased upwards
+    seen, unseen = np.arange(4), np.array([4, 5])
+    c = seen_unseen_curve(y, scores, np.arange(6), seen, unseen)
+    r = calibrated_gzsl_scores(y, scores, np.arange(6), seen, unseen, c["best_gamma"])
+    assert r["h"] == pytest.approx(c["best_h"]) and r["u"] == pytest.approx(c["best_u"])
+    # by hand: offset 0 is the plain argmax
+    r0 = calibrated_gzsl_scores(y, scores, np.arange(6), seen, unseen, 0.0)
+    assert r0 == gzsl_scores(y, scores.argmax(1), seen, unseen)
+    with pytest.raises(ValueError, match="offset must be a finite number"):
+        calibrated_gzsl_scores(y, scores, np.arange(6), seen, unseen, np.inf)

@@ -1,5 +1,7 @@
 """Notebook 03 with its smoke parameters: it runs and records every headline key."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tests.conftest import real_file
@@ -29,6 +31,17 @@ def test_nb03_smoke_records_all_keys(tmp_path):
         assert 0.0 <= res[f"{ds}.{v}.gzsl.ausuc"] <= 1.0
         assert res[f"{ds}.{v}.gzsl.best_h"] >= res[f"{ds}.{v}.gzsl.h"] - 1e-9
     assert isinstance(res[f"{ds}.checks.full_beats_eszsl_ausuc"], bool)
+    # one selection protocol: ESZSL's choice is on its grid, calibrated H is the harmonic mean of the
+    # calibrated S and U, and the test-label best H bounds any offset chosen on validation
+    assert res[f"{ds}.eszsl.gamma"] in res["config.eszsl_gammas"]
+    assert res[f"{ds}.eszsl.lambda_"] in res["config.eszsl_lambdas"]
+    for v in VARIANTS:
+        cs, cu = res[f"{ds}.{v}.gzsl_cal.s"], res[f"{ds}.{v}.gzsl_cal.u"]
+        assert res[f"{ds}.{v}.gzsl_cal.h"] == pytest.approx(0 if cs + cu == 0 else 2 * cs * cu / (cs + cu))
+        assert res[f"{ds}.{v}.gzsl.best_h"] >= res[f"{ds}.{v}.gzsl_cal.h"] - 1e-9
+    assert res[f"{ds}.cls_gaussian_noise.selected.noise_alpha"] in res["config.cvae_grid"]["noise_alpha"]
+    for v in VARIANTS[1:]:
+        assert 0 <= res[f"{ds}.{v}.coverage.closer_to_seen"] <= 1 and res[f"{ds}.{v}.coverage.real_spread"] > 0
     # ESZSL is deterministic; with 10 images per seen class it is only just above chance (1/50)
     assert res[f"{ds}.eszsl.zsl_top1"] > 0.02
     for shot in ("1shot", "5shot"):
@@ -39,6 +52,7 @@ def test_nb03_smoke_records_all_keys(tmp_path):
     assert (tmp_path / "figures" / f"{STEM}-fig3-tsne.png").exists()
     assert (tmp_path / "figures" / f"{STEM}-fig4-ablation.png").exists()
     assert (tmp_path / "figures" / f"{STEM}-gzsl-calibration-curves.png").exists()
+    assert (tmp_path / "figures" / f"{STEM}-gzsl-coverage-diagnosis.png").exists()
 
 
 @pytest.mark.notebook
@@ -54,3 +68,43 @@ def test_nb03_rejects_a_string_where_a_list_is_expected(tmp_path):
     r = run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters={"datasets": "tiny-imagenet"})
     assert r.status == "failed"
     assert "expected a list of names, got the string 'tiny-imagenet'" in r.error
+
+
+def _user_data(tmp_path, n_classes=20, per_class=30, dim=24, n_attr=6, seed=0):
+    """Embeddings (.npz with string labels) and an attribute CSV in which features are a noisy
+    function of the attributes (as ``make_synthetic_zsl``), so zero-shot transfer is possible."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(n_classes, n_attr))
+    A /= np.linalg.norm(A, axis=1, keepdims=True)
+    means = np.maximum(A @ rng.normal(size=(n_attr, dim)), 0) * 3
+    names = np.array([f"class{c:02d}" for c in range(n_classes)])
+    y = np.repeat(np.arange(n_classes), per_class)
+    X = np.maximum(means[y] + 0.5 * rng.normal(size=(len(y), dim)), 0).astype(np.float32)
+    np.savez(tmp_path / "user.npz", X=X, y=names[y])
+    pd.DataFrame(A, columns=[f"a{i}" for i in range(n_attr)]).assign(cls=names)[
+        ["cls", *[f"a{i}" for i in range(n_attr)]]].iloc[::-1].to_csv(tmp_path / "attributes.csv", index=False)
+    return names
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_nb03_smoke_on_user_embeddings_and_attributes(tmp_path, device):
+    names = _user_data(tmp_path)
+    unseen = list(names[[1, 4, 6, 9, 11]])
+    r = run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters={
+        "datasets": ["user"], "user_embeddings": str(tmp_path / "user.npz"),
+        "user_attributes": str(tmp_path / "attributes.csv"), "user_unseen_classes": unseen, "device": device})
+    assert r.status == "ok", r.error
+    res = r.results
+    assert res["user.data.n_seen"] == 15 and res["user.data.n_unseen"] == 5
+    assert res["user.data.semantic_dim"] == 6 and res["user.data.feature_dim"] == 24
+    # features are linear in the attributes: ESZSL transfers well above chance (1/5)
+    assert res["user.eszsl.zsl_top1"] > 0.3
+    assert 0 <= res["user.cls_gaussian_noise.gzsl_cal.h"] <= 1
+
+
+@pytest.mark.notebook
+def test_nb03_user_data_needs_exactly_one_source(tmp_path):
+    r = run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters={"datasets": ["user"]})
+    assert r.status == "failed"
+    assert "set exactly one of user_embeddings" in r.error

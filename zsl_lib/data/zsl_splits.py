@@ -8,6 +8,8 @@ features and class semantics must be embedded first (Tiny-ImageNet, fashion-prod
 
 * :func:`seeded_class_split`: a fixed seeded split of ``range(n_classes)`` into seen / unseen;
 * :func:`holdout_seen_split`: seen-class items divided into training and seen test items;
+* :func:`validation_split`: a split of the seen classes only, for choosing hyperparameters and the
+  calibration offset without touching unseen classes or test items;
 * :func:`frequent_class_split`: classes with at least ``min_items`` items, a seeded quarter of
   them unseen, seen-class items split stratified into training and seen test items;
 * :func:`wordnet_class_texts`: the WordNet names and gloss of each class (the text to embed);
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ..validation import check_choice, check_matrix
+from ..validation import check_choice, check_float, check_matrix
 from . import wordnet
 from .loaders import load_dataset
 
@@ -292,4 +294,41 @@ def load_xlsa17_split(name: str) -> ZSLSplit:
     return split_by_classes(
         name, ds.features[ds.trainval_loc], lab[ds.trainval_loc], Xte, yte, ds.att,
         list(ds.class_names), unseen, info={"split": "proposed split (PS), Xian et al."},
+    )
+
+
+def validation_split(split: ZSLSplit, val_fraction: float = 0.2, seen_test_fraction: float = 0.2,
+                     seed: int = 0) -> ZSLSplit:
+    """A validation split made from the seen classes only (xlsa17-style model selection).
+
+    A seeded ``val_fraction`` of ``split``'s seen classes (at least 2) becomes the validation
+    "unseen" classes: their training items are its unseen test items. The remaining seen classes
+    keep ``1 - seen_test_fraction`` of their training items for training and the rest as seen
+    test items (seeded, stratified, :func:`holdout_seen_split`). The test items and the unseen
+    classes of ``split`` are not used. Classes are renumbered ``0..n_seen-1`` in the order of
+    ``split.seen_classes``; ``info["class_ids"]`` maps them back to ``split``'s ids.
+    """
+    check_float("val_fraction", val_fraction, 0, 1, low_open=True, high_open=True)
+    check_float("seen_test_fraction", seen_test_fraction, 0, 1, low_open=True, high_open=True)
+    seen = split.seen_classes
+    n_val = max(2, int(round(val_fraction * len(seen))))
+    if n_val > len(seen) - 2:
+        raise ValueError(
+            f"{split.name}: the validation split needs at least 2 training and 2 validation classes, "
+            f"but there are only {len(seen)} seen classes (val_fraction={val_fraction}); lower "
+            "val_fraction or use more seen classes"
+        )
+    _, val_pos = seeded_class_split(len(seen), n_val, seed)
+    y = np.searchsorted(seen, split.y_train)
+    tr_idx, te_idx = holdout_seen_split(y, val_pos, seen_test_fraction, seed)
+    te_unseen = np.isin(y[te_idx], val_pos)
+    X = split.X_train
+    return ZSLSplit(
+        name=f"{split.name} (validation)", X_train=X[tr_idx], y_train=y[tr_idx],
+        X_test_seen=X[te_idx[~te_unseen]], y_test_seen=y[te_idx[~te_unseen]],
+        X_test_unseen=X[te_idx[te_unseen]], y_test_unseen=y[te_idx[te_unseen]],
+        semantics=split.semantics[seen], class_names=[split.class_names[c] for c in seen],
+        seen_classes=np.setdiff1d(np.arange(len(seen)), val_pos), unseen_classes=val_pos,
+        info={"class_ids": seen, "val_fraction": val_fraction, "seen_test_fraction": seen_test_fraction,
+              "seed": seed, "of": split.name},
     )

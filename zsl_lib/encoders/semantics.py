@@ -16,9 +16,13 @@ module adds what needs an encoder:
 * ``"xlsa17-CUB"``, ``"xlsa17-SUN"``, ``"xlsa17-AWA2"`` (and AWA1, APY): the proposed split (PS)
   of Xian et al. with ResNet-101 features and class attributes (nothing to embed).
 * ``"synthetic"``: ``make_synthetic_zsl``, features linear in the semantics (tests).
+* a user's data: :func:`load_user_zsl_split` (an ``.npz`` of embeddings or an image folder, with
+  class-name texts or an attribute matrix, and a given or seeded seen/unseen split).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -35,7 +39,7 @@ from ..data.zsl_splits import (
     split_by_classes,
     wordnet_class_texts,
 )
-from ..validation import check_choice
+from ..validation import check_choice, check_matrix
 from .embedding import embed, embed_texts
 
 
@@ -129,4 +133,81 @@ def _fashion(encoder, text_encoder, n_unseen, split_seed, min_items, test_fracti
         info={"encoder": encoder, "text_encoder": text_encoder, "split_seed": split_seed,
               "semantics": "class names", "min_items": min_items,
               "max_train_per_class": max_train_per_class},
+    )
+
+
+def read_attribute_matrix(path, class_names) -> np.ndarray:
+    """A user's class attribute matrix: ``.npy`` (n_classes, a), rows in the order of
+    ``class_names``, or ``.csv`` with a header whose first column names the class and the other
+    columns are numeric attributes (rows in any order, one per class). float32 (n_classes, a)."""
+    import pandas as pd  # noqa: PLC0415
+
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"user_attributes: {path} not found (resolved against {Path.cwd()})")
+    if path.suffix.lower() == ".npy":
+        A = np.load(path, allow_pickle=False)
+    elif path.suffix.lower() == ".csv":
+        df = pd.read_csv(path)
+        names = df.iloc[:, 0].astype(str).tolist()
+        missing = sorted(set(class_names) - set(names))
+        if missing:
+            raise ValueError(f"user_attributes: {path} has no row for classes {missing[:10]}; its first column "
+                             "must name every class")
+        A = df.set_index(df.columns[0]).loc[list(class_names)].to_numpy()
+    else:
+        raise ValueError(f"user_attributes: expected a .npy or .csv file, got {path.name}")
+    A = check_matrix("user_attributes", np.asarray(A, dtype=np.float32))
+    if A.shape[0] != len(class_names):
+        raise ValueError(f"user_attributes: {path} has {A.shape[0]} rows but the data has {len(class_names)} "
+                         "classes; give one row per class, in the order of the class names")
+    return A
+
+
+def load_user_zsl_split(
+    *, embeddings=None, image_dir=None, encoder: str = "efficientnet-lite0", text_encoder: str = "minilm",
+    attributes=None, unseen_classes=None, n_unseen: int | None = None, split_seed: int = 0,
+    test_fraction: float = 0.2, max_train_per_class: int | None = None, progress: bool = True,
+) -> ZSLSplit:
+    """A :class:`ZSLSplit` of a user's data.
+
+    Features: ``embeddings`` (an ``.npz`` with ``X``, ``y`` and optional ``class_names``, the
+    ``embeddings`` loader) or ``image_dir`` (``<dir>/<class>/<image>``, the ``image-folder``
+    loader, embedded by ``encoder``): exactly one. Class semantics: ``attributes`` (see
+    :func:`read_attribute_matrix`) or, without it, ``text_encoder`` embeddings of the class names.
+    Unseen classes: ``unseen_classes`` (class names) as given, else a seeded ``n_unseen``
+    (default: a quarter, at least 2) by ``split_seed``. Seen-class items are split (seeded,
+    stratified) into training and ``test_fraction`` seen test items; training items are capped at
+    ``max_train_per_class`` per class.
+    """
+    if (embeddings is None) == (image_dir is None):
+        raise ValueError("user data: give exactly one of user_embeddings (.npz with X, y) and user_image_dir "
+                         "(a folder of class sub-folders)")
+    if embeddings is not None:
+        ds = load_dataset("embeddings", path=str(Path(embeddings).expanduser().resolve()))
+        X, y = ds.X, np.asarray(ds.y)
+    else:
+        ds = load_dataset("image-folder", root=str(Path(image_dir).expanduser().resolve()))
+        X, y = embed(ds, encoder, progress=progress), np.asarray(ds.labels)
+    names = [str(c) for c in ds.class_names]
+    if len(names) < 4:
+        raise ValueError(f"user data: {len(names)} classes; a seen/unseen split with validation needs at least 4")
+    if unseen_classes is not None:
+        unknown = sorted(set(map(str, unseen_classes)) - set(names))
+        if unknown:
+            raise ValueError(f"user_unseen_classes: {unknown[:10]} are not classes of the data; classes are "
+                             f"{names[:20]}")
+        unseen = np.flatnonzero(np.isin(names, [str(c) for c in unseen_classes]))
+    else:
+        n = max(2, len(names) // 4) if n_unseen is None else int(n_unseen)
+        unseen = seeded_class_split(len(names), n, split_seed)[1]
+    S = (read_attribute_matrix(attributes, names) if attributes is not None
+         else text_semantics(names, text_encoder))
+    tr_idx, te_idx = holdout_seen_split(y, unseen, test_fraction, split_seed)
+    tr_idx = tr_idx[cap_index(y[tr_idx], max_train_per_class, split_seed)]
+    return split_by_classes(
+        "user", X[tr_idx], y[tr_idx], X[te_idx], y[te_idx], S, names, unseen,
+        info={"source": str(embeddings or image_dir), "encoder": None if embeddings is not None else encoder,
+              "semantics": "attributes" if attributes is not None else f"{text_encoder} class names",
+              "split_seed": split_seed},
     )

@@ -8,8 +8,8 @@ The notebook checks its parameters with :func:`check_parameters`, then calls, in
   :class:`~zsl_lib.zeroshot.cvae.ClusterableCVAE` for every seed: ZSL top-1, GZSL U/S/H,
   calibrated-stacking AUSUC / best H, k-means MI of the real unseen features);
 - :func:`table4`, :func:`table2`, :func:`table1`, :func:`calibration_table` (ours beside the
-  paper's :data:`SOURCE_NUMBERS`), :func:`plot_ablation`, :func:`plot_calibration_curves`,
-  :func:`plot_tsne` (figures, returned for the notebook to save);
+  paper's :data:`SOURCE_NUMBERS`); the figures and the rendered closing discussion are in
+  :mod:`zsl_lib.experiments.cvae_report`;
 - :func:`run_fewshot` and :func:`table5` (Table 5: few-shot episodes on raw features vs features
   mapped by the Gaussian-similarity mapping);
 - :func:`ordering_checks` (does the paper's ordering hold on our means?).
@@ -20,18 +20,26 @@ records. Accuracies are fractions in the records, percentages in the tables.
 
 from __future__ import annotations
 
+import inspect
+import itertools
+
 import numpy as np
 import pandas as pd
-from sklearn.manifold import TSNE
 from sklearn.preprocessing import MinMaxScaler
 from tqdm.auto import tqdm
 
-from ..data.zsl_splits import ZSL_DATASETS
-from ..encoders.semantics import load_zsl_split
-from ..metrics.zsl import gzsl_scores, kmeans_mutual_info, per_class_accuracy, seen_unseen_curve
+from ..data.zsl_splits import ZSL_DATASETS, validation_split
+from ..encoders.semantics import load_user_zsl_split, load_zsl_split
+from ..metrics.zsl import (
+    calibrated_gzsl_scores,
+    gzsl_scores,
+    kmeans_mutual_info,
+    per_class_accuracy,
+    seen_unseen_curve,
+)
 from ..validation import check_choice, check_float, check_int, check_name_list
 from ..zeroshot.cvae import ABLATION_VARIANTS, ClusterableCVAE, GaussianSimilarityMapping
-from ..zeroshot.eszsl import ESZSL, tune_eszsl
+from ..zeroshot.eszsl import ESZSL
 from ..zeroshot.fewshot import CLASSIFIERS, evaluate_episodes
 
 #: The paper's numbers, one flat dict keyed like our records: ``"<dataset>.<method>.<metric>"``.
@@ -70,10 +78,25 @@ SOURCE_NUMBERS: dict[str, float] = {
 PAPER_DATASETS = ("CUB", "SUN", "AWA2")
 FULL_METHOD = "cls_gaussian_noise"
 #: metrics of one fitted model (:func:`evaluate_zsl`), aggregated over seeds by :func:`aggregate`.
-METRICS = ("zsl_top1", "gzsl.u", "gzsl.s", "gzsl.h", "gzsl.ausuc", "gzsl.best_h", "kmeans_mi", "kmeans_nmi")
+METRICS = ("zsl_top1", "gzsl.u", "gzsl.s", "gzsl.h", "gzsl_cal.u", "gzsl_cal.s", "gzsl_cal.h", "gzsl.ausuc",
+           "gzsl.best_h", "kmeans_mi", "kmeans_nmi")
+#: which ClusterableCVAE settings a variant uses (a grid over an unused one is skipped).
+_ACTIVE = {"noise_alpha": lambda kw: kw.get("noise_alpha", 0) > 0,
+           "gaussian_gamma": lambda kw: kw.get("use_gaussian", True),
+           "gaussian_epochs": lambda kw: kw.get("use_gaussian", True),
+           "lambda_cls": lambda kw: kw.get("use_mapping", True),
+           "lambda_cls_rec": lambda kw: kw.get("use_mapping", True)}
+#: human-readable names of methods and ablation variants (legends, tables, prose).
+DISPLAY_NAMES = {"eszsl": "ESZSL", "na": "NA (plain CVAE)", "cls": "CLS (mapping M)",
+                 "cls_gaussian": "CLS + Gaussian", "cls_gaussian_noise": "CLS + Gaussian + noise (full)"}
+
+
+def display_name(method: str) -> str:
+    """The human-readable name of a method or ablation variant (itself when unknown)."""
+    return DISPLAY_NAMES.get(method, method)
 #: the t-SNE panels of Fig. 3: title -> ablation variant.
-TSNE_PANELS = {"(a) original features (na)": "na", "(b) projected (cls_gaussian)": "cls_gaussian",
-               "(c) projected + noise (cls_gaussian_noise)": "cls_gaussian_noise"}
+TSNE_PANELS = {"(a) original features (NA)": "na", "(b) projected (CLS + Gaussian)": "cls_gaussian",
+               "(c) projected + noise (full method)": "cls_gaussian_noise"}
 
 
 def paper(dataset: str, method: str, metric: str) -> float:
@@ -112,9 +135,35 @@ def check_parameters(*, datasets, variants, seeds, tiny_train_source, test_fract
                      lr, lambda_cls, lambda_cls_rec, semantic_scaling, gaussian_gamma, gaussian_epochs,
                      n_synth_per_class, clf_epochs, clf_lr,
                      eszsl_gammas, eszsl_lambdas, fewshot_shots, fewshot_way, fewshot_queries, fewshot_episodes,
-                     fewshot_classifier, tsne_classes, n_threads) -> None:
+                     fewshot_classifier, tsne_classes, n_threads, val_fraction=0.2, cvae_grid=None,
+                     synth_spread="model", gzsl_balance="none", device="auto", user_embeddings=None,
+                     user_image_dir=None, user_attributes=None, user_unseen_classes=None, user_n_unseen=None) -> None:
     """Check notebook 03's parameters; a ValueError naming the first bad one and the fix."""
-    check_name_list("datasets", datasets, ZSL_DATASETS)
+    check_name_list("datasets", datasets, [*ZSL_DATASETS, "user"])
+    check_float("val_fraction", val_fraction, 0, 1, low_open=True, high_open=True)
+    check_choice("synth_spread", synth_spread, ("model", "match"))
+    check_choice("gzsl_balance", gzsl_balance, ("none", "class"))
+    if not isinstance(device, str) or not (device in ("auto", "cpu", "mps") or device.startswith("cuda")):
+        raise ValueError(f"parameter device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+    if cvae_grid is not None:
+        if not isinstance(cvae_grid, dict):
+            raise ValueError(f"parameter cvae_grid: expected a dict {{setting: [values]}}, got {cvae_grid!r}")
+        known = set(inspect.signature(ClusterableCVAE).parameters) - {"random_state", "progress", "device"}
+        for k, vals in cvae_grid.items():
+            if k not in known:
+                raise ValueError(f"parameter cvae_grid: {k!r} is not a ClusterableCVAE setting; use one of "
+                                 f"{sorted(known)}")
+            if isinstance(vals, str) or not isinstance(vals, (list, tuple)) or not vals:
+                raise ValueError(f"parameter cvae_grid[{k!r}]: expected a non-empty list of values, got {vals!r}")
+    if "user" in datasets:
+        if (user_embeddings is None) == (user_image_dir is None):
+            raise ValueError("datasets contains 'user': set exactly one of user_embeddings (.npz with X, y, "
+                             "optional class_names) and user_image_dir (<dir>/<class>/<image>)")
+        if user_unseen_classes is not None and (isinstance(user_unseen_classes, str)
+                                                or not isinstance(user_unseen_classes, (list, tuple))):
+            raise ValueError(f"parameter user_unseen_classes: expected a list of class names, got "
+                             f"{user_unseen_classes!r}; pass lists with -y")
+        check_int("user_n_unseen", user_n_unseen, minimum=2, allow_none=True)
     check_name_list("variants", variants, list(ABLATION_VARIANTS))
     _check_int_list("seeds", seeds, minimum=0)
     _check_int_list("fewshot_shots", fewshot_shots, minimum=1)
@@ -156,9 +205,15 @@ def set_threads(n_threads: int) -> None:
 # ----------------------------------------------------------------------------- data
 
 
-def load_splits(datasets, **options) -> dict:
-    """``{dataset: ZSLSplit}`` by :func:`~zsl_lib.encoders.semantics.load_zsl_split` (``options``)."""
-    return {ds: load_zsl_split(ds, **options) for ds in datasets}
+def load_splits(datasets, user: dict | None = None, **options) -> dict:
+    """``{dataset: ZSLSplit}`` by :func:`~zsl_lib.encoders.semantics.load_zsl_split` (``options``);
+    ``"user"`` by :func:`~zsl_lib.encoders.semantics.load_user_zsl_split` with ``user`` (its
+    ``embeddings`` / ``image_dir`` / ``attributes`` / ``unseen_classes`` / ``n_unseen``) and the
+    shared ``encoder``, ``text_encoder``, ``split_seed``, ``test_fraction``,
+    ``max_train_per_class`` and ``progress`` of ``options``."""
+    shared = ("encoder", "text_encoder", "split_seed", "test_fraction", "max_train_per_class", "progress")
+    return {ds: (load_user_zsl_split(**(user or {}), **{k: options[k] for k in shared if k in options})
+                 if ds == "user" else load_zsl_split(ds, **options)) for ds in datasets}
 
 
 def split_summary(splits: dict) -> pd.DataFrame:
@@ -188,7 +243,18 @@ def gzsl_calibration_curve(scores_gzsl, split) -> dict:
     return seen_unseen_curve(yte, scores, classes, split.seen_classes, split.unseen_classes)
 
 
-def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0, scores_gzsl=None) -> dict:
+def finite_offset(curve: dict) -> float:
+    """The calibration offset of a :func:`seen_unseen_curve` that maximises H, clipped to its
+    finite critical points (the ends of the curve are +-inf)."""
+    g = curve["gamma"]
+    fin = g[np.isfinite(g)]
+    if fin.size == 0:
+        return 0.0
+    return float(np.clip(curve["best_gamma"], fin.min() - 1e-6, fin.max() + 1e-6))
+
+
+def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0, scores_gzsl=None,
+                 offset: float | None = None) -> dict:
     """ZSL per-class top-1, GZSL U/S/H and k-means MI of one fitted model on a ZSLSplit.
 
     ``predict_zsl(X)`` / ``predict_gzsl(X)`` return class ids; ``space(X)`` maps real features to
@@ -196,7 +262,9 @@ def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0, s
     unseen test features); None skips the MI. ``scores_gzsl(X)`` returns ``(scores (n, C),
     classes (C,))`` of the GZSL classifier: with it, ``gzsl.ausuc`` (area under the seen-unseen
     accuracy curve of calibrated stacking) and ``gzsl.best_h`` (the best H over the calibration
-    constant, chosen on the test labels: an upper bound) are added. Accuracies are fractions.
+    constant, chosen on the test labels: an upper bound) are added; with ``offset`` too (chosen
+    on a validation split), ``gzsl_cal.{u,s,h}``: calibrated stacking with that offset, a result.
+    Accuracies are fractions.
     """
     out = {"zsl_top1": per_class_accuracy(split.y_test_unseen, predict_zsl(split.X_test_unseen))}
     Xte, yte = _test_set(split)
@@ -205,6 +273,10 @@ def evaluate_zsl(predict_zsl, predict_gzsl, split, space=None, random_state=0, s
     if scores_gzsl is not None:
         c = gzsl_calibration_curve(scores_gzsl, split)
         out["gzsl.ausuc"], out["gzsl.best_h"] = c["ausuc"], c["best_h"]
+        if offset is not None:
+            sc, classes = scores_gzsl(Xte)
+            cal = calibrated_gzsl_scores(yte, sc, classes, split.seen_classes, split.unseen_classes, offset)
+            out.update({f"gzsl_cal.{k}": v for k, v in cal.items()})
     if space is not None:
         mi = kmeans_mutual_info(space(split.X_test_unseen), split.y_test_unseen, random_state=random_state)
         out["kmeans_mi"], out["kmeans_nmi"] = mi["mi"], mi["nmi"]
@@ -216,26 +288,66 @@ def eszsl_scorer(model: ESZSL, semantics):
     return lambda X: (model.decision_function(X, semantics), np.arange(len(semantics)))
 
 
-def evaluate_eszsl(model: ESZSL, split) -> dict:
+def evaluate_eszsl(model: ESZSL, split, offset: float | None = None) -> dict:
     """:func:`evaluate_zsl` of a fitted ESZSL; its k-means MI is measured in the compatibility
     space ``X V``."""
     S = split.semantics
     return evaluate_zsl(lambda X: model.predict(X, S, split.unseen_classes), lambda X: model.predict(X, S),
                         split, space=lambda X: np.asarray(X, dtype=np.float64) @ model.V_,
-                        scores_gzsl=eszsl_scorer(model, S))
+                        scores_gzsl=eszsl_scorer(model, S), offset=offset)
 
 
-def run_eszsl(splits: dict, gammas, lambdas) -> tuple[dict, dict]:
-    """Tune (on held-out seen classes), fit and evaluate ESZSL on every split.
+def make_validation_splits(splits: dict, val_fraction: float = 0.2, seed: int = 0) -> dict:
+    """``{ds: validation_split(split)}``: the seen classes divided into training and held-out
+    validation classes (:func:`~zsl_lib.data.zsl_splits.validation_split`), for every method's
+    hyperparameters and calibration offset."""
+    return {ds: validation_split(sp, val_fraction=val_fraction, seed=seed) for ds, sp in splits.items()}
 
-    Returns ``(results, models)``: ``results[ds]`` holds :func:`evaluate_eszsl`'s metrics and the
-    chosen ``gamma`` / ``lambda_``; ``models[ds]`` the fitted :class:`ESZSL`.
+
+def on_edge(grid, value) -> bool:
+    """True when ``value`` is the smallest or largest of ``grid`` (a grid of one value counts as
+    an edge: nothing was compared)."""
+    grid = sorted(grid)
+    return bool(len(grid) < 2 or value == grid[0] or value == grid[-1])
+
+
+def select_on_validation(grid: dict, fit_score) -> tuple[dict, dict]:
+    """Exhaustive search: ``fit_score(params) -> (score, extra)`` for every combination of
+    ``grid`` (``{name: values}``). Returns ``(best, table)``: ``best`` holds the chosen values,
+    ``"val_score"``, ``extra`` of the best, and ``"<name>_on_edge"`` per parameter;
+    ``table[(values...)]`` every score."""
+    names = list(grid)
+    table, extras = {}, {}
+    for values in itertools.product(*(grid[n] for n in names)):
+        table[values], extras[values] = fit_score(dict(zip(names, values)))
+    best = max(table, key=table.get)  # first maximum in grid order
+    out = {**dict(zip(names, best)), "val_score": table[best], **extras[best]}
+    out.update({f"{n}_on_edge": on_edge(grid[n], v) for n, v in zip(names, best)})
+    return out, table
+
+
+def run_eszsl(splits: dict, val_splits: dict, gammas, lambdas) -> tuple[dict, dict]:
+    """Tune ESZSL on the validation split, fit and evaluate it on every split.
+
+    ``gamma`` / ``lambda_`` maximise the ZSL per-class top-1 on the validation classes; the
+    calibration offset maximises H on the validation split (model of the chosen setting); the
+    final model is refitted on all seen training items. Returns ``(results, models)``:
+    ``results[ds]`` holds :func:`evaluate_eszsl`'s metrics (with ``gzsl_cal.*``), the chosen
+    ``gamma`` / ``lambda_``, ``offset``, ``val_score`` and ``*_on_edge``; ``models[ds]`` the model.
     """
     results, models = {}, {}
     for ds, sp in splits.items():
-        best, _ = tune_eszsl(sp.X_train, sp.y_train, sp.semantics, gammas=gammas, lambdas=lambdas)
-        models[ds] = ESZSL(**best).fit(sp.X_train, sp.y_train, sp.semantics)
-        results[ds] = {**evaluate_eszsl(models[ds], sp), **best}
+        val = val_splits[ds]
+
+        def fit_score(p, val=val):
+            m = ESZSL(**p).fit(val.X_train, val.y_train, val.semantics)
+            acc = per_class_accuracy(val.y_test_unseen, m.predict(val.X_test_unseen, val.semantics,
+                                                                  val.unseen_classes))
+            return acc, {"offset": finite_offset(gzsl_calibration_curve(eszsl_scorer(m, val.semantics), val))}
+
+        best, _ = select_on_validation({"gamma": list(gammas), "lambda_": list(lambdas)}, fit_score)
+        models[ds] = ESZSL(gamma=best["gamma"], lambda_=best["lambda_"]).fit(sp.X_train, sp.y_train, sp.semantics)
+        results[ds] = {**evaluate_eszsl(models[ds], sp, offset=best["offset"]), **best}
     return results, models
 
 
@@ -246,50 +358,108 @@ def eszsl_records(results: dict) -> dict:
 
 def eszsl_table(results: dict) -> pd.DataFrame:
     """One row per dataset: chosen gamma / lambda and the metrics."""
-    cols = ["gamma", "lambda_", *(k for k in next(iter(results.values())) if k not in ("gamma", "lambda_"))]
+    keys = list(next(iter(results.values())))
+    first = [k for k in ("gamma", "lambda_", "gamma_on_edge", "lambda__on_edge", "val_score", "offset") if k in keys]
+    cols = [*first, *(k for k in keys if k not in first)]
     return pd.DataFrame.from_dict(results, orient="index")[cols].rename_axis("dataset")
 
 
-def run_ablation(split, variants, seeds, params: dict, progress: bool = True):
-    """Fit every ablation variant for every seed; returns (long DataFrame of metrics, models).
+def variant_grid(variant: str, grid: dict, params: dict) -> dict:
+    """The part of ``grid`` (``{ClusterableCVAE setting: values}``) that ``variant`` uses; a
+    variant that uses none of them gets its single configured setting."""
+    kw = {**params, **ABLATION_VARIANTS[variant]}
+    return {k: list(v) for k, v in grid.items() if _ACTIVE.get(k, lambda _kw: True)(kw)}
+
+
+def select_cvae(val, variant: str, params: dict, grid: dict, seed: int = 0) -> dict:
+    """Choose ``variant``'s settings of ``grid`` and its calibration offset on the validation
+    split ``val``: ZSL per-class top-1 on the validation classes (seed ``seed``), then the offset
+    maximising H of the chosen model on the validation split (see :func:`select_on_validation`)."""
+    def fit_score(p):
+        kw = {**params, **ABLATION_VARIANTS[variant], **p, "random_state": seed, "progress": False}
+        m = ClusterableCVAE(**kw).fit(val.X_train, val.y_train, val.semantics, val.unseen_classes)
+        acc = per_class_accuracy(val.y_test_unseen, m.predict(val.X_test_unseen, "zsl"))
+        curve = gzsl_calibration_curve(lambda X: m.decision_function(X, "gzsl"), val)
+        return acc, {"offset": finite_offset(curve)}
+
+    return select_on_validation(variant_grid(variant, grid, params), fit_score)[0]
+
+
+def run_ablation(split, variants, seeds, params: dict, progress: bool = True, val=None, grid: dict | None = None):
+    """Fit every ablation variant for every seed; returns (long DataFrame of metrics, models,
+    selections).
 
     ``variants`` are keys of :data:`~zsl_lib.zeroshot.cvae.ABLATION_VARIANTS`; ``params`` are
     further :class:`ClusterableCVAE` keyword arguments (``noise_alpha`` applies to the noise
-    variant). ``models[variant]`` keeps the fitted model of the first seed only (for figures).
+    variant). With a validation split ``val``, each variant's settings of ``grid`` and its
+    calibration offset are chosen on it first (:func:`select_cvae`, first seed) and every seed is
+    then trained on all seen training items with them. ``models[variant]`` keeps the fitted model
+    of the first seed only (for figures); ``selections[variant]`` the choice.
     """
     check_name_list("variants", variants, list(ABLATION_VARIANTS))
-    rows, models = [], {}
-    jobs = [(v, s) for v in variants for s in seeds]
-    for v, s in tqdm(jobs, desc=f"{split.name} ablation", disable=not progress):
-        kw = {**params, **ABLATION_VARIANTS[v], "random_state": s, "progress": False}
-        m = ClusterableCVAE(**kw).fit(split.X_train, split.y_train, split.semantics, split.unseen_classes)
-        res = evaluate_zsl(lambda X, m=m: m.predict(X, "zsl"), lambda X, m=m: m.predict(X, "gzsl"),
-                           split, space=m.transform, random_state=s,
-                           scores_gzsl=lambda X, m=m: m.decision_function(X, "gzsl"))
-        rows.append({"dataset": split.name, "variant": v, "seed": s, **res})
-        if s == seeds[0]:
-            models[v] = m
-    return pd.DataFrame(rows), models
+    rows, models, selections = [], {}, {}
+    for v in tqdm(variants, desc=f"{split.name} ablation", disable=not progress):
+        sel = select_cvae(val, v, params, grid or {}, seed=seeds[0]) if val is not None else {}
+        selections[v] = sel
+        chosen = {k: sel[k] for k in (grid or {}) if k in sel}
+        for s in seeds:
+            kw = {**params, **ABLATION_VARIANTS[v], **chosen, "random_state": s, "progress": False}
+            m = ClusterableCVAE(**kw).fit(split.X_train, split.y_train, split.semantics, split.unseen_classes)
+            res = evaluate_zsl(lambda X, m=m: m.predict(X, "zsl"), lambda X, m=m: m.predict(X, "gzsl"),
+                               split, space=m.transform, random_state=s,
+                               scores_gzsl=lambda X, m=m: m.decision_function(X, "gzsl"), offset=sel.get("offset"))
+            rows.append({"dataset": split.name, "variant": v, "seed": s, **res})
+            if s == seeds[0]:
+                models[v] = m
+    return pd.DataFrame(rows), models, selections
 
 
 def run_ablations(splits: dict, variants, seeds, params: dict, projection_dim: dict, noise_alpha: dict,
-                  progress: bool = True) -> tuple[pd.DataFrame, dict]:
-    """:func:`run_ablation` on every split with its per-dataset ``projection_dim`` / ``noise_alpha``.
+                  progress: bool = True, val_splits: dict | None = None, grid: dict | None = None):
+    """:func:`run_ablation` on every split with its per-dataset ``projection_dim`` / ``noise_alpha``
+    (and its validation split of ``val_splits``, with ``grid``).
 
-    Returns ``(runs, first_models)``: one row per (dataset, variant, seed) and
-    ``first_models[ds][variant]`` (first seed).
+    Returns ``(runs, first_models, selections)``: one row per (dataset, variant, seed),
+    ``first_models[ds][variant]`` (first seed) and ``selections[ds][variant]``.
     """
-    all_runs, first_models = [], {}
+    all_runs, first_models, selections = [], {}, {}
     for ds, sp in splits.items():
         kw = {**params, "projection_dim": per_dataset(projection_dim, ds), "noise_alpha": per_dataset(noise_alpha, ds)}
-        runs, first_models[ds] = run_ablation(sp, variants, seeds, kw, progress=progress)
+        val = None if val_splits is None else val_splits[ds]
+        runs, first_models[ds], selections[ds] = run_ablation(sp, variants, seeds, kw, progress=progress,
+                                                              val=val, grid=grid)
         all_runs.append(runs)
-    return pd.concat(all_runs, ignore_index=True), first_models
+    return pd.concat(all_runs, ignore_index=True), first_models, selections
+
+
+def selection_records(selections: dict) -> dict:
+    """``{"<ds>.<variant>.selected.<name>": value}`` of every choice made on validation."""
+    return {f"{ds}.{v}.selected.{k}": (bool(x) if isinstance(x, (bool, np.bool_)) else x)
+            for ds, sel in selections.items() for v, r in sel.items() for k, x in r.items()}
+
+
+def selection_table(eszsl: dict, selections: dict) -> pd.DataFrame:
+    """One row per (dataset, method): the values chosen on validation, whether each sits on an
+    edge of its grid, the validation ZSL top-1 and the calibration offset."""
+    rows = []
+    for ds, r in eszsl.items():
+        rows.append({"dataset": ds, "method": "ESZSL",
+                     "chosen": f"gamma={r['gamma']:g}, lambda={r['lambda_']:g}",
+                     "on edge": ", ".join(k for k in ("gamma", "lambda_") if r[f"{k}_on_edge"]) or "none",
+                     "val ZSL top-1 (%)": round(100 * r["val_score"], 1), "offset": round(r["offset"], 3)})
+        for v, sel in selections.get(ds, {}).items():
+            names = [k[: -len("_on_edge")] for k in sel if k.endswith("_on_edge")]
+            rows.append({"dataset": ds, "method": display_name(v),
+                         "chosen": ", ".join(f"{k}={sel[k]:g}" for k in names) or "(no grid)",
+                         "on edge": ", ".join(k for k in names if sel[f"{k}_on_edge"]) or "none",
+                         "val ZSL top-1 (%)": round(100 * sel.get("val_score", np.nan), 1),
+                         "offset": round(sel.get("offset", np.nan), 3)})
+    return pd.DataFrame(rows).set_index(["dataset", "method"])
 
 
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds of every metric, indexed by (dataset, variant) in run order."""
-    return runs.groupby(["dataset", "variant"], sort=False)[list(METRICS)].agg(["mean", "std"])
+    return runs.groupby(["dataset", "variant"], sort=False)[list(METRICS)].agg(["mean", "std", "min", "max"])
 
 
 def ablation_records(agg: pd.DataFrame) -> dict:
@@ -299,6 +469,7 @@ def ablation_records(agg: pd.DataFrame) -> dict:
         for m in METRICS:
             out[f"{ds}.{v}.{m}"] = row[(m, "mean")]
             out[f"{ds}.{v}.{m}_std"] = 0.0 if np.isnan(row[(m, "std")]) else row[(m, "std")]
+            out[f"{ds}.{v}.{m}_min"], out[f"{ds}.{v}.{m}_max"] = row[(m, "min")], row[(m, "max")]
     return out
 
 
@@ -309,6 +480,54 @@ def full_variant(variants) -> str:
 
 def _mean(agg, ds, v, m) -> float:
     return agg.loc[(ds, v), (m, "mean")] if (ds, v) in agg.index else np.nan
+
+
+# ----------------------------------------------------------------------------- GZSL coverage
+
+
+def _centres(X, y):
+    classes, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
+    c = np.zeros((len(classes), X.shape[1]))
+    np.add.at(c, inv, X)
+    return classes, c / counts[:, None], inv
+
+
+def coverage_diagnosis(model, split, n_per_class: int = 100, random_state=0) -> pd.DataFrame:
+    """Why synthesised unseen features miss the real ones, per unseen class, in the model's
+    classification space. Columns: ``real_spread`` / ``synth_spread`` (mean distance of the real
+    test / synthesised features of the class to their own mean), ``centre_offset`` (distance
+    between the two means), ``d_own`` (mean distance of the real features to their class's
+    synthesised mean), ``d_seen`` (mean distance to the nearest seen-class mean of the real
+    projected training features) and ``closer_to_seen`` (fraction of real features nearer a
+    seen-class mean than their own synthesised mean)."""
+    from scipy.spatial.distance import cdist  # noqa: PLC0415
+
+    R = np.asarray(model.transform(split.X_test_unseen), np.float64)
+    G, yg = model.generate(split.unseen_classes, n_per_class, random_state=random_state)
+    classes, rc, rinv = _centres(R, split.y_test_unseen)
+    gclasses, gc, ginv = _centres(np.asarray(G, np.float64), yg)
+    gc = gc[np.searchsorted(gclasses, classes)]
+    _, sc, _ = _centres(np.asarray(model.transform(split.X_train), np.float64), split.y_train)
+    d_own = np.linalg.norm(R - gc[rinv], axis=1)
+    d_seen = cdist(R, sc).min(1)
+    real_dev = np.linalg.norm(R - rc[rinv], axis=1)
+    synth_dev = np.linalg.norm(G - _centres(np.asarray(G, np.float64), yg)[1][ginv], axis=1)
+    per = lambda v, inv, n: np.bincount(inv, weights=v, minlength=n) / np.bincount(inv, minlength=n)  # noqa: E731
+    n = len(classes)
+    return pd.DataFrame({
+        "real_spread": per(real_dev, rinv, n),
+        "synth_spread": per(synth_dev, np.searchsorted(classes, gclasses)[ginv], n),
+        "centre_offset": np.linalg.norm(rc - gc, axis=1),
+        "d_own": per(d_own, rinv, n), "d_seen": per(d_seen, rinv, n),
+        "closer_to_seen": per((d_seen < d_own).astype(float), rinv, n),
+    }, index=pd.Index(classes, name="class"))
+
+
+def coverage_records(diagnoses: dict) -> dict:
+    """``{"<ds>.<variant>.coverage.<column>": mean over unseen classes}`` of
+    :func:`coverage_diagnosis` tables ``diagnoses[ds][variant]``."""
+    return {f"{ds}.{v}.coverage.{k}": float(x) for ds, per_v in diagnoses.items() for v, df in per_v.items()
+            for k, x in df.mean().items()}
 
 
 # ----------------------------------------------------------------------------- tables
@@ -346,17 +565,25 @@ def table1(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
     rows = {f"paper {name}": {f"{d} {k.upper()}": paper(d, method, f"gzsl.{k}") for d in PAPER_DATASETS for k in "ush"}
             for name, method in (("ESZSL", "eszsl"), ("Ours", FULL_METHOD))}
     rows["ours ESZSL"] = {f"{ds} {k.upper()}": round(100 * r[f"gzsl.{k}"], 1) for ds, r in eszsl.items() for k in "ush"}
-    rows[f"ours {full}"] = {f"{ds} {k.upper()}": mean_std(agg, ds, full, f"gzsl.{k}") for ds in eszsl for k in "ush"}
+    rows[f"ours {display_name(full)}"] = {f"{ds} {k.upper()}": mean_std(agg, ds, full, f"gzsl.{k}")
+                                         for ds in eszsl for k in "ush"}
+    if all("gzsl_cal.h" in r for r in eszsl.values()):
+        rows["ours ESZSL, calibrated (offset from validation)"] = {
+            f"{ds} {k.upper()}": round(100 * r[f"gzsl_cal.{k}"], 1) for ds, r in eszsl.items() for k in "ush"}
+        rows[f"ours {display_name(full)}, calibrated (offset from validation)"] = {
+            f"{ds} {k.upper()}": mean_std(agg, ds, full, f"gzsl_cal.{k}") for ds in eszsl for k in "ush"}
     return pd.DataFrame(rows).T
 
 
 def calibration_table(agg: pd.DataFrame, eszsl: dict, variants) -> pd.DataFrame:
-    """H at gamma = 0, best H over gamma and AUSUC (%) of ESZSL and every variant (means)."""
+    """H at gamma = 0, H with the offset chosen on validation (a result), best H over gamma (test
+    labels: an upper bound) and AUSUC (%) of ESZSL and every variant (means over seeds)."""
     return pd.DataFrame({
-        f"{ds} {col}": [100 * r[key]] + [100 * _mean(agg, ds, v, key) for v in variants]
+        f"{ds} {col}": [100 * r.get(key, np.nan)] + [100 * _mean(agg, ds, v, key) for v in variants]
         for ds, r in eszsl.items()
-        for col, key in [("H (γ=0)", "gzsl.h"), ("best H", "gzsl.best_h"), ("AUSUC", "gzsl.ausuc")]
-    }, index=["ESZSL", *variants]).round(1)
+        for col, key in [("H (γ=0)", "gzsl.h"), ("H (γ from validation)", "gzsl_cal.h"),
+                         ("best H (upper bound)", "gzsl.best_h"), ("AUSUC", "gzsl.ausuc")]
+    }, index=["ESZSL", *(display_name(v) for v in variants)]).round(1)
 
 
 def ordering_checks(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
@@ -376,6 +603,7 @@ def ordering_checks(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
             "noise_helps_gzsl_h": m("cls_gaussian_noise", "gzsl.h") > m("cls_gaussian", "gzsl.h"),
             "full_beats_eszsl_zsl": m(full, "zsl_top1") > ez["zsl_top1"],
             "full_beats_eszsl_gzsl_h": m(full, "gzsl.h") > ez["gzsl.h"],
+            "full_beats_eszsl_calibrated_h": m(full, "gzsl_cal.h") > ez.get("gzsl_cal.h", np.nan),
             "full_beats_eszsl_ausuc": m(full, "gzsl.ausuc") > ez["gzsl.ausuc"],
         })
     return pd.DataFrame(rows).set_index("dataset")
@@ -446,92 +674,3 @@ def table5(fewshot: dict) -> pd.DataFrame:
         for d in ("CUB", "SUN"):
             rows[f"paper {d} {who}"] = {shot: paper(d, "fewshot", f"{shot}.{name}") for shot in ("1shot", "5shot")}
     return pd.DataFrame(rows).T
-
-
-# ----------------------------------------------------------------------------- figures
-# (each returns the matplotlib figure; the notebook saves it with savefig)
-
-
-def plot_ablation(runs: pd.DataFrame, variants, seeds):
-    """Fig. 4 analogue: ZSL top-1 and GZSL H (%) per dataset and variant, mean ± std over seeds."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    datasets = list(dict.fromkeys(runs["dataset"]))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    plot_df = runs.assign(zsl=100 * runs["zsl_top1"], H=100 * runs["gzsl.h"])
-    width = 0.8 / len(variants)
-    for ax, col, title in [(axes[0], "zsl", "ZSL per-class top-1 (%)"), (axes[1], "H", "GZSL harmonic mean H (%)")]:
-        means = plot_df.groupby(["dataset", "variant"], sort=False)[col].agg(["mean", "std"]).reset_index()
-        for i, v in enumerate(variants):
-            sub = means[means["variant"] == v]
-            ax.bar(np.arange(len(sub)) + i * width, sub["mean"], width, yerr=sub["std"].fillna(0), label=v,
-                   capsize=3)
-        ax.set_xticks(np.arange(len(datasets)) + width * (len(variants) - 1) / 2, datasets)
-        ax.set_ylabel(title)
-        ax.set_title(title)
-    axes[0].legend(title="variant", fontsize=8)
-    fig.suptitle(f"Fig. 4 analogue: ablation variants, mean ± std over seeds {list(seeds)}")
-    return fig
-
-
-def plot_calibration_curves(splits: dict, eszsl_models: dict, first_models: dict, variants):
-    """Seen vs unseen accuracy (%) as the seen-class offset sweeps, ESZSL and every variant
-    (first seed), one panel per dataset; the legend gives each curve's AUSUC."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, axes = plt.subplots(1, len(splits), figsize=(max(7.0, 5.2 * len(splits)), 4.2), squeeze=False)
-    for ax, (ds, sp) in zip(axes[0], splits.items()):
-        scorers = {"ESZSL": eszsl_scorer(eszsl_models[ds], sp.semantics)}
-        scorers.update({v: (lambda X, m=first_models[ds][v]: m.decision_function(X, "gzsl")) for v in variants})
-        for name, fn in scorers.items():
-            c = gzsl_calibration_curve(fn, sp)
-            ax.plot(100 * c["s"], 100 * c["u"], label=f"{name} (AUSUC {100 * c['ausuc']:.1f})")
-        ax.set(xlabel="seen accuracy S (%)", ylabel="unseen accuracy U (%)", title=ds)
-        ax.legend(fontsize=8)
-    fig.suptitle("Seen vs unseen accuracy as the seen-class offset γ sweeps (calibrated stacking, Chao et al. 2016)")
-    return fig
-
-
-def tsne_views(models: dict, split, n_classes: int = 10, n_per_class: int = 30, random_state=0) -> dict:
-    """2-d t-SNE embeddings for Fig. 3: real vs synthesised unseen features per model.
-
-    ``models`` maps a panel title to a fitted :class:`ClusterableCVAE`. For ``n_classes`` random
-    unseen classes, up to ``n_per_class`` real test features (projected with the model) and as
-    many synthesised ones are embedded jointly. Returns ``{title: (Z (m, 2), y (m,), is_real (m,))}``.
-    """
-    rng = np.random.default_rng(random_state)
-    classes = np.sort(rng.choice(split.unseen_classes, min(n_classes, len(split.unseen_classes)), replace=False))
-    idx = np.concatenate([rng.permutation(np.flatnonzero(split.y_test_unseen == c))[:n_per_class] for c in classes])
-    out = {}
-    for title, m in models.items():
-        real = m.transform(split.X_test_unseen[idx])
-        synth, ys = m.generate(classes, n_per_class, random_state=random_state)
-        Z = TSNE(n_components=2, init="pca", perplexity=30, random_state=random_state).fit_transform(
-            np.concatenate([real, synth]).astype(np.float64))
-        y = np.concatenate([split.y_test_unseen[idx], ys])
-        out[title] = (Z, y, np.r_[np.ones(len(idx), bool), np.zeros(len(ys), bool)])
-    return out
-
-
-def plot_tsne(models: dict, split, n_classes: int = 10, random_state=0):
-    """Fig. 3 analogue on one split: t-SNE panels of :data:`TSNE_PANELS` for the variants in
-    ``models`` (``{variant: fitted model}``); crosses real, dots synthesised unseen features."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    panel_models = {t: models[v] for t, v in TSNE_PANELS.items() if v in models}
-    if not panel_models:
-        raise ValueError(f"the t-SNE figure needs at least one of the variants {list(TSNE_PANELS.values())}; "
-                         f"got models of {list(models)}")
-    views = tsne_views(panel_models, split, n_classes=n_classes, random_state=random_state)
-    fig, axes = plt.subplots(1, len(views), figsize=(5 * len(views), 4.6), squeeze=False)
-    for ax, (title, (Z, y, real)) in zip(axes[0], views.items()):
-        codes = np.unique(y, return_inverse=True)[1]
-        ax.scatter(Z[real, 0], Z[real, 1], c=codes[real], cmap="tab10", marker="x", s=18, label="real")
-        ax.scatter(Z[~real, 0], Z[~real, 1], c=codes[~real], cmap="tab10", marker="o", s=8, alpha=0.5,
-                   label="synthesised")
-        ax.set_title(title)
-        ax.set_xlabel("t-SNE 1")
-        ax.set_ylabel("t-SNE 2")
-    axes[0][0].legend(loc="best", fontsize=8)
-    fig.suptitle(f"Fig. 3 analogue on {split.name}: {len(np.unique(y))} unseen classes, real (x) vs synthesised (o)")
-    return fig

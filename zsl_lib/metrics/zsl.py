@@ -222,3 +222,18 @@ def kmeans_mutual_info(
         "mi": float(mutual_info_score(y, assign)),
         "nmi": float(normalized_mutual_info_score(y, assign)),
     }
+
+
+def calibrated_gzsl_scores(y_true, scores, classes, seen_classes, unseen_classes, offset: float) -> dict[str, float]:
+    """GZSL U / S / H of calibrated stacking with a fixed offset (Chao et al. 2016): predictions
+    ``argmax(scores - offset * is_seen_column)``. ``offset`` must be chosen without the test labels
+    (e.g. :func:`seen_unseen_curve`'s ``best_gamma`` on a validation split); scores (n, C) over
+    ``classes`` (global ids). Returns :func:`gzsl_scores`'s dict."""
+    S = np.asarray(scores, dtype=np.float64)
+    classes = _labels("classes", classes)
+    if S.ndim != 2 or S.shape[1] != len(classes):
+        raise ValueError(f"scores must have shape (n_samples, n_classes={len(classes)}), got {S.shape}")
+    if not np.isfinite(offset):
+        raise ValueError(f"offset must be a finite number, got {offset}")
+    shifted = S - float(offset) * np.isin(classes, np.asarray(seen_classes))[None, :]
+    return gzsl_scores(y_true, classes[np.argmax(shifted, axis=1)], seen_classes, unseen_classes)

@@ -36,6 +36,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from ..config import resolve_device
 from ..validation import (
     check_choice,
     check_float,
@@ -208,7 +209,9 @@ class GaussianSimilarityMapping:
         activation: str = "none",
         random_state=None,
         progress: bool = True,
+        device: str = "auto",
     ):
+        self.device = device
         self.out_dim = out_dim
         self.gamma = gamma
         self.epochs = epochs
@@ -253,7 +256,10 @@ class GaussianSimilarityMapping:
             H0 = self.module_(Xt)
             counts = torch.bincount(yt, minlength=len(self.classes_)).clamp_min(1)[:, None]
             centers = torch.zeros(len(self.classes_), H0.shape[1]).index_add_(0, yt, H0) / counts
-        self.centers_param_ = nn.Parameter(centers)
+        dev = resolve_device(self.device)
+        self.module_.to(dev)
+        Xt, yt = Xt.to(dev), yt.to(dev)
+        self.centers_param_ = nn.Parameter(centers.to(dev))
         opt = torch.optim.Adam(
             list(self.module_.parameters()) + [self.centers_param_], lr=self.lr, betas=(0.9, 0.999)
         )
@@ -262,6 +268,7 @@ class GaussianSimilarityMapping:
         for _ in bar:
             total = 0.0
             for idx in _batches(len(Xt), self.batch_size, gen):
+                idx = idx.to(dev)
                 loss = gaussian_similarity_loss(self.module_(Xt[idx]), self.centers_param_, yt[idx], self.gamma)
                 opt.zero_grad()
                 loss.backward()
@@ -269,8 +276,8 @@ class GaussianSimilarityMapping:
                 total += loss.item() * len(idx)
             self.history_.append(total / len(Xt))
             bar.set_postfix(loss=f"{self.history_[-1]:.3f}")
-        self.module_.eval()
-        self.centers_ = self.centers_param_.detach().numpy().copy()
+        self.module_.eval().cpu()  # inference (transform) runs on the CPU
+        self.centers_ = self.centers_param_.detach().cpu().numpy().copy()
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -311,27 +318,37 @@ def _decoder(in_dim, hidden, out_dim, output_activation):
 
 def train_softmax(
     X, y, n_classes: int, *, epochs=30, lr=1e-3, batch_size=256, weight_decay=0.0, random_state=None,
-    progress=False,
+    progress=False, sample_weight=None, device: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression by Adam on cross-entropy (the final softmax classifier).
 
-    X float (n, p), y int (n,) in ``[0, n_classes)``. Returns ``(W (n_classes, p), b (n_classes,))``;
+    X float (n, p), y int (n,) in ``[0, n_classes)``. ``sample_weight`` (n,) weights each sample's
+    loss (normalised by the batch's weight sum); None weighs all alike. ``device``: torch device
+    (:func:`~zsl_lib.config.resolve_device`); batches and initialisation are drawn on the CPU, so
+    the CPU result does not depend on it. Returns ``(W (n_classes, p), b (n_classes,))``;
     predictions are ``argmax(X W^T + b)``.
     """
-    X = torch.from_numpy(check_matrix("X", X))
-    y = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    dev = resolve_device(device)
+    X = torch.from_numpy(check_matrix("X", X)).to(dev)
+    y = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(dev)
+    w = None if sample_weight is None else torch.from_numpy(np.asarray(sample_weight, dtype=np.float32)).to(dev)
     seed = _seed_from(random_state)
     gen = torch.Generator().manual_seed(seed)
     with _torch_seed(seed):
         lin = nn.Linear(X.shape[1], n_classes)
+    lin.to(dev)
     opt = torch.optim.Adam(lin.parameters(), lr=lr, betas=(0.9, 0.999), weight_decay=weight_decay)
     for _ in _progress(range(epochs), progress, "softmax classifier"):
         for idx in _batches(len(X), batch_size, gen):
-            loss = F.cross_entropy(lin(X[idx]), y[idx])
+            idx = idx.to(dev)
+            if w is None:
+                loss = F.cross_entropy(lin(X[idx]), y[idx])
+            else:
+                loss = (F.cross_entropy(lin(X[idx]), y[idx], reduction="none") * w[idx]).sum() / w[idx].sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return lin.weight.detach().numpy().copy(), lin.bias.detach().numpy().copy()
+    return lin.weight.detach().cpu().numpy().copy(), lin.bias.detach().cpu().numpy().copy()
 
 
 @dataclass
@@ -345,6 +362,17 @@ class _Softmax:
 
     def predict(self, X):
         return self.classes[np.argmax(self.decision_function(X), axis=1)]
+
+
+def within_class_variance(X, y) -> np.ndarray:
+    """Per-dimension variance of ``X`` (n, p) around its class means (labels ``y``), pooled
+    over all samples: float64 (p,)."""
+    X = np.asarray(X, dtype=np.float64)
+    _, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
+    means = np.zeros((len(counts), X.shape[1]))
+    np.add.at(means, inv, X)
+    means /= counts[:, None]
+    return ((X - means[inv]) ** 2).mean(0)
 
 
 # ----------------------------------------------------------------------------- the estimator
@@ -380,8 +408,19 @@ class ClusterableCVAE:
     gaussian_gamma, gaussian_dim, gaussian_epochs, gaussian_lr, gaussian_init : settings of
         :class:`GaussianSimilarityMapping`.
     n_synth_per_class : synthesised features per unseen class for the final classifier.
+    synth_spread : ``"model"`` (default: features are ``G(z, a)`` as the CVAE gives them) or
+        ``"match"``: add to each synthesised feature Gaussian noise with, per dimension, the
+        within-class variance the generator misses on the *seen* classes (real projected seen
+        features' within-class variance minus that of synthesised seen features, clipped at 0),
+        so the synthesised classes are as spread as real ones (:attr:`spread_noise_std_`).
+    gzsl_balance : ``"none"`` (every training sample of the GZSL classifier weighs 1) or
+        ``"class"`` (each class's samples weigh ``1 / its count``: every seen and unseen class
+        carries the same total weight).
     clf_epochs, clf_lr, clf_batch_size, clf_weight_decay : the final softmax classifier.
     random_state : int / RandomState / None. progress : tqdm bars.
+    device : torch device for training (``"auto"``: CUDA, then MPS, then CPU; see
+        :func:`~zsl_lib.config.resolve_device`). Random draws stay on the CPU, so CPU results do
+        not depend on it; the fitted networks are moved to the CPU for inference.
 
     Attributes (after ``fit``)
     -------------------------
@@ -419,9 +458,15 @@ class ClusterableCVAE:
         clf_lr: float = 1e-3,
         clf_batch_size: int = 64,
         clf_weight_decay: float = 0.0,
+        synth_spread: str = "model",
+        gzsl_balance: str = "none",
         random_state=None,
         progress: bool = True,
+        device: str = "auto",
     ):
+        self.synth_spread = synth_spread
+        self.gzsl_balance = gzsl_balance
+        self.device = device
         self.hidden_size = hidden_size
         self.projection_dim = projection_dim
         self.latent_dim = latent_dim
@@ -461,6 +506,8 @@ class ClusterableCVAE:
         for name in ("noise_alpha", "lambda_cls", "lambda_cls_rec", "kl_weight"):
             check_float(name, getattr(self, name), low=0)
         check_choice("semantic_scaling", self.semantic_scaling, ("none", "center", "standard"))
+        check_choice("synth_spread", self.synth_spread, ("model", "match"))
+        check_choice("gzsl_balance", self.gzsl_balance, ("none", "class"))
 
     def _check_fitted(self):
         if not hasattr(self, "decoder_"):
@@ -504,7 +551,7 @@ class ClusterableCVAE:
             self.gaussian_ = GaussianSimilarityMapping(
                 out_dim=self.gaussian_dim, gamma=self.gaussian_gamma, epochs=self.gaussian_epochs,
                 lr=self.gaussian_lr, init=self.gaussian_init, batch_size=256,
-                random_state=seed_gau, progress=self.progress,
+                random_state=seed_gau, progress=self.progress, device=self.device,
             ).fit(Xs, y)
             Xs = self.gaussian_.transform(Xs)
         self._train_generator(Xs, y, self.semantics_, seed_net)
@@ -527,17 +574,21 @@ class ClusterableCVAE:
             self.decoder_ = _decoder(latent + a, self.hidden_size, feat_dim, self.output_activation)
         self.latent_dim_ = latent
         modules = [m for m in (self.mapping_, self.cls_, self.encoder_, self.decoder_) if m is not None]
+        dev = resolve_device(self.device)
+        for m in modules:
+            m.to(dev)
         params = [p for m in modules for p in m.parameters()]
         opt = torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas))
-        gen = torch.Generator().manual_seed(seed)
-        Xt = torch.from_numpy(Xf)
-        yt = torch.from_numpy(seen_index.astype(np.int64))
-        At = torch.from_numpy(S[y])
+        gen = torch.Generator().manual_seed(seed)  # every random draw on the CPU: device-independent
+        Xt = torch.from_numpy(Xf).to(dev)
+        yt = torch.from_numpy(seen_index.astype(np.int64)).to(dev)
+        At = torch.from_numpy(S[y]).to(dev)
         self.history_ = {"recon": [], "kl": [], "cls": [], "cls_rec": []}
         bar = _progress(range(self.epochs), self.progress, "CVAE" + (" + M" if self.use_mapping else ""))
         for _ in bar:
             sums = dict.fromkeys(self.history_, 0.0)
             for idx in _batches(len(Xt), self.batch_size, gen):
+                idx = idx.to(dev)
                 x, lab, att = Xt[idx], yt[idx], At[idx]
                 xp = self.mapping_(x) if self.use_mapping else x  # x' (eq. 2)
                 # the CVAE sees x' without gradient into M unless recon_grad_to_mapping: with it,
@@ -545,10 +596,10 @@ class ClusterableCVAE:
                 xc = xp if (self.recon_grad_to_mapping or not self.use_mapping) else xp.detach()
                 target = xc
                 if self.noise_alpha > 0:  # eq. 10-11: the CVAE encodes and reconstructs x' + alpha eps
-                    target = xc + self.noise_alpha * torch.randn(xc.shape, generator=gen)
+                    target = xc + self.noise_alpha * torch.randn(xc.shape, generator=gen).to(dev)
                 enc_in = torch.cat([target, att], 1) if self.encoder_conditioning else target
                 mu, logvar = self.encoder_(enc_in)
-                z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=gen)
+                z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=gen).to(dev)
                 xr = self.decoder_(torch.cat([z, att], 1))
                 recon = ((xr - target) ** 2).sum(1).mean()  # -log p_G up to constants (eq. 1 / 11)
                 kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
@@ -568,21 +619,36 @@ class ClusterableCVAE:
                 self.history_[k].append(sums[k] / len(Xt))
             bar.set_postfix(recon=f"{self.history_['recon'][-1]:.2f}", kl=f"{self.history_['kl'][-1]:.2f}")
         for m in modules:
-            m.eval()
+            m.eval().cpu()  # inference (transform, generate) runs on the CPU
+
+    def _fit_spread(self, Xseen: np.ndarray, y: np.ndarray, rng) -> None:
+        """Per-dimension std of the noise that gives synthesised classes the real within-class
+        variance, measured on the seen classes (``synth_spread="match"``; zeros otherwise)."""
+        self.spread_noise_std_ = np.zeros(Xseen.shape[1], dtype=np.float32)
+        if self.synth_spread != "match":
+            return
+        Xg, yg = self.generate(self.seen_classes_, self.n_synth_per_class, random_state=rng, spread=False)
+        self.spread_noise_std_ = np.sqrt(np.maximum(
+            within_class_variance(Xseen, y) - within_class_variance(Xg, yg), 0.0)).astype(np.float32)
 
     def _fit_classifiers(self, Xf: np.ndarray, y: np.ndarray, seed: int):
         rng = np.random.RandomState(seed)
+        Xseen = self._project(Xf)
+        self._fit_spread(Xseen, y, rng)
         Xu, yu = self.generate(self.unseen_classes_, self.n_synth_per_class, random_state=rng)
         kw = dict(epochs=self.clf_epochs, lr=self.clf_lr, batch_size=self.clf_batch_size,
-                  weight_decay=self.clf_weight_decay)
+                  weight_decay=self.clf_weight_decay, device=self.device)
         W, b = train_softmax(Xu, np.searchsorted(self.unseen_classes_, yu), len(self.unseen_classes_),
                              random_state=rng, progress=self.progress, **kw)
         self.zsl_classifier_ = _Softmax(W, b, self.unseen_classes_)
-        Xseen = self._project(Xf)
         all_classes = np.union1d(self.seen_classes_, self.unseen_classes_)
         Xg = np.concatenate([Xseen, Xu])
         yg = np.searchsorted(all_classes, np.concatenate([y, yu]))
-        W, b = train_softmax(Xg, yg, len(all_classes), random_state=rng, progress=self.progress, **kw)
+        weight = None
+        if self.gzsl_balance == "class":
+            weight = 1.0 / np.bincount(yg, minlength=len(all_classes))[yg]
+        W, b = train_softmax(Xg, yg, len(all_classes), random_state=rng, progress=self.progress,
+                             sample_weight=weight, **kw)
         self.gzsl_classifier_ = _Softmax(W, b, all_classes)
 
     def _project(self, Xf: np.ndarray) -> np.ndarray:
@@ -599,8 +665,10 @@ class ClusterableCVAE:
         X = check_matrix("X", X, dim=self.n_features_in_, fitted=_FITTED)
         return self._project(self._pre(X))
 
-    def generate(self, classes, n_per_class: int, random_state=None) -> tuple[np.ndarray, np.ndarray]:
-        """Synthesise ``n_per_class`` features per class: ``G(z, a_c)``, ``z ~ N(0, I)``.
+    def generate(self, classes, n_per_class: int, random_state=None, spread: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Synthesise ``n_per_class`` features per class: ``G(z, a_c)``, ``z ~ N(0, I)`` (the
+        prior), plus the spread noise of ``synth_spread="match"`` when ``spread``.
 
         Returns X float32 (len(classes) * n_per_class, p) in the classification space and the
         class ids y int64.
@@ -614,6 +682,9 @@ class ClusterableCVAE:
         with torch.no_grad():
             z = torch.randn((len(y), self.latent_dim_), generator=gen)
             X = self.decoder_(torch.cat([z, torch.from_numpy(self.semantics_[y])], 1)).numpy()
+            std = getattr(self, "spread_noise_std_", None)
+            if spread and std is not None and std.any():
+                X = X + (torch.from_numpy(std) * torch.randn(X.shape, generator=gen)).numpy()
         return X, y
 
     def decision_function(self, X, setting: str = "zsl") -> tuple[np.ndarray, np.ndarray]:
