@@ -29,7 +29,9 @@ def test_quickstart_smoke_records_its_numbers(isolated_outputs, tmp_path):
 def test_broken_parameter_fails_with_clear_message(tmp_path):
     run = runner.run_notebook("00-quickstart", profile="smoke", workdir=tmp_path, parameters={"metric": "manhattan"})
     assert run.status == "failed"
-    assert "metric='manhattan'" in run.error and "cosine, euclidean" in run.error
+    # the setup cell checks the parameters before anything runs, naming the parameter and the choices
+    assert "cell 3 of 12" in run.error and "metric 'manhattan'" in run.error
+    assert "'cosine', 'euclidean'" in run.error
     summary = runner.summary_table([run])
     assert "FAILED 00-quickstart" in summary
 
@@ -131,12 +133,13 @@ def test_reproduce_publishes_with_relative_paths_from_the_users_directory(tmp_pa
 
 @pytest.mark.notebook
 def test_failed_default_run_leaves_the_record_intact(isolated_outputs, tmp_path, monkeypatch):
-    """A forced failure (n_neighbors=-1, failing after start(reset=True)) publishes nothing."""
+    """A forced failure after start(reset=True) publishes nothing: n_neighbors larger than the
+    training set passes the parameter check and fails in the classifier cell, after the run began."""
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     nb = json.loads((config.notebooks_dir() / "00-quickstart.ipynb").read_text())
     params = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
-    params["source"] = ["n_neighbors = -1\n" if line.startswith("n_neighbors") else line for line in params["source"]]
+    params["source"] = ["n_neighbors = 100000\n" if line.startswith("n_neighbors") else line for line in params["source"]]
     (nbdir / "00-quickstart.ipynb").write_text(json.dumps(nb))
     monkeypatch.setattr(config, "notebooks_dir", lambda: nbdir)
     published = isolated_outputs / "results" / "00-quickstart.json"
