@@ -8,8 +8,9 @@ Where a CUDA (or Apple MPS) device exists, this runs, on the CPU and on the GPU:
 - the trained models at the notebooks' default sizes on seeded synthetic features: BLISS (01,
   fit + search, recall@10 against exact search), BLISSNet (01, fit + predict, accuracy) and
   neural LSH (04, fit + search, recall@10); each reports seconds on both devices and the quality
-  number from each, which must agree within run-to-run noise. The CVAE (03), the neighbour nets
-  (05) and the image-text alignment (02/05) take a device too but are not timed here yet.
+  number from each, which must agree within run-to-run noise. The CVAE (03) takes a device
+  too but is not timed here yet; the neighbour nets (05) and the image-text alignment (02/05)
+  run on the CPU only.
 
 It prints ratios (GPU speed-up) measured in this run. Without a GPU it says so and exits 0.
 
