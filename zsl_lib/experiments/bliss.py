@@ -11,7 +11,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..data import synthetic
+from ..config import resolve_user_path
+from ..data import load_dataset, synthetic
 from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
 from ..index.buckets import rerank_topk
@@ -81,18 +82,21 @@ BETA_BASE = {
 }
 
 
-ANN_DATASETS = ("cifar10", "cifar100")
-ZS_DATASETS = ("tiny-imagenet", "cifar100")  # cifar100: the BLISSNet report's own setting
+ANN_DATASETS = ("cifar10", "cifar100", "user")
+ZS_DATASETS = ("tiny-imagenet", "cifar100", "user")  # cifar100: the BLISSNet report's own setting
+# "user": a user's own labelled data, ann_user_data / zs_user_data (see load_features)
 
 
 def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: float, ann_dataset: str,
-                 zs_dataset: str, ann_encoder: str, zs_encoder: str, encoders, **positive_ints) -> list[int]:
+                 zs_dataset: str, ann_encoder: str, zs_encoder: str, encoders, ann_user_data=None,
+                 zs_user_data=None, **positive_ints) -> list[int]:
     """Check notebook 01's parameters (each error names the parameter); returns ``cluster_counts``.
 
     ``cluster_counts``: a list of integers in 1..128 holding ``mechanism_clusters`` (a bare
     integer from papermill's ``-p`` is refused with the ``-y`` form to use); ``scan_fraction`` in
     (0, 1); datasets among the supported ones, encoders among ``encoders`` (the registry's names);
-    every other keyword (``n_seeds``, ``epochs``...) a positive integer.
+    every other keyword (``n_seeds``, ``epochs``...) a positive integer. A dataset ``"user"`` needs
+    its ``*_user_data`` path to exist (see :func:`load_features`).
     """
     check_positive_ints(**{f"parameter {k}": v for k, v in positive_ints.items()})
     counts = check_int_list("cluster_counts", cluster_counts, minimum=1, maximum=128)
@@ -104,7 +108,36 @@ def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: floa
     check_choice("parameter zs_dataset", zs_dataset, ZS_DATASETS)
     check_choice("parameter ann_encoder", ann_encoder, encoders)
     check_choice("parameter zs_encoder", zs_encoder, encoders)
+    for prefix, dataset, data in (("ann", ann_dataset, ann_user_data), ("zs", zs_dataset, zs_user_data)):
+        if dataset == "user":
+            if data is None:
+                raise ValueError(f"parameter {prefix}_dataset='user' needs {prefix}_user_data: an .npz with X (n, d), "
+                                 "y (n,) and optional class_names, or an image folder <dir>/<class>/<image>")
+            resolve_user_path(f"{prefix}_user_data", data)
     return counts
+
+
+def load_features(dataset: str, *, split: str, limit_per_class: int | None, encoder: str, seed: int = 0,
+                  device: str = "cpu", user_data=None, parameter: str = "user_data"):
+    """``(features (n, d) float32, labels (n,))`` for a real-feature experiment.
+
+    A registered ``dataset``'s ``split``, a seeded ``limit_per_class`` images per class, embedded by
+    ``encoder`` (cached); or ``dataset="user"``: ``user_data`` is an ``.npz`` of precomputed
+    embeddings (``X``, ``y``, optional ``class_names``: used as they are) or an image folder
+    ``<dir>/<class>/<image>`` embedded by ``encoder``; a relative path resolves by the one user-path
+    rule (``parameter`` names it in errors). ``split`` and ``limit_per_class`` do not apply to it.
+    """
+    from ..encoders import embed  # noqa: PLC0415  (encoders import torch: kept lazy)
+
+    if dataset != "user":
+        ds = load_dataset(dataset, split=split, limit_per_class=limit_per_class, seed=seed)
+        return embed(ds, encoder, device=device), np.asarray(ds.labels)
+    path = resolve_user_path(parameter, user_data)
+    if path.is_dir():
+        ds = load_dataset("image-folder", root=str(path))
+        return embed(ds, encoder, device=device), np.asarray(ds.labels)
+    ds = load_dataset("embeddings", path=str(path))
+    return np.asarray(ds.X, dtype=np.float32), np.asarray(ds.y)
 
 
 def bimodal_beta(n: int, alpha: float = 0.1, beta: float = 0.1, seed: int = 0) -> np.ndarray:
