@@ -80,14 +80,17 @@ def test_ann_curves_small(tmp_path):
     assert full[full.method == "ivf_kmeans"].recall_at_10.iloc[0] == pytest.approx(1.0)
 
 
-def test_report_constant_one_shape():
-    """REPORT[metric][setting][n_clusters]: report Tables 3 (silhouette) and 4 (V-measure)."""
-    assert set(ex.REPORT) == {"silhouette", "v_measure"}
-    for table in ex.REPORT.values():
-        assert set(table) == {"kaiming_triplet", "random_triplet", "kaiming_ce"}
-        assert all(sorted(row) == [2, 4, 11, 13, 20, 22] for row in table.values())
-    assert ex.REPORT["v_measure"]["kaiming_ce"][4] == 0.504
-    assert ex.REPORT["silhouette"]["kaiming_triplet"][4] == -0.179
+def test_source_constant_is_flat_and_keyed_like_our_records():
+    """SOURCE["clusters.<setting>.<n>.<metric>"]: report Tables 3 (silhouette) and 4 (V-measure)."""
+    assert len(ex.SOURCE) == 2 * 3 * 6
+    assert all(isinstance(v, float) for v in ex.SOURCE.values())
+    for setting in ("kaiming_triplet", "random_triplet", "kaiming_ce"):
+        for metric in ("silhouette", "v_measure"):
+            assert sorted(ex.report_values(metric, setting)) == [2, 4, 11, 13, 20, 22]
+    assert ex.report_values("v_measure", "fixed") == {}
+    assert ex.SOURCE["clusters.kaiming_ce.4.v_measure"] == ex.report_values("v_measure", "kaiming_ce")[4] == 0.504
+    assert ex.SOURCE["clusters.kaiming_triplet.4.silhouette"] == -0.179
+    assert ex.SOURCE["clusters.random_triplet.22.silhouette"] == -0.113
 
 
 _GOOD = dict(cluster_counts=[2, 4], mechanism_clusters=4, scan_fraction=0.05, ann_dataset="cifar10",
