@@ -80,14 +80,17 @@ def test_ann_curves_small(tmp_path):
     assert full[full.method == "ivf_kmeans"].recall_at_10.iloc[0] == pytest.approx(1.0)
 
 
-def test_report_constant_one_shape():
-    """REPORT[metric][setting][n_clusters]: report Tables 3 (silhouette) and 4 (V-measure)."""
-    assert set(ex.REPORT) == {"silhouette", "v_measure"}
-    for table in ex.REPORT.values():
-        assert set(table) == {"kaiming_triplet", "random_triplet", "kaiming_ce"}
-        assert all(sorted(row) == [2, 4, 11, 13, 20, 22] for row in table.values())
-    assert ex.REPORT["v_measure"]["kaiming_ce"][4] == 0.504
-    assert ex.REPORT["silhouette"]["kaiming_triplet"][4] == -0.179
+def test_source_constant_is_flat_and_keyed_like_our_records():
+    """SOURCE["clusters.<setting>.<n>.<metric>"]: report Tables 3 (silhouette) and 4 (V-measure)."""
+    assert len(ex.SOURCE) == 2 * 3 * 6
+    assert all(isinstance(v, float) for v in ex.SOURCE.values())
+    for setting in ("kaiming_triplet", "random_triplet", "kaiming_ce"):
+        for metric in ("silhouette", "v_measure"):
+            assert sorted(ex.report_values(metric, setting)) == [2, 4, 11, 13, 20, 22]
+    assert ex.report_values("v_measure", "fixed") == {}
+    assert ex.SOURCE["clusters.kaiming_ce.4.v_measure"] == ex.report_values("v_measure", "kaiming_ce")[4] == 0.504
+    assert ex.SOURCE["clusters.kaiming_triplet.4.silhouette"] == -0.179
+    assert ex.SOURCE["clusters.random_triplet.22.silhouette"] == -0.113
 
 
 _GOOD = dict(cluster_counts=[2, 4], mechanism_clusters=4, scan_fraction=0.05, ann_dataset="cifar10",
@@ -114,3 +117,41 @@ def test_check_params_accepts_the_notebook_defaults():
 def test_check_params_names_the_bad_parameter(bad, match):
     with pytest.raises(ValueError, match=match):
         ex.check_params(**{**_GOOD, **bad})
+
+
+def test_load_features_reads_a_users_embeddings_and_checks_the_path(tmp_path):
+    X = np.random.default_rng(0).normal(size=(30, 8)).astype(np.float32)
+    y = np.repeat(np.array(["a", "b", "c"]), 10)
+    np.savez(tmp_path / "mine.npz", X=X, y=y)
+    F, labels = ex.load_features("user", split="test", limit_per_class=None, encoder="efficientnet-lite0",
+                                 user_data=str(tmp_path / "mine.npz"), parameter="ann_user_data")
+    np.testing.assert_array_equal(F, X)
+    assert labels.tolist() == [0] * 10 + [1] * 10 + [2] * 10  # sorted class names -> indices
+    base = dict(cluster_counts=[2, 4], mechanism_clusters=4, scan_fraction=0.05, ann_encoder="efficientnet-lite0",
+                zs_encoder="efficientnet-lite0", encoders=["efficientnet-lite0"], zs_dataset="tiny-imagenet")
+    assert ex.check_params(ann_dataset="user", ann_user_data=str(tmp_path / "mine.npz"), **base) == [2, 4]
+    with pytest.raises(ValueError, match="ann_dataset='user' needs ann_user_data"):
+        ex.check_params(ann_dataset="user", **base)
+    with pytest.raises(FileNotFoundError, match="ann_user_data"):
+        ex.check_params(ann_dataset="user", ann_user_data=str(tmp_path / "absent.npz"), **base)
+    # a registered dataset ignores the user path
+    assert ex.check_params(ann_dataset="cifar10", ann_user_data=str(tmp_path / "absent.npz"), **base) == [2, 4]
+
+
+@pytest.mark.notebook
+def test_notebook_01_runs_on_a_users_embeddings(tmp_path):
+    """Notebook 01's real-feature sections (BLISS vs IVF/LSH recall, BLISSNet zero-shot) on a
+    user's .npz at smoke size: both run on the user's data and record under the user's name."""
+    from zsl_lib import runner
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(30), 20)
+    X = (rng.normal(size=(30, 32))[y] + 0.5 * rng.normal(size=(600, 32))).astype(np.float32)
+    np.savez(tmp_path / "mine.npz", X=X, y=y)
+    run = runner.run_notebook("01-bliss-bias", profile="smoke", workdir=tmp_path / "run", parameters={
+        "ann_dataset": "user", "ann_user_data": str(tmp_path / "mine.npz"), "ann_queries": 100,
+        "zs_dataset": "user", "zs_user_data": str(tmp_path / "mine.npz"), "zs_novel": 5})
+    assert run.status == "ok", run.error
+    res = run.results
+    assert 0 < res["zeroshot.user.novel_top1"] <= 1 and res["zeroshot.user.chance_novel_top1"] == 0.2
+    assert any(k.startswith("ann.user.") for k in res), sorted(res)[:20]

@@ -38,7 +38,7 @@ def split():
 
 def test_source_numbers_are_one_flat_dict_keyed_like_our_records():
     methods = {"eszsl", "cvae_zsl", "fewshot", *ABLATION_VARIANTS}
-    for key, value in E.SOURCE_NUMBERS.items():
+    for key, value in E.SOURCE.items():
         dataset, method, metric = key.split(".", 2)
         assert dataset in E.PAPER_DATASETS and method in methods, key
         assert isinstance(value, float), key

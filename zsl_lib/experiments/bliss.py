@@ -11,7 +11,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..data import synthetic
+from ..config import resolve_user_path
+from ..data import load_dataset, synthetic
 from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
 from ..index.buckets import rerank_topk
@@ -28,7 +29,8 @@ from ..validation import (
 from ..zeroshot.blissnet import BLISSNet, NearestClassMean
 
 __all__ = [
-    "REPORT",
+    "SOURCE",
+    "report_values",
     "check_params",
     "REPORT_SETTINGS",
     "CLUSTER_BASE",
@@ -45,21 +47,42 @@ __all__ = [
     "vmeasure_upper_bound",
 ]
 
-#: The source document's numbers (``01-bliss-bias-report.txt``), one shape:
-#: ``REPORT[metric][setting][n_clusters] = value``; Table 3 is the silhouette, Table 4 the
+#: The source document's numbers (``01-bliss-bias-report.txt``), keyed like our records:
+#: ``SOURCE["clusters.<setting>.<n_clusters>.<metric>"]``; Table 3 is the silhouette, Table 4 the
 #: V-measure of the learned partition, per report setting and number of true clusters.
-REPORT = {
-    "silhouette": {
-        "kaiming_triplet": {2: -0.287, 4: -0.179, 11: -0.235, 13: -0.143, 20: -0.1, 22: -0.228},
-        "random_triplet": {2: -0.337, 4: -0.236, 11: -0.206, 13: -0.13, 20: -0.16, 22: -0.113},
-        "kaiming_ce": {2: -0.227, 4: -0.179, 11: -0.135, 13: -0.129, 20: -0.14, 22: -0.21},
-    },
-    "v_measure": {
-        "kaiming_triplet": {2: 0.416, 4: 0.455, 11: 0.495, 13: 0.513, 20: 0.533, 22: 0.556},
-        "random_triplet": {2: 0.34, 4: 0.37, 11: 0.432, 13: 0.458, 20: 0.473, 22: 0.488},
-        "kaiming_ce": {2: 0.443, 4: 0.504, 11: 0.522, 13: 0.505, 20: 0.545, 22: 0.528},
-    },
+SOURCE: dict[str, float] = {
+    # Table 3: silhouette
+    "clusters.kaiming_triplet.2.silhouette": -0.287, "clusters.kaiming_triplet.4.silhouette": -0.179,
+    "clusters.kaiming_triplet.11.silhouette": -0.235, "clusters.kaiming_triplet.13.silhouette": -0.143,
+    "clusters.kaiming_triplet.20.silhouette": -0.1, "clusters.kaiming_triplet.22.silhouette": -0.228,
+    "clusters.random_triplet.2.silhouette": -0.337, "clusters.random_triplet.4.silhouette": -0.236,
+    "clusters.random_triplet.11.silhouette": -0.206, "clusters.random_triplet.13.silhouette": -0.13,
+    "clusters.random_triplet.20.silhouette": -0.16, "clusters.random_triplet.22.silhouette": -0.113,
+    "clusters.kaiming_ce.2.silhouette": -0.227, "clusters.kaiming_ce.4.silhouette": -0.179,
+    "clusters.kaiming_ce.11.silhouette": -0.135, "clusters.kaiming_ce.13.silhouette": -0.129,
+    "clusters.kaiming_ce.20.silhouette": -0.14, "clusters.kaiming_ce.22.silhouette": -0.21,
+    # Table 4: v-measure
+    "clusters.kaiming_triplet.2.v_measure": 0.416, "clusters.kaiming_triplet.4.v_measure": 0.455,
+    "clusters.kaiming_triplet.11.v_measure": 0.495, "clusters.kaiming_triplet.13.v_measure": 0.513,
+    "clusters.kaiming_triplet.20.v_measure": 0.533, "clusters.kaiming_triplet.22.v_measure": 0.556,
+    "clusters.random_triplet.2.v_measure": 0.34, "clusters.random_triplet.4.v_measure": 0.37,
+    "clusters.random_triplet.11.v_measure": 0.432, "clusters.random_triplet.13.v_measure": 0.458,
+    "clusters.random_triplet.20.v_measure": 0.473, "clusters.random_triplet.22.v_measure": 0.488,
+    "clusters.kaiming_ce.2.v_measure": 0.443, "clusters.kaiming_ce.4.v_measure": 0.504,
+    "clusters.kaiming_ce.11.v_measure": 0.522, "clusters.kaiming_ce.13.v_measure": 0.505,
+    "clusters.kaiming_ce.20.v_measure": 0.545, "clusters.kaiming_ce.22.v_measure": 0.528,
 }
+
+
+def report_values(metric: str, setting: str) -> dict[int, float]:
+    """The report's ``metric`` per number of true clusters for ``setting`` (from :data:`SOURCE`);
+    {} for a setting the report does not have."""
+    out = {}
+    for key, value in SOURCE.items():
+        _, s, c, m = key.split(".")
+        if s == setting and m == metric:
+            out[int(c)] = value
+    return dict(sorted(out.items()))
 
 #: The report's three cluster settings (Kaiming/random init, regular balance, triplet/CE) + ours.
 REPORT_SETTINGS = {
@@ -81,18 +104,21 @@ BETA_BASE = {
 }
 
 
-ANN_DATASETS = ("cifar10", "cifar100")
-ZS_DATASETS = ("tiny-imagenet", "cifar100")  # cifar100: the BLISSNet report's own setting
+ANN_DATASETS = ("cifar10", "cifar100", "user")
+ZS_DATASETS = ("tiny-imagenet", "cifar100", "user")  # cifar100: the BLISSNet report's own setting
+# "user": a user's own labelled data, ann_user_data / zs_user_data (see load_features)
 
 
 def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: float, ann_dataset: str,
-                 zs_dataset: str, ann_encoder: str, zs_encoder: str, encoders, **positive_ints) -> list[int]:
+                 zs_dataset: str, ann_encoder: str, zs_encoder: str, encoders, ann_user_data=None,
+                 zs_user_data=None, **positive_ints) -> list[int]:
     """Check notebook 01's parameters (each error names the parameter); returns ``cluster_counts``.
 
     ``cluster_counts``: a list of integers in 1..128 holding ``mechanism_clusters`` (a bare
     integer from papermill's ``-p`` is refused with the ``-y`` form to use); ``scan_fraction`` in
     (0, 1); datasets among the supported ones, encoders among ``encoders`` (the registry's names);
-    every other keyword (``n_seeds``, ``epochs``...) a positive integer.
+    every other keyword (``n_seeds``, ``epochs``...) a positive integer. A dataset ``"user"`` needs
+    its ``*_user_data`` path to exist (see :func:`load_features`).
     """
     check_positive_ints(**{f"parameter {k}": v for k, v in positive_ints.items()})
     counts = check_int_list("cluster_counts", cluster_counts, minimum=1, maximum=128)
@@ -104,7 +130,36 @@ def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: floa
     check_choice("parameter zs_dataset", zs_dataset, ZS_DATASETS)
     check_choice("parameter ann_encoder", ann_encoder, encoders)
     check_choice("parameter zs_encoder", zs_encoder, encoders)
+    for prefix, dataset, data in (("ann", ann_dataset, ann_user_data), ("zs", zs_dataset, zs_user_data)):
+        if dataset == "user":
+            if data is None:
+                raise ValueError(f"parameter {prefix}_dataset='user' needs {prefix}_user_data: an .npz with X (n, d), "
+                                 "y (n,) and optional class_names, or an image folder <dir>/<class>/<image>")
+            resolve_user_path(f"{prefix}_user_data", data)
     return counts
+
+
+def load_features(dataset: str, *, split: str, limit_per_class: int | None, encoder: str, seed: int = 0,
+                  device: str = "cpu", user_data=None, parameter: str = "user_data"):
+    """``(features (n, d) float32, labels (n,))`` for a real-feature experiment.
+
+    A registered ``dataset``'s ``split``, a seeded ``limit_per_class`` images per class, embedded by
+    ``encoder`` (cached); or ``dataset="user"``: ``user_data`` is an ``.npz`` of precomputed
+    embeddings (``X``, ``y``, optional ``class_names``: used as they are) or an image folder
+    ``<dir>/<class>/<image>`` embedded by ``encoder``; a relative path resolves by the one user-path
+    rule (``parameter`` names it in errors). ``split`` and ``limit_per_class`` do not apply to it.
+    """
+    from ..encoders import embed  # noqa: PLC0415  (encoders import torch: kept lazy)
+
+    if dataset != "user":
+        ds = load_dataset(dataset, split=split, limit_per_class=limit_per_class, seed=seed)
+        return embed(ds, encoder, device=device), np.asarray(ds.labels)
+    path = resolve_user_path(parameter, user_data)
+    if path.is_dir():
+        ds = load_dataset("image-folder", root=str(path))
+        return embed(ds, encoder, device=device), np.asarray(ds.labels)
+    ds = load_dataset("embeddings", path=str(path))
+    return np.asarray(ds.X, dtype=np.float32), np.asarray(ds.y)
 
 
 def bimodal_beta(n: int, alpha: float = 0.1, beta: float = 0.1, seed: int = 0) -> np.ndarray:
@@ -205,11 +260,11 @@ def summarize_grid(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     Table 3 / Table 4 columns beside ours for silhouette / v_measure."""
     g = frame.groupby(["n_clusters", "setting"])[metric].agg(["mean", "std"]).reset_index()
     out = {}
-    report = REPORT.get(metric)
     for name in frame["setting"].unique():
         sub = g[g.setting == name].set_index("n_clusters")
-        if report is not None and name in report:
-            out[(name, "report")] = pd.Series(report[name]).reindex(sub.index)
+        report = report_values(metric, name)
+        if report:
+            out[(name, "report")] = pd.Series(report).reindex(sub.index)
         out[(name, "ours")] = sub.apply(lambda r: f"{r['mean']:.3f} ± {0 if np.isnan(r['std']) else r['std']:.3f}", axis=1)
     return pd.DataFrame(out)
 
@@ -473,13 +528,12 @@ def plot_grid_metric(frame: pd.DataFrame, metric: str, ylabel: str, title: str, 
     report's values dashed."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    report = REPORT.get(metric, {})
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for i, (name, g) in enumerate(frame.groupby("setting", sort=False)):
         s = g.groupby("n_clusters")[metric].agg(["mean", "std"])
         ax.errorbar(s.index, s["mean"], yerr=s["std"].fillna(0), marker="o", capsize=3, label=f"{name} (ours)", color=f"C{i}")
-        if name in report:
-            r = pd.Series(report[name])
+        if report_values(metric, name):
+            r = pd.Series(report_values(metric, name))
             ax.plot(r.index, r.values, ls="--", marker="x", color=f"C{i}", alpha=0.7, label=f"{name} (report)")
     if bound:
         cs = np.array(sorted(frame.n_clusters.unique()))

@@ -8,7 +8,7 @@ The notebook checks its parameters with :func:`check_parameters`, then calls, in
   :class:`~zsl_lib.zeroshot.cvae.ClusterableCVAE` for every seed: ZSL top-1, GZSL U/S/H,
   calibrated-stacking AUSUC / best H, k-means MI of the real unseen features);
 - :func:`table4`, :func:`table2`, :func:`table1`, :func:`calibration_table` (ours beside the
-  paper's :data:`SOURCE_NUMBERS`); the figures and the rendered closing discussion are in
+  paper's :data:`SOURCE`); the figures and the rendered closing discussion are in
   :mod:`zsl_lib.experiments.cvae_report`;
 - :func:`run_fewshot` and :func:`table5` (Table 5: few-shot episodes on raw features vs features
   mapped by the Gaussian-similarity mapping);
@@ -48,7 +48,7 @@ from ..zeroshot.fewshot import CLASSIFIERS, evaluate_episodes
 #: Tables 1 and 2) and ``fewshot`` (Table 5, ``<k>shot.baseline`` / ``<k>shot.gaussian``, 5-way).
 #: Accuracies in percent as printed, k-means MI as printed in Table 4 (not given for the full
 #: method). Table 2's "Ours" and Table 4's ``+ noise`` row are the same numbers (one key).
-SOURCE_NUMBERS: dict[str, float] = {
+SOURCE: dict[str, float] = {
     # Table 2: ZSL per-class top-1 (%)
     "CUB.eszsl.zsl_top1": 53.9, "SUN.eszsl.zsl_top1": 54.5, "AWA2.eszsl.zsl_top1": 58.6,
     "CUB.cvae_zsl.zsl_top1": 52.1, "SUN.cvae_zsl.zsl_top1": 61.7, "AWA2.cvae_zsl.zsl_top1": 65.8,
@@ -101,7 +101,7 @@ TSNE_PANELS = {"(a) original features (NA)": "na", "(b) projected (CLS + Gaussia
 
 def paper(dataset: str, method: str, metric: str) -> float:
     """One of the paper's numbers (NaN where the paper gives none)."""
-    return SOURCE_NUMBERS.get(f"{dataset}.{method}.{metric}", np.nan)
+    return SOURCE.get(f"{dataset}.{method}.{metric}", np.nan)
 
 
 # ----------------------------------------------------------------------------- parameters

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..config import resolve_device
+from ..config import resolve_device, resolve_user_path
 from ..data import list_datasets, load_dataset
 from ..index.buckets import BucketIndex, csr_topk_unsorted
 from ..index.exact import exact_topk
@@ -35,7 +35,7 @@ from ..index.kmeans import KMeansBuckets
 from ..index.lsh import RandomHyperplaneLSH
 from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
 from ..metrics import retrieval as R
-from ..validation import check_int, check_matrix, check_name_list, check_positive_ints
+from ..validation import check_float, check_int, check_matrix, check_name_list, check_positive_ints
 from .lsh_report import REPORT
 
 METHODS = {
@@ -49,6 +49,8 @@ METRIC_KEYS = ("p_at_10", "p_at_50", "map_retrieved", "map_gallery", "recall_at_
                "candidates_per_query", "query_ms")
 # query split used as queries for each dataset (gallery = "train")
 QUERY_SPLIT = {"cifar10": "test", "cifar100": "test", "tiny-imagenet": "val"}
+#: ``datasets`` entry for a user's own labelled data (see :func:`check_user` / :func:`load_user_task`)
+USER = "user"
 
 
 @dataclass
@@ -137,17 +139,19 @@ def check_params(
     n_queries,
     n_gallery,
     n_threads,
+    user: dict | None = None,
     **positive_ints,
 ) -> dict[str, tuple[str, str]]:
     """Check notebook 04's parameters; returns ``{spec: (dataset, encoder)}`` for ``datasets``.
 
     ``datasets`` must be a list of ``"dataset:encoder"`` strings (a bare string from papermill's
     ``-p`` is refused with the ``-y`` form to use), each known to the registries and to
-    ``report_columns``; ``n_queries`` / ``n_gallery`` / ``n_threads`` positive integers or None;
+    ``report_columns``, or ``"user"`` for a user's own data described by ``user`` (see
+    :func:`check_user`); ``n_queries`` / ``n_gallery`` / ``n_threads`` positive integers or None;
     every other keyword (``neural_L``, ``neural_epochs``...) a positive integer.
     """
-    datasets = check_name_list("datasets", datasets, pattern_ok=lambda v: ":" in v)
-    specs = {spec: parse_spec(spec) for spec in datasets}
+    datasets = check_name_list("datasets", datasets, pattern_ok=lambda v: ":" in v or v == USER)
+    specs = {spec: (USER, check_user(user)["encoder"]) if spec == USER else parse_spec(spec) for spec in datasets}
     for spec, (ds_name, _) in specs.items():
         if ds_name not in report_columns:
             raise ValueError(
@@ -160,6 +164,85 @@ def check_params(
     return specs
 
 
+def check_user(user: dict | None) -> dict:
+    """The ``"user"`` entry's description, checked, with absolute paths.
+
+    ``user``: ``{"embeddings": <.npz with X, y, optional class_names>}`` or ``{"image_dir":
+    <dir>/<class>/<image>, "encoder": <encoder name>}`` (exactly one of the two sources), plus
+    ``"query_fraction"`` (default 0.1): the seeded, stratified share of the items that become the
+    queries; the rest is the gallery. Relative paths resolve like every user path
+    (:func:`zsl_lib.config.resolve_user_path`). Returns ``embeddings``, ``image_dir``, ``encoder``
+    (``"embeddings"`` for precomputed features) and ``query_fraction``.
+    """
+    user = dict(user or {})
+    unknown = sorted(set(user) - {"embeddings", "image_dir", "encoder", "query_fraction"})
+    if unknown:
+        raise ValueError(f"user data: unknown keys {unknown}; accepted: embeddings, image_dir, encoder, query_fraction")
+    emb, img = user.get("embeddings"), user.get("image_dir")
+    if (emb is None) == (img is None):
+        raise ValueError(
+            "datasets contains 'user': set exactly one of user_embeddings (an .npz with X (n, d), y (n,) "
+            "and optional class_names) and user_image_dir (a folder <dir>/<class>/<image>)"
+        )
+    out = {"embeddings": None, "image_dir": None, "encoder": "embeddings",
+           "query_fraction": check_float("user_query_fraction", user.get("query_fraction", 0.1), 0.0, 1.0,
+                                         low_open=True, high_open=True)}
+    if emb is not None:
+        out["embeddings"] = resolve_user_path("user_embeddings", emb)
+    else:
+        from ..encoders import list_encoders  # noqa: PLC0415  (encoders import torch: kept lazy)
+
+        out["image_dir"] = resolve_user_path("user_image_dir", img, folder=True)
+        encoder = user.get("encoder") or "efficientnet-lite0"
+        if encoder not in list_encoders() and not encoder.startswith(("torchvision:", "openclip:")):
+            raise ValueError(f"user_encoder: unknown encoder {encoder!r}; accepted: {list(list_encoders())}")
+        out["encoder"] = encoder
+    return out
+
+
+def load_user_task(
+    user: dict,
+    *,
+    n_queries: int | None = None,
+    n_gallery: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    device: str = "auto",
+) -> RetrievalTask:
+    """A user's labelled data as a retrieval task (``user`` as in :func:`check_user`).
+
+    The items (precomputed embeddings, or an image folder embedded by ``encoder``) are split by a
+    seeded stratified split: ``query_fraction`` of each class become the queries, the rest the
+    gallery; a class needs at least two items. The task is named ``user-<encoder>``.
+    """
+    from sklearn.model_selection import train_test_split  # noqa: PLC0415
+
+    from ..encoders import embed  # noqa: PLC0415  (encoders import torch: kept lazy)
+
+    user = check_user(user)
+    if user["embeddings"] is not None:
+        ds = load_dataset("embeddings", path=str(user["embeddings"]))
+        X, y = ds.X, np.asarray(ds.y)
+    else:
+        ds = load_dataset("image-folder", root=str(user["image_dir"]))
+        X, y = embed(ds, user["encoder"], progress=progress, device=resolve_device(device)), np.asarray(ds.labels)
+    classes, counts = np.unique(y, return_counts=True)
+    if (counts < 2).any():
+        few = [str(ds.class_names[c]) if ds.class_names is not None else str(c) for c in classes[counts < 2]][:10]
+        raise ValueError(f"user data: classes {few} have a single item; every class needs at least two "
+                         "(one gallery item and one query) for the stratified query split")
+    n_q = max(len(classes), round(user["query_fraction"] * len(y)))
+    if n_q >= len(y) - len(classes) + 1:
+        raise ValueError(f"user data: {len(y)} items in {len(classes)} classes are too few for "
+                         f"user_query_fraction={user['query_fraction']}; lower it or add items")
+    gal, qry = train_test_split(np.arange(len(y)), test_size=n_q, stratify=y, random_state=seed)
+    gal, qry = np.sort(gal), np.sort(qry)
+    task = make_task(f"{USER}-{user['encoder'].split(':')[-1].replace('/', '-')}", X[gal], y[gal], X[qry], y[qry],
+                     n_queries=n_queries, n_gallery=n_gallery, seed=seed)
+    task.dataset = USER
+    return task
+
+
 def load_task(
     spec: str,
     *,
@@ -169,6 +252,7 @@ def load_task(
     seed: int = 0,
     progress: bool = True,
     device: str = "auto",
+    user: dict | None = None,
 ) -> RetrievalTask:
     """Embed a dataset's gallery (train split) and queries (test / val split) and build the task.
 
@@ -176,10 +260,14 @@ def load_task(
     seeded subset of m images per class *before* embedding (to bound extraction time); the task
     is named ``dataset-encoder``. ``n_queries`` / ``n_gallery``: seeded subsets of the embedded
     queries / gallery (cheaper grids without re-extracting features). ``device``: the encoder's
-    torch device (``"auto"``: CUDA, then MPS, then CPU).
+    torch device (``"auto"``: CUDA, then MPS, then CPU). ``spec="user"``: the user's data
+    described by ``user`` (:func:`load_user_task`; ``limit_per_class`` does not apply).
     """
     from ..encoders import embed  # noqa: PLC0415  (encoders import torch: kept lazy)
 
+    if spec == USER:
+        return load_user_task(user, n_queries=n_queries, n_gallery=n_gallery, seed=seed, progress=progress,
+                              device=device)
     dataset, encoder = parse_spec(spec)
     limit_per_class = limit_per_class or {}
     parts = {}
