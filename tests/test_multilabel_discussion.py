@@ -7,7 +7,7 @@ import re
 
 from zsl_lib import config
 from zsl_lib.experiments import multilabel_report as R
-from zsl_lib.experiments.multilabel import THESIS
+from zsl_lib.experiments.multilabel import SOURCE
 
 DATASETS = ["fashion-products", "tiny-imagenet", "mulan-scene"]
 PARAMS = dict(n_prototypes=16, duplicate_pairs_csv="", finetune_settings="shared", finetune_epochs=5,
@@ -44,8 +44,8 @@ def test_committed_record_renders_its_own_numbers():
         assert f"{100 * res[f'{ds}.neighbor_search_minus_one_nn_f2']:+.1f} points on {R.name(ds)}" in text
     assert " / ".join(pct(res[f"{fp}.table45.ensemble.{t}.f2"]) for t in R.TRANSLATIONS) in text
     assert f"{pct(res[f'{fp}.table45.single.manual.f2'])} (best single context" in text
-    assert f"thesis {pct(THESIS['table4_6.f2.neighbor_search'])} vs" not in text  # thesis numbers come from THESIS
-    assert f"({pct(THESIS['table4_6.f2.neighbor_search'])} vs {pct(THESIS['table4_6.f2.one_nn'])})" in text
+    assert f"thesis {pct(SOURCE['table4_6.f2.neighbor_search'])} vs" not in text  # thesis numbers come from SOURCE
+    assert f"({pct(SOURCE['table4_6.f2.neighbor_search'])} vs {pct(SOURCE['table4_6.f2.one_nn'])})" in text
     assert (f"{pct(res[f'{fp}.table47.classwise_16_kmeans.f2'])} -> "
             f"{pct(res[f'{fp}.table47.classwise_16_kmeans_finetuned.f2'])}") in text
     assert f"language-image {res[f'{fp}.language_image.roc_auc']:.3f}" in text

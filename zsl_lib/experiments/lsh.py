@@ -36,7 +36,7 @@ from ..index.lsh import RandomHyperplaneLSH
 from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
 from ..metrics import retrieval as R
 from ..validation import check_float, check_int, check_matrix, check_name_list, check_positive_ints
-from .lsh_report import REPORT
+from .lsh_report import REPORT, SOURCE  # noqa: F401  (SOURCE: the report's numbers, read through notebook 04's zsl.driver)
 
 METHODS = {
     "kmeans": KMeansBuckets,

@@ -15,7 +15,7 @@ each step returns a :class:`Step` (``results`` for the later steps, the ``table`
   extensions; :func:`plot_model_comparison`, :func:`plot_example_query`,
   :func:`plot_learning_curve` -- the figures.
 
-:data:`THESIS` holds every number of the thesis the notebook compares with, as one flat dict of
+:data:`SOURCE` holds every number of the thesis the notebook compares with, as one flat dict of
 dotted keys -> fractions in [0, 1] (F2 55.8 % is ``0.558``), e.g. ``"table4_8.f2.one_nn"``.
 :data:`THESIS_FINETUNE` holds the settings the thesis *used* (Table 4.4), not results: the
 fine-tuning of each fine-tuned neighbour-net variant, applied with ``finetune_settings="thesis"``.
@@ -58,7 +58,7 @@ from .multilabel_hpo import TunedModel, tune_and_evaluate
 # The thesis's numbers (its non-public military collection, test split, micro averaging), as
 # fractions. Table 4.7 keys name the variant: kind . prototypes grouping . prototype labels
 # [. finetuned] ("all_items" = no prototypes; the thesis used 16 prototypes per class).
-THESIS: dict[str, float] = {
+SOURCE: dict[str, float] = {
     "test_prevalence": 0.0116,
     "table4_5.f2.ensemble.original": 0.116,
     "table4_5.f2.ensemble.automatic": 0.158,
@@ -103,7 +103,7 @@ NS_SPACE = {"temperature": ("float", 1.0, 300.0, "log"), "max_sim_diff": ("float
             "max_neighbors": ("int", 1, 200)}
 TEMPERATURE_SPACE = {"temperature": ("float", 1.0, 300.0, "log")}
 
-# Table 4.7: (THESIS key suffix, label ({n} = prototypes per class), kind, prototypes?, grouping,
+# Table 4.7: (SOURCE key suffix, label ({n} = prototypes per class), kind, prototypes?, grouping,
 # prototype labels, fine-tuned, variant whose searched temperature a fine-tuned net starts from)
 NET_VARIANTS = (
     ("simple.all_items", "simple, all items", "simple", False, None, None, False, None),
@@ -316,7 +316,7 @@ def table45_language_image(prepared: dict[str, PreparedData], collections: dict[
     t45 = pd.DataFrame(rows)
     if len(t45):
         kinds = ["single" if c.startswith("single") else "ensemble" for c in t45.contexts]
-        t45["F2 (thesis)"] = [100 * THESIS.get(f"table4_5.f2.{k}.{t}", np.nan) for k, t in zip(kinds, t45.translation)]
+        t45["F2 (thesis)"] = [100 * SOURCE.get(f"table4_5.f2.{k}.{t}", np.nan) for k, t in zip(kinds, t45.translation)]
         records.update({f"{r['dataset']}.table45.{r['contexts'].split(':')[0]}.{r['translation']}.f2": r["F2 (ours)"] / 100
                         for r in rows})
     return Step(results, t45, records)
@@ -334,7 +334,7 @@ def table46_neighbor_search(prepared: dict[str, PreparedData], cfg: Settings) ->
             lambda p, s: NeighborSearch(**p).fit(d.X_train, d.Y_train).predict_proba(Xs[s]),  # noqa: B023
             d.Y_val, d.Y_test, NS_SPACE, cfg.max_trials, cfg.seed)
     t46 = pd.DataFrame([{"dataset": n, "model": m, "F2 (ours)": 100 * results[n][m].test["f2"],
-                         "F2 (thesis)": 100 * THESIS[f"table4_6.f2.{m}"],
+                         "F2 (thesis)": 100 * SOURCE[f"table4_6.f2.{m}"],
                          "hyperparameters": results[n][m].params, "trials": results[n][m].n_trials}
                         for n in prepared for m in ("one_nn", "neighbor_search")])
     records = {f"{n}.neighbor_search_minus_one_nn_f2":
@@ -388,7 +388,7 @@ def table47_neighbor_nets(prepared: dict[str, PreparedData], cfg: Settings) -> S
                                         fixed={"temperature": net.temperature_})
             results[name][label] = by_key[key] = res
             rows.append({"dataset": name, "variant": label, "F2 (ours)": 100 * res.test["f2"],
-                         "F2 (thesis)": 100 * THESIS[f"table4_7.f2.{key}"], "temperature": res.params["temperature"],
+                         "F2 (thesis)": 100 * SOURCE[f"table4_7.f2.{key}"], "temperature": res.params["temperature"],
                          "fine-tuning": (ft if tuned else "-")})
     t47 = pd.DataFrame(rows)
     records = {variant_record_key(r["dataset"], r["variant"]): r["F2 (ours)"] / 100 for r in rows}
@@ -442,7 +442,7 @@ def table48_model_comparison(prepared: dict[str, PreparedData], t46: Step, t47: 
             records[f"{name}.{m}.per_class_threshold_f2"] = rep["f2"]
             rows.append({"dataset": name, "model": m, **{k: r.test[k] for k in METRIC_NAMES}, "f2 (samples)": f2s,
                          "threshold": r.threshold,
-                         "F2 per-class thr.": rep["f2"], "F2 thesis": THESIS.get(f"table4_8.f2.{m}", np.nan)})
+                         "F2 per-class thr.": rep["f2"], "F2 thesis": SOURCE.get(f"table4_8.f2.{m}", np.nan)})
     return Step(best_models, pd.DataFrame(rows), records)
 
 

@@ -3,7 +3,7 @@
 
 :func:`discussion_markdown` formats the recorded dict into the closing Markdown: every number is
 formatted from a recorded value (or computed from recorded values, or a notebook parameter, or
-the thesis's :data:`~zsl_lib.experiments.multilabel.THESIS`), and every qualitative verdict
+the thesis's :data:`~zsl_lib.experiments.multilabel.SOURCE`), and every qualitative verdict
 (reproduces or not, which model is best, which ordering holds) is decided by comparing recorded
 values, so the prose cannot drift from the record. Sections whose keys a run did not record (the
 smoke profile, the paper profile, a user's data) are left out and named in one closing line.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .multilabel import THESIS
+from .multilabel import SOURCE
 
 NAMES = {"fashion-products": "fashion", "tiny-imagenet": "Tiny-ImageNet", "mulan-scene": "Mulan scene"}
 MODELS = {"language_image": "language-image", "one_nn": "1-NN", "neighbor_search": "neighbour search",
@@ -119,7 +119,7 @@ def _setting(res, datasets, max_items, fashion_items, tiny_limit_per_class):
         lines.append(
             "Prevalence matters (thesis 4.3): test prevalence "
             + _and([f"{prevalence(p)} % ({name(ds)})" for ds, p in prev])
-            + f" (thesis {prevalence(THESIS['test_prevalence'])} %). **A trivial baseline that suggests every "
+            + f" (thesis {prevalence(SOURCE['test_prevalence'])} %). **A trivial baseline that suggests every "
             "keyword scores F2 = 5p/(4p+1)**: "
             + _and([f"{pct(trivial_f2(p))} ({name(ds)})" for ds, p in prev]) + ".")
     return " ".join(lines)
@@ -164,9 +164,9 @@ def _table45(res, datasets):
             continue
         last = [t for t in TRANSLATIONS if t in ens][-1]
         single = _num(res, f"{ds}.table45.single.{last}.f2")
-        gain, thesis_gain = ens[last] - ens["original"], (THESIS[f"table4_5.f2.ensemble.{last}"]
-                                                            - THESIS["table4_5.f2.ensemble.original"])
-        t_single = THESIS.get(f"table4_5.f2.single.{last}")
+        gain, thesis_gain = ens[last] - ens["original"], (SOURCE[f"table4_5.f2.ensemble.{last}"]
+                                                            - SOURCE["table4_5.f2.ensemble.original"])
+        t_single = SOURCE.get(f"table4_5.f2.single.{last}")
         ordered = all(ens[a] < ens[b] for a, b in zip(list(ens), list(ens)[1:]))
         if last == "original":
             verdict = "Table 4.5: no label translation in this run, so the translation effect is not tested."
@@ -175,7 +175,7 @@ def _table45(res, datasets):
         else:
             verdict = "**Table 4.5 does not reproduce the translation effect.**"
         ours = " / ".join(pct(v) for v in ens.values())
-        thesis = " / ".join(pct(THESIS[f"table4_5.f2.ensemble.{t}"]) for t in ens)
+        thesis = " / ".join(pct(SOURCE[f"table4_5.f2.ensemble.{t}"]) for t in ens)
         text = (f"* {verdict} Language-image F2 on {name(ds)}: {ours} ({' / '.join(ens)})"
                 + (f", {pct(single)} (best single context, {last} names)" if single is not None else "")
                 + f"; thesis {thesis}" + (f" / {pct(t_single)}" if single is not None and t_single is not None else "")
@@ -190,7 +190,7 @@ def _table45(res, datasets):
             small = abs(100 * d) < MATCH_POINTS
             thesis_d = ""
             if t_single is not None:
-                td = THESIS[f"table4_5.f2.ensemble.{last}"] - t_single
+                td = SOURCE[f"table4_5.f2.ensemble.{last}"] - t_single
                 thesis_d = f"; thesis {points(td)}" + (", as here" if (abs(100 * td) < MATCH_POINTS) == small else "")
             text += (f" Context ensembling {'changes little' if small else 'matters'} ({points(d)} points against "
                      f"the best single context{thesis_d}).")
@@ -221,7 +221,7 @@ def _table46(res, datasets):
     else:
         verdict = "**Table 4.6 does not reproduce: neighbour search does not beat 1-NN**"
     ours = ", ".join(f"{points(ns - one)} points on {name(ds)} ({pct(ns)} vs {pct(one)})" for ds, ns, one in rows)
-    tn, to = THESIS["table4_6.f2.neighbor_search"], THESIS["table4_6.f2.one_nn"]
+    tn, to = SOURCE["table4_6.f2.neighbor_search"], SOURCE["table4_6.f2.one_nn"]
     return f"* {verdict}: {ours}; thesis {points(tn - to)} ({pct(tn)} vs {pct(to)})."
 
 
@@ -232,7 +232,7 @@ def _table47(res, datasets, n, finetune_settings, finetune_epochs, finetune_lr):
     have = [ds for ds in datasets if f(ds, "simple_all_items") is not None]
     if not have:
         return None
-    T = THESIS
+    T = SOURCE
     sent = []
     # simple net without prototypes vs neighbour search
     pairs = [(ds, f(ds, "simple_all_items"), _num(res, f"{ds}.neighbor_search.f2")) for ds in have]
@@ -312,7 +312,7 @@ def _table48(res, datasets):
             rows[ds] = f2
     if not rows:
         return None
-    T = THESIS
+    T = SOURCE
 
     def ordering_holds(f2):
         nets = [f2[m] for m in ("simple_net", "classwise_net") if m in f2]
