@@ -373,3 +373,21 @@ def test_discussion_markdown_renders_recorded_numbers():
     assert "5.1" in text and "gamma = 10.0" in text and "full: noise_alpha" in text
     res["d.full.zsl_top1"] = 0.5
     assert "full method 50.0 %" in R.discussion_markdown(res, ["d"], ["full"], "full")
+
+
+def test_umap_views_are_seeded_and_separate_real_groups(split):
+    """UMAP beside t-SNE (issue 13): same layout as tsne_views, identical for one seed; the
+    figure's axes say UMAP."""
+    m = E.run_ablation(split, ["cls"], [0], SMALL | {"projection_dim": 16}, progress=False)[1]["cls"]
+    a = R.tsne_views({"cls": m}, split, n_classes=3, n_per_class=10, method="umap")["cls"]
+    b = R.tsne_views({"cls": m}, split, n_classes=3, n_per_class=10, method="umap")["cls"]
+    assert a[0].shape == (60, 2) and np.isfinite(a[0]).all()
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], R.tsne_views({"cls": m}, split, n_classes=3, n_per_class=10)["cls"][1])
+    with pytest.raises(ValueError, match="method"):
+        R.tsne_views({"cls": m}, split, n_classes=3, method="pca")
+    import matplotlib.pyplot as plt
+
+    fig = R.plot_tsne({"cls_gaussian": m}, split, n_classes=3, method="umap")
+    assert fig.axes[0].get_xlabel() == "UMAP 1" and "UMAP" in fig._suptitle.get_text()
+    plt.close("all")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.manifold import TSNE
 
+from ..validation import check_choice
 from .cvae import TSNE_PANELS, display_name, eszsl_scorer, gzsl_calibration_curve
 
 
@@ -97,8 +98,20 @@ def plot_calibration_curves(splits: dict, eszsl_models: dict, first_models: dict
     return fig
 
 
-def tsne_views(models: dict, split, n_classes: int = 10, n_per_class: int = 30, random_state=0) -> dict:
-    """2-d t-SNE embeddings for Fig. 3: real vs synthesised unseen features per model.
+def _two_d(X: np.ndarray, method: str, random_state) -> np.ndarray:
+    """A seeded 2-d map of ``X``: t-SNE (the paper's) or UMAP (umap-learn; keeps more of the global
+    layout, so distances between class groups mean more)."""
+    check_choice("method", method, ("tsne", "umap"))
+    if method == "tsne":
+        return TSNE(n_components=2, init="pca", perplexity=30, random_state=random_state).fit_transform(X)
+    import umap  # noqa: PLC0415  (numba start-up cost only when asked for)
+
+    return umap.UMAP(n_components=2, n_neighbors=15, min_dist=0.1, random_state=random_state).fit_transform(X)
+
+
+def tsne_views(models: dict, split, n_classes: int = 10, n_per_class: int = 30, random_state=0,
+               method: str = "tsne") -> dict:
+    """2-d t-SNE (or ``method="umap"``) embeddings for Fig. 3: real vs synthesised unseen features per model.
 
     ``models`` maps a panel title to a fitted :class:`ClusterableCVAE`. For ``n_classes`` random
     unseen classes, up to ``n_per_class`` real test features (projected with the model) and as
@@ -111,23 +124,24 @@ def tsne_views(models: dict, split, n_classes: int = 10, n_per_class: int = 30, 
     for title, m in models.items():
         real = m.transform(split.X_test_unseen[idx])
         synth, ys = m.generate(classes, n_per_class, random_state=random_state)
-        Z = TSNE(n_components=2, init="pca", perplexity=30, random_state=random_state).fit_transform(
-            np.concatenate([real, synth]).astype(np.float64))
+        Z = _two_d(np.concatenate([real, synth]).astype(np.float64), method, random_state)
         y = np.concatenate([split.y_test_unseen[idx], ys])
         out[title] = (Z, y, np.r_[np.ones(len(idx), bool), np.zeros(len(ys), bool)])
     return out
 
 
-def plot_tsne(models: dict, split, n_classes: int = 10, random_state=0):
-    """Fig. 3 analogue on one split: t-SNE panels of :data:`TSNE_PANELS` for the variants in
-    ``models`` (``{variant: fitted model}``); crosses real, dots synthesised unseen features."""
+def plot_tsne(models: dict, split, n_classes: int = 10, random_state=0, method: str = "tsne"):
+    """Fig. 3 analogue on one split: t-SNE (or ``method="umap"``) panels of :data:`TSNE_PANELS` for
+    the variants in ``models`` (``{variant: fitted model}``); crosses real, dots synthesised unseen
+    features."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     panel_models = {t: models[v] for t, v in TSNE_PANELS.items() if v in models}
     if not panel_models:
         raise ValueError(f"the t-SNE figure needs at least one of the variants {list(TSNE_PANELS.values())}; "
                          f"got models of {list(models)}")
-    views = tsne_views(panel_models, split, n_classes=n_classes, random_state=random_state)
+    views = tsne_views(panel_models, split, n_classes=n_classes, random_state=random_state, method=method)
+    axis = {"tsne": "t-SNE", "umap": "UMAP"}[method]
     fig, axes = plt.subplots(1, len(views), figsize=(5.4 * len(views), 4.8), squeeze=False)
     for ax, (title, (Z, y, real)) in zip(axes[0], views.items()):
         codes = np.unique(y, return_inverse=True)[1]
@@ -135,10 +149,11 @@ def plot_tsne(models: dict, split, n_classes: int = 10, random_state=0):
         ax.scatter(Z[~real, 0], Z[~real, 1], c=codes[~real], cmap="tab10", marker="o", s=8, alpha=0.5,
                    label="synthesised")
         ax.set_title(title)
-        ax.set_xlabel("t-SNE 1")
-        ax.set_ylabel("t-SNE 2")
+        ax.set_xlabel(f"{axis} 1")
+        ax.set_ylabel(f"{axis} 2")
     axes[0][0].legend(loc="best", fontsize=8)
-    fig.suptitle(f"Fig. 3 analogue on {split.name}: {len(np.unique(y))} unseen classes, real (x) vs synthesised (o)")
+    fig.suptitle(f"Fig. 3 analogue ({axis}) on {split.name}: {len(np.unique(y))} unseen classes, "
+                 "real (x) vs synthesised (o)")
     fig.tight_layout(rect=(0, 0, 1, 0.94), w_pad=2.0)
     return fig
 
