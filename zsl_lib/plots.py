@@ -20,6 +20,57 @@ from . import record
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
+#: code identifier (method, model, metric, grid group, dataset) -> the name a reader sees in a
+#: figure's legend, tick labels and titles. The one place of these names: the notebooks' figure
+#: code labels through :func:`display_name`, never with the raw key.
+DISPLAY_NAMES: dict[str, str] = {
+    # notebook 04: retrieval methods
+    "kmeans": "k-means buckets",
+    "lsh": "random-hyperplane LSH",
+    "rh_lsh": "random-hyperplane LSH",
+    "neural-lsh": "neural LSH",
+    "faiss-ivf": "FAISS IVFFlat",
+    "faiss-lsh": "FAISS IndexLSH (+ re-rank)",
+    "exact": "exact (ours)",
+    "faiss-flat": "FAISS IndexFlatIP",
+    # notebook 04: metrics
+    "p_at_10": "precision@10 (%)",
+    "p_at_50": "precision@50 (%)",
+    "map_retrieved": "mAP over the retrieved list (%)",
+    "map_gallery": "mAP over the gallery (%)",
+    "recall_at_10": "recall@10 of exact neighbours (%)",
+    "candidates_per_query": "candidates scanned per query",
+    "query_ms": "query time (ms per query, top-k search)",
+    # notebook 04: grid groups and swept knobs (numbered groups such as L12: lsh.group_name)
+    "pca-none": "no PCA",
+    "pca-0_95": "PCA, 95 % variance",
+    "K": "K (number of clusters)",
+    "H": "H (bits per table)",
+    "J": "J (bits per table)",
+    "nlist": "nlist (inverted lists)",
+    "bits": "bits",
+    # notebook 05: models
+    "one_nn": "1-NN",
+    "neighbor_search": "neighbour search",
+    "simple_net": "simple neighbour net",
+    "classwise_net": "class-wise neighbour net",
+    "language_image": "language-image model",
+    "hybrid": "hybrid model",
+    "ml_knn": "ML-kNN",
+    # datasets
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+    "tiny-imagenet": "Tiny ImageNet",
+    "imagenet": "ImageNet",
+    "mulan-scene": "Mulan scene",
+    "fashion-products": "fashion products",
+}
+
+
+def display_name(key: str) -> str:
+    """The human-readable name of a code identifier (:data:`DISPLAY_NAMES`; the key itself when unknown)."""
+    return DISPLAY_NAMES.get(key, key)
+
 
 def use_style() -> None:
     """Apply the lab's figure style (seaborn whitegrid, readable fonts, 110 dpi on screen)."""

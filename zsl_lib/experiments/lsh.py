@@ -19,6 +19,7 @@ Metrics are percentages (x100) like the report's tables.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from ..index.kmeans import KMeansBuckets
 from ..index.lsh import RandomHyperplaneLSH
 from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
 from ..metrics import retrieval as R
+from ..plots import display_name
 from ..validation import check_float, check_int, check_matrix, check_name_list, check_positive_ints
 from .lsh_report import REPORT, SOURCE  # noqa: F401  (SOURCE: the report's numbers, read through notebook 04's zsl.driver)
 
@@ -647,23 +649,41 @@ def ordering_holds(best: pd.DataFrame) -> pd.Series:
 # ------------------------------------------------------------------------------------------------
 # figures
 
-_LABELS = {
-    "p_at_10": "precision@10 (%)",
-    "p_at_50": "precision@50 (%)",
-    "map_retrieved": "mAP over the retrieved list (%)",
-    "map_gallery": "mAP over the gallery (%)",
-    "recall_at_10": "recall@10 of exact neighbours (%)",
-    "candidates_per_query": "candidates scanned per query",
+#: the methods in the figures' order, each with its own clearly distinct hue and marker
+FIGURE_METHODS = ("kmeans", "lsh", "neural-lsh", "faiss-ivf", "faiss-lsh", "exact", "faiss-flat")
+METHOD_STYLE = {
+    "kmeans": ("#1f77b4", "o"),  # blue
+    "lsh": ("#ff7f0e", "s"),  # orange
+    "neural-lsh": ("#2ca02c", "^"),  # green
+    "faiss-ivf": ("#9467bd", "D"),  # purple
+    "faiss-lsh": ("#d62728", "v"),  # red
 }
-METHOD_NAMES = {
-    "kmeans": "k-means buckets",
-    "lsh": "random-hyperplane LSH",
-    "neural-lsh": "neural LSH",
-    "faiss-ivf": "FAISS IVFFlat",
-    "faiss-lsh": "FAISS IndexLSH (+ re-rank)",
-    "exact": "exact (ours)",
-    "faiss-flat": "FAISS IndexFlatIP",
-}
+# kept for code that imported them: the names now live in zsl_lib.plots.DISPLAY_NAMES
+METHOD_NAMES = {m: display_name(m) for m in FIGURE_METHODS}
+_LABELS = {m: display_name(m) for m in ("p_at_10", "p_at_50", "map_retrieved", "map_gallery",
+                                       "recall_at_10", "candidates_per_query")}
+
+_GROUP_PATTERNS = (
+    (re.compile(r"^L(\d+)$"), "{} hash tables"),
+    (re.compile(r"^pca-(\d+)$"), "PCA to {} dims"),
+    (re.compile(r"^nprobe(\d+)$"), "nprobe = {}"),
+    (re.compile(r"^cand(\d+)$"), "{} candidates re-ranked"),
+)
+
+
+def group_name(group: str) -> str:
+    """A grid group (``"pca-0_95"``, ``"L12"``, ``"nprobe8"``) as a reader reads it."""
+    for pattern, fmt in _GROUP_PATTERNS:
+        m = pattern.match(group)
+        if m:
+            return fmt.format(m.group(1))
+    return display_name(group)
+
+
+def dataset_name(dataset: str) -> str:
+    """A grid dataset (``"cifar10:resnet56-cifar10"``) as a title: ``"CIFAR-10 (resnet56-cifar10 features)"``."""
+    name, _, encoder = dataset.partition(":")
+    return f"{display_name(name)} ({encoder} features)" if encoder else display_name(name)
 
 
 def _value_ticks(ax, values):
@@ -684,6 +704,19 @@ def _log_x(ax):
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _legend_below(fig, axes, ncol: int | None = None):
+    """One legend for the whole figure, below the panels (the panels' data stay uncovered)."""
+    handles, labels = {}, []
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in handles:
+                handles[lab] = h
+                labels.append(lab)
+    ncol = ncol or max(1, min(len(labels), int(fig.get_figwidth() / 1.9)))  # as many as fit
+    fig.legend([handles[lab] for lab in labels], labels, loc="outside lower center", ncol=ncol,
+               fontsize=8, markerscale=1.4, frameon=False)
+
+
 def plot_vs_report(
     compared: pd.DataFrame, method: str, *, metrics=("p_at_10", "p_at_50", "map_retrieved")
 ):
@@ -694,21 +727,24 @@ def plot_vs_report(
     fig, axes = plt.subplots(
         len(datasets),
         len(metrics),
-        figsize=(4.2 * len(metrics), 3.2 * len(datasets)),
+        figsize=(4.2 * len(metrics), 3.2 * len(datasets) + 0.9),
         squeeze=False,
+        layout="constrained",
     )
     report_col = {
         "p_at_10": "report_p_at_10",
         "p_at_50": "report_p_at_50",
         "map_retrieved": "report_map",
     }
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#8c564b")
+    groups = list(dict.fromkeys(compared.group))
     for i, ds in enumerate(datasets):
         d = compared[compared.dataset == ds]
         for j, m in enumerate(metrics):
             ax = axes[i, j]
-            for k, (group, gd) in enumerate(d.groupby("group", sort=False)):
-                color = f"C{k}"
-                ax.plot(gd.value, gd[m], "o-", color=color, label=f"ours {group}")
+            for group, gd in d.groupby("group", sort=False):
+                color = palette[groups.index(group) % len(palette)]
+                ax.plot(gd.value, gd[m], "o-", color=color, label=f"ours, {group_name(group)}")
                 if m in report_col and gd[report_col[m]].notna().any():
                     ax.plot(
                         gd.value,
@@ -716,16 +752,24 @@ def plot_vs_report(
                         "s--",
                         color=color,
                         alpha=0.6,
-                        label=f"report {group}",
+                        label=f"report, {group_name(group)}",
                     )
             _value_ticks(ax, sorted(d.value.unique()))
-            ax.set_xlabel(f"{d.param.iloc[0]}")
-            ax.set_ylabel(_LABELS[m])
-            ax.set_title(ds, fontsize=9)
-        axes[i, -1].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{METHOD_NAMES[method]}: ours (solid) vs the report (dashed)", fontweight="bold")
-    fig.tight_layout()
+            ax.set_xlabel(display_name(str(d.param.iloc[0])))
+            ax.set_ylabel(display_name(m))
+            ax.set_title(dataset_name(ds), fontsize=9)
+    _legend_below(fig, axes, ncol=len(groups))  # one column per group: ours above the report
+    fig.suptitle(f"{display_name(method)}: ours (solid) vs the report (dashed)", fontweight="bold")
     return fig
+
+
+def _methods_in(grid: pd.DataFrame) -> list[str]:
+    present = set(grid.method)
+    return [m for m in FIGURE_METHODS if m in present] + sorted(present - set(FIGURE_METHODS))
+
+
+def _style(meth: str, k: int) -> tuple[str, str]:
+    return METHOD_STYLE.get(meth, (f"C{k}", "o"))
 
 
 def plot_tradeoff(grid: pd.DataFrame, exact: pd.DataFrame, *, metrics=("p_at_10", "recall_at_10")):
@@ -736,31 +780,33 @@ def plot_tradeoff(grid: pd.DataFrame, exact: pd.DataFrame, *, metrics=("p_at_10"
     fig, axes = plt.subplots(
         len(metrics),
         len(datasets),
-        figsize=(4.6 * len(datasets), 3.6 * len(metrics)),
+        figsize=(4.6 * len(datasets), 3.6 * len(metrics) + 0.8),
         squeeze=False,
+        layout="constrained",
     )
-    methods = [m for m in METHOD_NAMES if m in set(grid.method)]
+    methods = _methods_in(grid)
     for j, ds in enumerate(datasets):
         for i, m in enumerate(metrics):
             ax = axes[i, j]
             for k, meth in enumerate(methods):
                 d = grid[(grid.dataset == ds) & (grid.method == meth) & grid[m].notna()]
+                color, marker = _style(meth, k)
                 ax.scatter(
                     d.candidates_per_query,
                     d[m],
-                    s=18,
-                    color=f"C{k}",
-                    label=METHOD_NAMES[meth],
+                    s=20,
+                    color=color,
+                    marker=marker,
+                    label=display_name(meth),
                     alpha=0.8,
                 )
             e = exact[(exact.dataset == ds) & (exact.method == "exact")]
             ax.axhline(float(e[m].iloc[0]), color="k", ls=":", lw=1, label="exact search")
             _log_x(ax)
-            ax.set_xlabel(_LABELS["candidates_per_query"])
-            ax.set_ylabel(_LABELS[m])
-            ax.set_title(ds)
-    axes[0, -1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+            ax.set_xlabel(display_name("candidates_per_query"))
+            ax.set_ylabel(display_name(m))
+            ax.set_title(dataset_name(ds))
+    _legend_below(fig, axes)
     return fig
 
 
@@ -769,22 +815,25 @@ def plot_query_time(grid: pd.DataFrame, exact: pd.DataFrame):
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     datasets = list(dict.fromkeys(grid.dataset))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.6), squeeze=False)
-    methods = [m for m in METHOD_NAMES if m in set(grid.method)]
+    fig, axes = plt.subplots(
+        1, len(datasets), figsize=(4.6 * len(datasets), 4.4), squeeze=False, layout="constrained"
+    )
+    methods = _methods_in(grid)
     for j, ds in enumerate(datasets):
         ax = axes[0, j]
         for k, meth in enumerate(methods):
             d = grid[(grid.dataset == ds) & (grid.method == meth) & grid.query_ms.notna()]
+            color, marker = _style(meth, k)
             ax.scatter(
-                d.query_ms, d.recall_at_10, s=18, color=f"C{k}", label=METHOD_NAMES[meth], alpha=0.8
+                d.query_ms, d.recall_at_10, s=20, color=color, marker=marker,
+                label=display_name(meth), alpha=0.8,
             )
         for ls, meth in ((":", "exact"), ("--", "faiss-flat")):
             e = exact[(exact.dataset == ds) & (exact.method == meth)]
-            ax.axvline(float(e.query_ms.iloc[0]), color="k", ls=ls, lw=1, label=METHOD_NAMES[meth])
+            ax.axvline(float(e.query_ms.iloc[0]), color="k", ls=ls, lw=1, label=display_name(meth))
         _log_x(ax)
-        ax.set_xlabel("query time (ms per query, top-k search)")
-        ax.set_ylabel(_LABELS["recall_at_10"])
-        ax.set_title(ds)
-    axes[0, -1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+        ax.set_xlabel(display_name("query_ms"))
+        ax.set_ylabel(display_name("recall_at_10"))
+        ax.set_title(dataset_name(ds))
+    _legend_below(fig, axes)
     return fig

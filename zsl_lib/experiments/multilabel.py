@@ -45,6 +45,7 @@ from ..metrics.multilabel import (
     multilabel_report,
     per_class_roc_auc,
 )
+from ..plots import display_name
 from ..validation import check_choice, check_float, check_int, check_name_list
 from ..zeroshot import language_image as lim
 from ..zeroshot.multilabel_prep import PreparedData
@@ -449,14 +450,14 @@ def table48_model_comparison(prepared: dict[str, PreparedData], t46: Step, t47: 
 def plot_model_comparison(t48: pd.DataFrame):
     """Table 4.8 as bars per dataset: test F2 with the global and per-class thresholds, thesis marks."""
     n = t48["dataset"].nunique()
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 2, 4), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 2, 4.6), squeeze=False, layout="constrained")
     for ax, (name, g) in zip(axes[0], t48.groupby("dataset", sort=False)):
         x = np.arange(len(g))
         ax.bar(x - 0.2, 100 * g["f2"], 0.4, label="global threshold")
         ax.bar(x + 0.2, 100 * g["F2 per-class thr."], 0.4, label="per-class thresholds")
         ax.scatter(x, 100 * g["F2 thesis"], color="k", marker="_", s=200, zorder=3, label="thesis (its dataset)")
-        ax.set_xticks(x, g["model"], rotation=45, ha="right")
-        ax.set(title=name, ylabel="test F2 (%)")
+        ax.set_xticks(x, [display_name(m) for m in g["model"]], rotation=45, ha="right")
+        ax.set(title=display_name(name), ylabel="test F2 (%)")
     axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle("Table 4.8 as a figure: micro F2 on the test split (thesis: its military dataset)")
     return fig
@@ -523,7 +524,7 @@ def plot_example_query(name: str, data: kwd.KeywordData, d: PreparedData, q: int
     """Table 4.11 as images: the query and its contributing reference items (None without images)."""
     if data.dataset is None:
         return None
-    fig, axes = plt.subplots(1, len(t411) + 1, figsize=(2.5 * (len(t411) + 1), 3.8), layout="constrained")
+    fig, axes = plt.subplots(1, len(t411) + 1, figsize=(2.5 * (len(t411) + 1), 4.4), layout="constrained")
     axes[0].imshow(data.dataset.get_image(int(d.idx_test[q])))
     axes[0].set_title("query\n" + "\n".join(sorted(truth)[:5]), fontsize=7)
     for ax, (_, r) in zip(axes[1:], t411.iterrows()):
@@ -532,8 +533,12 @@ def plot_example_query(name: str, data: kwd.KeywordData, d: PreparedData, q: int
                      fontsize=7)
     for ax in axes:
         ax.axis("off")
-    fig.suptitle(f"Table 4.11 as images: the five reference items contributing most to the query's "
-                 f"neighbour-search scores ({name})")
+        # an image keeps its aspect and shrinks inside its panel: keep it at the panel's bottom so that
+        # its multi-line title stays inside the space constrained layout reserved, below the suptitle
+        ax.set_anchor("S")
+    fig.get_layout_engine().set(h_pad=0.08)
+    fig.suptitle(f"Table 4.11 as images ({display_name(name)}): the {len(t411)} reference items contributing "
+                 "most to the query's neighbour-search scores", fontsize="medium", fontweight="bold")
     return fig
 
 
@@ -581,10 +586,11 @@ def plot_learning_curve(curve: pd.DataFrame):
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 2, 3.6), squeeze=False, layout="constrained")
     for ax, (name, g) in zip(axes[0], curve.groupby("dataset", sort=False)):
         for m, gm in g.groupby("model"):
-            ax.plot(gm.n_reference, 100 * gm.f2, marker="o", color=CURVE_STYLE[m][0], ls=CURVE_STYLE[m][1], label=m)
-        ax.set(xscale="log", xlabel="labelled reference items", ylabel="test F2 (%)", title=name)
+            ax.plot(gm.n_reference, 100 * gm.f2, marker="o", color=CURVE_STYLE[m][0], ls=CURVE_STYLE[m][1],
+                    label=display_name(m))
+        ax.set(xscale="log", xlabel="labelled reference items", ylabel="test F2 (%)", title=display_name(name))
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    handles = [plt.Line2D([], [], color=c, ls=ls, marker="o", label=m + (" (zero-shot)" if m == "language_image" else ""))
+    handles = [plt.Line2D([], [], color=c, ls=ls, marker="o", label=display_name(m) + (" (zero-shot)" if m == "language_image" else ""))
                for m, (c, ls) in CURVE_STYLE.items()]
     axes[0][-1].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle("Learning curve: image-based models vs the zero-shot language-image model")

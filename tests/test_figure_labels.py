@@ -1,0 +1,110 @@
+"""What a reader sees in notebooks 04 and 05's figures: human-readable names (zsl_lib.plots.DISPLAY_NAMES),
+never a code identifier, in every legend, tick label and title."""
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from zsl_lib.experiments import lsh as L  # noqa: E402
+from zsl_lib.experiments import multilabel as M  # noqa: E402
+from zsl_lib.plots import DISPLAY_NAMES, display_name  # noqa: E402
+
+#: keys a reader would read as code when they appear as a word (plain words such as "exact" may)
+CODE_KEYS = {k for k, v in DISPLAY_NAMES.items() if v != k and re.search(r"[-_0-9]|^[A-Z]$", k)}
+
+
+def _texts(fig) -> list[str]:
+    out = [t.get_text() for t in fig.texts] + [fig.get_suptitle()]
+    for leg in fig.legends:
+        out += [t.get_text() for t in leg.get_texts()]
+    for ax in fig.axes:
+        out += [ax.get_title(loc) for loc in ("left", "center", "right")]
+        out += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        if ax.get_legend() is not None:
+            out += [t.get_text() for t in ax.get_legend().get_texts()]
+    return [t for t in out if t]
+
+
+def _assert_readable(fig):
+    fig.canvas.draw()  # tick labels are only set when drawn
+    texts = _texts(fig)
+    assert texts
+    for text in texts:
+        assert text not in CODE_KEYS and text not in {k for k, v in DISPLAY_NAMES.items() if v != k}, text
+        for token in re.split(r"[\s(),:;]+", text):
+            assert "_" not in token, (token, text)
+            assert token not in CODE_KEYS, (token, text)
+            assert not re.fullmatch(r"L\d+|pca-\S+|nprobe\d+|cand\d+", token), (token, text)
+    plt.close(fig)
+
+
+@pytest.fixture
+def grid_and_exact():
+    rng = np.random.default_rng(0)
+    rows = []
+    for ds in ("cifar10:resnet56-cifar10", "tiny-imagenet:efficientnet-lite0"):
+        for meth, groups, param in (("kmeans", ["pca-none", "pca-0_95", "pca-20"], "K"), ("lsh", ["L3", "L12"], "H"),
+                                    ("neural-lsh", ["L12"], "J"), ("faiss-ivf", ["nprobe8"], "nlist"),
+                                    ("faiss-lsh", ["cand100"], "bits")):
+            for g in groups:
+                for v in (10, 100):
+                    rows.append({"dataset": ds, "method": meth, "group": g, "param": param, "value": v,
+                                 "p_at_10": rng.uniform(40, 80), "p_at_50": rng.uniform(40, 80),
+                                 "map_retrieved": rng.uniform(20, 60), "recall_at_10": rng.uniform(20, 100),
+                                 "candidates_per_query": 10 ** rng.uniform(1, 3), "query_ms": 10 ** rng.uniform(-2, 0)})
+    grid = pd.DataFrame(rows)
+    exact = pd.DataFrame([{"dataset": ds, "method": m, "p_at_10": 85.0, "recall_at_10": 100.0, "query_ms": q}
+                          for ds in grid.dataset.unique() for m, q in (("exact", 0.8), ("faiss-flat", 0.3))])
+    return grid, exact
+
+
+def test_display_name_maps_known_keys_and_passes_unknown_through():
+    assert display_name("neural-lsh") == "neural LSH"
+    assert display_name("faiss-ivf") == "FAISS IVFFlat"
+    assert display_name("one_nn") == "1-NN"
+    assert display_name("neighbor_search") == "neighbour search"
+    assert display_name("pca-0_95") == "PCA, 95 % variance"
+    assert display_name("no-such-key") == "no-such-key"
+    assert L.group_name("L12") == "12 hash tables" and L.group_name("pca-none") == "no PCA"
+    assert L.METHOD_NAMES["lsh"] == display_name("lsh")  # the old name still works
+
+
+def test_lsh_tradeoff_and_query_time_figures_are_readable(grid_and_exact):
+    grid, exact = grid_and_exact
+    fig = L.plot_tradeoff(grid, exact)
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1  # legend off the data
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:5] == [display_name(m) for m in ("kmeans", "lsh", "neural-lsh", "faiss-ivf", "faiss-lsh")]
+    colors = [tuple(np.round(h.get_facecolor()[0][:3], 2)) for h in fig.legends[0].legend_handles[:5]]
+    assert len(set(colors)) == 5
+    _assert_readable(fig)
+    fig = L.plot_query_time(grid, exact)
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    _assert_readable(fig)
+
+
+def test_lsh_vs_report_figure_is_readable(grid_and_exact):
+    grid, _ = grid_and_exact
+    for method in ("kmeans", "lsh"):
+        comp = grid[grid.method == method].copy()
+        comp["report_p_at_10"], comp["report_p_at_50"], comp["report_map"] = comp.p_at_10 + 1, np.nan, np.nan
+        _assert_readable(L.plot_vs_report(comp, method))
+
+
+def test_multilabel_model_comparison_and_learning_curve_are_readable():
+    models = ["one_nn", "neighbor_search", "simple_net", "classwise_net", "language_image", "hybrid", "ml_knn"]
+    t48 = pd.DataFrame([{"dataset": "mulan-scene", "model": m, "f2": 0.5, "F2 per-class thr.": 0.55, "F2 thesis": 0.4}
+                        for m in models])
+    fig = M.plot_model_comparison(t48)
+    fig.canvas.draw()
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [display_name(m) for m in models]
+    _assert_readable(fig)
+    curve = pd.DataFrame([("mulan-scene", n, m, 0.4) for n in (10, 100) for m in ("one_nn", "neighbor_search")],
+                         columns=["dataset", "n_reference", "model", "f2"])
+    _assert_readable(M.plot_learning_curve(curve))
