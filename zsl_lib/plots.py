@@ -24,6 +24,9 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 #: figure's legend, tick labels and titles. The one place of these names: the notebooks' figure
 #: code labels through :func:`display_name`, never with the raw key.
 DISPLAY_NAMES: dict[str, str] = {
+    # notebook 03: ESZSL and the CVAE ablation variants
+    "eszsl": "ESZSL", "na": "NA (plain CVAE)", "cls": "CLS (mapping M)",
+    "cls_gaussian": "CLS + Gaussian", "cls_gaussian_noise": "CLS + Gaussian + noise (full)",
     # notebook 04: retrieval methods
     "kmeans": "k-means buckets",
     "lsh": "random-hyperplane LSH",

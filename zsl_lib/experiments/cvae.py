@@ -37,6 +37,7 @@ from ..metrics.zsl import (
     per_class_accuracy,
     seen_unseen_curve,
 )
+from ..plots import display_name  # noqa: F401  (the lab's one name mapping; re-exported for notebook 03)
 from ..validation import check_choice, check_float, check_int, check_name_list
 from ..zeroshot.cvae import ABLATION_VARIANTS, ClusterableCVAE, GaussianSimilarityMapping
 from ..zeroshot.eszsl import ESZSL
@@ -87,13 +88,6 @@ _ACTIVE = {"noise_alpha": lambda kw: kw.get("noise_alpha", 0) > 0,
            "lambda_cls": lambda kw: kw.get("use_mapping", True),
            "lambda_cls_rec": lambda kw: kw.get("use_mapping", True)}
 #: human-readable names of methods and ablation variants (legends, tables, prose).
-DISPLAY_NAMES = {"eszsl": "ESZSL", "na": "NA (plain CVAE)", "cls": "CLS (mapping M)",
-                 "cls_gaussian": "CLS + Gaussian", "cls_gaussian_noise": "CLS + Gaussian + noise (full)"}
-
-
-def display_name(method: str) -> str:
-    """The human-readable name of a method or ablation variant (itself when unknown)."""
-    return DISPLAY_NAMES.get(method, method)
 #: the t-SNE panels of Fig. 3: title -> ablation variant.
 TSNE_PANELS = {"(a) original features (NA)": "na", "(b) projected (CLS + Gaussian)": "cls_gaussian",
                "(c) projected + noise (full method)": "cls_gaussian_noise"}
