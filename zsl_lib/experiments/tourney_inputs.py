@@ -92,6 +92,15 @@ class TourneyInputs:
         )
 
 
+def _prompt_rows(E: np.ndarray, C: int) -> dict[str, np.ndarray]:
+    """The prompt embeddings of one batched text call, split by role: rows ``[image prompts (C),
+    text prompts (C), binary image prompts (2), binary text prompts (2)]``."""
+    if E.shape[0] != 2 * C + 4:
+        raise ValueError(f"expected {2 * C + 4} prompt rows (2 x {C} class + 2 x 2 binary prompts), got {E.shape[0]}")
+    return {"image_prompts": E[:C], "text_prompts": E[C : 2 * C],
+            "binary_image_prompts": E[2 * C : 2 * C + 2], "binary_text_prompts": E[2 * C + 2 :]}
+
+
 def _phrases(prompt_set: str, classes=None) -> tuple[list[str], list[str]]:
     ps = get_prompt_set(prompt_set)
     if classes is None:
@@ -139,11 +148,8 @@ def load_fashion_inputs(
         class_names=names,
         image=image,
         text=text,
-        image_prompts=E[:C],
-        text_prompts=E[C : 2 * C],
         binary_names=bnames,
-        binary_image_prompts=E[2 * C : 2 * C + 2],
-        binary_text_prompts=E[2 * C + 2 :],
+        **_prompt_rows(E, C),
         labels=np.asarray(ds.labels, dtype=np.int64),
         binary_labels=binary_labels.astype(np.int64),
         text_unmasked=text_unmasked,
@@ -199,11 +205,8 @@ def load_sqid_inputs(
         class_names=names,
         image=image,
         text=text,
-        image_prompts=E[:C],
-        text_prompts=E[C : 2 * C],
         binary_names=bnames,
-        binary_image_prompts=E[2 * C : 2 * C + 2],
-        binary_text_prompts=E[2 * C + 2 :],
+        **_prompt_rows(E, C),
         prompts={"image": img_p, "text": txt_p, "binary_image": bimg_p, "binary_text": btxt_p},
         info={"clip": f"{clip_arch}/{clip_pretrained}", "n_products": len(df)},
     )
