@@ -60,3 +60,10 @@ def test_published_record_has_every_headline_row():
     stems = [r["notebook"] for r in rows if r["notebook"]]
     assert stems == sorted(p.stem for p in config.notebooks_dir().glob("[0-9][0-9]-*.ipynb"))
     assert all(r["ours"] not in {"-", "(not recorded)"} for r in rows)
+
+
+def test_a_seed_spread_recorded_beside_a_headline_is_shown(isolated_outputs):
+    _publish(isolated_outputs / "results", "00-quickstart", {
+        "knn.accuracy": 0.5, "knn.accuracy_std": 0.0123, "knn.n_test": 540, "knn.n_test_std": None})
+    ours = [r["ours"] for r in results.table_rows(names=["00-quickstart"])]
+    assert ours == ["0.5 ± 0.0123", "540"]  # a missing (None) spread shows the value alone

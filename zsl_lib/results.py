@@ -6,6 +6,8 @@ published record, or ``--dir`` for another run's results folder). The source doc
 for a key ``k`` is the recorded key ``source.k`` when the run recorded it, else the notebook
 metadata ``zsl.source[k]``, else ``-``. Each notebook's row also shows the date and profile of
 the run that wrote the file (``_run.date`` / ``_run.profile``, added when the runner publishes).
+A value recorded with a ``<key>_std`` (the standard deviation over the run's seeds) is shown as
+``value ± std``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def _ours(data: dict, key: str) -> str:
+    """The recorded value, with ``± <key>_std`` (the spread over the run's seeds) when recorded."""
+    if key not in data:
+        return "(not recorded)"
+    std = data.get(f"{key}_std")
+    if isinstance(std, (int, float)) and not isinstance(std, bool) and std == std:
+        return f"{_format(data[key])} ± {_format(std)}"
+    return _format(data[key])
 
 
 def notebook_source_numbers(stem: str) -> dict[str, Any]:
@@ -89,7 +101,7 @@ def table_rows(results_dir: str | Path | None = None, names: list[str] | None = 
                 "profile": profile if i == 0 else "",
                 "minutes": minutes if i == 0 else "",
                 "headline number": key,
-                "ours": _format(data[key]) if key in data else "(not recorded)",
+                "ours": _ours(data, key),
                 "source": source,
             })
     return rows
