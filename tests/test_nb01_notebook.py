@@ -1,14 +1,20 @@
-"""Notebook 01 with its smoke parameters: it runs, and the recorded numbers make sense."""
+"""Notebook 01 with its smoke parameters: it runs, and the recorded numbers are consistent with
+each other, with the notebook's parameters and with the report's numbers (``bliss.SOURCE``).
+
+The notebook runs once per module (``smoke_results``); each test checks properties that fail
+when the notebook or the method records a wrong number."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import yaml
 
 from zsl_lib import config
 
 STEM = "01-bliss-bias"
+REPORT_SETTINGS = ("kaiming_triplet", "random_triplet", "kaiming_ce")
 
 
 def test_notebook_committed_without_outputs():
@@ -18,38 +24,95 @@ def test_notebook_committed_without_outputs():
     assert sum("parameters" in c.get("metadata", {}).get("tags", []) for c in code) == 1
 
 
-@pytest.mark.notebook
-@pytest.mark.realdata
-def test_smoke_run_records_numbers(tmp_path):
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
     from conftest import real_file
 
-    from zsl_lib.runner import run_notebook
+    from zsl_lib.runner import params_file, run_notebook
 
     real_file("cifar10/cifar10-test.zip")
     real_file("tiny-imagenet/tiny-imagenet-200-subset.zip")
-    r = run_notebook(STEM, profile="smoke", workdir=tmp_path)
+    tmp = tmp_path_factory.mktemp("nb01")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("ZSL_RESULTS_DIR", "ZSL_FIGURES_DIR", "ZSL_BUILD_DIR", "ZSL_REPORTS_DIR"):
+            mp.setenv(var, str(tmp / var.lower()))
+        r = run_notebook(STEM, profile="smoke", workdir=tmp / "run")
     assert r.status == "ok", r.error
-    res = r.results
-    # the bias: the report's settings leave buckets empty, the fixed BLISS uses >= 90% of them
-    for s in ("kaiming_triplet", "random_triplet", "kaiming_ce", "fixed"):
-        for m in ("silhouette", "v_measure", "nonempty_buckets"):
-            assert f"clusters.{s}.4.{m}" in res
-    assert res["clusters.kaiming_ce.4.report_v_measure"] == pytest.approx(0.504)
-    assert res["clusters.kaiming_triplet.4.report_silhouette"] == pytest.approx(-0.179)
-    assert res["clusters.fixed.4.nonempty_buckets"] >= 18
-    assert res["clusters.fixed.4.max_over_mean_load"] < 1.5
-    assert res["clusters.kaiming_ce.4.nonempty_buckets"] < res["clusters.fixed.4.nonempty_buckets"]
-    assert 0 <= res["clusters.fixed.4.v_measure"] <= 1
+    params = yaml.safe_load(params_file(STEM, "smoke").read_text())
+    return r.results, params, tmp / "run"
+
+
+pytestmark = [pytest.mark.notebook, pytest.mark.realdata]
+
+
+def test_smoke_run_writes_the_figure(smoke):
+    assert (smoke[2] / "figures" / f"{STEM}-mechanism.png").exists()
+
+
+def test_cluster_records_are_sane_and_show_the_bias(smoke):
+    res, params, _ = smoke
+    n_buckets = 20  # CLUSTER_BASE["n_buckets"]
+    (c,) = params["cluster_counts"]
+    for s in (*REPORT_SETTINGS, "fixed"):
+        for m in ("silhouette", "v_measure", "nonempty_buckets", "max_over_mean_load"):
+            assert f"clusters.{s}.{c}.{m}" in res
+        assert -1 <= res[f"clusters.{s}.{c}.silhouette"] <= 1
+        assert 0 <= res[f"clusters.{s}.{c}.v_measure"] <= 1
+        assert 1 <= res[f"clusters.{s}.{c}.nonempty_buckets"] <= n_buckets
+        assert res[f"clusters.{s}.{c}.max_over_mean_load"] >= 1  # max >= mean
+    # the bias: the fixed BLISS uses more buckets, more evenly, than every report setting
+    for s in REPORT_SETTINGS:
+        assert res[f"clusters.fixed.{c}.nonempty_buckets"] > res[f"clusters.{s}.{c}.nonempty_buckets"]
+        assert res[f"clusters.fixed.{c}.max_over_mean_load"] < res[f"clusters.{s}.{c}.max_over_mean_load"]
+    assert res[f"clusters.fixed.{c}.nonempty_buckets"] >= 0.9 * n_buckets
+    # the recorded check flags agree with the recorded numbers
+    assert res["clusters.fixed.all_use_90pct_buckets"] == (
+        res[f"clusters.fixed.{c}.nonempty_buckets"] >= 0.9 * n_buckets)
+    assert res["clusters.fixed.all_max_over_mean_below_1_5"] == (
+        res[f"clusters.fixed.{c}.max_over_mean_load"] < 1.5)
+    best_report = max(res[f"clusters.{s}.{c}.v_measure"] for s in REPORT_SETTINGS)
+    assert res["clusters.fixed.beats_report_v_measure_at"] == (
+        [c] if res[f"clusters.fixed.{c}.v_measure"] > best_report else [])
     # the Beta setting with the official initialisation collapses into K = 3 of B = 5 buckets
     assert res["beta.official_init.nonempty_buckets"] <= 4
-    # ANN comparison: every method recorded, recalls are fractions
+    assert res["beta.fixed_BLISS.nonempty_buckets"] >= res["beta.official_init.nonempty_buckets"]
+
+
+def test_report_numbers_are_recorded_under_their_source_keys(smoke):
+    from zsl_lib.experiments.bliss import SOURCE
+
+    res, params, _ = smoke
+    report = {k: v for k, v in res.items() if k.startswith("clusters.") and ".report_" in k}
+    expected = {k.rsplit(".", 1)[0] + ".report_" + k.rsplit(".", 1)[1]: v for k, v in SOURCE.items()
+                if int(k.split(".")[2]) in params["cluster_counts"]}
+    assert report == expected
+    assert len(report) == 2 * len(REPORT_SETTINGS)  # silhouette and V-measure per setting
+
+
+def test_ann_records(smoke):
+    res, params, _ = smoke
+    key = "ann.cifar10"
+    recalls = {k: v for k, v in res.items() if k.endswith("recall_at_10")}
+    assert len(recalls) == 4
+    assert all(0 <= v <= 1 for v in recalls.values()), recalls
+    assert res[f"{key}.n_buckets"] == params["ann_buckets"]
     for m in ("bliss_report", "bliss_fixed", "ivf_kmeans", "rh_lsh"):
-        assert 0 <= res[f"ann.cifar10.{m}.recall_at_10"] <= 1
-        assert res[f"ann.cifar10.{m}.max_over_mean_load"] >= 1
-        assert res[f"ann.cifar10.{m}.empty_buckets"] >= 0
-    assert res["ann.cifar10.bliss_fixed.max_over_mean_load"] < res["ann.cifar10.bliss_report.max_over_mean_load"]
-    # zero-shot keys
-    for k in ("novel_top1", "seen_top1", "ncm_novel_top1"):
-        assert 0 <= res[f"zeroshot.tiny-imagenet.{k}"] <= 1
-    assert res["zeroshot.tiny-imagenet.ncm_novel_top1"] > res["zeroshot.tiny-imagenet.chance_novel_top1"]
-    assert (tmp_path / "figures" / f"{STEM}-mechanism.png").exists()
+        assert 0 <= res[f"{key}.{m}.empty_buckets"] < params["ann_buckets"]
+        assert res[f"{key}.{m}.max_over_mean_load"] >= 1
+    assert res[f"{key}.bliss_fixed.max_over_mean_load"] < res[f"{key}.bliss_report.max_over_mean_load"]
+    assert res[f"{key}.bliss_fixed.empty_buckets"] <= res[f"{key}.bliss_report.empty_buckets"]
+    assert res[f"{key}.bliss_fixed_minus_ivf"] == pytest.approx(
+        res[f"{key}.bliss_fixed.recall_at_10"] - res[f"{key}.ivf_kmeans.recall_at_10"])
+
+
+def test_zeroshot_records(smoke):
+    res, params, _ = smoke
+    key = "zeroshot.tiny-imagenet"
+    chance = res[f"{key}.chance_novel_top1"]
+    assert chance == pytest.approx(1 / params["zs_novel"])
+    for k in ("novel_top1", "seen_top1", "ncm_novel_top1", "gzsl_novel_top1", "gzsl_seen_top1",
+              "ncm_gzsl_novel_top1", "ncm_gzsl_seen_top1", "metaclass_top1"):
+        assert 0 <= res[f"{key}.{k}"] <= 1, k
+    assert res[f"{key}.novel_top1"] > chance
+    assert res[f"{key}.ncm_novel_top1"] > chance
+    assert 1 <= res[f"{key}.metaclass_nonempty"] <= params["zs_metaclasses"]

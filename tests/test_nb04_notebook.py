@@ -11,15 +11,42 @@ STEM = "04-lsh-comparison"
 DS = "cifar10-resnet56-cifar10"
 
 
-@pytest.mark.notebook
-@pytest.mark.realdata
-def test_smoke_run_records_grid_and_exact(isolated_outputs, tmp_path):
+GRID_METHODS = ("kmeans", "lsh", "neural-lsh", "faiss-ivf", "faiss-lsh")
+METRICS = ("p_at_10", "p_at_50", "map_retrieved", "map_gallery", "recall_at_10",
+           "candidates_per_query", "query_ms")
+PERCENT = ("p_at_10", "p_at_50", "map_retrieved", "map_gallery", "recall_at_10")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """One smoke run of the notebook for the whole module (outputs redirected to a temp dir)."""
     from tests.conftest import real_file
 
     real_file("cifar10/cifar10-train.zip")
-    run = runner.run_notebook(STEM, profile="smoke", workdir=tmp_path / "run")
+    tmp = tmp_path_factory.mktemp("nb04")
+    with pytest.MonkeyPatch.context() as mp:
+        for var, sub in [("ZSL_RESULTS_DIR", "results"), ("ZSL_FIGURES_DIR", "figures"),
+                         ("ZSL_BUILD_DIR", "build"), ("ZSL_REPORTS_DIR", "reports")]:
+            mp.setenv(var, str(tmp / sub))
+        run = runner.run_notebook(STEM, profile="smoke", workdir=tmp / "run")
     assert run.status == "ok", run.error
-    r = run.results
+    return run.results, tmp / "run"
+
+
+def grid_points(r, metric):
+    """``{(method, point): value}`` of the recorded ``<task>.<method>.<group>.<point>.<metric>``."""
+    out = {}
+    for k, v in r.items():
+        parts = k.split(".")
+        if len(parts) == 5 and parts[0] == DS and parts[1] in GRID_METHODS and parts[4] == metric:
+            out[parts[1], f"{parts[2]}.{parts[3]}"] = v
+    return out
+
+
+@pytest.mark.notebook
+@pytest.mark.realdata
+def test_smoke_run_records_grid_and_exact(smoke):
+    r, workdir = smoke
     # exact ceiling: 300 gallery items, every one scanned, recall 100 by definition
     assert r[f"exact.{DS}.candidates_per_query"] == 300
     assert r[f"exact.{DS}.recall_at_10"] == 100.0
@@ -37,33 +64,54 @@ def test_smoke_run_records_grid_and_exact(isolated_outputs, tmp_path):
         "faiss-ivf.nprobe2.nlist8",
         "faiss-lsh.cand20.bits32",
     ):
-        for metric in (
-            "p_at_10",
-            "p_at_50",
-            "map_retrieved",
-            "map_gallery",
-            "recall_at_10",
-            "candidates_per_query",
-            "query_ms",
-        ):
-            value = r[f"{DS}.{key}.{metric}"]
-            assert value >= 0
-            if metric not in ("candidates_per_query", "query_ms"):
-                assert value <= 100 + 1e-9
+        for metric in METRICS:
+            assert f"{DS}.{key}.{metric}" in r
     # more bits -> smaller buckets -> fewer candidates; more probes -> more candidates
     assert r[f"{DS}.lsh.L2.H8.candidates_per_query"] < r[f"{DS}.lsh.L2.H3.candidates_per_query"]
     assert (
         r[f"{DS}.faiss-ivf.nprobe2.nlist8.candidates_per_query"]
         > r[f"{DS}.faiss-ivf.nprobe1.nlist8.candidates_per_query"]
     )
-    # candidates never exceed the gallery, recall never exceeds the exact search
-    assert r[f"{DS}.kmeans.pca-none.K5.candidates_per_query"] <= 300
-    # AP over a (sub)list >= AP over the gallery (same hits, larger denominator)
-    assert r[f"{DS}.lsh.L2.H8.map_retrieved"] >= r[f"{DS}.lsh.L2.H8.map_gallery"]
-    assert isinstance(r[f"claim.{DS}.p_at_10.neural_gt_lsh_gt_kmeans"], bool)
-    figures = tmp_path / "run" / "figures"
+    figures = workdir / "figures"
     for name in ("fig1-kmeans", "fig2-lsh", "fig4-neural-lsh", "tradeoff-candidates", "query-time"):
         assert (figures / f"{STEM}-{name}.png").exists()
+
+
+@pytest.mark.notebook
+@pytest.mark.realdata
+def test_metrics_are_bounded_by_the_exact_search(smoke):
+    r, _ = smoke
+    n_gallery = r[f"exact.{DS}.candidates_per_query"]
+    recalls = grid_points(r, "recall_at_10")
+    assert len(recalls) == 13  # smoke grid: 6 k-means, 2 LSH, 2 neural LSH, 2 IVF, 1 faiss LSH
+    for point, value in recalls.items():  # recall never exceeds the exact search's
+        assert 0 <= value <= r[f"exact.{DS}.recall_at_10"] + 1e-9, point
+    for metric in PERCENT:  # percentages
+        for point, value in grid_points(r, metric).items():
+            assert 0 <= value <= 100 + 1e-9, (point, metric)
+    for point, value in grid_points(r, "candidates_per_query").items():  # never more than the gallery
+        assert 0 < value <= n_gallery, point
+    for point, value in grid_points(r, "query_ms").items():
+        assert value >= 0, point
+    # AP over a (sub)list >= AP over the gallery (same hits, larger denominator)
+    gallery = grid_points(r, "map_gallery")
+    for point, value in grid_points(r, "map_retrieved").items():
+        assert value >= gallery[point] - 1e-9, point
+
+
+@pytest.mark.notebook
+@pytest.mark.realdata
+@pytest.mark.parametrize("metric", ["p_at_10", "p_at_50", "map_retrieved"])
+def test_best_values_and_claim_follow_the_grid(smoke, metric):
+    r, _ = smoke
+    points = grid_points(r, metric)
+    best = {}
+    for method in ("kmeans", "lsh", "neural-lsh"):
+        best[method] = max(v for (m, _), v in points.items() if m == method)
+        assert r[f"best.{DS}.{method}.{metric}"] == pytest.approx(best[method]), method
+    claim = r[f"claim.{DS}.{metric}.neural_gt_lsh_gt_kmeans"]
+    recorded = {m: r[f"best.{DS}.{m}.{metric}"] for m in best}
+    assert claim == (recorded["neural-lsh"] > recorded["lsh"] > recorded["kmeans"])
 
 
 @pytest.mark.notebook

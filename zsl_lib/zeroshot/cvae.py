@@ -375,6 +375,30 @@ def within_class_variance(X, y) -> np.ndarray:
     return ((X - means[inv]) ** 2).mean(0)
 
 
+def cvae_loss_terms(target, recon_x, mu, logvar, classifier=None, projected=None, labels=None) -> dict:
+    """The loss terms of one training batch of :class:`ClusterableCVAE` (torch tensors in and out).
+
+    * ``"recon"``: squared error summed over feature dimensions, averaged over the batch,
+      ``mean_i sum_j (recon_x - target)^2`` (``-log p_G`` of eq. 1 / 11 up to constants);
+    * ``"kl"``: ``KL(N(mu, exp(logvar)) || N(0, I))`` summed over latent dimensions, averaged
+      over the batch, ``mean_i -0.5 sum_j (1 + logvar - mu^2 - exp(logvar))``;
+    * with ``classifier`` (the softmax classifier C, a module giving logits), ``projected`` (the
+      mapped features x' = M(x)) and ``labels`` (seen-class indices): ``"cls"``, the mean
+      cross-entropy of C on x' (eq. 2), and ``"cls_rec"``, that of C on ``recon_x`` (eq. 3).
+
+    target, recon_x (n, p); mu, logvar (n, latent). The training objective (eq. 4) is
+    ``recon + kl_weight * kl + lambda_cls * cls + lambda_cls_rec * cls_rec``.
+    """
+    terms = {
+        "recon": ((recon_x - target) ** 2).sum(1).mean(),
+        "kl": (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean(),
+    }
+    if classifier is not None:
+        terms["cls"] = F.cross_entropy(classifier(projected), labels)
+        terms["cls_rec"] = F.cross_entropy(classifier(recon_x), labels)
+    return terms
+
+
 # ----------------------------------------------------------------------------- the estimator
 
 
@@ -601,12 +625,12 @@ class ClusterableCVAE:
                 mu, logvar = self.encoder_(enc_in)
                 z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=gen).to(dev)
                 xr = self.decoder_(torch.cat([z, att], 1))
-                recon = ((xr - target) ** 2).sum(1).mean()  # -log p_G up to constants (eq. 1 / 11)
-                kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
+                cls_args = (self.cls_, xp, lab) if self.use_mapping else ()  # C, x', labels
+                terms = cvae_loss_terms(target, xr, mu, logvar, *cls_args)  # eq. 1-3
+                recon, kl = terms["recon"], terms["kl"]
                 loss = recon + self.kl_weight * kl
                 if self.use_mapping:
-                    l_cls = F.cross_entropy(self.cls_(xp), lab)  # eq. 2
-                    l_cls_rec = F.cross_entropy(self.cls_(xr), lab)  # eq. 3
+                    l_cls, l_cls_rec = terms["cls"], terms["cls_rec"]
                     loss = loss + self.lambda_cls * l_cls + self.lambda_cls_rec * l_cls_rec  # eq. 4
                     sums["cls"] += l_cls.item() * len(idx)
                     sums["cls_rec"] += l_cls_rec.item() * len(idx)
