@@ -1,4 +1,4 @@
-"""What a reader sees in notebooks 04 and 05's figures: human-readable names (zsl_lib.plots.DISPLAY_NAMES),
+"""What a reader sees in notebooks 01, 04 and 05's figures: human-readable names (zsl_lib.plots.DISPLAY_NAMES),
 never a code identifier, in every legend, tick label and title."""
 
 import re
@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from zsl_lib.experiments import bliss as B  # noqa: E402
 from zsl_lib.experiments import lsh as L  # noqa: E402
 from zsl_lib.experiments import multilabel as M  # noqa: E402
 from zsl_lib.plots import DISPLAY_NAMES, display_name  # noqa: E402
@@ -108,3 +109,97 @@ def test_multilabel_model_comparison_and_learning_curve_are_readable():
     curve = pd.DataFrame([("mulan-scene", n, m, 0.4) for n in (10, 100) for m in ("one_nn", "neighbor_search")],
                          columns=["dataset", "n_reference", "model", "f2"])
     _assert_readable(M.plot_learning_curve(curve))
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 01 (BLISS): every figure drawn from tiny fits, as the notebook calls it
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bliss_inputs():
+    from zsl_lib.index.bliss import BLISS
+    from zsl_lib.index.bliss_fixed import FIXED_DEFAULTS
+
+    tiny = {"n_repetitions": 2, "epochs": 3, "batch_size": 16, "hidden_dim": 16, "device": "cpu"}
+    Xb = B.bimodal_beta(96, seed=0)
+    bb = {**B.BETA_BASE, **tiny}
+    beta = {"official init": BLISS(**{**bb, "init": "official"}).fit(Xb),
+            "Kaiming init": BLISS(**{**bb, "init": "kaiming"}).fit(Xb),
+            "fixed BLISS": BLISS(**{**bb, **FIXED_DEFAULTS}).fit(Xb)}
+    cb = {**B.CLUSTER_BASE, **tiny}
+    Xm, _ = B.clustered_points(4, seed=0)
+    mech = {"report_official_init": BLISS(**{**cb, "init": "official"}).fit(Xm),  # the notebook's keys
+            "report_kaiming_ce": BLISS(**{**cb, "init": "kaiming"}).fit(Xm),
+            "fixed": BLISS(**{**cb, **FIXED_DEFAULTS}).fit(Xm)}
+    grid, grid_models = B.run_cluster_grid(cluster_counts=(2, 4), seeds=(0,), base={**cb, "epochs": 1},
+                                           keep_models_for=4, progress=False, device="cpu")
+    rng = np.random.default_rng(0)
+    C = rng.normal(size=(6, 8))
+    X = (C[rng.integers(0, 6, 400)] + 0.3 * rng.normal(size=(400, 8))).astype(np.float32)
+    sm = {"n_repetitions": 2, "epochs": 1, "n_neighbors": 4, "batch_size": 64, "hidden_dim": 16, "k_choices": 2, "n_probe": 1}
+    curves, _, ann_models = B.ann_curves(X[:350], X[350:], 8, sm, sm, lsh_bits=(3,), lsh_tables=(1,), probes=(1, 2),
+                                         min_freqs=(1,), progress=False, device="cpu")
+    return {"Xb": Xb, "beta": beta, "mech": mech, "k": cb["k_choices"], "grid": grid, "grid_models": grid_models,
+            "X": X[:350], "curves": curves, "ann_models": ann_models}
+
+
+def _tick_texts(ax, axis):
+    return [t.get_text() for t in (ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()) if t.get_text()]
+
+
+def test_bliss_display_names_for_notebook_01():
+    assert display_name("kaiming_triplet") == "Kaiming init + triplet loss"
+    assert display_name("fixed") == display_name("bliss_fixed") == "fixed BLISS"
+    assert display_name("rh_lsh") == "random-hyperplane LSH"
+    from zsl_lib.experiments import bliss_report as R
+
+    assert R.METHOD_NAMES["ivf_kmeans"] == display_name("ivf_kmeans")  # the report's prose uses the same names
+
+
+def test_bliss_beta_figures_are_readable(bliss_inputs):
+    d = bliss_inputs
+    fig = B.plot_bucket_scatter(d["Xb"], [m.assignments_[0] for m in d["beta"].values()], list(d["beta"]), "Beta buckets", 5)
+    panels = [ax for ax in fig.axes if ax.get_xlabel() == "x1"]
+    assert [ax.get_ylabel() for ax in panels] == ["x2", "", ""]  # one y label: none runs into a neighbour
+    _assert_readable(fig)
+    _assert_readable(B.plot_load_distribution([m.history_ for m in d["beta"].values()], list(d["beta"]), "loads"))
+    _assert_readable(B.plot_logit_history({k: m.history_ for k, m in d["beta"].items()}, "logits"))
+
+
+def test_bliss_mechanism_figure_is_readable(bliss_inputs):
+    d = bliss_inputs
+    fig = B.plot_mechanism({k: m.history_ for k, m in d["mech"].items()}, d["k"], "mechanism (4 clusters, B=20, K=4)")
+    fig.canvas.draw()
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 2  # legends off the panels
+    assert [ax.get_title() for ax in fig.axes[1:]] == [display_name(k) for k in d["mech"]]
+    ticks = _tick_texts(fig.axes[0], "y")
+    assert ticks and all(re.fullmatch(r"\d+", t) for t in ticks), ticks  # 5, 10, not 6x10^0
+    _assert_readable(fig)
+
+
+@pytest.mark.parametrize(("metric", "bound"), [("silhouette", False), ("v_measure", True)])
+def test_bliss_cluster_count_figures_have_integer_ticks(bliss_inputs, metric, bound):
+    fig = B.plot_grid_metric(bliss_inputs["grid"], metric, metric.replace("_", "-"), "vs number of clusters", bound=bound)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    counts = set(bliss_inputs["grid"].n_clusters) | set(B.report_values(metric, "kaiming_triplet"))
+    assert [float(v) for v in ax.get_xticks()] == sorted(counts)  # ticks at the cluster counts, no 2.5
+    assert all(re.fullmatch(r"\d+", t) for t in _tick_texts(ax, "x"))
+    assert ax.get_legend() is None and len(fig.legends) == 1
+    _assert_readable(fig)
+
+
+def test_bliss_cluster_and_ann_figures_are_readable(bliss_inputs):
+    d = bliss_inputs
+    Xg, yg, m = d["grid_models"]["kaiming_triplet"]
+    _assert_readable(B.plot_cluster_maps(Xg, yg, m, "Report setting 1, 4 clusters", resolution=8))
+    _assert_readable(B.plot_logit_history({k: v[2].history_ for k, v in d["grid_models"].items()}, "Logits, 4 clusters"))
+    fig = B.plot_ann_curves(d["curves"], "CIFAR-10: recall@10 vs gallery scanned (B=8)")
+    fig.canvas.draw()
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:4] == [
+        display_name(k) for k in ("bliss_report", "bliss_fixed", "ivf_kmeans", "rh_lsh")]
+    _assert_readable(fig)
+    am = d["ann_models"]
+    fig = B.plot_pca_buckets(d["X"], {"bliss_report": am["bliss_report"], "bliss_fixed": am["bliss_fixed"]},
+                             "features (PCA) coloured by bucket id")
+    assert any(ax.get_ylabel().startswith("bucket id") for ax in fig.axes)  # the colour bar says what colours mean
+    _assert_readable(fig)

@@ -24,6 +24,16 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 #: figure's legend, tick labels and titles. The one place of these names: the notebooks' figure
 #: code labels through :func:`display_name`, never with the raw key.
 DISPLAY_NAMES: dict[str, str] = {
+    # notebook 01: BLISS settings (cluster grid, mechanism) and ANN methods
+    "kaiming_triplet": "Kaiming init + triplet loss",
+    "random_triplet": "random init + triplet loss",
+    "kaiming_ce": "Kaiming init + cross-entropy",
+    "fixed": "fixed BLISS",
+    "report_official_init": "report BLISS, official init",
+    "report_kaiming_ce": "report BLISS, Kaiming init + cross-entropy",
+    "bliss_report": "report BLISS",
+    "bliss_fixed": "fixed BLISS",
+    "ivf_kmeans": "k-means IVF (FAISS IndexIVFFlat)",
     # notebook 03: ESZSL and the CVAE ablation variants
     "eszsl": "ESZSL", "na": "NA (plain CVAE)", "cls": "CLS (mapping M)",
     "cls_gaussian": "CLS + Gaussian", "cls_gaussian_noise": "CLS + Gaussian + noise (full)",

@@ -19,6 +19,7 @@ from ..index.buckets import rerank_topk
 from ..index.exact import exact_topk
 from ..index.lsh import RandomHyperplaneLSH
 from ..metrics.retrieval import recall_at_k
+from ..plots import display_name
 from ..validation import (
     check_choice,
     check_float,
@@ -425,21 +426,54 @@ def value_at_fraction(curves: pd.DataFrame, method: str, fraction: float = 0.05)
 # ----------------------------------------------------------------------------------------------
 # figures (each returns the matplotlib figure; the notebook saves it with savefig)
 # ----------------------------------------------------------------------------------------------
+def _label_first_y(axes, ylabel: str) -> None:
+    """Panels sharing a y axis: the label once, on the first panel (no label runs into a neighbour)."""
+    axes[0].set_ylabel(ylabel)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+
+
+def _integer_ticks(ax, values) -> None:
+    """x ticks exactly at the integer ``values`` (the cluster counts): no 2.5 clusters."""
+    from matplotlib.ticker import FixedLocator, NullLocator  # noqa: PLC0415
+
+    ax.xaxis.set_major_locator(FixedLocator(sorted({int(v) for v in values})))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _log_count_axis(ax, values) -> None:
+    """A log y axis of counts labelled with plain integers (1, 2, 5, 10, 20...), not ``6x10^0``."""
+    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter  # noqa: PLC0415
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (1.0, 10.0)
+    ticks = [m * 10**e for e in range(int(np.log10(hi)) + 2) for m in (1, 2, 5) if lo <= m * 10**e <= hi]
+    if len(ticks) < 2:
+        ticks = sorted({lo, *ticks, hi})
+    ax.set_yscale("log")
+    ax.set_ylim(lo / 1.2, hi * 1.2)
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
 def plot_bucket_scatter(X, assignments, titles, suptitle, n_buckets: int | None = None):
     """One panel per model: 2-D points coloured by their bucket in repetition 1 (report Figs 1-2)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     B = n_buckets or int(max(a.max() for a in assignments)) + 1
     cmap = plt.get_cmap("tab10" if B <= 10 else "tab20", B)
-    fig, axes = plt.subplots(1, len(assignments), figsize=(4.4 * len(assignments), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(assignments), figsize=(4.2 * len(assignments) + 1, 4.2), squeeze=False,
+                             sharex=True, sharey=True, layout="constrained")
     for ax, a, t in zip(axes[0], assignments, titles):
         sc = ax.scatter(X[:, 0], X[:, 1], c=a, cmap=cmap, s=14, vmin=-0.5, vmax=B - 0.5)
-        ax.set_title(f"{t}\n{len(np.unique(a))} of {B} buckets used", fontsize="small")
+        ax.set_title(f"{display_name(t)}\n{len(np.unique(a))} of {B} buckets used", fontsize="small")
         ax.set_xlabel("x1")
-        ax.set_ylabel("x2")
-    cb = fig.colorbar(sc, ax=axes[0].tolist(), label="bucket (repetition 1)", ticks=range(B) if B <= 10 else None)
+    _label_first_y(axes[0], "x2")
+    cb = fig.colorbar(sc, ax=axes[0].tolist(), label="bucket id (repetition 1)", ticks=range(B) if B <= 10 else None)
     cb.ax.tick_params(labelsize="small")
-    fig.suptitle(suptitle, y=1.02)
+    fig.suptitle(suptitle)
     return fig
 
 
@@ -447,17 +481,18 @@ def plot_load_distribution(histories, titles, suptitle):
     """Report Figs 3-4: loads of every bucket (repetition 1) after each epoch, as a heatmap."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, axes = plt.subplots(1, len(histories), figsize=(5.2 * len(histories), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(histories), figsize=(5.0 * len(histories) + 1, 3.8), squeeze=False,
+                             sharey=True, layout="constrained")
     vmax = max(h.as_dict()["loads"][:, 0, :].max() for h in histories)
     for ax, h, t in zip(axes[0], histories, titles):
         loads = h.as_dict()["loads"][:, 0, :]  # (epochs+1, B)
         im = ax.imshow(loads.T, aspect="auto", cmap="viridis", origin="lower", interpolation="nearest", vmin=0, vmax=vmax)
         ax.grid(False)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("bucket")
-        ax.set_title(t, fontsize="small")
+        ax.set_title(display_name(t), fontsize="small")
+    _label_first_y(axes[0], "bucket id")
     fig.colorbar(im, ax=axes[0].tolist(), label="items in the bucket")
-    fig.suptitle(suptitle, y=1.03)
+    fig.suptitle(suptitle)
     return fig
 
 
@@ -465,15 +500,15 @@ def plot_logit_history(histories: dict, suptitle: str):
     """Report Figs 10-13: mean logit norm and mean logit variance per epoch."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
     for name, h in histories.items():
         d = h.as_dict()
-        axes[0].plot(d["logit_norm"], label=name)
-        axes[1].plot(d["logit_var"], label=name)
+        axes[0].plot(d["logit_norm"], label=display_name(name))
+        axes[1].plot(d["logit_var"], label=display_name(name))
     axes[0].set(xlabel="epoch", ylabel="mean L2 norm of an item's logits", title="logit norm")
     axes[1].set(xlabel="epoch", ylabel="mean variance of an item's logits", title="logit variance")
-    axes[1].legend()
-    fig.suptitle(suptitle, y=1.03)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")  # off the curves
+    fig.suptitle(suptitle)
     return fig
 
 
@@ -483,23 +518,38 @@ def plot_mechanism(histories: dict, k: int, suptitle: str):
     hold items (repetition 1)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, axes = plt.subplots(1, len(histories) + 1, figsize=(4.3 * (len(histories) + 1), 3.4))
+    n = len(histories)
+    fig = plt.figure(figsize=(4.3 * (n + 1), 4.4), layout="constrained")
+    ax0 = fig.add_subplot(1, n + 1, 1)
+    axes = [ax0]
+    for i in range(n):
+        axes.append(fig.add_subplot(1, n + 1, i + 2, sharey=axes[1] if i else None))
     for ax, (name, h) in zip(axes[1:], histories.items()):
         d = h.as_dict()
         ep = np.arange(len(d["loss"]))
-        ax.plot(ep, (d["topk_counts"][:, 0] > 0).sum(1), label="buckets in some item's top-K")
-        ax.plot(ep, (d["target_counts"][:, 0] > 0).sum(1), label="buckets that are a training target")
-        ax.plot(ep, (d["loads"][:, 0] > 0).sum(1), label="non-empty buckets", ls="--")
-        ax.axhline(k, color="grey", lw=0.8, ls=":")
-        ax.set(xlabel="epoch", ylabel="buckets (repetition 1)", title=name, ylim=(0, d["loads"].shape[2] + 1))
-    axes[1].legend(fontsize="small", loc="center right")
+        # colours C3, C4 and black: not the models' C0.. of the left panel
+        ax.plot(ep, (d["topk_counts"][:, 0] > 0).sum(1), color="C3", label="buckets in some item's top-K")
+        ax.plot(ep, (d["target_counts"][:, 0] > 0).sum(1), color="C4", label="buckets that are a training target")
+        ax.plot(ep, (d["loads"][:, 0] > 0).sum(1), color="k", ls="--", lw=1.2, label="non-empty buckets")
+        ax.axhline(k, color="grey", lw=0.8, ls=":", label=f"top-K size = {k}")
+        ax.set(xlabel="epoch", title=display_name(name), ylim=(0, d["loads"].shape[2] + 1))
+        ax.title.set_fontsize("small")
+    _label_first_y(axes[1:], "buckets (repetition 1)")
     # left: how many distinct top-K sets the items have (1 = everybody ranks the same K first)
-    for n_, h in histories.items():
-        axes[0].plot(h.as_dict()["topk_sets"][:, 0], label=n_)
-    axes[0].set_yscale("log")
-    axes[0].set(xlabel="epoch", ylabel="distinct top-K bucket sets among items", title="how many different top-K sets?")
-    axes[0].legend(fontsize="small")
-    fig.suptitle(suptitle, y=1.04)
+    sets = []
+    for i, (n_, h) in enumerate(histories.items()):
+        s = h.as_dict()["topk_sets"][:, 0]
+        sets.append(s)
+        ax0.plot(s, color=f"C{i}", label=display_name(n_))
+    _log_count_axis(ax0, np.concatenate(sets))
+    ax0.set(xlabel="epoch", ylabel="distinct top-K bucket sets (log)", title="how many different top-K sets?")
+    ax0.title.set_fontsize("small")
+    # legends below the panels, where they hide no curve
+    fig.legend(*ax0.get_legend_handles_labels(), loc="outside lower left", fontsize="small", ncol=n, title="model",
+               title_fontsize="small")
+    fig.legend(*axes[1].get_legend_handles_labels(), loc="outside lower right", fontsize="small", ncol=2,
+               title="right panels", title_fontsize="small")
+    fig.suptitle(suptitle)
     return fig
 
 
@@ -509,7 +559,7 @@ def plot_cluster_maps(X, y, model: BLISS, title: str, resolution: int = 60):
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     xs, ys, dist = nn_distance_map(model, X, resolution)
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")  # no label runs into a colour bar
     finite = np.where(np.isfinite(dist), dist, np.nan)
     im = axes[0].imshow(-finite, extent=(xs[0], xs[-1], ys[0], ys[-1]), origin="lower", cmap="magma", aspect="auto")
     axes[0].scatter(X[:, 0], X[:, 1], c=y, cmap="tab10", s=10, edgecolor="k", lw=0.2)
@@ -519,7 +569,7 @@ def plot_cluster_maps(X, y, model: BLISS, title: str, resolution: int = 60):
     sc = axes[1].scatter(X[:, 0], X[:, 1], c=bary_fraction(model.assignments_, model.n_buckets), cmap="viridis", s=14, vmin=0, vmax=1)
     fig.colorbar(sc, ax=axes[1], label="bucket tuple as a B-ary fraction")
     axes[1].set(title="points coloured by their R buckets\n(the tuple read as a B-ary fraction)", xlabel="x1", ylabel="x2")
-    fig.suptitle(title, y=1.04)
+    fig.suptitle(title)
     return fig
 
 
@@ -528,18 +578,24 @@ def plot_grid_metric(frame: pd.DataFrame, metric: str, ylabel: str, title: str, 
     report's values dashed."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(9.5, 4.2), layout="constrained")
+    handles, ticks = [], set(frame.n_clusters.unique())
     for i, (name, g) in enumerate(frame.groupby("setting", sort=False)):
         s = g.groupby("n_clusters")[metric].agg(["mean", "std"])
-        ax.errorbar(s.index, s["mean"], yerr=s["std"].fillna(0), marker="o", capsize=3, label=f"{name} (ours)", color=f"C{i}")
+        handles.append(ax.errorbar(s.index, s["mean"], yerr=s["std"].fillna(0), marker="o", capsize=3,
+                                   label=f"{display_name(name)} (ours)", color=f"C{i}"))
         if report_values(metric, name):
             r = pd.Series(report_values(metric, name))
-            ax.plot(r.index, r.values, ls="--", marker="x", color=f"C{i}", alpha=0.7, label=f"{name} (report)")
+            handles += ax.plot(r.index, r.values, ls="--", marker="x", color=f"C{i}", alpha=0.7,
+                               label=f"{display_name(name)} (report)")
+            ticks |= set(r.index)
+    cs = np.array(sorted(frame.n_clusters.unique()))
     if bound:
-        cs = np.array(sorted(frame.n_clusters.unique()))
-        ax.plot(cs, [vmeasure_upper_bound(c, 18) for c in cs], color="k", lw=0.8, ls=":", label="best V with 18 equal buckets")
+        handles += ax.plot(cs, [vmeasure_upper_bound(c, 18) for c in cs], color="k", lw=0.8, ls=":",
+                           label="best V with 18 equal buckets")
+    _integer_ticks(ax, ticks)  # the cluster counts, ours and the report's
     ax.set(xlabel="number of true clusters", ylabel=ylabel, title=title)
-    ax.legend(fontsize="x-small", ncol=2)
+    fig.legend(handles=handles, loc="outside right upper", fontsize="small")  # off the data; ours beside the report's
     return fig
 
 
@@ -547,33 +603,42 @@ def plot_ann_curves(curves: pd.DataFrame, title: str, fraction: float = 0.05):
     """Recall@10 against the fraction of the gallery scanned, upper envelope per method."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for name, c in curves.groupby("method", sort=False):
+    fig, ax = plt.subplots(figsize=(8.8, 4.2), layout="constrained")
+    for i, (name, c) in enumerate(curves.groupby("method", sort=False)):
         c = c.sort_values("fraction_scanned")
-        ax.scatter(c.fraction_scanned, c.recall_at_10, s=10, alpha=0.4)
-        ax.plot(c.fraction_scanned, np.maximum.accumulate(c.recall_at_10.to_numpy()), label=name)
-    ax.axvline(fraction, color="grey", ls=":", lw=1)
+        ax.scatter(c.fraction_scanned, c.recall_at_10, s=10, alpha=0.4, color=f"C{i}")  # its curve's colour
+        ax.plot(c.fraction_scanned, np.maximum.accumulate(c.recall_at_10.to_numpy()), color=f"C{i}", label=display_name(name))
+    ax.axvline(fraction, color="grey", ls=":", lw=1, label=f"{fraction:.0%} of the gallery")
     ax.set_xscale("log")
     ax.set(xlabel="fraction of the gallery scanned (log)", ylabel="recall@10 (exact cosine top-10)", title=title, ylim=(0, 1.02))
-    ax.legend()
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize="small",
+               title="best recall so far;\ndots: single settings", title_fontsize="x-small")
     return fig
 
 
 def plot_pca_buckets(X, models: dict, title: str, repetition: int = 3, max_points: int = 3000, seed: int = 0):
-    """Report Fig. 9: 2-D PCA of the features coloured by bucket in one repetition."""
+    """Report Fig. 9: 2-D PCA of the features coloured by bucket id in one repetition (one colour
+    bar, ``bucket id``, for every panel)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
     from sklearn.decomposition import PCA  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(X), min(max_points, len(X)), replace=False)
     P = PCA(2, random_state=seed).fit_transform(l2_normalize(X[idx]))
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4.2), squeeze=False)
+    B = max(m.n_buckets for m in models.values())
+    cmap = plt.get_cmap("gist_ncar", B)
+    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models) + 1.2, 4.4), squeeze=False,
+                             sharex=True, sharey=True, layout="constrained")
     for ax, (name, m) in zip(axes[0], models.items()):
         r = min(repetition, m.n_repetitions - 1)
         a = m.assignments_[r][idx]
-        ax.scatter(P[:, 0], P[:, 1], c=a, cmap="gist_ncar", s=4, vmin=0, vmax=m.n_buckets - 1)
-        ax.set(title=f"{name}: {len(np.unique(m.assignments_[r]))} of {m.n_buckets} buckets used (rep. {r + 1})", xlabel="PC 1", ylabel="PC 2")
-    fig.suptitle(title, y=1.03)
+        sc = ax.scatter(P[:, 0], P[:, 1], c=a, cmap=cmap, s=4, vmin=-0.5, vmax=B - 0.5)
+        ax.set(title=f"{display_name(name)}: {len(np.unique(m.assignments_[r]))} of {m.n_buckets} buckets used (rep. {r + 1})",
+               xlabel="PC 1")
+        ax.title.set_fontsize("small")
+    _label_first_y(axes[0], "PC 2")
+    fig.colorbar(sc, ax=axes[0].tolist(), label="bucket id (one colour per bucket)")
+    fig.suptitle(title)
     return fig
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import math
 
+from ..plots import display_name
 from .bliss import (
     BETA_BASE,
     CLUSTER_BASE,
@@ -31,12 +32,9 @@ SETTING_NAMES = {
     "kaiming_ce": "Kaiming + cross-entropy",
     "fixed": "the fixed BLISS",
 }
-METHOD_NAMES = {
-    "bliss_fixed": "fixed BLISS",
-    "ivf_kmeans": "k-means IVF (FAISS IndexIVFFlat)",
-    "rh_lsh": "random-hyperplane LSH",
-    "bliss_report": "report BLISS",
-}
+#: the ANN methods' names: the figures' names (zsl_lib.plots.DISPLAY_NAMES). SETTING_NAMES above
+#: stays its own: prose names with articles ("the fixed BLISS"), not legend labels.
+METHOD_NAMES = {m: display_name(m) for m in ("bliss_fixed", "ivf_kmeans", "rh_lsh", "bliss_report")}
 DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "tiny-imagenet": "Tiny-ImageNet"}
 REPORT_THREE = ("kaiming_triplet", "random_triplet", "kaiming_ce")
 #: Two ranges "agree" when both ends differ by at most this (V-measure points).
