@@ -73,7 +73,7 @@ DISPLAY_NAMES: dict[str, str] = {
     # datasets
     "cifar10": "CIFAR-10",
     "cifar100": "CIFAR-100",
-    "tiny-imagenet": "Tiny ImageNet",
+    "tiny-imagenet": "Tiny-ImageNet",
     "imagenet": "ImageNet",
     "mulan-scene": "Mulan scene",
     "fashion-products": "fashion products",

@@ -35,7 +35,6 @@ SETTING_NAMES = {
 #: the ANN methods' names: the figures' names (zsl_lib.plots.DISPLAY_NAMES). SETTING_NAMES above
 #: stays its own: prose names with articles ("the fixed BLISS"), not legend labels.
 METHOD_NAMES = {m: display_name(m) for m in ("bliss_fixed", "ivf_kmeans", "rh_lsh", "bliss_report")}
-DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "tiny-imagenet": "Tiny-ImageNet"}
 REPORT_THREE = ("kaiming_triplet", "random_triplet", "kaiming_ce")
 #: Two ranges "agree" when both ends differ by at most this (V-measure points).
 RANGE_TOLERANCE = 0.05
@@ -127,8 +126,8 @@ def discussion_markdown(res: dict, *, ann_dataset: str = "cifar10", ann_split: s
     a missing key (the section is left out and named at the end)."""
     missing: list[str] = []
     out: list[str] = []
-    ds_name = DATASET_NAMES.get(ann_dataset, ann_dataset)
-    zs_name = DATASET_NAMES.get(zs_dataset, zs_dataset)
+    ds_name = display_name(ann_dataset)
+    zs_name = display_name(zs_dataset)
     a, z = f"ann.{ann_dataset}", f"zeroshot.{zs_dataset}"
 
     # ------------------------------------------------------------------ what the numbers are from
