@@ -293,7 +293,8 @@ def _fashion_key(params: dict, mask: bool = False) -> tuple[str, object]:
     return hash_bytes(key.encode())[:16], ds
 
 
-def load_fashion_alignment(progress: bool = True, mask_class_words: bool = False, **params) -> ImageTextAlignment:
+def load_fashion_alignment(progress: bool = True, mask_class_words: bool = False, device: str = "cpu",
+                           **params) -> ImageTextAlignment:
     """The image -> MiniLM alignment trained on fashion-products ``align`` (image, title) pairs.
 
     ``mask_class_words=True`` trains on titles with every articleType word removed
@@ -302,7 +303,9 @@ def load_fashion_alignment(progress: bool = True, mask_class_words: bool = False
     ``params`` override :class:`ImageTextAlignment` defaults. The trained weights are cached in
     ``config.cache_dir()/models/lit-fashion-<hash>.npz`` keyed by the dataset fingerprint, both
     encoders' cache keys, the parameters and the code version; a cached model is loaded instead of
-    retrained. Only ``align`` items are used (never ``eval``), and no class labels.
+    retrained. Only ``align`` items are used (never ``eval``), and no class labels. ``device``: torch
+    device of the feature extraction (image and text encoders); the small alignment head itself
+    trains on the CPU, so the cached model does not depend on the device.
     """
     params = dict(ImageTextAlignment().get_params(), **params)
     unknown = set(params) - set(ImageTextAlignment().get_params())
@@ -320,9 +323,9 @@ def load_fashion_alignment(progress: bool = True, mask_class_words: bool = False
             return _LOADED[key]
         except Exception:  # noqa: BLE001 - unreadable/partial: retrain
             pass
-    X = embed(ds, FASHION_IMAGE_ENCODER, progress=progress)
+    X = embed(ds, FASHION_IMAGE_ENCODER, progress=progress, device=device)
     titles = _mask(ds.texts, ds.class_names) if mask_class_words else ds.texts
-    T = embed_texts(titles, FASHION_TEXT_ENCODER, progress=progress)
+    T = embed_texts(titles, FASHION_TEXT_ENCODER, progress=progress, device=device)
     model = ImageTextAlignment(**params, progress=progress).fit(X, T)
     model.save(path)
     _LOADED[key] = model
@@ -358,7 +361,7 @@ class LitFashionEncoder(Encoder):
     @property
     def alignment(self) -> ImageTextAlignment:
         if self._alignment is None:
-            self._alignment = load_fashion_alignment(mask_class_words=self.mask, **self.params)
+            self._alignment = load_fashion_alignment(mask_class_words=self.mask, device=self.device, **self.params)
         return self._alignment
 
     def transform_image_features(self, X: np.ndarray) -> np.ndarray:
@@ -368,10 +371,11 @@ class LitFashionEncoder(Encoder):
         return np.asarray(T, dtype=np.float32)
 
     def encode_images(self, images, batch_size=None):
-        return self.transform_image_features(get_encoder(self.base_image_encoder).encode_images(images, batch_size))
+        base = get_encoder(self.base_image_encoder, device=self.device)
+        return self.transform_image_features(base.encode_images(images, batch_size))
 
     def encode_texts(self, texts, batch_size=None):
-        return get_encoder(self.base_text_encoder).encode_texts(texts, batch_size)
+        return get_encoder(self.base_text_encoder, device=self.device).encode_texts(texts, batch_size)
 
 
 register_encoder("lit-fashion", LitFashionEncoder)

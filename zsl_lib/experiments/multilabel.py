@@ -37,6 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..config import resolve_device
 from ..data import keywords as kwd
 from ..metrics.multilabel import (
     METRIC_NAMES,
@@ -173,8 +174,10 @@ class Settings:
     learning_curve_sizes: list = field(default_factory=lambda: [25, 50, 100, 200, 400, 800, 1600])
     example_query: int = 0
     seed: int = 0
+    device: str = "auto"
 
     def __post_init__(self):
+        self.device = resolve_device(self.device)  # "auto" -> the device used; an absent one fails here
         self.datasets = check_name_list("datasets", self.datasets, DATASETS)
         if "user" in self.datasets and not self.user_csv:
             raise ValueError("parameter datasets includes 'user' but user_csv is empty: give the path of a "
@@ -241,13 +244,14 @@ def prepare_collections(collections: dict[str, Collection], cfg: Settings) -> St
 
 
 # -- Table 4.5: language-image model ---------------------------------------------------------------
-def text_encoder_for(image_encoder: str):
+def text_encoder_for(image_encoder: str, device: str = "cpu"):
     """The text side of a language-image encoder, ``list[str] -> (n, d)``: ``"lit-fashion"`` pairs
-    with MiniLM, ``"openclip:<arch>/<tag>"`` with its own text tower."""
+    with MiniLM, ``"openclip:<arch>/<tag>"`` with its own text tower; run on ``device``."""
     from ..encoders import embed_texts
 
     name = "minilm" if image_encoder == "lit-fashion" else image_encoder
-    return lambda texts: embed_texts(list(texts), encoder_name=name, progress=False)
+    device = resolve_device(device)
+    return lambda texts: embed_texts(list(texts), encoder_name=name, progress=False, device=device)
 
 
 def fit_language_image(class_names, text_encoder, contexts=lim.PRODUCT_CONTEXTS) -> lim.LanguageImageModel:
@@ -299,7 +303,7 @@ def table45_language_image(prepared: dict[str, PreparedData], collections: dict[
         table, source = translation_table(name, d.keywords, collections[name], cfg)
         records[f"{name}.table45.translation_table"] = source
         records[f"{name}.table45.contexts"] = "product" if contexts == lim.PRODUCT_CONTEXTS else "thesis"
-        encode = text_encoder or text_encoder_for(cfg.language_image_encoder)
+        encode = text_encoder or text_encoder_for(cfg.language_image_encoder, cfg.device)
         for tr in [t for t in lim.TRANSLATIONS if t == "original" or t in table.columns]:
             # allow_unknown: the rare-keyword filter legitimately removed some keywords of the mapping
             model = fit_language_image(lim.translate(d.keywords, table, tr, allow_unknown=True), encode, contexts)

@@ -108,7 +108,7 @@ def sample_index(n_total: int, n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_total, int(n), replace=False))
 
 
-def ensure_language_image_encoder(name: str) -> None:
+def ensure_language_image_encoder(name: str, device: str = "cpu") -> None:
     """Train (once; cached) the fashion alignment behind ``lit-fashion`` in the open, with a
     progress bar: on a user's data it is the first thing the default language-image path does
     (about 4,800 fashion images; minutes on a CPU the first time)."""
@@ -119,13 +119,17 @@ def ensure_language_image_encoder(name: str) -> None:
 
     with bar(total=1, desc=f"{name}: fashion image->text alignment (trained once on fashion-products 'align', then "
                            "cached)", unit="model") as b:
-        load_fashion_alignment(progress=True, mask_class_words=name.endswith("-masked"))
+        load_fashion_alignment(progress=True, mask_class_words=name.endswith("-masked"), device=device)
         b.update(1)
 
 
 def load_collection(name: str, cfg) -> Collection:
-    """One collection with its image features and (fashion, user) language-image embeddings."""
+    """One collection with its image features and (fashion, user) language-image embeddings, both
+    extracted on ``cfg.device`` (:func:`zsl_lib.config.resolve_device`)."""
+    from ..config import resolve_device
     from ..encoders import embed
+
+    device = resolve_device(cfg.device)
 
     split = None
     if name == "fashion-products":  # eval items only (lit-fashion was trained on the disjoint align items)
@@ -148,11 +152,11 @@ def load_collection(name: str, cfg) -> Collection:
         keep = sample_index(len(kd), cfg.max_items, cfg.seed)
         kd, split = kd.subset(keep), split[keep]
     shown = name == "user"  # a user's images: extraction progress (built-in collections are usually cached)
-    X = kd.X if kd.X is not None else embed(kd.dataset, cfg.image_encoder, progress=shown)
+    X = kd.X if kd.X is not None else embed(kd.dataset, cfg.image_encoder, progress=shown, device=device)
     use_li = cfg.language_image_encoder != "none" and name in ("fashion-products", "user")
     if use_li and name == "user":
-        ensure_language_image_encoder(cfg.language_image_encoder)
-    Z = embed(kd.dataset, cfg.language_image_encoder, progress=shown) if use_li else None
+        ensure_language_image_encoder(cfg.language_image_encoder, device=device)
+    Z = embed(kd.dataset, cfg.language_image_encoder, progress=shown, device=device) if use_li else None
     return Collection(kd, X, Z, split)
 
 

@@ -307,16 +307,18 @@ def stage_options(*, cutoff, cos_limit, cos_diff, max_items_per_class, max_dims,
 def notebook_inputs(source: str, *, classes, prompt_set, binary_prompt_set, image_encoder,
                     text_encoder, image_template, text_template, mask_titles, sqid_path,
                     clip_arch, clip_pretrained, limit, seed, user_images="", user_titles_csv="",
-                    user_binary_group=()) -> TourneyInputs:
-    """:func:`load_inputs` with the notebook's parameters (empty strings and 0 mean "default")."""
+                    user_binary_group=(), device="cpu") -> TourneyInputs:
+    """:func:`load_inputs` with the notebook's parameters (empty strings and 0 mean "default");
+    ``device``: torch device of every encoder that extracts features (image, text, open_clip tower)."""
     if source == "user":
         return load_inputs(source, images=user_images, titles_csv=user_titles_csv,
                            binary_group=list(user_binary_group) or None, image_encoder=image_encoder,
                            text_encoder=text_encoder, image_template=image_template,
-                           text_template=text_template, mask_titles=mask_titles, limit=limit or None, seed=seed)
+                           text_template=text_template, mask_titles=mask_titles, limit=limit or None, seed=seed,
+                           device=device)
     common = dict(prompt_set=prompt_set, binary_prompt_set=binary_prompt_set,
                   image_template=image_template, text_template=text_template,
-                  limit=limit or None, seed=seed)
+                  limit=limit or None, seed=seed, device=device)
     if source == "fashion-products":
         return load_inputs(source, classes=classes, image_encoder=image_encoder,
                            text_encoder=text_encoder, mask_titles=mask_titles, **common)

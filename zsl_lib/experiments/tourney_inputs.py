@@ -121,12 +121,15 @@ def load_fashion_inputs(
     limit: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    device: str = "cpu",
 ) -> TourneyInputs:
     """The offline default: fashion-products ``eval`` items of ``classes`` (default: the 13 of
     :data:`zsl_lib.zeroshot.prompts.FASHION_13`), images through ``image_encoder`` (an image->text
     aligned encoder, "lit-fashion"), titles and prompts through ``text_encoder`` (MiniLM, the
     space lit-fashion maps into). Binary truth: masterCategory Apparel (0) vs Footwear (1).
-    ``limit`` keeps a seeded random subset of the items (smoke runs)."""
+    ``limit`` keeps a seeded random subset of the items (smoke runs). ``device``: torch device of
+    the image and text encoders (:func:`zsl_lib.config.resolve_device`; "cpu" by default)."""
+    device = config.resolve_device(device)  # an absent device fails before any extraction
     classes = list(FASHION_13 if classes is None else classes)
     ds = load_dataset("fashion-products", split=split, classes=classes)
     names, phrases = _phrases(prompt_set, classes)
@@ -134,13 +137,13 @@ def load_fashion_inputs(
     img_p, txt_p = make_prompts(phrases, image_template, text_template)
     bimg_p, btxt_p = make_prompts(bphrases, image_template, text_template)
     all_prompts = img_p + txt_p + bimg_p + btxt_p
-    E = embed_texts(all_prompts, text_encoder)
+    E = embed_texts(all_prompts, text_encoder, device=device)
     C = len(img_p)
     titles = list(ds.texts)
     masked = mask_words(titles, fashion_class_words(classes))
-    text_unmasked = embed_texts(titles, text_encoder)
-    text = embed_texts(masked, text_encoder) if mask_titles else text_unmasked
-    image = embed(ds, image_encoder, progress=progress)
+    text_unmasked = embed_texts(titles, text_encoder, device=device)
+    text = embed_texts(masked, text_encoder, device=device) if mask_titles else text_unmasked
+    image = embed(ds, image_encoder, progress=progress, device=device)
     master = ds.meta["masterCategory"].to_numpy()
     binary_labels = np.where(master == "Apparel", 0, np.where(master == "Footwear", 1, -1))
     inputs = TourneyInputs(
@@ -176,11 +179,14 @@ def load_sqid_inputs(
     text_template: str = "{}",
     limit: int | None = None,
     seed: int = 0,
+    device: str = "cpu",
 ) -> TourneyInputs:
     """The article's configuration: SQID ``product_features.parquet`` (CLIP ViT-L/14 image and
     title embeddings, 768-d), products without an image dropped (as the author's ``dropna``), class
     prompts embedded with the matching open_clip text tower. ``path``: a parquet of that schema
-    (None: the registry's file, downloaded where allowed). No true labels exist."""
+    (None: the registry's file, downloaded where allowed). No true labels exist. ``device``: torch
+    device of the open_clip text tower."""
+    device = config.resolve_device(device)
     if path:
         df = pd.read_parquet(path, columns=["product_id", "clip_text_features",
                                             "clip_image_features"])
@@ -198,7 +204,7 @@ def load_sqid_inputs(
     bnames, bphrases = _phrases(binary_prompt_set)
     img_p, txt_p = make_prompts(phrases, image_template, text_template)
     bimg_p, btxt_p = make_prompts(bphrases, image_template, text_template)
-    E = clip_text_embed(img_p + txt_p + bimg_p + btxt_p, clip_arch, clip_pretrained)
+    E = clip_text_embed(img_p + txt_p + bimg_p + btxt_p, clip_arch, clip_pretrained, device=device)
     C = len(img_p)
     return TourneyInputs(
         source="sqid",
@@ -273,6 +279,7 @@ def load_user_inputs(
     limit: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    device: str = "cpu",
 ) -> TourneyInputs:
     """A user's own data: ``images`` is an image folder ``root/<class>/<image>`` (embedded with
     ``image_encoder``, which must map images into ``text_encoder``'s space, e.g. ``lit-fashion``
@@ -282,8 +289,9 @@ def load_user_inputs(
     ``titles_csv`` (see :func:`_user_titles`), masked of the class-name words when ``mask_titles``.
     Binary stage: the classes in ``binary_group`` (default: the first half, by name) against the
     rest, each side prompted by the mean of its classes' prompt embeddings; the truth follows
-    the labels."""
+    the labels. ``device``: torch device of the image and text encoders."""
     path = user_path(images, "user_images")
+    device = config.resolve_device(device)
     if path.suffix == ".npz":
         ds = load_dataset("embeddings", path=path)
         items, root = None, None
@@ -302,8 +310,8 @@ def load_user_inputs(
                          f"classes {names}" + (f"; unknown {unknown}" if unknown else ""))
     phrases = [n.replace("_", " ") for n in names]
     img_p, txt_p = make_prompts(phrases, image_template, text_template)
-    E = embed_texts(img_p + txt_p, text_encoder, progress=progress)
-    image = ds.X if items is None else embed(ds, image_encoder, progress=progress)
+    E = embed_texts(img_p + txt_p, text_encoder, progress=progress, device=device)
+    image = ds.X if items is None else embed(ds, image_encoder, progress=progress, device=device)
     if image.shape[1] != E.shape[1]:
         raise ValueError(f"parameter user_images: image embeddings are {image.shape[1]}-d but {text_encoder!r} "
                          f"embeds texts in {E.shape[1]}-d; they must share one space (an aligned encoder pair)")
@@ -316,8 +324,8 @@ def load_user_inputs(
         return (B / np.linalg.norm(B, axis=1, keepdims=True)).astype(np.float32)
 
     masked = mask_words(titles, phrases)
-    text_unmasked = embed_texts(titles, text_encoder, progress=progress)
-    text = embed_texts(masked, text_encoder, progress=progress) if mask_titles else text_unmasked
+    text_unmasked = embed_texts(titles, text_encoder, progress=progress, device=device)
+    text = embed_texts(masked, text_encoder, progress=progress, device=device) if mask_titles else text_unmasked
     inputs = TourneyInputs(
         source="user", class_names=names, image=np.asarray(image, dtype=np.float32), text=text,
         image_prompts=E[:C], text_prompts=E[C:], binary_names=bnames,
@@ -346,13 +354,16 @@ def load_inputs(source: str, **options) -> TourneyInputs:
 
 
 def clip_text_embed(
-    prompts, arch: str = "ViT-L-14", pretrained: str | None = "openai", batch_size: int = 64
+    prompts, arch: str = "ViT-L-14", pretrained: str | None = "openai", batch_size: int = 64,
+    device: str = "cpu",
 ) -> np.ndarray:
     """Embed prompts with an open_clip text tower: list of str (n,) -> float32 (n, embed_dim),
     not normalised (cosines normalise). ``pretrained=None`` builds the architecture with random
     weights (tests); ``"openai"`` downloads the OpenAI weights on first use (the paper setting).
     ``arch`` may also be the path of an open_clip model-config JSON (registered under its file
-    stem), e.g. a tiny random tower for offline tests."""
+    stem), e.g. a tiny random tower for offline tests. ``device``: torch device of the tower
+    (:func:`zsl_lib.config.resolve_device`); random weights are drawn on the CPU before the move,
+    so they do not depend on it."""
     import open_clip  # noqa: PLC0415  (heavy, only for the paper setting)
     import torch  # noqa: PLC0415
 
@@ -366,11 +377,13 @@ def clip_text_embed(
         raise ValueError(
             f"unknown open_clip architecture {arch!r}; see open_clip.list_models(), e.g. 'ViT-L-14'"
         )
-    model = open_clip.create_model(arch, pretrained=pretrained or None, device="cpu")
+    device = config.resolve_device(device)
+    model = open_clip.create_model(arch, pretrained=pretrained or None, device="cpu").to(device)
     model.eval()
     tokenizer = open_clip.get_tokenizer(arch)
     out = []
     with torch.no_grad():
         for s in range(0, len(prompts), batch_size):
-            out.append(model.encode_text(tokenizer(list(prompts[s : s + batch_size]))).float().numpy())
+            tokens = tokenizer(list(prompts[s : s + batch_size])).to(device)
+            out.append(model.encode_text(tokens).float().cpu().numpy())
     return np.concatenate(out).astype(np.float32)
