@@ -213,7 +213,7 @@ def test_evaluate_eszsl_on_synthetic_data(split):
     results, models = E.run_eszsl({"synthetic": split}, vals, gammas=[0.1, 1.0, 10.0], lambdas=[1.0])
     r = results["synthetic"]
     assert set(r) == set(res) | {"gamma", "lambda_", "gamma_on_edge", "lambda__on_edge", "val_score", "offset",
-                                 "gzsl_cal.u", "gzsl_cal.s", "gzsl_cal.h"}
+                                 "gamma_edge_tie", "lambda__edge_tie", "gzsl_cal.u", "gzsl_cal.s", "gzsl_cal.h"}
     assert isinstance(models["synthetic"], ESZSL) and r["lambda__on_edge"]  # a grid of one is an edge
     # the choice is the validation optimum: refit every grid point on the validation split by hand
     val = vals["synthetic"]
@@ -292,9 +292,22 @@ def test_fewshot_comparison_uses_the_same_episodes_for_both_spaces(split):
 def test_select_on_validation_and_edges():
     best, table = E.select_on_validation({"a": [1, 2, 3], "b": [10]},
                                          lambda p: (-(p["a"] - 2) ** 2, {"extra": p["a"] * 100}))
-    assert best == {"a": 2, "b": 10, "val_score": 0, "extra": 200, "a_on_edge": False, "b_on_edge": True}
+    assert best == {"a": 2, "b": 10, "val_score": 0, "extra": 200, "a_on_edge": False, "b_on_edge": True,
+                    "a_edge_tie": False, "b_edge_tie": False}
+    flat, _ = E.select_on_validation({"a": [1, 2, 3, 4]}, lambda p: (min(p["a"], 2), {}))  # flat from 2 up
+    assert flat["a"] == 2 and not flat["a_edge_tie"]
+    flat, _ = E.select_on_validation({"a": [1, 2, 3, 4]}, lambda p: (-max(p["a"], 3), {}))  # flat from 3 down
+    assert flat["a"] == 1 and flat["a_on_edge"] and flat["a_edge_tie"]
+    rising, _ = E.select_on_validation({"a": [1, 2, 3]}, lambda p: (p["a"], {}))
+    assert rising["a_on_edge"] and not rising["a_edge_tie"]
     assert len(table) == 3
     assert E.on_edge([3, 1, 2], 1) and E.on_edge([3, 1, 2], 3) and not E.on_edge([3, 1, 2], 2)
+    # a natural bound (noise_alpha 0: no noise) is a finding, not an edge; the other end still is
+    assert not E.on_edge([0.0, 0.05, 0.2], 0.0, bound=0.0) and E.on_edge([0.0, 0.05, 0.2], 0.2, bound=0.0)
+    assert E.on_edge([0.0], 0.0, bound=0.0)  # a grid of one compared nothing
+    best, _ = E.select_on_validation({"noise_alpha": [0.0, 0.1, 0.2]}, lambda p: (-p["noise_alpha"], {}),
+                                     bounds=E.NATURAL_BOUNDS)
+    assert best["noise_alpha"] == 0.0 and not best["noise_alpha_on_edge"]
 
 
 def test_variant_grid_keeps_only_the_settings_a_variant_uses():
@@ -367,8 +380,11 @@ def test_discussion_markdown_renders_recorded_numbers():
     res = {"config.seeds": [0, 1, 2], "d.data.n_seen": 10, "d.data.n_unseen": 3, "d.data.n_train": 99,
            "d.eszsl.zsl_top1": 0.1234, "d.full.zsl_top1": 0.4567, "d.full.zsl_top1_min": 0.4, "d.full.zsl_top1_max": 0.5,
            "d.full.gzsl.h": 0.0512, "d.eszsl.gamma": 10.0, "d.eszsl.lambda_": 1.0,
-           "d.full.selected.noise_alpha_on_edge": True}
+           "d.full.selected.noise_alpha_on_edge": True, "d.full.selected.noise_alpha": 0.8,
+           "d.eszsl.lambda__on_edge": True, "d.eszsl.lambda__edge_tie": True, "d.eszsl.gamma_on_edge": False}
     text = R.discussion_markdown(res, ["d"], ["full"], "full")
+    assert "full: noise_alpha = 0.8 (validation still rising toward the edge" in text
+    assert "lambda = 1 (validation flat: the next grid value scores the same" in text
     assert "full method 45.7 % (seeds 40.0-50.0) vs ESZSL 12.3 %" in text
     assert "5.1" in text and "gamma = 10.0" in text and "full: noise_alpha" in text
     res["d.full.zsl_top1"] = 0.5

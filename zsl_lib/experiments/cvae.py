@@ -87,6 +87,9 @@ _ACTIVE = {"noise_alpha": lambda kw: kw.get("noise_alpha", 0) > 0,
            "gaussian_epochs": lambda kw: kw.get("use_gaussian", True),
            "lambda_cls": lambda kw: kw.get("use_mapping", True),
            "lambda_cls_rec": lambda kw: kw.get("use_mapping", True)}
+#: natural bounds of ClusterableCVAE settings: a choice there is a finding (noise_alpha = 0: no noise
+#: helps on validation), not a grid cut short, so :func:`on_edge` does not flag it.
+NATURAL_BOUNDS = {"noise_alpha": 0.0}
 #: human-readable names of methods and ablation variants (legends, tables, prose).
 #: the t-SNE panels of Fig. 3: title -> ablation variant.
 TSNE_PANELS = {"(a) original features (NA)": "na", "(b) projected (CLS + Gaussian)": "cls_gaussian",
@@ -298,25 +301,35 @@ def make_validation_splits(splits: dict, val_fraction: float = 0.2, seed: int = 
     return {ds: validation_split(sp, val_fraction=val_fraction, seed=seed) for ds, sp in splits.items()}
 
 
-def on_edge(grid, value) -> bool:
+def on_edge(grid, value, bound=None) -> bool:
     """True when ``value`` is the smallest or largest of ``grid`` (a grid of one value counts as
-    an edge: nothing was compared)."""
+    an edge: nothing was compared). ``bound``: the parameter's natural limit (e.g. ``noise_alpha``
+    0, no noise); a choice equal to it is no edge, since no value lies beyond it."""
     grid = sorted(grid)
-    return bool(len(grid) < 2 or value == grid[0] or value == grid[-1])
+    if len(grid) < 2:
+        return True
+    return bool(value != bound and (value == grid[0] or value == grid[-1]))
 
 
-def select_on_validation(grid: dict, fit_score) -> tuple[dict, dict]:
+def select_on_validation(grid: dict, fit_score, bounds: dict | None = None) -> tuple[dict, dict]:
     """Exhaustive search: ``fit_score(params) -> (score, extra)`` for every combination of
     ``grid`` (``{name: values}``). Returns ``(best, table)``: ``best`` holds the chosen values,
-    ``"val_score"``, ``extra`` of the best, and ``"<name>_on_edge"`` per parameter;
-    ``table[(values...)]`` every score."""
+    ``"val_score"``, ``extra`` of the best, ``"<name>_on_edge"`` per parameter (see
+    :func:`on_edge`; ``bounds``: ``{name: natural limit}``) and ``"<name>_edge_tie"`` (on an edge, and
+    the next value inside the grid scores the same: validation is flat there and the first maximum in
+    grid order sits on the edge); ``table[(values...)]`` every score."""
     names = list(grid)
     table, extras = {}, {}
     for values in itertools.product(*(grid[n] for n in names)):
         table[values], extras[values] = fit_score(dict(zip(names, values)))
     best = max(table, key=table.get)  # first maximum in grid order
     out = {**dict(zip(names, best)), "val_score": table[best], **extras[best]}
-    out.update({f"{n}_on_edge": on_edge(grid[n], v) for n, v in zip(names, best)})
+    out.update({f"{n}_on_edge": on_edge(grid[n], v, (bounds or {}).get(n)) for n, v in zip(names, best)})
+    for i, n in enumerate(names):  # an edge choice that ties its inner neighbour: a plateau, not a rising score
+        vals = sorted(grid[n])
+        nb = None if len(vals) < 2 else vals[1] if best[i] == vals[0] else vals[-2] if best[i] == vals[-1] else None
+        out[f"{n}_edge_tie"] = bool(out[f"{n}_on_edge"] and nb is not None
+                                    and table[(*best[:i], nb, *best[i + 1:])] == table[best])
     return out, table
 
 
@@ -376,7 +389,7 @@ def select_cvae(val, variant: str, params: dict, grid: dict, seed: int = 0) -> d
         curve = gzsl_calibration_curve(lambda X: m.decision_function(X, "gzsl"), val)
         return acc, {"offset": finite_offset(curve)}
 
-    return select_on_validation(variant_grid(variant, grid, params), fit_score)[0]
+    return select_on_validation(variant_grid(variant, grid, params), fit_score, bounds=NATURAL_BOUNDS)[0]
 
 
 def run_ablation(split, variants, seeds, params: dict, progress: bool = True, val=None, grid: dict | None = None):

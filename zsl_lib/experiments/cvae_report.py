@@ -161,6 +161,17 @@ def plot_tsne(models: dict, split, n_classes: int = 10, random_state=0, method: 
 # ----------------------------------------------------------------------------- closing discussion
 
 
+def _edge(res: dict, prefix: str, name: str, label: str | None = None) -> str:
+    """``"<label> = <value> (why)"`` for a choice on an edge of its grid, from the record:
+    ``<prefix>.<name>_edge_tie`` tells a plateau (the next grid value scores the same, the tie goes
+    to the first value in grid order) from a score still rising toward the edge."""
+    v = res.get(f"{prefix}.{name}")
+    why = ("validation flat: the next grid value scores the same, the tie goes to the first in grid order"
+           if res.get(f"{prefix}.{name}_edge_tie") else
+           "validation still rising toward the edge: the optimum may lie beyond the grid")
+    return f"{label or name} = {v:g} ({why})" if isinstance(v, (int, float)) else f"{label or name} ({why})"
+
+
 def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
     """The closing discussion's numbers, formatted from the recorded dict ``res`` (so the prose
     cannot drift from the record). Percentages with one decimal."""
@@ -183,10 +194,12 @@ def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
             f"{pct(e + '.gzsl_cal.s')} / {pct(e + '.gzsl_cal.h')} %; upper bound (offset from test labels) "
             f"{pct(f + '.gzsl.best_h')} vs {pct(e + '.gzsl.best_h')} %; AUSUC {pct(f + '.gzsl.ausuc')} vs "
             f"{pct(e + '.gzsl.ausuc')} %.",
-            f"- ESZSL chose gamma = {res.get(e + '.gamma')}, lambda = {res.get(e + '.lambda_')} on validation "
-            f"(on an edge of its grid: gamma {res.get(e + '.gamma_on_edge')}, lambda {res.get(e + '.lambda__on_edge')}).",
+            f"- ESZSL chose gamma = {res.get(e + '.gamma')}, lambda = {res.get(e + '.lambda_')} on validation; "
+            "on an edge of its grid: " + ("; ".join(_edge(res, e, n, label) for n, label in
+                                                   (("gamma", "gamma"), ("lambda_", "lambda"))
+                                                   if res.get(f"{e}.{n}_on_edge")) or "none") + ".",
         ]
-        edges = [f"{display_name(v)}: {k.split('.selected.')[1][:-len('_on_edge')]}"
+        edges = [f"{display_name(v)}: " + _edge(res, f"{ds}.{v}.selected", k.split(".selected.")[1][:-len("_on_edge")])
                  for v in variants for k, x in res.items()
                  if k.startswith(f"{ds}.{v}.selected.") and k.endswith("_on_edge") and x]
         lines.append("- CVAE settings on an edge of their grid: " + ("; ".join(edges) or "none") + ".")
