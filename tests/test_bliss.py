@@ -262,10 +262,12 @@ def test_compiled_counting_matches_per_repetition_sparse_products(blobs, min_fre
 
 @pytest.mark.parametrize("distance", ["cosine", "mse"])
 @pytest.mark.parametrize("k", [1, 5, 40])
-def test_faiss_rerank_matches_numpy_rerank(blobs, distance, k):
-    """BLISS re-ranks with FAISS's subset scan; the bucket module's numpy re-ranker (the previous
-    implementation) gives the same ids and scores, -inf / -1 padding included (k=40 > some queries'
-    candidates)."""
+@pytest.mark.parametrize("n_rerank", [None, 10_000])
+def test_search_matches_numpy_rerank(blobs, distance, k, n_rerank):
+    """BLISS's two query paths, the fused count-and-score pass (``n_rerank=None``) and the candidate
+    list re-ranked by FAISS's subset scan (``n_rerank`` set, here above every candidate count), both
+    give the bucket module's numpy re-rank of the candidates: same ids and scores, -inf / -1
+    padding included (k=40 > some queries' candidates)."""
     from zsl_lib.validation import l2_normalize
 
     X, _ = blobs
@@ -273,7 +275,7 @@ def test_faiss_rerank_matches_numpy_rerank(blobs, distance, k):
     Q = X[::5] + 0.3
     indptr, idx = m.candidates(Q, 2, min_freq=2, n_rerank=None)
     assert np.diff(indptr).min() < 40 < np.diff(indptr).max()
-    s, ids = m.search(Q, k, m=2, min_freq=2, n_rerank=None)
+    s, ids = m.search(Q, k, m=2, min_freq=2, n_rerank=n_rerank)
     if distance == "cosine":
         es, eids = rerank_topk(l2_normalize(Q), l2_normalize(X), indptr, idx, k)
     else:
@@ -287,3 +289,44 @@ def test_faiss_rerank_matches_numpy_rerank(blobs, distance, k):
             eids[q, : len(o)], es[q, : len(o)] = o, -d[q, o]
     np.testing.assert_array_equal(ids, eids)
     np.testing.assert_allclose(s, es, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("min_freq", [1, 2, 3])
+def test_fused_topk_matches_naive_count_and_rank_with_ties(min_freq):
+    """The fused kernel on hand-made stacked lists: integer vectors (every product exact, many
+    ties), items in several lists; each query's top-k by a naive count then (descending score,
+    ascending id), padded where fewer than k items reach ``min_freq``."""
+    from zsl_lib.index.bliss_query import frequent_topk, stacked_lists
+
+    rng = np.random.default_rng(5)
+    R, B, n, k = 3, 4, 50, 6
+    assignments = rng.integers(0, B, size=(R, n))
+    ids, offsets = stacked_lists(assignments, B)
+    X = rng.integers(-2, 3, size=(n, 5)).astype(np.float32)
+    Q = rng.integers(-2, 3, size=(7, 5)).astype(np.float32)
+    probes = np.stack([rng.choice(R * B, size=5, replace=False) for _ in range(len(Q))])
+    for metric in ("ip", "l2"):
+        s, i = frequent_topk(probes, ids, offsets, Q, X, min_freq, k, metric)
+        for q in range(len(Q)):
+            freq = sum((assignments[p // B] == p % B).astype(int) for p in probes[q])
+            cand = np.flatnonzero(freq >= min_freq)
+            score = {j: float(Q[q] @ X[j]) if metric == "ip" else -float(((Q[q] - X[j]) ** 2).sum()) for j in cand}
+            ranked = sorted(cand.tolist(), key=lambda j: (-score[j], j))[:k]
+            assert i[q, : len(ranked)].tolist() == ranked
+            assert s[q, : len(ranked)].tolist() == [score[j] for j in ranked]
+            assert (i[q, len(ranked):] == -1).all() and np.isneginf(s[q, len(ranked):]).all()
+    with pytest.raises(ValueError, match="metric must be 'ip' or 'l2'"):
+        frequent_topk(probes, ids, offsets, Q, X, 1, k, "cosine")
+
+
+def test_faiss_kmeans_start_is_a_kmeans_partition_per_repetition(blobs):
+    """``assign_init="faiss_kmeans"``: every repetition starts from a different Lloyd fixed point:
+    each point sits in the bucket of its nearest centroid (the centroids being its bucket means)."""
+    X, _ = blobs
+    m = BLISS(n_buckets=4, n_repetitions=3, epochs=0, assign_init="faiss_kmeans", random_state=1).fit(X)
+    A = m.history_.loads[0]
+    assert A.sum(1).tolist() == [len(X)] * 3
+    start = m.assignments_  # epochs=0: the start itself
+    for a in start:
+        C = np.stack([X[a == b].mean(0) for b in range(4)])
+        assert (np.argmin(((X[:, None] - C[None]) ** 2).sum(2), axis=1) == a).mean() > 0.97

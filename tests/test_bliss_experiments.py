@@ -95,11 +95,13 @@ def test_source_constant_is_flat_and_keyed_like_our_records():
 
 _GOOD = dict(cluster_counts=[2, 4], mechanism_clusters=4, scan_fraction=0.05, ann_dataset="cifar10",
              zs_dataset="tiny-imagenet", ann_encoder="resnet56-cifar10", zs_encoder="efficientnet-lite0",
-             encoders=["resnet56-cifar10", "efficientnet-lite0"], n_seeds=3, epochs=60)
+             n_seeds=3, epochs=60)
 
 
 def test_check_params_accepts_the_notebook_defaults():
     assert ex.check_params(**_GOOD) == [2, 4]
+    # prefix families, weights named in the name (the paper profile's encoder, offline with random weights)
+    assert ex.check_params(**{**_GOOD, "ann_encoder": "torchvision:resnet50/random"}) == [2, 4]
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -110,7 +112,7 @@ def test_check_params_accepts_the_notebook_defaults():
     ({"cluster_counts": [2, 11]}, r"parameter cluster_counts=\[2, 11\] must contain mechanism_clusters=4"),
     ({"scan_fraction": 1.5}, r"parameter scan_fraction must lie in \(0, 1\)"),
     ({"ann_dataset": "mnist"}, r"unknown parameter ann_dataset 'mnist'; accepted values: 'cifar10'"),
-    ({"zs_encoder": "resnet57"}, r"unknown parameter zs_encoder 'resnet57'"),
+    ({"zs_encoder": "resnet57"}, r"parameter zs_encoder: unknown encoder 'resnet57'; accepted values: .*efficientnet-lite0"),
     ({"epochs": 0}, r"parameter epochs must be an integer >= 1; got 0"),
     ({"n_seeds": "3"}, r"parameter n_seeds must be an integer"),
 ])
@@ -128,7 +130,7 @@ def test_load_features_reads_a_users_embeddings_and_checks_the_path(tmp_path):
     np.testing.assert_array_equal(F, X)
     assert labels.tolist() == [0] * 10 + [1] * 10 + [2] * 10  # sorted class names -> indices
     base = dict(cluster_counts=[2, 4], mechanism_clusters=4, scan_fraction=0.05, ann_encoder="efficientnet-lite0",
-                zs_encoder="efficientnet-lite0", encoders=["efficientnet-lite0"], zs_dataset="tiny-imagenet")
+                zs_encoder="efficientnet-lite0", zs_dataset="tiny-imagenet")
     assert ex.check_params(ann_dataset="user", ann_user_data=str(tmp_path / "mine.npz"), **base) == [2, 4]
     with pytest.raises(ValueError, match="ann_dataset='user' needs ann_user_data"):
         ex.check_params(ann_dataset="user", **base)

@@ -122,6 +122,13 @@ def test_torchvision_random_weights(arch, dim):
     assert "IMAGENET1K_V1" in enc2.cache_key and enc2.dim == 2048
     with pytest.raises(ValueError, match="unknown weights"):
         create_encoder("torchvision:resnet18", weights="FOO")
+    # the weights named in the encoder name (how a notebook's encoder parameter reaches them)
+    named = create_encoder(f"torchvision:{arch}/random")
+    assert named.cache_key == enc.cache_key and named.arch == arch
+    np.testing.assert_allclose(named.encode_images(_images(2, size=(300, 200))), X, rtol=1e-5, atol=1e-5)
+    assert "IMAGENET1K_V2" in create_encoder("torchvision:resnet50/IMAGENET1K_V2").cache_key
+    with pytest.raises(ValueError, match=r"unknown weights 'FOO'.*'torchvision:resnet18/random'"):
+        create_encoder("torchvision:resnet18/FOO")
 
 
 def test_minilm_texts_normalised_and_modality_errors(r20):

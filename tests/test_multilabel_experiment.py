@@ -55,7 +55,7 @@ def test_settings_reject_bad_parameters_with_the_fix():
         E.Settings(datasets=["mulan-scene"], learning_curve_sizes="100")
     with pytest.raises(ValueError, match="unknown tiny_split 'test'"):
         E.Settings(datasets=["mulan-scene"], tiny_split="test")
-    with pytest.raises(ValueError, match="image_encoder='no-such-net' is not a known encoder"):
+    with pytest.raises(ValueError, match="parameter image_encoder: unknown encoder 'no-such-net'; accepted values"):
         E.Settings(datasets=["fashion-products"], image_encoder="no-such-net")
 
 

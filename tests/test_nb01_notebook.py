@@ -116,3 +116,82 @@ def test_zeroshot_records(smoke):
     assert res[f"{key}.novel_top1"] > chance
     assert res[f"{key}.ncm_novel_top1"] > chance
     assert 1 <= res[f"{key}.metaclass_nonempty"] <= params["zs_metaclasses"]
+
+
+def _standin_cifar100(path, per_class_train: int, per_class_test: int) -> None:
+    """A small ``cifar-100-python.tar.gz`` in the official format (``train`` / ``test`` / ``meta``
+    pickles, 3072-byte rows): each class a colour plus noise, so that features carry the class."""
+    import io
+    import pickle
+    import tarfile
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    colours = rng.integers(0, 256, size=(100, 3))
+    path.parent.mkdir(parents=True)
+    with tarfile.open(path, "w:gz") as tf:
+        def add(name, obj):
+            raw = pickle.dumps(obj)
+            info = tarfile.TarInfo(f"cifar-100-python/{name}")
+            info.size = len(raw)
+            tf.addfile(info, io.BytesIO(raw))
+
+        for name, per in (("train", per_class_train), ("test", per_class_test)):
+            y = np.repeat(np.arange(100), per)
+            img = np.clip(colours[y][:, None, None, :] + rng.normal(0, 30, (len(y), 32, 32, 3)), 0, 255)
+            rows = img.astype(np.uint8).transpose(0, 3, 1, 2).reshape(len(y), 3072)  # official: R, G, B planes
+            add(name, {b"data": rows, b"fine_labels": y.tolist(), b"coarse_labels": (y % 20).tolist(),
+                       b"filenames": [f"{i}.png".encode() for i in range(len(y))]})
+        add("meta", {b"fine_label_names": [f"class{i}".encode() for i in range(100)],
+                     b"coarse_label_names": [f"super{i}".encode() for i in range(20)]})
+
+
+@pytest.mark.slow
+def test_paper_profile_runs_the_reports_setting_on_standin_files(tmp_path, monkeypatch):
+    """The paper profile (CIFAR-100, ImageNet ResNet-50, BLISS B=20 / R=4 / P=128 on the real
+    features, BLISSNet with re-rank Q=128) end to end, offline: a stand-in CIFAR-100 in the official
+    format in a mirror of its own, ResNet-50 with random weights, fewer images, seeds and epochs.
+    The kernel is a separate process: a ``sitecustomize`` on its path registers the stand-in's
+    checksum there, as the ``register`` fixture does in-process."""
+    import hashlib
+
+    from zsl_lib.runner import params_file, run_notebook
+
+    mirror = tmp_path / "mirror"
+    archive = mirror / "cifar100" / "cifar-100-python.tar.gz"
+    _standin_cifar100(archive, per_class_train=2, per_class_test=2)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import dataclasses\n"
+        "from zsl_lib.data import registry\n"
+        "spec = registry.REGISTRY['cifar100']\n"
+        f"files = tuple(dataclasses.replace(f, sha256={hashlib.sha256(archive.read_bytes()).hexdigest()!r}, md5=None)\n"
+        "              if f.relpath == 'cifar100/cifar-100-python.tar.gz' else f for f in spec.files)\n"
+        "registry.REGISTRY['cifar100'] = dataclasses.replace(spec, files=files)\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", f"{site}:{config.PROJECT_ROOT}")
+    monkeypatch.setenv("ZSL_DATA_MIRROR", str(mirror))
+    monkeypatch.setenv("ZSL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ZSL_CACHE_DIR", str(tmp_path / "cache"))  # keep the shared embedding cache clean
+    paper = yaml.safe_load(params_file(STEM, "paper").read_text())
+    small = {"ann_encoder": "torchvision:resnet50/random", "zs_encoder": "torchvision:resnet50/random",
+             "n_seeds": 1, "cluster_counts": [4], "epochs": 2, "beta_points": 32, "ann_limit_per_class": 2,
+             "ann_queries": 40, "ann_epochs": 1, "zs_limit_per_class": 2, "zs_support": 1, "zs_models": 2,
+             "device": "cpu"}
+    r = run_notebook(STEM, profile="paper", workdir=tmp_path / "run", parameters=small)
+    assert r.status == "ok", r.error
+    res = r.results
+    # the report's settings that were not made small reached the experiments
+    assert paper["ann_dataset"] == paper["zs_dataset"] == "cifar100" and paper["zs_rerank"] == 128
+    assert res["ann.cifar100.n_buckets"] == paper["ann_buckets"] == 20
+    assert res["ann.cifar100.n_gallery"] == 100 * 2 - 40
+    assert res["zeroshot.cifar100.n_classes"] == 100 and res["zeroshot.cifar100.rerank_size"] == 128
+    assert res["zeroshot.cifar100.chance_novel_top1"] == pytest.approx(1 / paper.get("zs_novel", 20))
+    for key in ("ann.cifar100.bliss_fixed.recall_at_10", "zeroshot.cifar100.novel_top1", "zeroshot.cifar100.seen_top1"):
+        assert 0.0 <= res[key] <= 1.0, key
+    # both experiments embedded the stand-in with ResNet-50 (2048-d), weights named random
+    metas = [json.loads(p.read_text()) for p in (tmp_path / "cache").rglob("*.json")]
+    tv = [m for m in metas if str(m.get("cache_key", "")).startswith("torchvision-resnet50|random-seed0") and "shape" in m]
+    assert len(tv) == 2 and all(m["shape"][1] == 2048 for m in tv)  # the ANN and the zero-shot split

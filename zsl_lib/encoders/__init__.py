@@ -17,7 +17,7 @@ for the cache (rows already cached for the same archive are reused, only missing
 
 from . import alignment, efficientnet, minilm, openclip, resnet_cifar, torchvision_resnet  # noqa: F401 - registration
 from .alignment import ImageTextAlignment, load_fashion_alignment
-from .base import Encoder, create_encoder, list_encoders
+from .base import Encoder, check_encoder_name, create_encoder, list_encoders
 from .embedding import embed, embed_texts, get_encoder
 
-__all__ = ["Encoder", "ImageTextAlignment", "load_fashion_alignment", "create_encoder", "embed", "embed_texts", "get_encoder", "list_encoders"]
+__all__ = ["Encoder", "check_encoder_name", "ImageTextAlignment", "load_fashion_alignment", "create_encoder", "embed", "embed_texts", "get_encoder", "list_encoders"]

@@ -51,6 +51,20 @@ def list_encoders() -> list[str]:
     return names
 
 
+def check_encoder_name(parameter: str, name, *, extra: tuple = ()) -> str:
+    """``name`` if :func:`create_encoder` accepts it (a registered name, or any name of a prefix
+    family such as ``"torchvision:resnet50/random"``, ``"openclip:ViT-B-32/openai"``), or one of
+    ``extra`` (e.g. ``"none"``); otherwise a ValueError naming ``parameter`` and the accepted names.
+    Nothing is built or downloaded."""
+    if isinstance(name, str) and (name in _EXACT or name in extra or name.startswith(tuple(_PREFIX))):
+        return name
+    accepted = list_encoders() + list(extra)
+    raise ValueError(
+        f"{parameter}: unknown encoder {name!r}; accepted values: {accepted} "
+        f"(plus any {', '.join(repr(p + '<...>') for p in _PREFIX)} name)"
+    )
+
+
 def create_encoder(name: str, device: str = "cpu", **kwargs) -> Encoder:
     """Build the encoder registered as ``name``.
 

@@ -4,7 +4,9 @@
 original He et al. / torchvision release, as used by the papers' 2048-d ResNet-101 features),
 downloaded by torchvision into ``$TORCH_HOME`` when the network allows; ``weights="IMAGENET1K_V2"``
 selects the newer recipe; ``weights=None`` builds the same architecture with random weights
-(seeded; tests). Preprocessing: the weights' own transform (resize 256 / 232, centre crop 224,
+(seeded; tests). The weights can also be named in the encoder name, so that a notebook's encoder
+parameter reaches them: ``"torchvision:resnet50/IMAGENET1K_V2"``, ``"torchvision:resnet50/random"``
+(like ``"openclip:<arch>"`` without a tag). Preprocessing: the weights' own transform (resize 256 / 232, centre crop 224,
 ImageNet mean/std), the classic resize 256 + crop 224 for random weights.
 """
 
@@ -26,7 +28,9 @@ class TorchvisionResNetEncoder(Encoder):
     default_batch_size = 32
 
     def __init__(self, name: str, device: str = "cpu", weights: str | None = "IMAGENET1K_V1"):
-        arch = name.split(":", 1)[1]
+        arch, _, tag = name.split(":", 1)[1].partition("/")
+        if tag:  # weights named in the encoder name
+            weights = None if tag == "random" else tag
         if arch not in ARCHS:
             raise ValueError(
                 f"unknown torchvision encoder {name!r}; known: {', '.join('torchvision:' + a for a in ARCHS)}"
@@ -42,7 +46,8 @@ class TorchvisionResNetEncoder(Encoder):
                 w = enum[weights] if isinstance(weights, str) else enum(weights)
             except (KeyError, ValueError):
                 raise ValueError(
-                    f"{name}: unknown weights {weights!r}; available: {[m.name for m in enum]} or None"
+                    f"{name}: unknown weights {weights!r}; available: {[m.name for m in enum]} or None "
+                    f"(in an encoder name: 'torchvision:{arch}/<weights>' or 'torchvision:{arch}/random')"
                 ) from None
             self._weights = w
             weights_id = f"{w}|{w.url.rsplit('/', 1)[-1]}"

@@ -111,13 +111,13 @@ ZS_DATASETS = ("tiny-imagenet", "cifar100", "user")  # cifar100: the BLISSNet re
 
 
 def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: float, ann_dataset: str,
-                 zs_dataset: str, ann_encoder: str, zs_encoder: str, encoders, ann_user_data=None,
+                 zs_dataset: str, ann_encoder: str, zs_encoder: str, ann_user_data=None,
                  zs_user_data=None, **positive_ints) -> list[int]:
     """Check notebook 01's parameters (each error names the parameter); returns ``cluster_counts``.
 
     ``cluster_counts``: a list of integers in 1..128 holding ``mechanism_clusters`` (a bare
     integer from papermill's ``-p`` is refused with the ``-y`` form to use); ``scan_fraction`` in
-    (0, 1); datasets among the supported ones, encoders among ``encoders`` (the registry's names);
+    (0, 1); datasets among the supported ones, encoders that the registry accepts;
     every other keyword (``n_seeds``, ``epochs``...) a positive integer. A dataset ``"user"`` needs
     its ``*_user_data`` path to exist (see :func:`load_features`).
     """
@@ -129,8 +129,10 @@ def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: floa
     check_float("parameter scan_fraction", scan_fraction, 0.0, 1.0, low_open=True, high_open=True)
     check_choice("parameter ann_dataset", ann_dataset, ANN_DATASETS)
     check_choice("parameter zs_dataset", zs_dataset, ZS_DATASETS)
-    check_choice("parameter ann_encoder", ann_encoder, encoders)
-    check_choice("parameter zs_encoder", zs_encoder, encoders)
+    from ..encoders import check_encoder_name  # noqa: PLC0415  (encoders import torch: kept lazy)
+
+    check_encoder_name("parameter ann_encoder", ann_encoder)
+    check_encoder_name("parameter zs_encoder", zs_encoder)
     for prefix, dataset, data in (("ann", ann_dataset, ann_user_data), ("zs", zs_dataset, zs_user_data)):
         if dataset == "user":
             if data is None:
@@ -683,7 +685,9 @@ def run_blissnet(X: np.ndarray, y: np.ndarray, split: dict, blissnet_params: dic
     Returns top-1 accuracies: ``novel_top1`` (novel test images among the novel classes),
     ``seen_top1`` (seen test images among the seen classes), ``ncm_novel_top1``, ``ncm_seen_top1``
     (class means of the seen training images), the generalised ``gzsl_*`` variants among all
-    classes, and the metaclass statistics."""
+    classes, the metaclass statistics, ``n_classes`` (seen + novel) and ``rerank_size`` (the re-rank
+    size Q: a query scores the Q most voted classes, all of them when Q >= n_classes; without a Q,
+    n_classes)."""
     p = {"random_state": seed, "device": device, **(blissnet_params or {})}
     t = time.perf_counter()
     net = BLISSNet(**p).fit(X[split["seen_train"]], y[split["seen_train"]])
@@ -714,5 +718,7 @@ def run_blissnet(X: np.ndarray, y: np.ndarray, split: dict, blissnet_params: dic
     out["metaclass_nonempty"] = float((loads > 0).sum(1).mean())
     out["metaclass_max_over_mean"] = float((loads.max(1) / loads.mean(1)).mean())
     out["novel_metaclasses_per_class"] = float(net.membership_[:, :, len(split["seen"]):].sum(1).mean())
+    out["n_classes"] = len(net.classes_)
+    out["rerank_size"] = net.n_rerank if net.n_rerank is not None else len(net.classes_)
     out["fit_seconds"] = fit_s
     return out

@@ -115,7 +115,7 @@ def make_task(
 
 def parse_spec(spec: str) -> tuple[str, str]:
     """``"dataset:encoder"`` -> (dataset, encoder), validated against the registries."""
-    from ..encoders import list_encoders  # noqa: PLC0415  (encoders import torch: kept lazy)
+    from ..encoders import check_encoder_name  # noqa: PLC0415  (encoders import torch: kept lazy)
 
     if not isinstance(spec, str) or spec.count(":") < 1:
         raise ValueError(
@@ -126,11 +126,9 @@ def parse_spec(spec: str) -> tuple[str, str]:
         raise ValueError(
             f"datasets: unknown dataset {dataset!r} in {spec!r}; accepted: {', '.join(QUERY_SPLIT)}"
         )
-    known = list(list_encoders())
     if dataset not in list_datasets():
         raise ValueError(f"datasets: {dataset!r} is not registered; registered: {list_datasets()}")
-    if encoder not in known and not encoder.startswith(("torchvision:", "openclip:")):
-        raise ValueError(f"datasets: unknown encoder {encoder!r} in {spec!r}; accepted: {known}")
+    check_encoder_name(f"datasets entry {spec!r}", encoder)
     return dataset, encoder
 
 
@@ -192,13 +190,10 @@ def check_user(user: dict | None) -> dict:
     if emb is not None:
         out["embeddings"] = resolve_user_path("user_embeddings", emb)
     else:
-        from ..encoders import list_encoders  # noqa: PLC0415  (encoders import torch: kept lazy)
+        from ..encoders import check_encoder_name  # noqa: PLC0415  (encoders import torch: kept lazy)
 
         out["image_dir"] = resolve_user_path("user_image_dir", img, folder=True)
-        encoder = user.get("encoder") or "efficientnet-lite0"
-        if encoder not in list_encoders() and not encoder.startswith(("torchvision:", "openclip:")):
-            raise ValueError(f"user_encoder: unknown encoder {encoder!r}; accepted: {list(list_encoders())}")
-        out["encoder"] = encoder
+        out["encoder"] = check_encoder_name("user_encoder", user.get("encoder") or "efficientnet-lite0")
     return out
 
 

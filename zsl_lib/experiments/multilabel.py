@@ -195,14 +195,10 @@ class Settings:
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"parameter {name} must be a string; got {getattr(self, name)!r}")
         if any(n not in mld.NUMERIC_DATASETS for n in self.datasets):  # image collections need the encoder registry
-            from ..encoders import list_encoders
+            from ..encoders import check_encoder_name  # noqa: PLC0415  (encoders import torch: kept lazy)
 
-            known = list(list_encoders())
             for pname in ("image_encoder", "language_image_encoder"):
-                enc = getattr(self, pname)
-                if enc != "none" and enc not in known and not enc.startswith(("openclip:", "torchvision:")):
-                    raise ValueError(f"parameter {pname}={enc!r} is not a known encoder; accepted values: "
-                                     f"{known} or 'none'")
+                check_encoder_name(f"parameter {pname}", getattr(self, pname), extra=("none",))
         if self.encoder_weights == "random":  # 'openclip:<arch>' without a tag = random weights
             if not all(e == "none" or e.startswith("openclip:") for e in (self.image_encoder, self.language_image_encoder)):
                 raise ValueError("parameter encoder_weights='random' needs openclip:<arch>/<tag> encoders "

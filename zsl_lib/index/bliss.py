@@ -23,7 +23,7 @@ Report variants: ``rebalance="k_least_loaded"`` (the top-predicted bucket among 
 loaded), ``init="kaiming"``, ``loss="triplet"`` and ``distance="mse"|"cosine"``.
 
 Options of the fixed BLISS (see :func:`zsl_lib.index.bliss_fixed.fixed_bliss_params`):
-``assign_init="kmeans"|"balanced_random"`` (start from a partition whose buckets already carry
+``assign_init="kmeans"|"faiss_kmeans"|"balanced_random"`` (start from a partition whose buckets already carry
 neighbourhood information), ``capacity`` (a hard load cap, ``capacity * N / B``, inside the
 greedy pass: when all top-K buckets are full the item goes to its best-ranked bucket with room)
 and ``load_penalty`` (subtract ``lambda * (load / mean_load - 1)`` from the logits before ranking).
@@ -49,7 +49,7 @@ import torch.nn.functional as F
 
 from ..config import resolve_device
 from ..validation import check_choice, check_int, check_matrix, l2_normalize
-from .bliss_query import frequent_candidates, padded_ids, stacked_lists
+from .bliss_query import frequent_candidates, frequent_topk, padded_ids, stacked_lists
 
 __all__ = [
     "BLISS",
@@ -66,7 +66,7 @@ REBALANCE_RULES = ("least_loaded_of_topk", "k_least_loaded")
 INITS = ("default", "kaiming", "official")
 LOSSES = ("cross_entropy", "triplet")
 DISTANCES = ("mse", "cosine")
-ASSIGN_INITS = ("random", "balanced_random", "kmeans")
+ASSIGN_INITS = ("random", "balanced_random", "kmeans", "faiss_kmeans")
 FITTED = "the index was fitted on"
 
 
@@ -243,7 +243,9 @@ class BLISS:
     vectors of the point, one of its true neighbours and a random point).
     hidden_dim: width of the hidden layer. lr: Adam learning rate. triplet_margin.
     assign_init: initial partition, ``"random"`` (official hash: uniform random bucket),
-    ``"balanced_random"`` or ``"kmeans"`` (k-means on the data, a different seed per repetition).
+    ``"balanced_random"``, ``"kmeans"`` (scikit-learn k-means++ then Lloyd on the data, a different
+    seed per repetition) or ``"faiss_kmeans"`` (FAISS's k-means, the one the IVF baseline trains:
+    random start, 50 Lloyd iterations, about 4x faster than scikit-learn's on CIFAR-10 features).
     capacity, load_penalty: see :func:`greedy_assign` (None / 0 = official BLISS).
     balance_chunk: items per vectorised chunk of the greedy pass (None: ``max(1, n // 256)``;
     1 = the official sequential loop).
@@ -399,10 +401,21 @@ class BLISS:
             return rng.integers(0, B, size=(R, n)).astype(np.int64)
         if self.assign_init == "balanced_random":
             return np.stack([rng.permutation(np.arange(n) % B) for _ in range(R)]).astype(np.int64)
-        from sklearn.cluster import KMeans  # noqa: PLC0415
-
         Z = l2_normalize(X) if self.distance == "cosine" else X
         seeds = rng.integers(0, 2**31 - 1, size=R)
+        if self.assign_init == "faiss_kmeans":  # FAISS's Lloyd (the IVF baseline's), random start
+            import faiss  # noqa: PLC0415
+
+            Zf = np.ascontiguousarray(Z, dtype=np.float32)
+            out = []
+            for s in seeds:
+                km = faiss.Kmeans(Zf.shape[1], B, niter=50, seed=int(s) % (2**31 - 1),
+                                max_points_per_centroid=n, min_points_per_centroid=1)
+                km.train(Zf)
+                out.append(km.index.search(Zf, 1)[1][:, 0])
+            return np.stack(out).astype(np.int64)
+        from sklearn.cluster import KMeans  # noqa: PLC0415
+
         return np.stack(
             [KMeans(B, n_init=1, max_iter=50, random_state=int(s)).fit_predict(Z) for s in seeds]
         ).astype(np.int64)
@@ -535,10 +548,20 @@ class BLISS:
         C.sort_indices()
         return C
 
+    def _probes(self, Q, m: int | None) -> np.ndarray:
+        """Stacked list numbers int64 (nq, R*m) of each query's top-``m`` buckets per repetition,
+        in no particular order (a partial sort: the count does not need the ranking)."""
+        m = self.n_probe if m is None else check_int("m", m)
+        if m > self.n_buckets:
+            raise ValueError(f"m={m} must not exceed n_buckets={self.n_buckets}")
+        lg = self.decision_function(Q)  # (R, nq, B)
+        tb = np.argpartition(-lg, m - 1, axis=2)[:, :, :m] if m < self.n_buckets else np.broadcast_to(
+            np.arange(self.n_buckets), lg.shape)
+        tb = tb + self.n_buckets * np.arange(lg.shape[0])[:, None, None]  # (R, nq, m) stacked ids
+        return np.ascontiguousarray(tb.transpose(1, 0, 2).reshape(lg.shape[1], -1), dtype=np.int64)
+
     def _frequent(self, Q, m: int | None, min_freq: int):
-        tb = self.top_buckets(Q, m)  # (nq, R, m)
-        probes = (tb + self.n_buckets * np.arange(tb.shape[1])[None, :, None]).reshape(tb.shape[0], -1)
-        return frequent_candidates(probes, *self._lists, self.assignments_.shape[1], min_freq)
+        return frequent_candidates(self._probes(Q, m), *self._lists, self.assignments_.shape[1], min_freq)
 
     def candidates(self, Q, m: int | None = None, min_freq: int | None = None, n_rerank: int | None = -1):
         """Gallery ids each query scans: ``(indptr int64 (nq+1,), indices int64 (nnz,))``.
@@ -573,6 +596,11 @@ class BLISS:
         self._check_fitted()
         k = check_int("k", k)
         Q = check_matrix("Q", Q, dim=self.d_, fitted=FITTED)
+        if (self.n_rerank if n_rerank == -1 else n_rerank) is None:  # every candidate: one fused pass
+            min_freq = self.min_freq if min_freq is None else check_int("min_freq", min_freq)
+            cosine = self.distance == "cosine"
+            Qf = l2_normalize(Q) if cosine else Q
+            return frequent_topk(self._probes(Q, m), *self._lists, Qf, self._Xf, min_freq, k, "ip" if cosine else "l2")
         indptr, idx = self.candidates(Q, m, min_freq, n_rerank)
         return self._rerank(Q, indptr, idx, k)
 

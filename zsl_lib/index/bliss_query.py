@@ -10,13 +10,18 @@ per gallery item and emits an item the moment its count reaches ``min_freq`` (so
 no sort, no sparse matrix; a counter is reset lazily when a new query first touches it): about
 ``R * M * n / B`` memory touches per query, in compiled code (numba, a dependency of
 umap-learn; compiled on first use and cached on disk).
+
+:func:`frequent_topk` is the same walk with the re-rank fused into it: an item is scored against
+the query the moment its count reaches ``min_freq`` and kept in a running top-k, so no candidate
+list, padded id matrix or sort is ever built (``bench_bliss_vs_ivf.py`` measured the separate
+candidate list + FAISS subset scan at about half of the query time).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stacked_lists", "frequent_candidates", "padded_ids"]
+__all__ = ["stacked_lists", "frequent_candidates", "frequent_topk", "padded_ids"]
 
 _KERNEL = None
 
@@ -74,7 +79,48 @@ def _kernel():
                     out[q, t - indptr[q]] = values[t]
             return out
 
-        _KERNEL = (count, pad)
+        @numba.njit(cache=True, nogil=True, boundscheck=False, fastmath=True)
+        def count_topk(probes, ids, offsets, Q, X, min_freq, k, l2):  # pragma: no cover - compiled
+            nq, w = probes.shape
+            n, d = X.shape
+            tag = np.zeros(n, dtype=np.int64)
+            out_s = np.full((nq, k), -np.inf, dtype=np.float32)
+            out_i = np.full((nq, k), -1, dtype=np.int64)
+            for q in range(nq):
+                key = (q + 1) << 32
+                filled = 0
+                for j in range(w):
+                    lst = probes[q, j]
+                    for t in range(offsets[lst], offsets[lst + 1]):
+                        i = ids[t]
+                        v = tag[i]
+                        v = v + 1 if (v >> 32) == q + 1 else key + 1
+                        tag[i] = v
+                        if (v & 0xFFFFFFFF) != min_freq:
+                            continue
+                        s = np.float32(0.0)
+                        if l2:
+                            for c in range(d):
+                                diff = Q[q, c] - X[i, c]
+                                s += diff * diff
+                            s = -s
+                        else:
+                            for c in range(d):
+                                s += Q[q, c] * X[i, c]
+                        if filled == k and (s < out_s[q, k - 1] or (s == out_s[q, k - 1] and i > out_i[q, k - 1])):
+                            continue
+                        pos = filled if filled < k else k - 1
+                        while pos > 0 and (s > out_s[q, pos - 1] or (s == out_s[q, pos - 1] and i < out_i[q, pos - 1])):
+                            out_s[q, pos] = out_s[q, pos - 1]
+                            out_i[q, pos] = out_i[q, pos - 1]
+                            pos -= 1
+                        out_s[q, pos] = s
+                        out_i[q, pos] = i
+                        if filled < k:
+                            filled += 1
+            return out_s, out_i
+
+        _KERNEL = (count, pad, count_topk)
     return _KERNEL
 
 
@@ -88,6 +134,25 @@ def frequent_candidates(probes: np.ndarray, ids: np.ndarray, offsets: np.ndarray
     """
     probes = np.ascontiguousarray(probes, dtype=np.int64)
     return _kernel()[0](probes, ids, offsets, int(n), int(min_freq))
+
+
+def frequent_topk(probes: np.ndarray, ids: np.ndarray, offsets: np.ndarray, Q: np.ndarray, X: np.ndarray,
+                  min_freq: int, k: int, metric: str = "ip"):
+    """The ``k`` best items among those in at least ``min_freq`` of each query's probed lists.
+
+    ``probes``, ``ids``, ``offsets`` as in :func:`frequent_candidates`; ``Q`` float32 (nq, d),
+    ``X`` float32 (n, d) the gallery (normalise both first for cosine); ``metric`` ``"ip"`` (score
+    ``q . x``) or ``"l2"`` (score ``-||q - x||^2``). Returns ``(scores float32 (nq, k), ids int64
+    (nq, k))``, best first, exact ties to the lower id, padded with ``-inf`` / ``-1`` where a query
+    has fewer than ``k`` candidates: the same as :func:`~zsl_lib.index.buckets.rerank_topk` of the
+    candidates, in one pass.
+    """
+    if metric not in ("ip", "l2"):
+        raise ValueError(f"metric must be 'ip' or 'l2'; got {metric!r}")
+    probes = np.ascontiguousarray(probes, dtype=np.int64)
+    Q = np.ascontiguousarray(Q, dtype=np.float32)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    return _kernel()[2](probes, ids, offsets, Q, X, int(min_freq), int(k), metric == "l2")
 
 
 def padded_ids(indptr: np.ndarray, ids: np.ndarray, width: int) -> np.ndarray:
