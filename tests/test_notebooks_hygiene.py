@@ -45,16 +45,8 @@ def test_parameters_cell_holds_documented_literals(path):
         assert "#" in lines[node.lineno - 1], f"{path.name}: parameter on line {node.lineno} has no comment"
 
 
-# every notebook has a smoke and a paper profile; "full" only where the defaults sample (04)
-PROFILE_FILES = [(path, profile) for path in NOTEBOOKS for profile in ("smoke", "paper", "full")
-                 if profile != "full" or (config.params_dir() / "full" / f"{path.stem}.yaml").exists()]
-
-
-def test_full_profile_exists_for_the_sampled_notebook():
-    assert [p.stem for p, prof in PROFILE_FILES if prof == "full"] == ["04-lsh-comparison"]
-
-
-@pytest.mark.parametrize("path, profile", PROFILE_FILES, ids=lambda v: getattr(v, "stem", v))
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("profile", ["smoke", "paper"])
 def test_profile_files_name_real_parameters(path, profile):
     body = ast.parse(_parameters_cell(path)).body
     names = {t.id for node in body for t in (node.targets if isinstance(node, ast.Assign) else [node.target])}

@@ -45,7 +45,7 @@ from typing import Any
 
 from . import config, pages, record
 
-PROFILES = ("default", "smoke", "paper", "full")  # "full": only where params/full/<notebook>.yaml exists
+PROFILES = ("default", "smoke", "paper")
 _env_lock = threading.Lock()
 
 
