@@ -52,7 +52,7 @@ def test_committed_record_numbers_are_the_recorded_values(committed, text):
     assert f"exact search's {f1(r[f'exact.{RN}.p_at_10'])}" in text
     # gallery sizes are the exact search's candidates
     sizes = " / ".join(f"{r[f'exact.{ds}.candidates_per_query']:,.0f}" for ds in (RN, EN, TI))
-    assert f"({sizes} images)" in text
+    assert f"galleries of {sizes} images" in text
     # the report's mAP vs the standard one, recall of the exact neighbours
     assert f"goes from {f1(r[f'{k}.K10.map_gallery'])} (K = 10) to {f1(r[f'{k}.K1000.map_gallery'])}" in text
     assert f"{r[f'{k}.K10.recall_at_10']:.0f} % to {r[f'{k}.K1000.recall_at_10']:.0f} %" in text
@@ -62,15 +62,17 @@ def test_committed_record_numbers_are_the_recorded_values(committed, text):
     # exact-search query times, ours and FAISS
     ours = [r[f"exact.{ds}.query_ms"] for ds in (RN, EN, TI)]
     flat = [r[f"exact.{ds}.faiss_flat_query_ms"] for ds in (RN, EN, TI)]
-    assert f"{min(ours):.2f}-{max(ours):.2f} ms per query for ours" in text
-    assert f"{min(flat):.2f}-{max(flat):.2f} ms for FAISS IndexFlatIP" in text
+    nd = 2 if min(ours + flat) < 0.1 else 1  # two decimals only for sub-0.1 ms times
+    assert f"{min(ours):.{nd}f}-{max(ours):.{nd}f} ms per query for ours" in text
+    assert f"{min(flat):.{nd}f}-{max(flat):.{nd}f} ms for FAISS IndexFlatIP" in text
     # LSH candidates at H = 10 on ResNet-56 and the balanced expectation L * N / 2^H
     c = [r[f"{RN}.lsh.L{L}.H10.candidates_per_query"] for L in (3, 6, 12)]
     assert f"{min(c):,.0f} to {max(c):,.0f} candidates per query at H = 10" in text
-    assert f"at most {3 * 10000 / 1024:,.0f} to {12 * 10000 / 1024:,.0f}" in text
-    # the recorded claim flags
-    assert all(v is False for key, v in r.items() if key.startswith("claim."))
-    assert "does not hold here" in text and "False for every dataset and metric" in text
+    n = r[f"exact.{RN}.candidates_per_query"]
+    assert f"at most {3 * n / 1024:,.0f} to {12 * n / 1024:,.0f}" in text
+    # the recorded claim flags: the sentence counts the True ones
+    claims = [v for key, v in r.items() if key.startswith("claim.")]
+    assert f"True for {sum(claims)} of {len(claims)} dataset-metric pairs" in text
     # the report's own numbers come from REPORT
     assert f"k-means ({max(max(s['map']) for s in R.REPORT['kmeans']['cifar10']['settings'].values()):g})" in text
     assert "Not in this run" not in text
@@ -79,9 +81,11 @@ def test_committed_record_numbers_are_the_recorded_values(committed, text):
 def test_committed_record_reads_as_the_findings(text):
     assert "k-means clearly best" in text  # Tiny-ImageNet
     assert text.count("(a tie, all at the exact search's") == 2  # both CIFAR-10 embeddings
-    assert "the report's pattern holds on every row" in text
+    # full galleries: the ordering holds for precision on CIFAR-10 / EfficientNet-Lite0 only
+    assert "holds here only partly" in text and "True for 2 of 9 dataset-metric pairs" in text
+    assert "the pattern fails for random-hyperplane LSH on CIFAR-10 / ResNet-56" in text
     assert "very unbalanced" in text
-    assert "H = 30 / 100 and J = 80 / 100" in text
+    assert "ImageNet settings H = 30 / 100 retrieve less than one candidate per query" in text
     assert "*The report's mAP rewards small buckets, not good retrieval.*" in text
 
 

@@ -450,7 +450,7 @@ def discussion_markdown(results: dict, datasets: list[str], n_queries: int | Non
     p50 = REPORT["kmeans"]["cifar10"]
     rp = p50["settings"]["none"]["p_at_50"]
     text = ("*Absolute values differ from the report*: different encoders (no ImageNet ResNet-18/50 weights "
-            "offline)" + (f", subsampled galleries ({' / '.join(sizes)} images) and, " if sizes else " and, ") + "for precision@50, our "
+            "offline)" + (f", galleries of {' / '.join(sizes)} images and, " if sizes else " and, ") + "for precision@50, our "
             "convention that a bucket with fewer than 50 items scores the missing ranks as misses (the report's "
             f"CIFAR-10 k-means precision@50 goes {rp[0]:g} -> {rp[-1]:g} from K = {p50['values'][0]} to "
             f"{p50['values'][-1]}, which suggests it divided by the number of items retrieved).")
