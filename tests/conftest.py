@@ -72,3 +72,28 @@ def isolated_outputs(tmp_path, monkeypatch):
                      ("ZSL_BUILD_DIR", "build"), ("ZSL_REPORTS_DIR", "reports")]:
         monkeypatch.setenv(var, str(tmp_path / sub))
     return tmp_path
+
+
+def write_cifar100_archive(path: Path, splits: dict, fine_names: list[str], coarse_names: list[str]) -> Path:
+    """A ``cifar-100-python.tar.gz`` in the official format at ``path``: one pickle per split of
+    ``splits`` (name -> (rows uint8 (n, 3072) as R, G, B planes, fine labels (n,))), coarse label
+    ``fine % 20``, and the ``meta`` pickle of label names."""
+    import io
+    import pickle
+    import tarfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tf:
+        def add(name, obj):
+            raw = pickle.dumps(obj)
+            info = tarfile.TarInfo(f"cifar-100-python/{name}")
+            info.size = len(raw)
+            tf.addfile(info, io.BytesIO(raw))
+
+        for name, (rows, fine) in splits.items():
+            fine = [int(v) for v in fine]
+            add(name, {b"data": rows, b"fine_labels": fine, b"coarse_labels": [v % 20 for v in fine],
+                       b"filenames": [f"{i}.png".encode() for i in range(len(fine))]})
+        add("meta", {b"fine_label_names": [n.encode() for n in fine_names],
+                     b"coarse_label_names": [n.encode() for n in coarse_names]})
+    return path

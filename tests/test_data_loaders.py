@@ -132,28 +132,14 @@ def test_cifar10_jpeg_zip(data_root, register):
 
 
 def test_cifar100_official_format(data_root, register):
+    from conftest import write_cifar100_archive
+
     rel = "cifar100/cifar-100-python.tar.gz"
     path = data_root / rel
-    path.parent.mkdir(parents=True)
     fine_names = [f"fine{i}" for i in range(100)]
     coarse_names = [f"coarse{i}" for i in range(20)]
-    with tarfile.open(path, "w:gz") as tf:
-        for name, n in [("train", 200), ("test", 100)]:
-            obj = {
-                b"data": _cifar_rows(n, 5),
-                b"fine_labels": list(range(100)) * (n // 100),
-                b"coarse_labels": [i % 20 for i in range(n)],
-                b"filenames": [b"x"] * n,
-            }
-            raw = pickle.dumps(obj)
-            info = tarfile.TarInfo(f"cifar-100-python/{name}")
-            info.size = len(raw)
-            tf.addfile(info, io.BytesIO(raw))
-        raw = pickle.dumps({b"fine_label_names": [s.encode() for s in fine_names],
-                            b"coarse_label_names": [s.encode() for s in coarse_names]})
-        info = tarfile.TarInfo("cifar-100-python/meta")
-        info.size = len(raw)
-        tf.addfile(info, io.BytesIO(raw))
+    write_cifar100_archive(path, {name: (_cifar_rows(n, 5), list(range(100)) * (n // 100))
+                                  for name, n in [("train", 200), ("test", 100)]}, fine_names, coarse_names)
     register("cifar100", rel, path)
     ds = load_dataset("cifar100", split="test")
     assert len(ds) == 100 and ds.class_names == fine_names and ds.labels[5] == 5

@@ -119,32 +119,19 @@ def test_zeroshot_records(smoke):
 
 
 def _standin_cifar100(path, per_class_train: int, per_class_test: int) -> None:
-    """A small ``cifar-100-python.tar.gz`` in the official format (``train`` / ``test`` / ``meta``
-    pickles, 3072-byte rows): each class a colour plus noise, so that features carry the class."""
-    import io
-    import pickle
-    import tarfile
-
+    """A small ``cifar-100-python.tar.gz`` in the official format: each class a colour plus noise,
+    so that features carry the class."""
     import numpy as np
+    from conftest import write_cifar100_archive
 
     rng = np.random.default_rng(0)
     colours = rng.integers(0, 256, size=(100, 3))
-    path.parent.mkdir(parents=True)
-    with tarfile.open(path, "w:gz") as tf:
-        def add(name, obj):
-            raw = pickle.dumps(obj)
-            info = tarfile.TarInfo(f"cifar-100-python/{name}")
-            info.size = len(raw)
-            tf.addfile(info, io.BytesIO(raw))
-
-        for name, per in (("train", per_class_train), ("test", per_class_test)):
-            y = np.repeat(np.arange(100), per)
-            img = np.clip(colours[y][:, None, None, :] + rng.normal(0, 30, (len(y), 32, 32, 3)), 0, 255)
-            rows = img.astype(np.uint8).transpose(0, 3, 1, 2).reshape(len(y), 3072)  # official: R, G, B planes
-            add(name, {b"data": rows, b"fine_labels": y.tolist(), b"coarse_labels": (y % 20).tolist(),
-                       b"filenames": [f"{i}.png".encode() for i in range(len(y))]})
-        add("meta", {b"fine_label_names": [f"class{i}".encode() for i in range(100)],
-                     b"coarse_label_names": [f"super{i}".encode() for i in range(20)]})
+    splits = {}
+    for name, per in (("train", per_class_train), ("test", per_class_test)):
+        y = np.repeat(np.arange(100), per)
+        img = np.clip(colours[y][:, None, None, :] + rng.normal(0, 30, (len(y), 32, 32, 3)), 0, 255)
+        splits[name] = (img.astype(np.uint8).transpose(0, 3, 1, 2).reshape(len(y), 3072), y)  # R, G, B planes
+    write_cifar100_archive(path, splits, [f"class{i}" for i in range(100)], [f"super{i}" for i in range(20)])
 
 
 @pytest.mark.slow

@@ -409,7 +409,7 @@ class BLISS:
             Zf = np.ascontiguousarray(Z, dtype=np.float32)
             out = []
             for s in seeds:
-                km = faiss.Kmeans(Zf.shape[1], B, niter=50, seed=int(s) % (2**31 - 1),
+                km = faiss.Kmeans(Zf.shape[1], B, niter=50, seed=int(s),
                                 max_points_per_centroid=n, min_points_per_centroid=1)
                 km.train(Zf)
                 out.append(km.index.search(Zf, 1)[1][:, 0])
@@ -529,11 +529,16 @@ class BLISS:
         """Top-1 predicted bucket int64 (n, R) of every row of ``X`` (n, d), per repetition."""
         return self.decision_function(X).argmax(2).T.astype(np.int64)
 
-    def top_buckets(self, X, m: int | None = None) -> np.ndarray:
-        """Top-``m`` (default ``n_probe``) buckets int64 (n, R, m), best first."""
+    def _check_m(self, m: int | None) -> int:
+        """Buckets probed per repetition: ``m``, or ``n_probe`` when None; at most ``n_buckets``."""
         m = self.n_probe if m is None else check_int("m", m)
         if m > self.n_buckets:
             raise ValueError(f"m={m} must not exceed n_buckets={self.n_buckets}")
+        return m
+
+    def top_buckets(self, X, m: int | None = None) -> np.ndarray:
+        """Top-``m`` (default ``n_probe``) buckets int64 (n, R, m), best first."""
+        m = self._check_m(m)
         lg = torch.from_numpy(self.decision_function(X))
         return torch.topk(lg, m, dim=2).indices.permute(1, 0, 2).numpy().astype(np.int64)
 
@@ -551,9 +556,7 @@ class BLISS:
     def _probes(self, Q, m: int | None) -> np.ndarray:
         """Stacked list numbers int64 (nq, R*m) of each query's top-``m`` buckets per repetition,
         in no particular order (a partial sort: the count does not need the ranking)."""
-        m = self.n_probe if m is None else check_int("m", m)
-        if m > self.n_buckets:
-            raise ValueError(f"m={m} must not exceed n_buckets={self.n_buckets}")
+        m = self._check_m(m)
         lg = self.decision_function(Q)  # (R, nq, B)
         tb = np.argpartition(-lg, m - 1, axis=2)[:, :, :m] if m < self.n_buckets else np.broadcast_to(
             np.arange(self.n_buckets), lg.shape)

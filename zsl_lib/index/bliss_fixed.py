@@ -58,6 +58,7 @@ FAST_DEFAULTS = {
     "n_rerank": None,
 }
 
+
 def fixed_bliss(**params) -> BLISS:
     """A :class:`~zsl_lib.index.bliss.BLISS` with :data:`FIXED_DEFAULTS`, overridden by ``params``."""
     return BLISS(**{**FIXED_DEFAULTS, **params})
