@@ -40,6 +40,38 @@ def naive_k_least_loaded(scores, k):
     return out
 
 
+def naive_chunked_greedy(scores, k, rule, capacity, load_penalty, chunk, order):
+    """The chunked pass as plain loops: the items of a chunk rank the buckets by their (penalised)
+    scores with a full stable sort and see the loads of the chunk start."""
+    R, n, B = scores.shape
+    cap = None if capacity is None else int(np.ceil(capacity * n / B))
+    out = np.zeros((R, n), dtype=int)
+    for r in range(R):
+        loads = np.zeros(B, dtype=int)
+        for s in range(0, n, chunk):
+            items = order[s : s + chunk]
+            start = loads.copy()
+            mean = max(s / B, 1.0)
+            for i in items:
+                sc = scores[r, i].astype(np.float64) - load_penalty * (start / mean - 1.0)
+                rank = np.argsort(-sc, kind="stable")
+                is_open = np.ones(B, bool) if cap is None else start < cap
+                if rule == "least_loaded_of_topk":
+                    choices = [b for b in rank[:k] if is_open[b]]
+                    if choices:
+                        out[r, i] = min(choices, key=lambda b: start[b])  # min keeps the first (better-ranked)
+                    else:
+                        opened = [b for b in rank if is_open[b]]
+                        out[r, i] = opened[0] if opened else rank[0]
+                else:
+                    lo = np.argsort(start, kind="stable")[:k]
+                    vals = [sc[b] if is_open[b] else -np.inf for b in lo]
+                    out[r, i] = lo[int(np.argmax(vals))]
+            for i in items:
+                loads[out[r, i]] += 1
+    return out
+
+
 @pytest.fixture(scope="module")
 def blobs():
     rng = np.random.default_rng(0)
@@ -54,6 +86,27 @@ def test_greedy_matches_official_loop():
     scores = rng.normal(size=(3, 200, 12)).astype(np.float32)
     np.testing.assert_array_equal(greedy_assign(scores, 4, chunk_size=1), official_greedy(scores, 4))
     np.testing.assert_array_equal(greedy_assign(scores, 3, "k_least_loaded"), naive_k_least_loaded(scores, 3))
+
+
+@pytest.mark.parametrize("rule", ["least_loaded_of_topk", "k_least_loaded"])
+@pytest.mark.parametrize("capacity, load_penalty, chunk", [(None, 0.0, 7), (1.05, 0.0, 1), (1.0, 0.0, 16),
+                                                           (1.2, 0.7, 5), (None, 1.5, 1)])
+def test_compiled_greedy_matches_naive_chunked_loop(rule, capacity, load_penalty, chunk):
+    """The compiled pass (one insertion pass for the top k, loads frozen per chunk) against full
+    sorts in plain loops, with score ties (rounded scores), capacities, penalties and an item order."""
+    rng = np.random.default_rng(7)
+    for scores in (rng.normal(size=(2, 150, 9)).astype(np.float32),
+                   np.round(rng.normal(size=(2, 150, 9))).astype(np.float32)):
+        order = rng.permutation(150)
+        for k in (1, 3, 9):
+            got = greedy_assign(scores, k, rule, capacity, load_penalty, chunk, order)
+            np.testing.assert_array_equal(got, naive_chunked_greedy(scores, k, rule, capacity, load_penalty, chunk, order))
+
+
+def test_greedy_rejects_an_order_that_is_not_a_permutation():
+    scores = np.zeros((1, 5, 3), np.float32)
+    with pytest.raises(ValueError, match="permutation of 0..4"):
+        greedy_assign(scores, 2, order=np.array([0, 1, 1, 2, 3]))
 
 
 def test_greedy_identical_topk_collapses_to_k_buckets():
@@ -88,6 +141,44 @@ def test_true_neighbors_against_brute_force(blobs):
     Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
     S = Xn @ Xn.T
     np.testing.assert_allclose(np.sort(np.take_along_axis(S, nbc, 1), 1), np.sort(np.sort(S, 1)[:, -3:], 1), atol=1e-5)
+
+
+def test_true_neighbors_of_some_rows_are_those_rows_of_the_full_graph(blobs):
+    X, _ = blobs
+    rows = np.array([3, 0, 77, 127])
+    for distance in ("mse", "cosine"):
+        np.testing.assert_array_equal(true_neighbors(X, 6, distance, rows=rows), true_neighbors(X, 6, distance)[rows])
+    with pytest.raises(ValueError, match="distinct row numbers"):
+        true_neighbors(X, 3, rows=np.array([1, 1]))
+    with pytest.raises(ValueError, match="distinct row numbers"):
+        true_neighbors(X, 3, rows=np.array([128]))
+
+
+def test_train_size_trains_on_a_sample_and_assigns_every_item(blobs):
+    """``train_size`` (int or fraction): the networks and k-means starts see a sorted random sample,
+    its neighbours are the rows of the full graph, every item still gets a bucket; the fit is
+    deterministic and differs from the full-gallery fit."""
+    X, _ = blobs
+    kw = dict(epochs=2, n_buckets=8, random_state=1, assign_init="faiss_kmeans")
+    a = BLISS(train_size=0.5, **kw).fit(X)
+    b = BLISS(train_size=64, **kw).fit(X)
+    assert len(a.train_rows_) == 64 and (np.diff(a.train_rows_) > 0).all()
+    np.testing.assert_array_equal(a.train_rows_, b.train_rows_)
+    np.testing.assert_array_equal(a.assignments_, b.assignments_)
+    np.testing.assert_array_equal(a.neighbors_, true_neighbors(X, 8, "mse")[a.train_rows_])
+    assert a.assignments_.shape == (4, 128) and (a.loads_.sum(1) == 128).all()
+    full = BLISS(**kw).fit(X)
+    assert len(full.train_rows_) == 128 and (full.assignments_ != a.assignments_).any()
+    assert (BLISS(train_size=1.0, **kw).fit(X).assignments_ == full.assignments_).all()
+    assert (BLISS(train_size=500, **kw).fit(X).assignments_ == full.assignments_).all()  # capped at n
+
+
+def test_record_history_off_leaves_the_fit_unchanged(blobs):
+    X, _ = blobs
+    a = BLISS(epochs=4, random_state=2).fit(X)
+    b = BLISS(epochs=4, random_state=2, record_history=False).fit(X)
+    np.testing.assert_array_equal(a.assignments_, b.assignments_)
+    assert len(a.history_.loss) == 5 and b.history_.loss == [] and b.history_.as_dict()["loads"].size == 0
 
 
 def test_fit_history_and_determinism(blobs):
@@ -214,6 +305,12 @@ def test_fixed_bliss_uses_buckets(blobs):
         (dict(n_neighbors=500), "n_neighbors"),
         (dict(capacity=0.5), "capacity"),
         (dict(batch_size=0), "batch_size"),
+        (dict(train_size=0), "train_size"),
+        (dict(train_size=1.5), r"train_size must lie in \(0, 1\]"),
+        (dict(train_size="half"), "train_size must be an integer"),
+        (dict(train_size=10), "gives 10 training items, fewer than batch_size=8 or n_buckets=20"),
+        (dict(kmeans_iter=0), "kmeans_iter"),
+        (dict(record_history="yes"), "record_history must be True or False"),
     ],
 )
 def test_bad_parameters(blobs, kwargs, match):
@@ -334,8 +431,9 @@ def test_faiss_kmeans_start_is_a_kmeans_partition_per_repetition(blobs):
 
 def test_fast_defaults_build_an_index_that_finds_neighbours():
     """FAST_DEFAULTS (the benchmark's cheap fixed BLISS, tuned for ~10k items) on a 4,000-point
-    mixture: loads under the capacity (so at least B / 1.2 buckets used), and the union of the
-    top-2 buckets per repetition holds most true neighbours (as FAISS IVF probing 2 lists of 32)."""
+    mixture, trained on a third of it: loads under the capacity up to one chunk of the greedy pass
+    (so nearly B / 1.2 buckets used), and the union of the
+    top-3 buckets per repetition holds most true neighbours (as FAISS IVF probing 3 lists of 32)."""
     import faiss
 
     from zsl_lib.index.bliss_fixed import FAST_DEFAULTS
@@ -347,13 +445,15 @@ def test_fast_defaults_build_an_index_that_finds_neighbours():
     X = l2_normalize((C[rng.integers(0, 40, 4200)] + 0.5 * rng.normal(size=(4200, 16))).astype(np.float32))
     Q, X = X[:200], X[200:]
     m = BLISS(**{**FAST_DEFAULTS, "n_buckets": 32, "n_neighbors": 16, "distance": "cosine"}).fit(X)
-    assert m.n_repetitions == 3 and m.loads_.max() <= np.ceil(1.2 * len(X) / 32)
+    chunk = len(X) // 256  # the items of a chunk of the greedy pass see the loads of its start
+    assert m.n_repetitions == 2 and len(m.train_rows_) == 1333
+    assert m.loads_.max() <= np.ceil(1.2 * len(X) / 32) + chunk - 1
     assert ((m.loads_ > 0).sum(1) >= 27).all()
-    _, ids = m.search(Q, 10)  # n_probe=2, min_freq=1, every candidate re-ranked
+    _, ids = m.search(Q, 10)  # n_probe=3, min_freq=1, every candidate re-ranked
     _, truth = exact_topk(Q, X, 10, "cosine")
     ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(16), 16, 32, faiss.METRIC_INNER_PRODUCT)
     ivf.train(X)
     ivf.add(X)
-    ivf.nprobe = 2
+    ivf.nprobe = 3
     recall, recall_ivf = recall_at_k(ids, truth), recall_at_k(ivf.search(Q, 10)[1], truth)
     assert recall > 0.9 and recall > recall_ivf - 0.05, (recall, recall_ivf)

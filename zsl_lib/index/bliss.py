@@ -48,7 +48,8 @@ import torch
 import torch.nn.functional as F
 
 from ..config import resolve_device
-from ..validation import check_choice, check_int, check_matrix, l2_normalize
+from ..validation import check_choice, check_float, check_int, check_matrix, l2_normalize
+from .bliss_balance import REBALANCE_RULES, greedy_assign
 from .bliss_query import frequent_candidates, frequent_topk, padded_ids, stacked_lists
 
 __all__ = [
@@ -62,7 +63,6 @@ __all__ = [
     "ASSIGN_INITS",
 ]
 
-REBALANCE_RULES = ("least_loaded_of_topk", "k_least_loaded")
 INITS = ("default", "kaiming", "official")
 LOSSES = ("cross_entropy", "triplet")
 DISTANCES = ("mse", "cosine")
@@ -73,112 +73,40 @@ FITTED = "the index was fitted on"
 # ----------------------------------------------------------------------------------------------
 # exact neighbours (training targets)
 # ----------------------------------------------------------------------------------------------
-def true_neighbors(X: np.ndarray, n_neighbors: int, distance: str = "mse", chunk: int = 2048) -> np.ndarray:
-    """Indices of the ``n_neighbors`` nearest points of every row of ``X`` (the row itself first).
+def true_neighbors(X: np.ndarray, n_neighbors: int, distance: str = "mse", chunk: int = 2048,
+                   rows: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``n_neighbors`` nearest points of ``X`` for every row of ``X`` listed in
+    ``rows`` (default: all), the row itself first.
 
-    ``X`` float (n, d); ``distance`` ``"mse"`` (squared Euclidean) or ``"cosine"``.
-    Returns int64 (n, n_neighbors), sorted from nearest. Exact, computed with FAISS in chunks.
+    ``X`` float (n, d); ``distance`` ``"mse"`` (squared Euclidean) or ``"cosine"``; ``rows`` int
+    (m,) distinct row numbers. Returns int64 (m, n_neighbors), sorted from nearest. Exact, computed
+    with FAISS in chunks.
     """
-    import faiss  # noqa: PLC0415
-
     X = check_matrix("X", X)
     check_choice("distance", distance, DISTANCES)
     n_neighbors = check_int("n_neighbors", n_neighbors)
     if n_neighbors > X.shape[0]:
         raise ValueError(f"n_neighbors={n_neighbors} is larger than the number of points {X.shape[0]}")
-    Y = np.ascontiguousarray(l2_normalize(X) if distance == "cosine" else X, dtype=np.float32)
+    rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= X.shape[0])) or len(np.unique(rows)) != len(rows):
+        raise ValueError(f"rows must be distinct row numbers of X in 0..{X.shape[0] - 1}")
+    return _neighbors(l2_normalize(X) if distance == "cosine" else X, n_neighbors, distance, rows, chunk)
+
+
+def _neighbors(Y: np.ndarray, n_neighbors: int, distance: str, rows: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """:func:`true_neighbors` of checked inputs, ``Y`` already normalised for ``"cosine"``."""
+    import faiss  # noqa: PLC0415
+
+    Y = np.ascontiguousarray(Y, dtype=np.float32)
     index = faiss.IndexFlatIP(Y.shape[1]) if distance == "cosine" else faiss.IndexFlatL2(Y.shape[1])
     index.add(Y)
     m = min(n_neighbors + 1, Y.shape[0])
-    ids = np.empty((Y.shape[0], m), dtype=np.int64)
-    for s in range(0, Y.shape[0], chunk):
-        _, ids[s : s + chunk] = index.search(Y[s : s + chunk], m)
+    ids = np.empty((len(rows), m), dtype=np.int64)
+    for s in range(0, len(rows), chunk):
+        _, ids[s : s + chunk] = index.search(Y[rows[s : s + chunk]], m)
     # The point itself first (also when exact duplicates tie with it), then the others in order.
-    rows = np.arange(Y.shape[0])[:, None]
-    others = np.take_along_axis(ids, np.argsort(ids == rows, axis=1, kind="stable"), axis=1)
-    return np.hstack([rows, others[:, : n_neighbors - 1]]).astype(np.int64)
-
-
-# ----------------------------------------------------------------------------------------------
-# greedy power-of-K-choices assignment (vectorised over repetitions and chunks of items)
-# ----------------------------------------------------------------------------------------------
-def greedy_assign(
-    scores: np.ndarray,
-    k: int,
-    rule: str = "least_loaded_of_topk",
-    capacity: float | None = None,
-    load_penalty: float = 0.0,
-    chunk_size: int = 1,
-    order: np.ndarray | None = None,
-) -> np.ndarray:
-    """Assign every item to a bucket with the BLISS greedy load-balancing pass.
-
-    ``scores`` float (R, n, B): the network's logits of each item, per repetition. Items are taken
-    in ``order`` (default 0..n-1, as in the official code) in chunks of ``chunk_size``; the loads
-    start at zero and are updated after every chunk (``chunk_size=1`` is exactly the official
-    sequential loop; larger chunks see the loads of the chunk start, which is what makes the pass
-    vectorised).
-
-    ``rule="least_loaded_of_topk"``: the least loaded of the item's top-``k`` buckets (ties: the
-    better-ranked). ``rule="k_least_loaded"``: the best-ranked bucket among the ``k`` least loaded
-    buckets (ties: lower bucket id).
-    ``capacity``: if given, buckets holding ``ceil(capacity * n / B)`` items or more are closed;
-    an item whose top-``k`` are all closed goes to its best-ranked open bucket.
-    ``load_penalty``: ``lambda``; rankings use ``scores - lambda * (load / (n_done / B) - 1)``.
-
-    Returns int64 (R, n) bucket ids.
-    """
-    scores = np.asarray(scores, dtype=np.float32)
-    if scores.ndim != 3:
-        raise ValueError(f"scores must have shape (R, n, B); got {scores.shape}")
-    R, n, B = scores.shape
-    k = check_int("k", k)
-    if k > B:
-        raise ValueError(f"k={k} choices is larger than the number of buckets B={B}")
-    check_choice("rule", rule, REBALANCE_RULES)
-    chunk_size = check_int("chunk_size", chunk_size)
-    if order is None:
-        order = np.arange(n)
-    cap = None if capacity is None else int(np.ceil(capacity * n / B))
-    if cap is not None and cap * B < n:
-        raise ValueError(f"capacity={capacity} gives {cap} items per bucket, too few for {n} items in {B} buckets")
-    loads = np.zeros((R, B), dtype=np.int64)
-    out = np.empty((R, n), dtype=np.int64)
-    r_idx = np.arange(R)[:, None]
-    done = 0
-    for s in range(0, n, chunk_size):
-        items = order[s : s + chunk_size]
-        c = len(items)
-        sc = scores[:, items, :]  # (R, c, B)
-        if load_penalty:
-            mean = max(done / B, 1.0)
-            sc = sc - load_penalty * (loads[:, None, :] / mean - 1.0)
-        ld = np.broadcast_to(loads[:, None, :], (R, c, B))
-        if rule == "least_loaded_of_topk":
-            top = np.argsort(-sc, axis=2, kind="stable")  # (R, c, B) ranking
-            top_ld = np.take_along_axis(ld, top, axis=2)
-            if cap is not None:
-                open_ = top_ld < cap
-                big = np.iinfo(np.int64).max
-                cand = np.where(open_[:, :, :k], top_ld[:, :, :k], big)
-                j = np.argmin(cand, axis=2)  # first (best-ranked) among the least loaded open
-                none_open = (cand == big).all(axis=2)
-                first_open = np.argmax(open_, axis=2)
-                j = np.where(none_open, first_open, j)
-            else:
-                j = np.argmin(top_ld[:, :, :k], axis=2)
-            chosen = np.take_along_axis(top, j[:, :, None], axis=2)[:, :, 0]
-        else:  # k_least_loaded
-            lo = np.argsort(loads, axis=1, kind="stable")[:, :k]  # (R, k) least loaded buckets
-            lo_sc = np.take_along_axis(sc, np.broadcast_to(lo[:, None, :], (R, c, k)), axis=2)
-            if cap is not None:
-                lo_ld = np.take_along_axis(loads, lo, axis=1)[:, None, :]
-                lo_sc = np.where(lo_ld < cap, lo_sc, -np.inf)
-            chosen = lo[r_idx, np.argmax(lo_sc, axis=2)]
-        out[:, items] = chosen
-        np.add.at(loads, (np.repeat(np.arange(R), c), chosen.ravel()), 1)
-        done += c
-    return out
+    others = np.take_along_axis(ids, np.argsort(ids == rows[:, None], axis=1, kind="stable"), axis=1)
+    return np.hstack([rows[:, None], others[:, : n_neighbors - 1]]).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -193,8 +121,8 @@ class BlissHistory:
     buckets; ``loads`` int (R, B) bucket loads after the epoch; ``topk_counts`` int (R, B) how many
     items have bucket b among their top-K predictions; ``target_counts`` int (R, B) how many items
     have bucket b as a positive training label; ``topk_sets`` int (R,) how many distinct sets of
-    top-K buckets the items have (1: every item ranks the same K buckets first) (these three on at
-    most 4096 evenly spaced items); ``reassigned`` whether loads changed by a
+    top-K buckets the items have (1: every item ranks the same K buckets first) (the logit statistics and
+    these three on at most 4096 evenly spaced training items); ``reassigned`` whether loads changed by a
     re-assignment at the end of that epoch.
     """
 
@@ -245,9 +173,17 @@ class BLISS:
     assign_init: initial partition, ``"random"`` (official hash: uniform random bucket),
     ``"balanced_random"``, ``"kmeans"`` (scikit-learn k-means++ then Lloyd on the data, a different
     seed per repetition) or ``"faiss_kmeans"`` (FAISS's k-means, the one the IVF baseline trains:
-    random start, 50 Lloyd iterations, about 4x faster than scikit-learn's on CIFAR-10 features).
+    random start, about 4x faster than scikit-learn's on CIFAR-10 features).
+    kmeans_iter: Lloyd iterations of the k-means starts (FAISS's IVF trains its quantizer with 10).
+    train_size: the networks (and the k-means starts) train on this many gallery items drawn at
+    random, an int, or this fraction of them, a float in (0, 1]; their true neighbours are still
+    searched among all items, and every item is assigned. None: all. The official code trains on
+    10^6 items drawn from galleries larger than that (``dataPrepare.py``); on a small gallery a
+    sample cuts the exact neighbour graph, the largest part of the build.
+    record_history: log the per-epoch statistics of :class:`BlissHistory` (notebook 01's figures);
+    False leaves ``history_`` empty and saves their cost (a forward pass and a few sorts per epoch).
     capacity, load_penalty: see :func:`greedy_assign` (None / 0 = official BLISS).
-    balance_chunk: items per vectorised chunk of the greedy pass (None: ``max(1, n // 256)``;
+    balance_chunk: items per chunk of the greedy pass (None: ``max(1, n // 256)``;
     1 = the official sequential loop).
     standardize: z-score the inputs of the network (the partition is learned on standardised
     inputs; neighbours and re-ranking use the raw ``distance``).
@@ -257,7 +193,9 @@ class BLISS:
     and starts do not depend on the device.
 
     Attributes after ``fit``: ``assignments_`` int64 (R, n); ``history_`` (:class:`BlissHistory`);
-    ``loads_`` int64 (R, B); ``fit_seconds_``; ``device_`` (the resolved device).
+    ``loads_`` int64 (R, B); ``train_rows_`` int64 (m,) the training items (sorted);
+    ``neighbors_`` int64 (m, P) their true neighbours; ``fit_seconds_``; ``device_`` (the resolved
+    device).
     """
 
     def __init__(
@@ -287,6 +225,9 @@ class BLISS:
         random_state: int | None = 0,
         progress: bool = False,
         device: str = "auto",
+        kmeans_iter: int = 50,
+        train_size: int | None = None,
+        record_history: bool = True,
     ):
         self.n_buckets = n_buckets
         self.n_repetitions = n_repetitions
@@ -313,6 +254,9 @@ class BLISS:
         self.random_state = random_state
         self.progress = progress
         self.device = device
+        self.kmeans_iter = kmeans_iter
+        self.train_size = train_size
+        self.record_history = record_history
 
     # -- parameters ------------------------------------------------------------------------
     def get_params(self) -> dict:
@@ -327,7 +271,7 @@ class BLISS:
         return self
 
     def _validate(self, n: int) -> None:
-        for name in ("n_buckets", "n_repetitions", "k_choices", "n_probe", "epochs_per_balance", "batch_size", "n_neighbors", "hidden_dim", "min_freq"):
+        for name in ("n_buckets", "n_repetitions", "k_choices", "n_probe", "epochs_per_balance", "batch_size", "n_neighbors", "hidden_dim", "min_freq", "kmeans_iter"):
             check_int(name, getattr(self, name))
         check_int("epochs", self.epochs, minimum=0)
         check_choice("distance", self.distance, DISTANCES)
@@ -347,8 +291,23 @@ class BLISS:
             raise ValueError("loss='triplet' needs n_neighbors >= 2 (the point itself plus at least one neighbour)")
         if self.n_rerank is not None:
             check_int("n_rerank", self.n_rerank)
+        m = self._train_count(n)
+        if m < max(self.batch_size, self.n_buckets):
+            raise ValueError(f"train_size={self.train_size!r} gives {m} training items, fewer than batch_size="
+                             f"{self.batch_size} or n_buckets={self.n_buckets}; raise it or use None (all items)")
+        if not isinstance(self.record_history, bool):
+            raise ValueError(f"record_history must be True or False; got {self.record_history!r}")
         if self.capacity is not None and not (isinstance(self.capacity, (int, float)) and self.capacity >= 1.0):
             raise ValueError(f"capacity must be None or a float >= 1.0 (a multiple of the mean load); got {self.capacity!r}")
+
+    def _train_count(self, n: int) -> int:
+        """Number of training items of a gallery of ``n`` (see ``train_size``)."""
+        t = self.train_size
+        if t is None:
+            return n
+        if isinstance(t, (float, np.floating)):
+            return max(1, round(check_float("train_size", t, 0.0, 1.0, low_open=True) * n))
+        return min(check_int("train_size", t), n)
 
     # -- network ---------------------------------------------------------------------------
     def _init_params(self, d: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -395,30 +354,32 @@ class BLISS:
         return torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32)).to(self.device_)
 
     # -- fitting ---------------------------------------------------------------------------
-    def _initial_assignments(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        R, B, n = self.n_repetitions, self.n_buckets, X.shape[0]
+    def _initial_assignments(self, Z: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Start partition int64 (R, n) of the items ``Z`` (normalised for ``"cosine"``); the k-means
+        starts are fitted on the training ``rows``."""
+        R, B, n = self.n_repetitions, self.n_buckets, Z.shape[0]
+        sample = len(rows) < n
         if self.assign_init == "random":
             return rng.integers(0, B, size=(R, n)).astype(np.int64)
         if self.assign_init == "balanced_random":
             return np.stack([rng.permutation(np.arange(n) % B) for _ in range(R)]).astype(np.int64)
-        Z = l2_normalize(X) if self.distance == "cosine" else X
         seeds = rng.integers(0, 2**31 - 1, size=R)
         if self.assign_init == "faiss_kmeans":  # FAISS's Lloyd (the IVF baseline's), random start
             import faiss  # noqa: PLC0415
 
             Zf = np.ascontiguousarray(Z, dtype=np.float32)
             out = []
+            Zs = np.ascontiguousarray(Zf[rows]) if sample else Zf
             for s in seeds:
-                km = faiss.Kmeans(Zf.shape[1], B, niter=50, seed=int(s),
+                km = faiss.Kmeans(Zf.shape[1], B, niter=self.kmeans_iter, seed=int(s),
                                 max_points_per_centroid=n, min_points_per_centroid=1)
-                km.train(Zf)
+                km.train(Zs)
                 out.append(km.index.search(Zf, 1)[1][:, 0])
             return np.stack(out).astype(np.int64)
         from sklearn.cluster import KMeans  # noqa: PLC0415
 
-        return np.stack(
-            [KMeans(B, n_init=1, max_iter=50, random_state=int(s)).fit_predict(Z) for s in seeds]
-        ).astype(np.int64)
+        kms = [KMeans(B, n_init=1, max_iter=self.kmeans_iter, random_state=int(s)) for s in seeds]
+        return np.stack([km.fit(Z[rows]).predict(Z) if sample else km.fit_predict(Z) for km in kms]).astype(np.int64)
 
     def fit(self, X, y=None) -> BLISS:
         """Train the R networks and partition ``X`` float (n, d). Returns self."""
@@ -435,17 +396,20 @@ class BLISS:
         self.X_ = X
         self.Xn_ = l2_normalize(X) if self.distance == "cosine" else X
         self.d_ = d
-        nbrs = true_neighbors(X, self.n_neighbors, self.distance)  # (n, P), self first
-        self.neighbors_ = nbrs
-        assign = self._initial_assignments(X, rng)
+        m = self._train_count(n)
+        rows = np.arange(n) if m == n else np.sort(rng.choice(n, m, replace=False))
+        nbrs = _neighbors(self.Xn_, self.n_neighbors, self.distance, rows)  # (m, P), self first
+        self.train_rows_, self.neighbors_ = rows, nbrs
+        assign = self._initial_assignments(self.Xn_, rows, rng)
         Xt = self._prep(X)
+        Xtr = Xt if m == n else Xt[torch.from_numpy(rows).to(self.device_)]  # the training items
         nbrs_t = torch.from_numpy(nbrs).to(self.device_)
         self._params = self._init_params(d, gen)
         opt = torch.optim.Adam(self._params, lr=self.lr)
         chunk = self.balance_chunk or max(1, n // 256)
         hist = BlissHistory()
-        self._log_epoch(hist, Xt, assign, float("nan"), False)
-        steps = max(1, n // self.batch_size)
+        self._log_epoch(hist, Xtr, assign, float("nan"), False)
+        steps = max(1, m // self.batch_size)
         it = range(1, self.epochs + 1)
         if self.progress:
             from tqdm.auto import tqdm  # noqa: PLC0415
@@ -454,11 +418,11 @@ class BLISS:
         r_ar = torch.arange(R, device=self.device_)[:, None, None]
         for epoch in it:
             assign_t = torch.from_numpy(assign).to(self.device_)
-            perm = torch.stack([torch.randperm(n, generator=gen) for _ in range(R)]).to(self.device_)  # (R, n)
+            perm = torch.stack([torch.randperm(m, generator=gen) for _ in range(R)]).to(self.device_)  # (R, m)
             tot = 0.0
             for j in range(steps):
-                idx = perm[:, j * self.batch_size : (j + 1) * self.batch_size]  # (R, b)
-                x = Xt[idx]  # (R, b, d)
+                idx = perm[:, j * self.batch_size : (j + 1) * self.batch_size]  # (R, b) training rows
+                x = Xtr[idx]  # (R, b, d)
                 logits = self._forward(self._params, x)
                 if self.loss == "cross_entropy":
                     nb = nbrs_t[idx]  # (R, b, P)
@@ -483,17 +447,20 @@ class BLISS:
                 scores = self._logits_all(Xt).cpu().numpy()
                 order = np.arange(n)
                 assign = greedy_assign(scores, K, self.rebalance, self.capacity, self.load_penalty, chunk, order)
-            self._log_epoch(hist, Xt, assign, tot / steps, reassign)
+            self._log_epoch(hist, Xtr, assign, tot / steps, reassign)
         self.assignments_ = assign
         self.history_ = hist
         self._build_lists()
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 
-    def _log_epoch(self, hist: BlissHistory, Xt: torch.Tensor, assign: np.ndarray, loss: float, reassigned: bool) -> None:
-        R, B, K, n = self.n_repetitions, self.n_buckets, self.k_choices, Xt.shape[0]
+    def _log_epoch(self, hist: BlissHistory, Xtr: torch.Tensor, assign: np.ndarray, loss: float, reassigned: bool) -> None:
+        """Append the statistics of one epoch, on at most 4096 of the training items ``Xtr``."""
+        if not self.record_history:
+            return
+        R, B, K, n = self.n_repetitions, self.n_buckets, self.k_choices, Xtr.shape[0]
         sub = np.arange(0, n, int(np.ceil(n / 4096)))  # statistics on at most 4096 items
-        lg = self._logits_all(Xt[sub])  # (R, m, B)
+        lg = self._logits_all(Xtr[sub])  # (R, m, B)
         hist.loss.append(loss)
         hist.logit_norm.append(float(lg.norm(dim=2).mean()))
         hist.logit_var.append(float(lg.var(dim=2).mean()))
