@@ -308,7 +308,7 @@ def test_fixed_bliss_uses_buckets(blobs):
         (dict(train_size=0), "train_size"),
         (dict(train_size=1.5), r"train_size must lie in \(0, 1\]"),
         (dict(train_size="half"), "train_size must be an integer"),
-        (dict(train_size=10), "gives 10 training items, fewer than batch_size=8 or n_buckets=20"),
+        (dict(train_size=10), "gives 10 training items, fewer than the n_buckets=20"),
         (dict(kmeans_iter=0), "kmeans_iter"),
         (dict(record_history="yes"), "record_history must be True or False"),
     ],

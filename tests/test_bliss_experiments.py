@@ -75,6 +75,16 @@ def test_ann_curves_small(tmp_path):
                                          probes=(1, 2), min_freqs=(1,), progress=False)
     assert set(summ.method) == {"bliss_report", "bliss_fixed", "ivf_kmeans", "rh_lsh"}
     assert curves.recall_at_10.between(0, 1).all() and curves.fraction_scanned.between(0, 1).all()
+    # the fast preset as a third BLISS: its own row, model and curve, trained on a third of the gallery
+    from zsl_lib.index.bliss_fixed import FAST_DEFAULTS
+
+    curves3, summ3, models3 = ex.ann_curves(X[:600], X[600:], 8, small, small, FAST_DEFAULTS, lsh_bits=(3,),
+                                            lsh_tables=(1,), probes=(1, 2), min_freqs=(1,), progress=False)
+    assert set(summ3.method) == {"bliss_report", "bliss_fixed", "bliss_fast", "ivf_kmeans", "rh_lsh"}
+    assert len(models3["bliss_fast"].train_rows_) == 200 and models3["bliss_fast"].n_repetitions == 2
+    assert (curves3.method == "bliss_fast").any()
+    pd.testing.assert_frame_equal(curves3[curves3.method == "bliss_fixed"].drop(columns="query_seconds").reset_index(drop=True),
+                                  curves[curves.method == "bliss_fixed"].drop(columns="query_seconds").reset_index(drop=True))
     # IVF with every bucket probed is exact
     full = ex.ann_curves(X[:600], X[600:], 2, small, small, lsh_bits=(1,), lsh_tables=(1,), probes=(2,), min_freqs=(1,), progress=False)[0]
     assert full[full.method == "ivf_kmeans"].recall_at_10.iloc[0] == pytest.approx(1.0)

@@ -114,6 +114,20 @@ def test_flipped_orderings_flip_the_sentences(committed):
     assert t.index("k-means IVF (FAISS IndexIVFFlat) 0.900") < t.index("fixed BLISS 0.850")
 
 
+def test_fast_preset_sentence_follows_its_record(committed):
+    a = "ann.cifar10"
+    res = {k: v for k, v in committed.items() if ".bliss_fast." not in k}
+    assert "fast preset" not in R.discussion_markdown(res, **PARAMS)  # records from before the preset
+    ivf = res[f"{a}.ivf_kmeans.recall_at_10"]
+    res[f"{a}.bliss_fast.build_seconds"] = 100 * res[f"{a}.ivf_kmeans.build_seconds"]
+    res[f"{a}.bliss_fast.recall_at_10"] = ivf - 0.1
+    t = R.discussion_markdown(res, **PARAMS)
+    assert f"100 times IVF's build, and recalls {R.fmt(ivf - 0.1)} at 5%, below IVF; it reaches" in t
+    res[f"{a}.bliss_fast.recall_at_10"] = ivf + 0.01
+    t = R.discussion_markdown(res, **PARAMS)
+    assert f"recalls {R.fmt(ivf + 0.01)} at 5%, above IVF." in t
+
+
 def test_seed_noise_sentence_needs_the_std_keys(committed):
     res = {k: v for k, v in committed.items() if not k.endswith("v_measure_std")}
     assert "standard deviations" not in R.discussion_markdown(res, **PARAMS)

@@ -232,20 +232,23 @@ def test_evaluate_eszsl_on_synthetic_data(split):
 
 
 def test_run_ablations_and_figures(split):
+    import dataclasses
+
     import matplotlib.pyplot as plt
 
+    split = dataclasses.replace(split, name="tiny-imagenet")  # a dataset id, to check the figures name it
     variants = ["na", "cls_gaussian"]
-    runs, first, _ = E.run_ablations({"synthetic": split}, variants, [0, 1], SMALL,
+    runs, first, _ = E.run_ablations({"tiny-imagenet": split}, variants, [0, 1], SMALL,
                                      projection_dim={"default": 16}, noise_alpha={"default": 0.2}, progress=False)
     assert list(runs[["variant", "seed"]].itertuples(index=False, name=None)) == [
         ("na", 0), ("na", 1), ("cls_gaussian", 0), ("cls_gaussian", 1)]
-    assert set(first["synthetic"]) == set(variants)
-    assert first["synthetic"]["cls_gaussian"].random_state == 0  # first seed kept
+    assert set(first["tiny-imagenet"]) == set(variants)
+    assert first["tiny-imagenet"]["cls_gaussian"].random_state == 0  # first seed kept
     assert (runs["zsl_top1"] > 0.5).all()  # chance 0.25
     with pytest.raises(ValueError, match="parameter variants"):
         E.run_ablation(split, ["plain"], [0], SMALL)
-    splits = {"synthetic": split}
-    eszsl_models = {"synthetic": ESZSL().fit(split.X_train, split.y_train, split.semantics)}
+    splits = {"tiny-imagenet": split}
+    eszsl_models = {"tiny-imagenet": ESZSL().fit(split.X_train, split.y_train, split.semantics)}
     fig = R.plot_ablation(runs, variants, [0, 1])
     assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 2  # one bar per variant and dataset
     # every seed is drawn as a dot, and nothing (range line, axis) goes below 0
@@ -253,12 +256,15 @@ def test_run_ablations_and_figures(split):
     assert all(ax.get_ylim()[0] == 0 for ax in fig.axes)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == [E.display_name(v) for v in variants] and not any("_" in t for t in labels)
+    fig.canvas.draw()
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["Tiny-ImageNet"]  # the dataset's name, not its id
     fig = R.plot_calibration_curves(splits, eszsl_models, first, variants)
     assert len(fig.axes[0].lines) == 3  # ESZSL and both variants
-    fig = R.plot_tsne(first["synthetic"], split, n_classes=3)
+    assert fig.axes[0].get_title() == "Tiny-ImageNet"
+    fig = R.plot_tsne(first["tiny-imagenet"], split, n_classes=3)
     assert [ax.get_title() for ax in fig.axes] == ["(a) original features (NA)", "(b) projected (CLS + Gaussian)"]
     with pytest.raises(ValueError, match="t-SNE figure needs"):
-        R.plot_tsne({"cls": first["synthetic"]["na"]}, split)
+        R.plot_tsne({"cls": first["tiny-imagenet"]["na"]}, split)
     plt.close("all")
 
 

@@ -42,6 +42,9 @@ def _assert_readable(fig):
             assert "_" not in token, (token, text)
             assert token not in CODE_KEYS, (token, text)
             assert not re.fullmatch(r"L\d+|pca-\S+|nprobe\d+|cand\d+", token), (token, text)
+            parts = token.split("-")  # a task name such as "cifar10-resnet56-cifar10" is keys joined by "-"
+            assert not any("-".join(parts[i:j]) in CODE_KEYS - {"K", "H", "J"} for i in range(len(parts))
+                           for j in range(i + 1, len(parts) + 1)), (token, text)
     plt.close(fig)
 
 
@@ -49,7 +52,7 @@ def _assert_readable(fig):
 def grid_and_exact():
     rng = np.random.default_rng(0)
     rows = []
-    for ds in ("cifar10:resnet56-cifar10", "tiny-imagenet:efficientnet-lite0"):
+    for ds in ("cifar10-resnet56-cifar10", "tiny-imagenet-efficientnet-lite0"):  # task names, as load_task gives
         for meth, groups, param in (("kmeans", ["pca-none", "pca-0_95", "pca-20"], "K"), ("lsh", ["L3", "L12"], "H"),
                                     ("neural-lsh", ["L12"], "J"), ("faiss-ivf", ["nprobe8"], "nlist"),
                                     ("faiss-lsh", ["cand100"], "bits")):
@@ -74,6 +77,14 @@ def test_display_name_maps_known_keys_and_passes_unknown_through():
     assert display_name("no-such-key") == "no-such-key"
     assert L.group_name("L12") == "12 hash tables" and L.group_name("pca-none") == "no PCA"
     assert L.METHOD_NAMES["lsh"] == display_name("lsh")  # the old name still works
+
+
+def test_task_titles_name_the_dataset_and_the_encoder():
+    assert L.dataset_name("cifar10-resnet56-cifar10") == "CIFAR-10: ResNet-56 (CIFAR-10-trained) features"
+    assert L.dataset_name("tiny-imagenet-efficientnet-lite0") == "Tiny-ImageNet: EfficientNet-Lite0 (ImageNet) features"
+    assert L.dataset_name("cifar10:efficientnet-lite0") == "CIFAR-10: EfficientNet-Lite0 (ImageNet) features"
+    assert L.dataset_name("user-my-encoder") == "user: my-encoder features"  # a user's encoder as named
+    assert L.dataset_name("something-else") == "something-else"
 
 
 def test_lsh_tradeoff_and_query_time_figures_are_readable(grid_and_exact):
@@ -136,7 +147,9 @@ def bliss_inputs():
     C = rng.normal(size=(6, 8))
     X = (C[rng.integers(0, 6, 400)] + 0.3 * rng.normal(size=(400, 8))).astype(np.float32)
     sm = {"n_repetitions": 2, "epochs": 1, "n_neighbors": 4, "batch_size": 64, "hidden_dim": 16, "k_choices": 2, "n_probe": 1}
-    curves, _, ann_models = B.ann_curves(X[:350], X[350:], 8, sm, sm, lsh_bits=(3,), lsh_tables=(1,), probes=(1, 2),
+    from zsl_lib.index.bliss_fixed import FAST_DEFAULTS
+
+    curves, _, ann_models = B.ann_curves(X[:350], X[350:], 8, sm, sm, FAST_DEFAULTS, lsh_bits=(3,), lsh_tables=(1,), probes=(1, 2),
                                          min_freqs=(1,), progress=False, device="cpu")
     return {"Xb": Xb, "beta": beta, "mech": mech, "k": cb["k_choices"], "grid": grid, "grid_models": grid_models,
             "X": X[:350], "curves": curves, "ann_models": ann_models}
@@ -195,8 +208,8 @@ def test_bliss_cluster_and_ann_figures_are_readable(bliss_inputs):
     _assert_readable(B.plot_logit_history({k: v[2].history_ for k, v in d["grid_models"].items()}, "Logits, 4 clusters"))
     fig = B.plot_ann_curves(d["curves"], "CIFAR-10: recall@10 vs gallery scanned (B=8)")
     fig.canvas.draw()
-    assert [t.get_text() for t in fig.legends[0].get_texts()][:4] == [
-        display_name(k) for k in ("bliss_report", "bliss_fixed", "ivf_kmeans", "rh_lsh")]
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:5] == [
+        display_name(k) for k in ("bliss_report", "bliss_fixed", "bliss_fast", "ivf_kmeans", "rh_lsh")]
     _assert_readable(fig)
     am = d["ann_models"]
     fig = B.plot_pca_buckets(d["X"], {"bliss_report": am["bliss_report"], "bliss_fixed": am["bliss_fixed"]},

@@ -33,6 +33,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "report_kaiming_ce": "report BLISS, Kaiming init + cross-entropy",
     "bliss_report": "report BLISS",
     "bliss_fixed": "fixed BLISS",
+    "bliss_fast": "fast fixed BLISS (preset)",
     "ivf_kmeans": "k-means IVF (FAISS IndexIVFFlat)",
     # notebook 03: ESZSL and the CVAE ablation variants
     "eszsl": "ESZSL", "na": "NA (plain CVAE)", "cls": "CLS (mapping M)",
@@ -70,6 +71,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "language_image": "language-image model",
     "hybrid": "hybrid model",
     "ml_knn": "ML-kNN",
+    # encoders (the features of notebook 04's tasks)
+    "resnet56-cifar10": "ResNet-56 (CIFAR-10-trained)",
+    "efficientnet-lite0": "EfficientNet-Lite0 (ImageNet)",
     # datasets
     "cifar10": "CIFAR-10",
     "cifar100": "CIFAR-100",

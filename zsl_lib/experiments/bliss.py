@@ -326,6 +326,7 @@ def ann_curves(
     n_buckets: int = 64,
     bliss_report: dict | None = None,
     bliss_fixed: dict | None = None,
+    bliss_fast: dict | None = None,
     lsh_bits=(6, 8, 10, 12),
     lsh_tables=(1, 2, 4, 8),
     probes=(1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24),
@@ -335,7 +336,9 @@ def ann_curves(
     device: str = "auto",
 ):
     """Compare the report's BLISS, the fixed BLISS, FAISS k-means IVF (``IndexIVFFlat``, nlist =
-    ``n_buckets``) and random-hyperplane LSH on cosine search (features L2-normalised).
+    ``n_buckets``) and random-hyperplane LSH on cosine search (features L2-normalised); with
+    ``bliss_fast`` (e.g. :data:`~zsl_lib.index.bliss_fixed.FAST_DEFAULTS`) also a third BLISS,
+    ``"bliss_fast"``.
 
     ``X`` gallery float (n, d), ``Q`` queries float (nq, d). Ground truth: exact cosine top-10
     (:func:`zsl_lib.index.exact.exact_topk`). BLISS uses B = ``n_buckets`` per repetition; its
@@ -353,7 +356,8 @@ def ann_curves(
     _, true_ids = exact_topk(Qn, Xn, 10, metric="ip")
     curves, summary, models = [], [], {}
     base = {"n_buckets": n_buckets, "distance": "cosine", "random_state": seed, "progress": progress, "device": device}
-    for name, params in (("bliss_report", bliss_report or {}), ("bliss_fixed", bliss_fixed or {})):
+    blisses = [("bliss_report", bliss_report or {}), ("bliss_fixed", bliss_fixed or {})]
+    for name, params in blisses + ([("bliss_fast", bliss_fast)] if bliss_fast is not None else []):
         p = {**base, **params}
         model = BLISS(**p).fit(Xn)
         models[name] = model

@@ -26,7 +26,7 @@ def plot_coverage(diagnoses: dict):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     for ds, per_v in diagnoses.items():
         for v, df in per_v.items():
-            label = f"{ds}: {display_name(v)}"
+            label = f"{display_name(ds)}: {display_name(v)}"
             axes[0].scatter(df["real_spread"], df["synth_spread"], s=12, label=label)
             axes[1].scatter(df["d_seen"], df["d_own"], s=12, label=label)
     for ax, (xl, yl) in zip(axes, [("real unseen spread", "synthesised spread"),
@@ -67,7 +67,7 @@ def plot_ablation(runs: pd.DataFrame, variants, seeds):
                        label=display_name(v) if j == 0 else None)
                 ax.vlines(x, vals.min(), vals.max(), color="black", lw=1)
                 ax.scatter(np.full(len(vals), x), vals, color="black", s=9, zorder=3)
-        ax.set_xticks(np.arange(len(datasets)) + width * (len(variants) - 1) / 2, datasets)
+        ax.set_xticks(np.arange(len(datasets)) + width * (len(variants) - 1) / 2, [display_name(d) for d in datasets])
         ax.set_ylabel("%")
         ax.set_ylim(bottom=0)
         ax.set_title(title, fontsize=10)
@@ -92,7 +92,7 @@ def plot_calibration_curves(splits: dict, eszsl_models: dict, first_models: dict
         for name, fn in scorers.items():
             c = gzsl_calibration_curve(fn, sp)
             ax.plot(100 * c["s"], 100 * c["u"], label=f"{name} (AUSUC {100 * c['ausuc']:.1f})")
-        ax.set(xlabel="seen accuracy S (%)", ylabel="unseen accuracy U (%)", title=ds)
+        ax.set(xlabel="seen accuracy S (%)", ylabel="unseen accuracy U (%)", title=display_name(ds))
         ax.legend(fontsize=8)
     fig.suptitle("Seen vs unseen accuracy as the seen-class offset γ sweeps (calibrated stacking, Chao et al. 2016)")
     return fig
@@ -152,7 +152,7 @@ def plot_tsne(models: dict, split, n_classes: int = 10, random_state=0, method: 
         ax.set_xlabel(f"{axis} 1")
         ax.set_ylabel(f"{axis} 2")
     axes[0][0].legend(loc="best", fontsize=8)
-    fig.suptitle(f"Fig. 3 analogue ({axis}) on {split.name}: {len(np.unique(y))} unseen classes, "
+    fig.suptitle(f"Fig. 3 analogue ({axis}) on {display_name(split.name)}: {len(np.unique(y))} unseen classes, "
                  "real (x) vs synthesised (o)")
     fig.tight_layout(rect=(0, 0, 1, 0.94), w_pad=2.0)
     return fig

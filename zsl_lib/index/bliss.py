@@ -292,9 +292,9 @@ class BLISS:
         if self.n_rerank is not None:
             check_int("n_rerank", self.n_rerank)
         m = self._train_count(n)
-        if m < max(self.batch_size, self.n_buckets):
-            raise ValueError(f"train_size={self.train_size!r} gives {m} training items, fewer than batch_size="
-                             f"{self.batch_size} or n_buckets={self.n_buckets}; raise it or use None (all items)")
+        if m < self.n_buckets:
+            raise ValueError(f"train_size={self.train_size!r} gives {m} training items, fewer than the n_buckets="
+                             f"{self.n_buckets} starts of k-means; raise it or use None (all items)")
         if not isinstance(self.record_history, bool):
             raise ValueError(f"record_history must be True or False; got {self.record_history!r}")
         if self.capacity is not None and not (isinstance(self.capacity, (int, float)) and self.capacity >= 1.0):
