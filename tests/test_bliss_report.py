@@ -84,7 +84,9 @@ def test_every_printed_decimal_is_a_recorded_or_derived_value(committed, text):
 def test_committed_text_reads_the_findings(text):
     assert "**The bias reproduces" in text
     assert "Kaiming + cross-entropy the best of the three at every cluster count (in the report: at 4 of 6)" in text
-    assert "matches or beats Kaiming + triplet in our runs at every cluster count, while it is the worst" in text
+    # (a triplet fit moves with the last float bit, see zsl_lib.index.bliss: on the machine of the
+    # current record random-init triplet is below Kaiming + triplet at 4 clusters only)
+    assert "matches or beats Kaiming + triplet in our runs at 2, 11, 13, 20 and 22 clusters, while it is the worst" in text
     assert "higher V-measure than every report setting at 4, 11, 13, 20 and 22 clusters" in text
     assert "At 2 clusters it does not" in text
     assert "The fixed BLISS beats IVF by" in text

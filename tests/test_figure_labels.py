@@ -52,7 +52,7 @@ def _assert_readable(fig):
 def grid_and_exact():
     rng = np.random.default_rng(0)
     rows = []
-    for ds in ("cifar10-resnet56-cifar10", "tiny-imagenet-efficientnet-lite0"):  # task names, as load_task gives
+    for ds in ("cifar10-resnet56-cifar10", "cifar10-efficientnet-lite0", "tiny-imagenet-efficientnet-lite0"):  # task names
         for meth, groups, param in (("kmeans", ["pca-none", "pca-0_95", "pca-20"], "K"), ("lsh", ["L3", "L12"], "H"),
                                     ("neural-lsh", ["L12"], "J"), ("faiss-ivf", ["nprobe8"], "nlist"),
                                     ("faiss-lsh", ["cand100"], "bits")):
@@ -80,21 +80,29 @@ def test_display_name_maps_known_keys_and_passes_unknown_through():
 
 
 def test_task_titles_name_the_dataset_and_the_encoder():
-    assert L.dataset_name("cifar10-resnet56-cifar10") == "CIFAR-10: ResNet-56 (CIFAR-10-trained) features"
-    assert L.dataset_name("tiny-imagenet-efficientnet-lite0") == "Tiny-ImageNet: EfficientNet-Lite0 (ImageNet) features"
-    assert L.dataset_name("cifar10:efficientnet-lite0") == "CIFAR-10: EfficientNet-Lite0 (ImageNet) features"
-    assert L.dataset_name("user-my-encoder") == "user: my-encoder features"  # a user's encoder as named
+    assert L.dataset_name("cifar10-resnet56-cifar10") == "CIFAR-10\nResNet-56 (CIFAR-10-trained) features"
+    assert L.dataset_name("tiny-imagenet-efficientnet-lite0") == "Tiny-ImageNet\nEfficientNet-Lite0 (ImageNet) features"
+    assert L.dataset_name("cifar10:efficientnet-lite0") == "CIFAR-10\nEfficientNet-Lite0 (ImageNet) features"
+    assert L.dataset_name("user-my-encoder") == "user\nmy-encoder features"  # a user's encoder as named
     assert L.dataset_name("something-else") == "something-else"
 
 
 def test_lsh_tradeoff_and_query_time_figures_are_readable(grid_and_exact):
+    from zsl_lib.plots import use_style
+
     grid, exact = grid_and_exact
-    fig = L.plot_tradeoff(grid, exact)
+    with matplotlib.rc_context():
+        use_style()  # the notebooks' fonts: bold titles, notebook context
+        fig = L.plot_tradeoff(grid, exact)
+        fig.canvas.draw()
     assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1  # legend off the data
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels[:5] == [display_name(m) for m in ("kmeans", "lsh", "neural-lsh", "faiss-ivf", "faiss-lsh")]
     colors = [tuple(np.round(h.get_facecolor()[0][:3], 2)) for h in fig.legends[0].legend_handles[:5]]
     assert len(set(colors)) == 5
+    fig.canvas.draw()
+    boxes = [ax.title.get_window_extent() for ax in fig.axes[:3]]  # neighbouring panels' titles do not touch
+    assert boxes[0].x1 < boxes[1].x0 and boxes[1].x1 < boxes[2].x0, boxes
     _assert_readable(fig)
     fig = L.plot_query_time(grid, exact)
     assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
@@ -208,6 +216,7 @@ def test_bliss_cluster_and_ann_figures_are_readable(bliss_inputs):
     _assert_readable(B.plot_logit_history({k: v[2].history_ for k, v in d["grid_models"].items()}, "Logits, 4 clusters"))
     fig = B.plot_ann_curves(d["curves"], "CIFAR-10: recall@10 vs gallery scanned (B=8)")
     fig.canvas.draw()
+    assert fig.get_suptitle().startswith("CIFAR-10") and fig.axes[0].get_title() == ""  # spans plot and legend
     assert [t.get_text() for t in fig.legends[0].get_texts()][:5] == [
         display_name(k) for k in ("bliss_report", "bliss_fixed", "bliss_fast", "ivf_kmeans", "rh_lsh")]
     _assert_readable(fig)

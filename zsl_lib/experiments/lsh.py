@@ -677,13 +677,13 @@ def group_name(group: str) -> str:
 
 def dataset_name(dataset: str) -> str:
     """A task (named ``"cifar10-resnet56-cifar10"`` by :func:`load_task`, or a ``"cifar10:resnet56-cifar10"``
-    spec) as a title: ``"CIFAR-10: ResNet-56 (CIFAR-10-trained) features"``; names it does not know
-    are shown as they are."""
+    spec) as a two-line panel title: ``"CIFAR-10\nResNet-56 (CIFAR-10-trained) features"`` (on one
+    line it runs into the next panel's); names it does not know are shown as they are."""
     name, sep, encoder = dataset.partition(":")
     if not sep:
         known = sorted([*QUERY_SPLIT, USER], key=len, reverse=True)  # the longest dataset prefix
         name, encoder = next(((d, dataset[len(d) + 1 :]) for d in known if dataset.startswith(d + "-")), (dataset, ""))
-    return f"{display_name(name)}: {display_name(encoder)} features" if encoder else display_name(name)
+    return f"{display_name(name)}\n{display_name(encoder)} features" if encoder else display_name(name)
 
 
 def _value_ticks(ax, values):
