@@ -93,10 +93,10 @@ def test_ann_records(smoke):
     res, params, _ = smoke
     key = "ann.cifar10"
     recalls = {k: v for k, v in res.items() if k.endswith("recall_at_10")}
-    assert len(recalls) == 4
+    assert len(recalls) == 5  # report, fixed and fast BLISS, IVF, LSH
     assert all(0 <= v <= 1 for v in recalls.values()), recalls
     assert res[f"{key}.n_buckets"] == params["ann_buckets"]
-    for m in ("bliss_report", "bliss_fixed", "ivf_kmeans", "rh_lsh"):
+    for m in ("bliss_report", "bliss_fixed", "bliss_fast", "ivf_kmeans", "rh_lsh"):
         assert 0 <= res[f"{key}.{m}.empty_buckets"] < params["ann_buckets"]
         assert res[f"{key}.{m}.max_over_mean_load"] >= 1
     assert res[f"{key}.bliss_fixed.max_over_mean_load"] < res[f"{key}.bliss_report.max_over_mean_load"]
