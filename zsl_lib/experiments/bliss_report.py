@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import math
 
+from ..index.bliss_fixed import FAST_DEFAULTS
 from ..plots import display_name
 from .bliss import (
     BETA_BASE,
@@ -379,7 +380,10 @@ def _ann(res: dict, a: str, ds_name: str, encoder: str, reps, hidden) -> str:
     fr, fb = res.get(f"{a}.bliss_fast.recall_at_10"), res.get(f"{a}.bliss_fast.build_seconds")
     if _num(fr) and _num(fb):  # the cheap preset (FAST_DEFAULTS), recorded since it exists
         side = "above" if fr > rec["ivf_kmeans"] else ("level with" if fmt(fr) == fmt(rec["ivf_kmeans"]) else "below")
-        txt += (f" The fast preset (`FAST_DEFAULTS`: 2 networks of 128 units trained 4 epochs on a third of the gallery) "
+        fd = FAST_DEFAULTS  # the description follows the preset, not typed beside it
+        part = "a third" if fd["train_size"] == 1 / 3 else f"{fd['train_size']:.0%}"
+        txt += (f" The fast preset (`FAST_DEFAULTS`: {fd['n_repetitions']} networks of {fd['hidden_dim']} units trained "
+                f"{fd['epochs']} epochs on {part} of the gallery) "
                 f"took {fb:.2f} s to build" + (f", {fb / bi:,.0f} times IVF's build," if _num(bi) and bi > 0 else "")
                 + f" and recalls {fmt(fr)} at {frac:.0%}, {side} IVF"
                 + ("; it reaches IVF's recall only by scanning more of the gallery (see the figure)" if side == "below" else "")
