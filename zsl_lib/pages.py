@@ -20,6 +20,13 @@ import nbformat
 from .fileio import atomic_write
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+_STYLE = re.compile(r"<style[^>]*>.*?</style>\s*", re.S)
+#: a bare value a cell returned by accident (a saved figure's paths, a matplotlib object)
+_ACCIDENTAL = re.compile(r"^\[?\s*(?:PosixPath|WindowsPath)\(|^<(?:Figure|matplotlib\.|Axes)|^\[<matplotlib\.")
+#: a tqdm line left in a stream (a bar drawn where the page would keep it)
+_BAR_LINE = re.compile(r"\d+%\|.*\|.*(?:it|img|s)/s|\d+%\|[^\n]*\| \d+/\d+")
+SUMMARY_TAG = "summary"  # a cell whose output opens the page (after the title cell)
 
 
 def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -34,15 +41,19 @@ def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 if out.output_type == "stream" and out.name == "stderr":
                     continue  # progress bars, warnings: not part of the report
                 if out.output_type in ("display_data", "execute_result"):
-                    data = {k: v for k, v in out.data.items()
-                            if k != "application/vnd.jupyter.widget-view+json"}
-                    if not data:
+                    if _WIDGET in out.data:
+                        continue  # a progress widget: its text fallback is a frozen bar
+                    data = dict(out.data)
+                    if "text/html" in data:
+                        data["text/html"] = _STYLE.sub("", "".join(data["text/html"]))
+                    plain = "".join(data.get("text/plain", ""))
+                    if set(data) <= {"text/plain"} and _ACCIDENTAL.match(plain.strip()):
                         continue
                     out.data = data
                 if out.output_type == "stream":
                     # the lab's own status lines ("[zsl] ... staging in ...") are for the terminal
                     out.text = "".join(line for line in _ANSI.sub("", out.text).splitlines(True)
-                                       if not line.startswith("[zsl]"))
+                                       if not line.startswith("[zsl]") and not _BAR_LINE.search(line))
                     if not out.text.strip():
                         continue
                 outputs.append(out)
@@ -50,6 +61,12 @@ def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             if not outputs:
                 continue  # nothing visible once the input is hidden
         cells.append(cell)
+    # the summary (a cell tagged "summary", computed last from the record) opens the page
+    summary = [c for c in cells if SUMMARY_TAG in c.get("metadata", {}).get("tags", [])]
+    if summary:
+        rest = [c for c in cells if not any(c is t for t in summary)]
+        first = 1 if rest and rest[0].cell_type == "markdown" else 0
+        cells = rest[:first] + summary + rest[first:]
     nb.cells = cells
     return nb
 
@@ -90,6 +107,36 @@ def render_page(executed: str | Path | nbformat.NotebookNode, out_dir: str | Pat
     page = out_dir / f"{stem}.md"
     atomic_write(page, lambda fh: fh.write(text), text=True)
     return page
+
+
+#: what a rendered page must not contain: (name, pattern); see :func:`page_problems`
+PAGE_PROBLEMS: tuple[tuple[str, re.Pattern], ...] = (
+    ("machine path", re.compile(r"PosixPath|WindowsPath|(?<![\w.])/(?:work|home|tmp|Users|root|var)/|build/runs/")),
+    ("object repr", re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>|<Figure size \d+x\d+ with|<matplotlib\.")),
+    ("progress-bar line", re.compile(r"\d+%\|[^\n]*\||\?(?:it|img)/s\]")),
+    ("raw style block", re.compile(r"<style\b", re.I)),
+    ("internal word", re.compile(r"\bissue \d+|\bSOURCE\b|load_results\(|\bzsl_lib\.experiments\b|_report\.py")),
+    ("long float", re.compile(r"(?<![\w.])-?\d+\.\d{7,}(?![\w.])")),
+    ("NaN cell", re.compile(r"\|\s*NaN\s*\||(?<![\w`])NaN(?![\w`])")),
+    ("truncated dump", re.compile(r"\{'[^}\n]*\.\.\.")),
+)
+
+
+def page_problems(text: str) -> list[tuple[str, int, str]]:
+    """Every line of a rendered page that a reader should not see: ``(problem, line number, line)``.
+
+    Checked: machine paths and path objects, object reprs, progress-bar residue, raw HTML style
+    blocks, internal words (issue numbers, the drivers' constant and function names), floats with
+    7+ decimals, NaN cells and truncated dict dumps (:data:`PAGE_PROBLEMS`).
+    """
+    found = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.startswith("_Rendered from the executed notebook"):
+            continue  # the page's own header links the notebook and results file
+        for name, pattern in PAGE_PROBLEMS:
+            if pattern.search(line):
+                found.append((name, lineno, line.strip()[:160]))
+    return found
 
 
 def page_images(page: str | Path) -> list[Path]:

@@ -46,6 +46,7 @@ PUBLISH_VAR = "ZSL_PUBLISH"  # the runner: "1" when the run folder is published 
 RUN_KEY_PREFIX = "_run."  # metadata that publish() adds: _run.date, _run.profile, ...
 OUTPUT_KINDS = ("results", "figures")
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+TABLE_SUFFIX = ".csv"  # long tables saved whole beside a notebook's results (save_table)
 
 _state: dict[str, Any] = {"notebook": None, "run_dir": None, "hooks": []}
 
@@ -217,6 +218,22 @@ def record_many(values: dict[str, Any], prefix: str = "") -> None:
         record(f"{prefix}.{k}" if prefix else str(k), v)
 
 
+def save_table(name: str, table) -> Path:
+    """Save a long table (a pandas DataFrame) whole as ``<results>/<notebook>-<name>.csv``.
+
+    Pages show a summary of tables over ~30 rows and link this file; :func:`publish` publishes it
+    beside the notebook's results. Written atomically; returns the path.
+    """
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(f"save_table: name {name!r} must be a file stem (letters, digits, '-', '_')")
+    if not hasattr(table, "to_csv"):
+        raise TypeError(f"save_table: expected a pandas DataFrame, got {type(table).__name__}")
+    path = output_dir("results") / f"{current_notebook()}-{name}{TABLE_SUFFIX}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = table.to_csv(index=False)
+    return atomic_write(path, lambda fh: fh.write(text), text=True)
+
+
 def _restore_hint(path: Path) -> str:
     """How to fix a corrupt results file: restore a published one, delete a run's own one."""
     published = config.results_dir() / path.name
@@ -278,6 +295,16 @@ def publish(run_dir: str | Path, notebook: str, metadata: dict[str, Any] | None 
     if dest_figs.is_dir():
         for old in dest_figs.glob(f"{notebook}-*"):
             if old.is_file() and old.name not in fresh and old.suffix in FIGURE_SUFFIXES:
+                old.unlink()
+    src_tables = sorted(p for p in (run_dir / "results").glob(f"{notebook}-*{TABLE_SUFFIX}") if p.is_file())
+    dest_results = config.results_dir()
+    for src in src_tables:
+        content = src.read_bytes()
+        written.append(atomic_write(dest_results / src.name, lambda fh, c=content: fh.write(c)))
+    fresh_tables = {p.name for p in src_tables}
+    if dest_results.is_dir():
+        for old in dest_results.glob(f"{notebook}-*{TABLE_SUFFIX}"):
+            if old.is_file() and old.name not in fresh_tables:
                 old.unlink()
     if data is not None:
         written.append(atomic_write_json(config.results_dir() / f"{notebook}.json", data))
