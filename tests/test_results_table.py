@@ -67,3 +67,39 @@ def test_a_seed_spread_recorded_beside_a_headline_is_shown(isolated_outputs):
         "knn.accuracy": 0.5, "knn.accuracy_std": 0.0123, "knn.n_test": 540, "knn.n_test_std": None})
     ours = [r["ours"] for r in results.table_rows(names=["00-quickstart"])]
     assert ours == ["0.5 ± 0.0123", "540"]  # a missing (None) spread shows the value alone
+
+
+def test_dict_headlines_show_labels_percent_and_digits_the_spread_supports(isolated_outputs, tmp_path,
+                                                                           monkeypatch):
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    nb = json.loads((config.notebooks_dir() / "00-quickstart.ipynb").read_text())
+    nb["metadata"]["zsl"]["headline"] = [
+        {"key": "a.top1", "label": "top-1, our method", "scale": 100, "source_key": "paper.top1",
+         "source_scale": 1},
+        {"key": "b.top1", "label": "top-1, the baseline", "scale": 100},
+        {"key": "c.p10", "label": "precision@10 (recorded in %)", "scale": 1},
+    ]
+    nb["metadata"]["zsl"]["source"] = {"paper.top1": 24.5}
+    (nbdir / "00-quickstart.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(config, "notebooks_dir", lambda: nbdir)
+    _publish(isolated_outputs / "results", "00-quickstart", {
+        "a.top1": 0.2221, "a.top1_std": 0.002948, "b.top1": 0.0476, "c.p10": 43.7583})
+    rows = results.table_rows(names=["00-quickstart"])
+    assert [(r["headline number"], r["ours"], r["source"]) for r in rows] == [
+        ("top-1, our method", "22.2 ± 0.3", "24.5"), ("top-1, the baseline", "4.8", "-"),
+        ("precision@10 (recorded in %)", "43.8", "-")]
+    table = results.markdown_table(rows)
+    assert "| ours (%) | source (%) |" in table and "`" not in table
+
+
+def test_a_malformed_headline_entry_is_refused(tmp_path, monkeypatch):
+    from zsl_lib import runner
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    nb = json.loads((config.notebooks_dir() / "00-quickstart.ipynb").read_text())
+    nb["metadata"]["zsl"]["headline"] = [{"key": "a", "lable": "typo"}]
+    (nbdir / "00-quickstart.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(config, "notebooks_dir", lambda: nbdir)
+    with pytest.raises(ValueError, match="headline entry"):
+        runner.headline_entries("00-quickstart")

@@ -51,7 +51,8 @@ def test_summary_table_lists_every_run():
 
 
 def test_headline_keys_read_from_notebook_metadata():
-    assert runner.headline_keys("00-quickstart") == ["knn.accuracy", "knn.n_test"]
+    assert runner.headline_keys("00-quickstart") == ["knn.accuracy"]
+    assert runner.headline_entries("00-quickstart")[0]["scale"] == 100
 
 
 # --- names checked first, failing cells named by position, publishing ----------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -37,14 +38,28 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-def _ours(data: dict, key: str) -> str:
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _scaled(value: Any, scale: float | None, spread: Any = None) -> str:
+    """A headline value in percent (``scale``), with the digits its spread supports and
+    ``± spread`` when one is recorded; unscaled values as recorded."""
+    if scale is None or not _number(value):
+        text = _format(value)
+        return f"{text} ± {_format(spread)}" if _number(spread) else text
+    v = float(value) * scale
+    if _number(spread) and spread > 0:
+        digits = max(0, -int(math.floor(math.log10(float(spread) * scale))))
+        return f"{v:.{digits}f} ± {float(spread) * scale:.{digits}f}"
+    return f"{v:.1f}"
+
+
+def _ours(data: dict, key: str, scale: float | None = None) -> str:
     """The recorded value, with ``± <key>_std`` (the spread over the run's seeds) when recorded."""
     if key not in data:
         return "(not recorded)"
-    std = data.get(f"{key}_std")
-    if isinstance(std, (int, float)) and not isinstance(std, bool) and std == std:
-        return f"{_format(data[key])} ± {_format(std)}"
-    return _format(data[key])
+    return _scaled(data[key], scale, data.get(f"{key}_std"))
 
 
 def notebook_source_numbers(stem: str) -> dict[str, Any]:
@@ -78,7 +93,7 @@ def table_rows(results_dir: str | Path | None = None, names: list[str] | None = 
     rows = []
     for stem in stems:
         path = results_dir / f"{stem}.json"
-        keys = runner.headline_keys(stem)
+        entries = runner.headline_entries(stem)
         if not path.exists():
             rows.append({"notebook": stem, "run date": "never run", "profile": "-", "minutes": "-",
                          "headline number": f"(no {path})", "ours": "-", "source": "-"})
@@ -88,11 +103,13 @@ def table_rows(results_dir: str | Path | None = None, names: list[str] | None = 
         date = str(data.get(record.RUN_KEY_PREFIX + "date", "unknown"))
         profile = str(data.get(record.RUN_KEY_PREFIX + "profile", "unknown"))
         minutes = _format(data.get(record.RUN_KEY_PREFIX + "minutes", "-"))
-        for i, key in enumerate(keys or ["(no zsl.headline in the notebook metadata)"]):
-            if SOURCE_PREFIX + key in data:
-                source = _format(data[SOURCE_PREFIX + key])
-            elif key in meta_source:
-                source = _format(meta_source[key])
+        for i, entry in enumerate(entries or [{"key": None, "label": "(no zsl.headline in the notebook metadata)",
+                                               "scale": None, "source_key": None, "source_scale": None}]):
+            key, skey = entry["key"], entry["source_key"]
+            if key is not None and SOURCE_PREFIX + key in data:
+                source = _scaled(data[SOURCE_PREFIX + key], entry["source_scale"])
+            elif skey in meta_source:
+                source = _scaled(meta_source[skey], entry["source_scale"])
             else:
                 source = "-"
             rows.append({
@@ -100,8 +117,8 @@ def table_rows(results_dir: str | Path | None = None, names: list[str] | None = 
                 "run date": date if i == 0 else "",
                 "profile": profile if i == 0 else "",
                 "minutes": minutes if i == 0 else "",
-                "headline number": key,
-                "ours": _ours(data, key),
+                "headline number": entry["label"],
+                "ours": _ours(data, key, entry["scale"]) if key is not None else "-",
                 "source": source,
             })
     return rows
@@ -121,29 +138,81 @@ README_END = "<!-- /results table -->"
 
 
 def markdown_table(rows: list[dict[str, str]]) -> str:
-    """The headline table as Markdown (notebook, headline number, ours, source, run)."""
-    cols = ("notebook", "headline number", "ours", "source", "run date", "profile", "minutes")
+    """The headline table as Markdown: what is measured, ours and the source's (both in percent,
+    ``±`` the spread over seeds where several run), the run's date, profile and minutes."""
+    cols = ("notebook", "headline number", "ours (%)", "source (%)", "run date", "profile", "minutes")
+    keys = ("notebook", "headline number", "ours", "source", "run date", "profile", "minutes")
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
-        cells = [f"`{r[c]}`" if c == "headline number" and r[c] else r[c] for c in cols]
+        cells = [r[c] for c in keys]
         cells[4] = cells[4][:10]  # the date, not the time
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def render_readme(text: str, table: str) -> str:
-    """``text`` with the block between the README markers replaced by ``table``."""
-    pattern = re.compile(re.escape(README_BEGIN) + r".*?" + re.escape(README_END), re.S)
+FINDINGS_BEGIN = "<!-- findings: generated from results/ by `python -m zsl_lib.results --update-readme` -->"
+FINDINGS_END = "<!-- /findings -->"
+README_LINES = 3  # summary lines per notebook in the README (those flagged "readme", else the first)
+
+
+def summary_lines(stem: str, data: dict) -> list[dict]:
+    """A notebook's summary lines (claim, status, evidence), generated from its record by its
+    driver's report module (``summary_lines(rec)`` of the ``zsl.driver`` module or of
+    ``<driver>_report``); [] when it has none."""
+    path = config.notebooks_dir() / f"{stem}.ipynb"
+    driver = json.loads(path.read_text()).get("metadata", {}).get("zsl", {}).get("driver")
+    if not driver:
+        return []
+    for name in (driver + "_report", driver):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        fn = getattr(module, "summary_lines", None)
+        if callable(fn):
+            return list(fn(data))
+    return []
+
+
+def findings_markdown(results_dir: str | Path | None = None) -> str:
+    """The README's findings: for every notebook with a published record, its headline summary
+    lines (flagged ``readme``, else the first few), each with its status and numbers."""
+    results_dir = Path(results_dir) if results_dir is not None else config.results_dir()
+    out = []
+    for stem in runner.list_notebooks():
+        path = results_dir / f"{stem}.json"
+        if not path.exists():
+            continue
+        lines = summary_lines(stem, record.load_results(path))
+        if not lines:
+            continue
+        chosen = [ln for ln in lines if ln.get("readme")] or lines[:README_LINES]
+        out.append(f"- **{stem}**")
+        out.extend(f"  - {ln['status'].capitalize()}: {ln['claim']} ({ln['evidence']})" for ln in chosen)
+    return "\n".join(out)
+
+
+def _replace_block(text: str, begin: str, end: str, body: str) -> str:
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise ValueError(f"README.md has no results-table markers ({README_BEGIN!r} ... {README_END!r})")
-    return pattern.sub(lambda _m: f"{README_BEGIN}\n{table}\n{README_END}", text)
+        raise ValueError(f"README.md has no markers {begin!r} ... {end!r}")
+    return pattern.sub(lambda _m: f"{begin}\n{body}\n{end}", text)
+
+
+def render_readme(text: str, table: str, findings: str | None = None) -> str:
+    """``text`` with the results-table block replaced by ``table`` (and the findings block, where
+    the README has one, by ``findings``)."""
+    text = _replace_block(text, README_BEGIN, README_END, table)
+    if findings is not None and FINDINGS_BEGIN in text:
+        text = _replace_block(text, FINDINGS_BEGIN, FINDINGS_END, findings)
+    return text
 
 
 def update_readme(readme: Path | None = None, results_dir: Path | None = None) -> bool:
     """Rewrite README.md's results table from the published results; True if it changed."""
     readme = readme or config.PROJECT_ROOT / "README.md"
     old = readme.read_text()
-    new = render_readme(old, markdown_table(table_rows(results_dir)))
+    new = render_readme(old, markdown_table(table_rows(results_dir)), findings_markdown(results_dir))
     if new != old:
         atomic_write(readme, lambda fh: fh.write(new), text=True)
     return new != old

@@ -102,14 +102,36 @@ def check_names(names: list[str], profile: str = "default") -> list[str]:
     return stems
 
 
-def headline_keys(stem: str) -> list[str]:
-    """The recorded keys a notebook declares as its headline numbers (notebook metadata
-    ``zsl.headline``), shown in the runner's summary table."""
+HEADLINE_FIELDS = {"key", "label", "scale", "source_key", "source_scale"}
+
+
+def headline_entries(stem: str) -> list[dict]:
+    """The headline numbers a notebook declares (notebook metadata ``zsl.headline``), one dict each:
+    ``key`` (the recorded key), ``label`` (what a reader sees; default: the key), ``scale``
+    (multiplies the recorded value into percent: 100 for a fraction, 1 for a value recorded in
+    percent; None: shown as recorded), ``source_key`` (the key of the source document's number in
+    the driver's SOURCE or ``zsl.source``; default: ``key``) and ``source_scale`` (default:
+    ``scale``). A bare string entry is ``{"key": entry}``."""
     meta = json.loads(_resolve(stem).read_text()).get("metadata", {})
-    keys = meta.get("zsl", {}).get("headline", [])
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise ValueError(f"{stem}: notebook metadata zsl.headline must be a list of recorded keys, got {keys!r}")
-    return keys
+    raw = meta.get("zsl", {}).get("headline", [])
+    if not isinstance(raw, list):
+        raise ValueError(f"{stem}: notebook metadata zsl.headline must be a list, got {raw!r}")
+    entries = []
+    for item in raw:
+        entry = {"key": item} if isinstance(item, str) else item
+        if (not isinstance(entry, dict) or not isinstance(entry.get("key"), str)
+                or set(entry) - HEADLINE_FIELDS):
+            raise ValueError(f"{stem}: notebook metadata zsl.headline entry {item!r} must be a recorded "
+                             f"key or a dict with 'key' and optional {sorted(HEADLINE_FIELDS - {'key'})}")
+        entry = {"label": entry["key"], "scale": None, "source_key": entry["key"], **entry}
+        entry.setdefault("source_scale", entry["scale"])
+        entries.append(entry)
+    return entries
+
+
+def headline_keys(stem: str) -> list[str]:
+    """The recorded keys a notebook declares as its headline numbers (see :func:`headline_entries`)."""
+    return [e["key"] for e in headline_entries(stem)]
 
 
 def params_file(stem: str, profile: str) -> Path | None:
