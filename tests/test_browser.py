@@ -66,7 +66,10 @@ def jupyterlab(tmp_path):
     port, token = _free_port(), "zsl-browser-test"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in [str(config.PROJECT_ROOT), os.environ.get("PYTHONPATH", "")] if p),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
+        ZSL_BUILD_DIR=str(tmp_path / "build"))  # the kernel's run folder, checked after the run
+    for var in ("ZSL_RUN_DIR", "ZSL_RESULTS_DIR", "ZSL_FIGURES_DIR", "ZSL_PUBLISH"):
+        env.pop(var, None)  # an interactive session: no redirect, its own run folder
     env.pop("MPLBACKEND", None)  # the kernel's inline backend, as in a user's session
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
            "--ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
@@ -128,8 +131,12 @@ def test_quickstart_runs_in_jupyterlab_with_figure_and_progress_widget(browser, 
                                        "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
     assert loaded and all(loaded)
     page.close()
-    # exploring in JupyterLab never touches the published record
+    # exploring in JupyterLab never touches the published record; the run has its own folder
     assert {d: _digest(config.PROJECT_ROOT / d) for d in ("results", "figures")} == record_before
+    runs = sorted((_root.parent / "build" / "runs").glob("*-00-quickstart-interactive"))
+    assert len(runs) == 1, runs
+    assert (runs[0] / "results" / "00-quickstart.json").is_file()
+    assert any((runs[0] / "figures").glob("00-quickstart-*.png"))
 
 
 def _markdown_to_html(md: str) -> str:
