@@ -247,6 +247,13 @@ def check_binary_predictions(name: str, P, shape: tuple | None = None) -> np.nda
     return P.astype(bool)
 
 
+def _as_yaml_list(value) -> str:
+    """The YAML list a user meant by a scalar passed with ``-p``: ``"[a, b]"`` stays ``[a, b]``
+    (papermill passed the brackets as text), ``"a"`` becomes ``[a]``."""
+    text = str(value).strip()
+    return text if text.startswith("[") and text.endswith("]") else f"[{text}]"
+
+
 def check_name_list(name: str, value, accepted: Iterable[str] | Mapping | None = None, *,
                     allow_empty: bool = False, pattern_ok=None) -> list[str]:
     """A notebook list parameter of names (``datasets``, ``encoders``...), returned as a list.
@@ -259,7 +266,7 @@ def check_name_list(name: str, value, accepted: Iterable[str] | Mapping | None =
     if isinstance(value, str):
         raise ValueError(
             f"parameter {name}: expected a list of names, got the string {value!r}. Pass lists "
-            f"to papermill with -y, e.g. -y \"{name}: [{value}]\", or in a YAML file (-f)"
+            f"to papermill with -y, e.g. -y \"{name}: {_as_yaml_list(value)}\", or in a YAML file (-f)"
         )
     if not isinstance(value, (list, tuple)):
         raise ValueError(
@@ -296,7 +303,7 @@ def check_int_list(name: str, value, minimum: int | None = None, maximum: int | 
     if not isinstance(value, (list, tuple)):
         raise ValueError(
             f"parameter {name}: expected a list of integers, got the {type(value).__name__} "
-            f"{value!r}. Pass lists to papermill with -y, e.g. -y \"{name}: [{value}]\", or in a "
+            f"{value!r}. Pass lists to papermill with -y, e.g. -y \"{name}: {_as_yaml_list(value)}\", or in a "
             "YAML file (-f)"
         )
     if not value and not allow_empty:
