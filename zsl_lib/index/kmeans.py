@@ -8,6 +8,8 @@ cosine similarity in the original embedding space, so PCA only changes the parti
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..validation import check_choice, check_matrix, check_positive_ints
@@ -116,13 +118,40 @@ class KMeansBuckets(BucketIndex):
                 random_state=self.random_state,
             )
         self.algorithm_ = "minibatch" if use_mb else "kmeans"
-        labels = km.fit_predict(Z)
-        self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
-        return labels.astype(np.int64)[:, None]
+        with warnings.catch_warnings():
+            # replaced by the clearer warning below
+            warnings.filterwarnings("ignore", message="Number of distinct clusters")
+            labels = km.fit_predict(Z)
+        centers = km.cluster_centers_.astype(np.float32)
+        labels = labels.astype(np.int64)
+        distinct = np.unique(centers, axis=0).shape[0]
+        used = np.bincount(labels, minlength=len(centers)) > 0
+        if distinct < len(centers) or not used.all():
+            # Fewer distinct points than K: scikit-learn returns duplicate centroids (empty
+            # clusters relocated onto points that already have one) and labels that need not be
+            # the nearest centroid, so a query could land in an empty bucket or miss its own
+            # copies. Merge duplicate centroids, assign every item to its nearest centroid as
+            # queries are, and keep the centroids that own items (renumbered in order).
+            _, first = np.unique(centers, axis=0, return_index=True)
+            centers = centers[np.sort(first)]
+            labels = exact_topk(Z, centers, 1, "l2")[1][:, 0].astype(np.int64)
+            used = np.bincount(labels, minlength=len(centers)) > 0
+            labels = (np.cumsum(used) - 1)[labels]
+            centers = centers[used]
+            warnings.warn(
+                f"k-means found only {len(centers)} distinct non-empty clusters of n_clusters="
+                f"{self.n_clusters} (the gallery has repeated points); using {len(centers)} "
+                f"buckets",
+                stacklevel=3,
+            )
+        self.cluster_centers_ = centers
+        self.n_clusters_ = int(len(centers))
+        return labels[:, None]
 
     def _query_keys(self, Q):
         Z = self._reduce(Q)
-        _, nearest = exact_topk(Z, self.cluster_centers_, self.n_probe, "l2")
+        n_probe = min(self.n_probe, self.n_clusters_)
+        _, nearest = exact_topk(Z, self.cluster_centers_, n_probe, "l2")
         return nearest[:, None, :]  # (nq, 1 table, n_probe)
 
     def predict(self, X) -> np.ndarray:
