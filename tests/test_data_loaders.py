@@ -7,6 +7,7 @@ import hashlib
 import io
 import pickle
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -583,6 +584,39 @@ def test_image_folder_bad_inputs(tmp_path):
     (tmp_path / "a" / "x.jpg").write_bytes(b"garbage")  # damaged after loading
     with pytest.raises(ValueError, match=r"cannot read image .*x\.jpg"):
         ds.get_image(0)
+
+
+def test_user_data_warns_single_class_and_empty_class_folder(tmp_path):
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "dogs").mkdir()  # empty: used to be dropped silently
+    for i in range(3):
+        Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / "cats" / f"{i}.png")
+    with pytest.warns(UserWarning) as caught:
+        ds = load_dataset("image-folder", root=tmp_path)
+    msgs = " | ".join(str(w.message) for w in caught)
+    assert "without images are left out: dogs" in msgs
+    assert "only one class ('cats')" in msgs
+    assert ds.class_names == ["cats"]
+    # a class whose every image is unreadable and skipped is left out with a warning too
+    (tmp_path / "dogs" / "0.png").write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match="dogs have no readable image left"):
+        ds = load_dataset("image-folder", root=tmp_path, bad_images="skip")
+    assert ds.class_names == ["cats"] and ds.labels.tolist() == [0, 0, 0]
+    # two classes: no single-class warning
+    Image.new("RGB", (8, 8)).save(tmp_path / "dogs" / "0.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_dataset("image-folder", root=tmp_path).class_names == ["cats", "dogs"]
+    # embeddings and multilabel CSV
+    np.savez(tmp_path / "one.npz", X=np.ones((4, 2), np.float32), y=np.zeros(4, np.int64))
+    with pytest.warns(UserWarning, match="only one class"):
+        load_dataset("embeddings", path=tmp_path / "one.npz")
+    np.savez(tmp_path / "zero.npz", X=np.ones((0, 2), np.float32), y=np.zeros(0, np.int64))
+    with pytest.raises(ValueError, match="0 rows"):
+        load_dataset("embeddings", path=tmp_path / "zero.npz")
+    (tmp_path / "one.csv").write_text("path,keywords\ncats/0.png,cat\ncats/1.png,cat\n")
+    with pytest.warns(UserWarning, match="only one class"):
+        load_dataset("multilabel-csv", path=tmp_path / "one.csv")
 
 
 def test_multilabel_csv(tmp_path):
