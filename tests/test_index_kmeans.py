@@ -84,7 +84,7 @@ def test_repeated_points_every_query_gets_its_bucket(algorithm):
     rng = np.random.default_rng(3)
     base = rng.standard_normal((8, 6)).astype(np.float32)
     X = np.repeat(base, 5, axis=0)
-    with pytest.warns(UserWarning, match="only 8 distinct non-empty clusters of n_clusters=20"):
+    with pytest.warns(UserWarning, match="only 8 distinct points for n_clusters=20"):
         idx = KMeansBuckets(20, algorithm=algorithm, random_state=0).fit(X)
     indptr, cand = idx.candidates(base)
     counts = np.diff(indptr)
@@ -94,7 +94,8 @@ def test_repeated_points_every_query_gets_its_bucket(algorithm):
         same = np.flatnonzero((X == base[q]).all(axis=1))
         assert set(same) <= set(cand[indptr[q] : indptr[q + 1]])
     assert (idx.bucket_sizes()[0] > 0).all()
-    assert idx.n_clusters_ == len(idx.cluster_centers_) <= 8
+    assert idx.n_clusters_ == len(idx.cluster_centers_) == 8
+    assert (counts == 5).all()  # exactly its own copies: the counts were [0, 5, 5, 0, ...]
     # a gallery item is its own best match
     _, ids = idx.search(base, 1)
     assert ((X[ids[:, 0]] == base).all(axis=1)).all()

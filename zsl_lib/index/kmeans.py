@@ -118,6 +118,19 @@ class KMeansBuckets(BucketIndex):
                 random_state=self.random_state,
             )
         self.algorithm_ = "minibatch" if use_mb else "kmeans"
+        few = self._fewer_distinct_points(Z)
+        if few is not None:
+            # K or more clusters of fewer distinct points: each distinct point is its own bucket
+            # (zero inertia); k-means would split copies of a point over near-equal centroids
+            centers, labels = few
+            warnings.warn(
+                f"the gallery has only {len(centers)} distinct points for n_clusters="
+                f"{self.n_clusters} (repeated points); using {len(centers)} buckets, one per point",
+                stacklevel=3,
+            )
+            self.cluster_centers_ = centers
+            self.n_clusters_ = int(len(centers))
+            return labels[:, None]
         with warnings.catch_warnings():
             # replaced by the clearer warning below
             warnings.filterwarnings("ignore", message="Number of distinct clusters")
@@ -147,6 +160,19 @@ class KMeansBuckets(BucketIndex):
         self.cluster_centers_ = centers
         self.n_clusters_ = int(len(centers))
         return labels[:, None]
+
+    def _fewer_distinct_points(self, Z):
+        """``(distinct rows, inverse labels)`` when ``Z`` has fewer distinct rows than K, else None.
+        A cheap exact-integer hash of the rows rules the common case out first (collisions only
+        lower its count, so a count >= K proves there are K distinct rows)."""
+        bits = np.ascontiguousarray(Z, dtype=np.float32).view(np.uint32).astype(np.uint64)
+        weights = np.random.default_rng(0).integers(1, 2**62, Z.shape[1], dtype=np.uint64) | 1
+        if len(np.unique((bits * weights).sum(axis=1))) >= self.n_clusters:
+            return None
+        distinct, inverse = np.unique(Z, axis=0, return_inverse=True)
+        if len(distinct) >= self.n_clusters:
+            return None
+        return distinct.astype(np.float32), inverse.ravel().astype(np.int64)
 
     def _query_keys(self, Q):
         Z = self._reduce(Q)
