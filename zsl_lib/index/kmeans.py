@@ -163,11 +163,12 @@ class KMeansBuckets(BucketIndex):
 
     def _fewer_distinct_points(self, Z):
         """``(distinct rows, inverse labels)`` when ``Z`` has fewer distinct rows than K, else None.
-        A cheap exact-integer hash of the rows rules the common case out first (collisions only
-        lower its count, so a count >= K proves there are K distinct rows)."""
-        bits = np.ascontiguousarray(Z, dtype=np.float32).view(np.uint32).astype(np.uint64)
-        weights = np.random.default_rng(0).integers(1, 2**62, Z.shape[1], dtype=np.uint64) | 1
-        if len(np.unique((bits * weights).sum(axis=1))) >= self.n_clusters:
+        An exact-integer hash of the rows' first 16 columns rules the common case out first
+        (collisions and the left-out columns only lower its count, so a count >= K proves there
+        are K distinct rows)."""
+        head = np.ascontiguousarray(Z[:, :16], dtype=np.float32).view(np.uint32).astype(np.uint64)
+        weights = np.random.default_rng(0).integers(1, 2**62, head.shape[1], dtype=np.uint64) | 1
+        if len(np.unique((head * weights).sum(axis=1))) >= self.n_clusters:
             return None
         distinct, inverse = np.unique(Z, axis=0, return_inverse=True)
         if len(distinct) >= self.n_clusters:
