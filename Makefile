@@ -15,19 +15,19 @@ KEEP_GOING ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-lock.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-lock.txt
+	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-lock:  ## re-resolve pyproject.toml's ranges in a fresh venv and pin them in requirements-lock.txt
+lock:  ## re-resolve pyproject.toml's ranges in a fresh venv and pin them in requirements.txt
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
 	build/lock-venv/bin/python -m pip install --quiet -e '.[dev]'
 	(echo "# Exact versions 'make env' installs (Linux x86_64, Python 3.11). Regenerate with 'make lock'."; \
-	 build/lock-venv/bin/python -m pip freeze --exclude-editable) > requirements-lock.txt
+	 build/lock-venv/bin/python -m pip freeze --exclude-editable) > requirements.txt
 	rm -rf build/lock-venv
 
 env: $(STAMP) wordnet browser  ## create the virtual environment (.venv) if it is missing or stale

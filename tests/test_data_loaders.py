@@ -7,6 +7,7 @@ import hashlib
 import io
 import pickle
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -505,6 +506,49 @@ def test_multilabel_arff_sparse_and_no_header(tmp_path):
     np.testing.assert_array_equal(ds.Y, [[0, 1], [1, 0]])
 
 
+_ARFF_NUMERIC_LABELS = """@relation 'toy: -C {c}'
+@attribute f1 numeric
+@attribute f2 numeric
+@attribute L1 numeric
+@attribute L2 numeric
+@attribute L3 numeric
+@data
+0.5,1.0,1,0,1
+1.5,-1.0,0,0,1
+2.5,3.0,1,1,0
+"""
+
+
+def test_multilabel_arff_label_count_checked(tmp_path):
+    # a -C that leaves out a label declared numeric used to load it as a feature (a label leak)
+    p = tmp_path / "short.arff"
+    p.write_text(_ARFF_NUMERIC_LABELS.format(c=-2))
+    with pytest.raises(ValueError, match=r"-C -2 declares 2 labels.*'L1'.*likely 3.*'-C -3'"):
+        load_dataset("multilabel-arff", path=p)
+    with pytest.raises(ValueError, match=r"n_labels=2 declares 2 labels.*likely 3"):
+        load_dataset("multilabel-arff", path=p, n_labels=2)
+    # a count that takes in a feature names the feature and the likely count
+    q = tmp_path / "long.arff"
+    q.write_text(_ARFF_NUMERIC_LABELS.format(c=-4))
+    with pytest.raises(ValueError, match=r"label attribute 'f2' is not 0/1-valued.*likely 3"):
+        load_dataset("multilabel-arff", path=q)
+    # the right count loads; a genuine binary feature next to the labels can be allowed
+    r = tmp_path / "ok.arff"
+    r.write_text(_ARFF_NUMERIC_LABELS.format(c=-3))
+    ds = load_dataset("multilabel-arff", path=r)
+    assert ds.class_names == ["L1", "L2", "L3"] and ds.X.shape == (3, 2)
+    ds2 = load_dataset("multilabel-arff", path=p, check_label_count=False)
+    assert ds2.class_names == ["L2", "L3"] and ds2.extra["feature_names"] == ["f1", "f2", "L1"]
+    # labels first (positive -C), one left out
+    f = tmp_path / "first.arff"
+    f.write_text(
+        "@relation 'x: -C 1'\n@attribute A {0,1}\n@attribute B numeric\n@attribute f numeric\n"
+        "@data\n1,0,0.25\n0,1,0.5\n"
+    )
+    with pytest.raises(ValueError, match=r"'B'.*'-C 2' or pass n_labels=2"):
+        load_dataset("multilabel-arff", path=f)
+
+
 # ------------------------------------------------------------------------------- user data
 
 
@@ -540,6 +584,39 @@ def test_image_folder_bad_inputs(tmp_path):
     (tmp_path / "a" / "x.jpg").write_bytes(b"garbage")  # damaged after loading
     with pytest.raises(ValueError, match=r"cannot read image .*x\.jpg"):
         ds.get_image(0)
+
+
+def test_user_data_warns_single_class_and_empty_class_folder(tmp_path):
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "dogs").mkdir()  # empty: used to be dropped silently
+    for i in range(3):
+        Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / "cats" / f"{i}.png")
+    with pytest.warns(UserWarning) as caught:
+        ds = load_dataset("image-folder", root=tmp_path)
+    msgs = " | ".join(str(w.message) for w in caught)
+    assert "without images are left out: dogs" in msgs
+    assert "only one class ('cats')" in msgs
+    assert ds.class_names == ["cats"]
+    # a class whose every image is unreadable and skipped is left out with a warning too
+    (tmp_path / "dogs" / "0.png").write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match="dogs have no readable image left"):
+        ds = load_dataset("image-folder", root=tmp_path, bad_images="skip")
+    assert ds.class_names == ["cats"] and ds.labels.tolist() == [0, 0, 0]
+    # two classes: no single-class warning
+    Image.new("RGB", (8, 8)).save(tmp_path / "dogs" / "0.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_dataset("image-folder", root=tmp_path).class_names == ["cats", "dogs"]
+    # embeddings and multilabel CSV
+    np.savez(tmp_path / "one.npz", X=np.ones((4, 2), np.float32), y=np.zeros(4, np.int64))
+    with pytest.warns(UserWarning, match="only one class"):
+        load_dataset("embeddings", path=tmp_path / "one.npz")
+    np.savez(tmp_path / "zero.npz", X=np.ones((0, 2), np.float32), y=np.zeros(0, np.int64))
+    with pytest.raises(ValueError, match="0 rows"):
+        load_dataset("embeddings", path=tmp_path / "zero.npz")
+    (tmp_path / "one.csv").write_text("path,keywords\ncats/0.png,cat\ncats/1.png,cat\n")
+    with pytest.warns(UserWarning, match="only one class"):
+        load_dataset("multilabel-csv", path=tmp_path / "one.csv")
 
 
 def test_multilabel_csv(tmp_path):

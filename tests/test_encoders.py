@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from zsl_lib.data import load_dataset
 from zsl_lib.data.base import FeatureDataset, ImageDataset
 from zsl_lib.encoders import create_encoder, embed, embed_texts, list_encoders
 from zsl_lib.encoders import embedding as emb
@@ -165,6 +167,37 @@ def test_embed_matches_encode_images_and_caches(tmp_path, cache, r20, monkeypatc
     X3 = embed(ds.subset([1, 3]), r20, progress=False)
     np.testing.assert_allclose(X3, X[[1, 3]], rtol=1e-5, atol=1e-5)
     assert len(list(cache.glob("*.npy"))) == 2
+
+
+def test_an_image_replaced_by_a_same_size_copy_with_the_old_mtime_gets_a_new_embedding(
+        tmp_path, cache, r20):
+    # cp -p / rsync -t: same size, same modification time, other pixels; the stat key returned the
+    # stale cached embedding
+    root = tmp_path / "photos"
+    for c in ("a", "b"):
+        (root / c).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(0, 256, (24, 24, 3), dtype=np.uint8) for _ in range(4)]
+    for i, a in enumerate(arrays):
+        Image.fromarray(a).save(root / "ab"[i % 2] / f"{i}.bmp")  # BMP: size fixed by the shape
+    ds = load_dataset("image-folder", root=root)
+    X = embed(ds, r20, progress=False)
+    target = root / "a" / "0.bmp"
+    st = target.stat()
+    Image.fromarray(255 - arrays[0]).save(target)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert target.stat().st_size == st.st_size and target.stat().st_mtime_ns == st.st_mtime_ns
+    ds2 = load_dataset("image-folder", root=root)
+    assert ds2.fingerprint != ds.fingerprint
+    X2 = embed(ds2, r20, progress=False)
+    i = ds2.items.index(str(target))
+    assert not np.allclose(X2[i], X[i])
+    np.testing.assert_allclose(X2[i], r20.encode_images([Image.fromarray(255 - arrays[0])])[0],
+                               rtol=1e-5, atol=1e-5)
+    others = [j for j in range(len(ds2)) if j != i]
+    np.testing.assert_allclose(X2[others], X[others], rtol=1e-5, atol=1e-5)
+    # unchanged files keep the key (a cached run re-reads nothing new)
+    assert load_dataset("image-folder", root=root).fingerprint == ds2.fingerprint
 
 
 def _fail(*a, **k):

@@ -82,6 +82,32 @@ def test_a_failing_self_check_falls_back_to_eager_with_a_warning(tmp_path, monke
         create_encoder("efficientnet-lite0", weights=None, runtime="onnxruntime").model  # noqa: B018
 
 
+@needs_ort
+def test_a_corrupt_cached_export_is_rebuilt_once_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZSL_CACHE_DIR", str(tmp_path / "cache"))
+    good = create_encoder("efficientnet-lite0", weights=None)
+    assert good.active_runtime == "onnxruntime"
+    (path,) = (tmp_path / "cache" / "onnx").glob("efficientnet-lite0-*.onnx")
+    size = path.stat().st_size
+    path.write_bytes(path.read_bytes()[: size // 3])  # a truncated copy in the cache
+    enc = create_encoder("efficientnet-lite0", weights=None)
+    with pytest.warns(RuntimeWarning, match=r"cached ONNX export efficientnet-lite0-.* is unusable .*rebuilding it once"):
+        assert enc.active_runtime == "onnxruntime"  # not the slower eager fallback
+    assert path.stat().st_size == size
+    A = enc.encode_images(_images(2))
+    B = create_encoder("efficientnet-lite0", weights=None, runtime="torch").encode_images(_images(2))
+    np.testing.assert_allclose(A, B, rtol=1e-4, atol=1e-4)
+    # a rebuilt export that still fails is not rebuilt again: one warning, then eager PyTorch
+    path.write_bytes(b"garbage")
+    monkeypatch.setattr(onnx_runtime.OnnxForward, "max_difference", lambda self: (0.5, False))
+    enc = create_encoder("efficientnet-lite0", weights=None)
+    with pytest.warns(RuntimeWarning) as caught:
+        assert enc.active_runtime == "torch"
+    msgs = [str(w.message) for w in caught]
+    assert sum("rebuilding it once" in m for m in msgs) == 1
+    assert any("onnxruntime unusable" in m for m in msgs)
+
+
 def test_runtime_option_errors_and_fallback_without_onnxruntime(monkeypatch):
     with pytest.raises(ValueError, match=r"unknown runtime 'tensorrt'.*'auto', 'onnxruntime', 'torch'"):
         create_encoder("efficientnet-lite0", weights=None, runtime="tensorrt")

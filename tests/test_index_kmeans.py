@@ -75,3 +75,40 @@ def test_huge_features_are_rejected(scale):
         m.search(X[:2] * scale, 1)
     with pytest.raises(ValueError, match=r"X has values up to"):
         m.predict(X[:2] * scale)
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch"])
+def test_repeated_points_every_query_gets_its_bucket(algorithm):
+    # fewer distinct points (8) than K (20): scikit-learn returns duplicate centroids whose buckets
+    # are empty; a query tied between two copies must still get the items of its point
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((8, 6)).astype(np.float32)
+    X = np.repeat(base, 5, axis=0)
+    with pytest.warns(UserWarning, match="only 8 distinct points for n_clusters=20"):
+        idx = KMeansBuckets(20, algorithm=algorithm, random_state=0).fit(X)
+    indptr, cand = idx.candidates(base)
+    counts = np.diff(indptr)
+    assert (counts > 0).all(), counts
+    # brute force: the bucket of a query holds every gallery item identical to it
+    for q in range(len(base)):
+        same = np.flatnonzero((X == base[q]).all(axis=1))
+        assert set(same) <= set(cand[indptr[q] : indptr[q + 1]])
+    assert (idx.bucket_sizes()[0] > 0).all()
+    assert idx.n_clusters_ == len(idx.cluster_centers_) == 8
+    assert (counts == 5).all()  # exactly its own copies: the counts were [0, 5, 5, 0, ...]
+    # a gallery item is its own best match
+    _, ids = idx.search(base, 1)
+    assert ((X[ids[:, 0]] == base).all(axis=1)).all()
+    # n_probe above the distinct buckets is capped, not an error
+    with pytest.warns(UserWarning, match="repeated points"):
+        wide = KMeansBuckets(20, algorithm=algorithm, n_probe=15, random_state=0).fit(X)
+    assert (np.diff(wide.candidates(base)[0]) == len(X)).all()
+
+
+def test_no_duplicates_unchanged():
+    # data with distinct points keeps scikit-learn's K centroids as they are
+    X, _ = _blobs(4)
+    idx = KMeansBuckets(6, algorithm="kmeans", random_state=0).fit(X)
+    ref = KMeans(6, max_iter=100, n_init=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(idx.cluster_centers_, ref.cluster_centers_.astype(np.float32))
+    assert idx.n_clusters_ == 6

@@ -17,6 +17,7 @@ from zsl_lib.zeroshot.multilabel_prep import (
     fit_duplicate_thresholds,
     max_softmax_similarity,
     prepare,
+    scaling_stats,
     stratified_split,
 )
 
@@ -79,6 +80,45 @@ def test_prepare_pipeline_drops_unlabelled_rare_and_splits():
         assert (Yp.sum(1) > 0).all()
     assert len(np.intersect1d(d.idx_train, d.idx_test)) == 0
     np.testing.assert_array_equal(d.X_train, X[d.idx_train])
+
+
+def test_prepare_deduplicates_on_the_scaled_features_and_can_skip_it():
+    # all-positive numeric features: raw cosines are near 1, so the default 0.98 threshold called
+    # almost every item a duplicate; on the standardised features the models see, only real
+    # duplicates are found
+    rng = np.random.default_rng(1)
+    X = (5.0 + rng.random((300, 20))).astype(np.float32)
+    X[150:160] = X[:10]  # ten exact copies
+    Y = (rng.random((300, 4)) < 0.5).astype(np.float32)
+    Y[Y.sum(1) == 0, 0] = 1
+    Y[150:160] = Y[:10]
+    kws = list("abcd")
+    _, _, raw = deduplicate(X, Y, 0.98, 0.995)
+    assert raw["n_removed"] > 250  # the defect: on raw features nearly everything is a duplicate
+    with pytest.raises(ValueError, match=r"de-duplication kept \d+ of 300 labelled items .*Scale the features"):
+        prepare(X, Y, kws, suspected=0.98, certain=0.995, min_count=2)
+    for how in ("standard", "minmax"):
+        d = prepare(X, Y, kws, suspected=0.98, certain=0.995, min_count=2, scaling=how)
+        assert d.info["n_removed"] == 10 and d.info["n_merged_items"] == 10, d.info
+        assert d.info["dedup_scaling"] == how and d.info["deduplicated"]
+        np.testing.assert_array_equal(d.X_train, X[d.idx_train])  # features returned unscaled
+    off = prepare(X, Y, kws, suspected=0.98, certain=0.995, min_count=2, deduplicate_items=False)
+    assert off.info["n_removed"] == 0 and off.info["n_merged_items"] == 0 and not off.info["deduplicated"]
+    assert len(off.idx_train) + len(off.idx_val) + len(off.idx_test) == 300
+    # a given split: statistics come from its training items
+    split = np.where(np.arange(300) < 240, "train", "test")
+    g = prepare(X, Y, kws, suspected=0.98, certain=0.995, min_count=2, scaling="standard", split=split)
+    assert g.info["n_removed"] == 10
+    with pytest.raises(ValueError, match="scaling='zscore'"):
+        prepare(X, Y, kws, scaling="zscore")
+
+
+def test_scaling_stats():
+    X = np.array([[1.0, 2.0], [3.0, 2.0]])
+    shift, scale = scaling_stats(X, "standard")
+    np.testing.assert_allclose(shift, [2, 2]) and np.testing.assert_allclose(scale, [1, 1])
+    shift, scale = scaling_stats(X, "minmax")
+    np.testing.assert_allclose(shift, [1, 2]) and np.testing.assert_allclose(scale, [2, 1])
 
 
 def test_keywords_from_columns_and_translation():

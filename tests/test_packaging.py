@@ -51,9 +51,22 @@ def test_every_third_party_import_of_the_library_is_a_declared_dependency():
     assert not missing, f"undeclared imports in zsl_lib: {missing}"
 
 
+def test_requirements_txt_is_the_lock_and_every_file_refers_to_it():
+    # users expect `pip install -r requirements.txt`; make env, make lock and conda use that file
+    assert (ROOT / "requirements.txt").is_file()
+    assert not (ROOT / "requirements-lock.txt").exists()
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pip install --quiet -r requirements.txt" in makefile
+    assert "> requirements.txt" in makefile  # make lock writes it
+    assert "-r requirements.txt" in (ROOT / "environment.yml").read_text()
+    assert "pip install -r requirements.txt" in (ROOT / "README.md").read_text()
+    for name in ("Makefile", "README.md", "pyproject.toml", "environment.yml"):
+        assert "requirements-lock" not in (ROOT / name).read_text(), name
+
+
 def test_the_lock_file_pins_every_declared_dependency_within_its_range():
     lock = {}
-    for line in (ROOT / "requirements-lock.txt").read_text().splitlines():
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             req = Requirement(line)

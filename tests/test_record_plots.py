@@ -232,9 +232,115 @@ def test_publish_moves_a_finished_run_into_the_record(isolated_outputs):
     (published_figs / "02-y-keep.png").write_bytes(b"another notebook's")
     rec.publish(run, "01-x", {"date": "2026-11-30T21:00:00+00:00", "profile": "default"})
     data = rec.load_results(isolated_outputs / "results" / "01-x.json")
+    run_id, files = data.pop("_run.id"), data.pop("_run.files")
     assert data == {"a": 0.5, "_run.date": "2026-11-30T21:00:00+00:00", "_run.profile": "default"}
+    assert len(run_id) == 12 and sorted(files) == ["figures/01-x-new.png"]
+    assert rec.check_published("01-x") == []
     assert sorted(p.name for p in published_figs.iterdir()) == ["01-x-new.png", "01-xy-other.png", "02-y-keep.png"]
     assert (run / "results" / "01-x.json").read_text() == '{"a": 0.5}'  # the run folder as it was
+
+
+def _run_folder(root, tag, figures, tables=()):
+    run = root / f"run-{tag}"
+    for sub in ("results", "figures"):
+        (run / sub).mkdir(parents=True)
+    (run / "results" / "01-x.json").write_text(json.dumps({"a": tag}))
+    for name in figures:
+        (run / "figures" / f"01-x-{name}.png").write_bytes(f"{name} of {tag}".encode())
+    for name in tables:
+        (run / "results" / f"01-x-{name}.csv").write_text(f"col\n{tag}\n")
+    return run
+
+
+def _page(tag):
+    def render(folder):
+        (folder / "01-x_files").mkdir(parents=True)
+        (folder / "01-x_files" / "output_1_0.png").write_bytes(f"page figure of {tag}".encode())
+        (folder / "01-x.md").write_text(f"# page of {tag}\n")
+        return folder / "01-x.md"
+    return render
+
+
+def _published(root):
+    """Every published file (bytes), lock files aside."""
+    return {str(p.relative_to(root)): p.read_bytes() for sub in ("results", "figures", "reports")
+            for p in sorted((root / sub).rglob("*")) if p.is_file() and not p.name.endswith(".lock")}
+
+
+def test_publish_is_all_or_nothing_under_a_crash(isolated_outputs, monkeypatch):
+    root = isolated_outputs
+    rec.publish(_run_folder(root, "A", ["f1", "f2"], ["t1"]), "01-x", {"profile": "default"},
+                render_page=_page("A"))
+    before = _published(root)
+    assert rec.check_published("01-x") == []
+    assert before["reports/01-x.md"] == b"# page of A\n" and "results/01-x-t1.csv" in before
+    run_b = _run_folder(root, "B", ["f1", "f3"], ["t2"])
+
+    # 1. a crash while staging (the third file written): the previous record is intact, no leftovers
+    calls = {"n": 0}
+    real_write = rec.atomic_write
+
+    def crashing_write(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed while publishing")
+        return real_write(*a, **k)
+
+    monkeypatch.setattr(rec, "atomic_write", crashing_write)
+    with pytest.raises(KeyboardInterrupt):
+        rec.publish(run_b, "01-x", {"profile": "default"}, render_page=_page("B"))
+    monkeypatch.setattr(rec, "atomic_write", real_write)
+    assert _published(root) == before
+    assert not [p for sub in ("results", "figures", "reports") for p in (root / sub).glob(".*.pub-*")]
+    assert rec.check_published("01-x") == []
+
+    # 2. a crash after the commit point, two renames in: the mix is flagged, and completed by the
+    # next publish or recover_publish()
+    real_apply = rec._apply_journal
+
+    def crash_mid_apply(journal):
+        plan = json.loads(journal.read_text())
+        for staged, final in plan["moves"][:2]:
+            Path(staged).replace(final)
+        raise KeyboardInterrupt("killed while publishing")
+
+    monkeypatch.setattr(rec, "_apply_journal", crash_mid_apply)
+    with pytest.raises(KeyboardInterrupt):
+        rec.publish(run_b, "01-x", {"profile": "default"}, render_page=_page("B"))
+    monkeypatch.setattr(rec, "_apply_journal", real_apply)
+    problems = rec.check_published("01-x")
+    assert any("interrupted publish" in p for p in problems), problems
+    assert _published(root) != before
+    assert rec.recover_publish() == ["01-x"]
+    assert rec.check_published("01-x") == []
+    after = _published(root)
+    assert rec.load_results(root / "results" / "01-x.json")["a"] == "B"
+    assert sorted(k for k in after if k.startswith("figures/")) == ["figures/01-x-f1.png", "figures/01-x-f3.png"]
+    assert after["figures/01-x-f1.png"] == b"f1 of B" and after["reports/01-x.md"] == b"# page of B\n"
+    assert after["reports/01-x_files/output_1_0.png"] == b"page figure of B"
+    assert "results/01-x-t2.csv" in after and "results/01-x-t1.csv" not in after
+    assert not [p for sub in ("results", "figures", "reports") for p in (root / sub).glob(".*")
+                if not p.name.endswith(".lock")]
+
+    # 3. a mix made any other way (a figure of another run copied in) is flagged too
+    (root / "figures" / "01-x-f1.png").write_bytes(b"f1 of A")
+    (root / "figures" / "01-x-stray.png").write_bytes(b"?")
+    problems = rec.check_published("01-x")
+    assert any("figures/01-x-f1.png is not the file run" in p for p in problems), problems
+    assert any("figures/01-x-stray.png was not published by run" in p for p in problems), problems
+
+
+def test_a_failing_page_publishes_nothing(isolated_outputs):
+    root = isolated_outputs
+    rec.publish(_run_folder(root, "A", ["f1"]), "01-x", render_page=_page("A"))
+    before = _published(root)
+
+    def broken(folder):
+        raise RuntimeError("nbconvert failed")
+
+    with pytest.raises(RuntimeError, match="nbconvert"):
+        rec.publish(_run_folder(root, "B", ["f2"]), "01-x", render_page=broken)
+    assert _published(root) == before and rec.check_published("01-x") == []
 
 
 def test_record_never_imports_plots():

@@ -28,7 +28,9 @@ import math
 import numbers
 import os
 import re
+import shutil
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -266,46 +268,213 @@ def load_results(source: str | Path | None = None) -> dict[str, Any]:
     return data
 
 
-def publish(run_dir: str | Path, notebook: str, metadata: dict[str, Any] | None = None) -> list[Path]:
-    """Move one finished run of ``notebook`` from ``run_dir`` into the published record.
+PUBLISH_LOCK = ".publish"  # one publish (or recovery) at a time, in config.results_dir()
+_JOURNAL_GLOB = ".publish-*.json"
+_STAGED_MARK = ".pub-"  # staged files and folders: .<name>.pub-<token>
+
+
+def _journal_path(notebook: str) -> Path:
+    return config.results_dir() / f".publish-{notebook}.json"
+
+
+def _published_roots() -> dict[str, Path]:
+    return {"results": config.results_dir(), "figures": config.figures_dir(),
+            "reports": config.reports_dir()}
+
+
+def _digest(path: Path) -> str:
+    import hashlib  # noqa: PLC0415
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _apply_journal(journal: Path) -> None:
+    """Finish a committed publish: move every staged file or folder into place, delete what the
+    run no longer writes, then drop the journal. Idempotent (a step already done is skipped), so
+    a crash at any point is completed by running it again."""
+    plan = json.loads(journal.read_text(encoding="utf-8"))
+    for staged, final in plan["moves"]:
+        staged, final = Path(staged), Path(final)
+        if not staged.exists():
+            continue  # moved before an interruption
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if staged.is_dir():
+            trash = final.with_name(f".{final.name}.old-{plan['token']}")
+            if final.exists():
+                final.rename(trash)
+            staged.rename(final)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(staged, final)
+    for gone in map(Path, plan["delete"]):
+        if gone.is_dir():
+            shutil.rmtree(gone, ignore_errors=True)
+        else:
+            gone.unlink(missing_ok=True)
+    for folder in map(Path, plan.get("cleanup", [])):
+        shutil.rmtree(folder, ignore_errors=True)
+    journal.unlink()
+
+
+def _remove_staged(roots) -> None:
+    """Delete staged files of publishes that never reached their commit point (no journal)."""
+    for root in roots:
+        if root.is_dir():
+            for mark in (_STAGED_MARK, ".old-"):
+                for p in root.glob(f".*{mark}*"):
+                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def recover_publish() -> list[str]:
+    """Complete every interrupted publish (a journal left by a crash after its commit point) and
+    delete the staged files of publishes interrupted before it. Returns the completed notebooks.
+    :func:`publish` and the runner call it first; a crash therefore never leaves a mix for long."""
+    results = config.results_dir()
+    leftovers = [p for root in _published_roots().values() if root.is_dir()
+                 for mark in (_STAGED_MARK, ".old-") for p in root.glob(f".*{mark}*")]
+    if not results.is_dir() or not (leftovers or list(results.glob(_JOURNAL_GLOB))):
+        return []  # nothing interrupted (the common case: no lock file created)
+    with file_lock(results / PUBLISH_LOCK):
+        return _recover_locked()
+
+
+def _recover_locked() -> list[str]:
+    done = []
+    for journal in sorted(config.results_dir().glob(_JOURNAL_GLOB)):
+        _apply_journal(journal)
+        done.append(journal.stem.removeprefix(".publish-"))
+    _remove_staged(_published_roots().values())
+    return done
+
+
+def publish(run_dir: str | Path, notebook: str, metadata: dict[str, Any] | None = None,
+            render_page: Callable[[Path], Path] | None = None) -> list[Path]:
+    """Move one finished run of ``notebook`` from ``run_dir`` into the published record, all or
+    nothing.
 
     ``run_dir/results/<notebook>.json`` (plus ``metadata`` under ``_run.<name>`` keys, e.g. date
     and profile) replaces ``results/<notebook>.json``; every ``run_dir/figures/<notebook>-*``
-    file replaces its namesake in ``figures/``, and published figures of this notebook that the
-    run no longer draws are removed. Every file is written atomically (a temporary file renamed
-    into place), the results file last; the run folder is left as it was. Returns the written
-    paths. Call it only for a run that finished: a failed run is never published.
+    figure replaces its namesake in ``figures/``, every ``run_dir/results/<notebook>-*.csv`` table
+    its namesake in ``results/``, and published figures and tables of this notebook that the run
+    no longer writes are removed. ``render_page(folder)`` (optional) renders the run's page into
+    ``folder`` (``<notebook>.md`` and ``<notebook>_files/``); it replaces the page in
+    ``reports/``.
+
+    All or nothing: every new file is first staged beside its destination (hidden
+    ``.<name>.pub-<token>``); a journal listing the moves is then written atomically (the commit
+    point), the moves are applied (one rename each) and the journal removed. A failure before the
+    commit point deletes the staged files and leaves the previous record as it was; a crash after
+    it is completed by :func:`recover_publish` (called by the next publish and by the runner).
+    The results file records ``_run.id`` and ``_run.files`` (a digest of every published file of
+    the run), so :func:`check_published` flags any mix, whatever made it. The run folder is left
+    as it was. Returns the published paths. Call it only for a run that finished.
     """
     run_dir = Path(run_dir)
     if not isinstance(notebook, str) or not _NAME_RE.match(notebook):
         raise ValueError(f"publish: notebook {notebook!r} is not a file stem")
-    src_results = run_dir / "results" / f"{notebook}.json"
-    data = load_results(src_results) if src_results.exists() else None
-    for k, v in (metadata or {}).items():
-        if data is not None:
-            data[RUN_KEY_PREFIX + k] = _to_json(v, RUN_KEY_PREFIX + k)
-    written = []
+    roots = _published_roots()
+    for root in roots.values():
+        root.mkdir(parents=True, exist_ok=True)
+    with file_lock(roots["results"] / PUBLISH_LOCK):
+        _recover_locked()
+        token = uuid.uuid4().hex[:12]
+        try:
+            moves, delete, cleanup, files = _stage(run_dir, notebook, roots, token, render_page)
+            src_results = run_dir / "results" / f"{notebook}.json"
+            if src_results.exists():
+                data = load_results(src_results)
+                for k, v in (metadata or {}).items():
+                    data[RUN_KEY_PREFIX + k] = _to_json(v, RUN_KEY_PREFIX + k)
+                data[RUN_KEY_PREFIX + "id"] = token
+                data[RUN_KEY_PREFIX + "files"] = files
+                final = roots["results"] / f"{notebook}.json"
+                staged = final.with_name(f".{final.name}{_STAGED_MARK}{token}")
+                atomic_write_json(staged, data)
+                moves.append((staged, final))  # last: the results name the files beside them
+            plan = {"token": token, "notebook": notebook,
+                    "moves": [[str(a), str(b)] for a, b in moves],
+                    "delete": [str(p) for p in delete], "cleanup": [str(p) for p in cleanup]}
+            atomic_write_json(_journal_path(notebook), plan)  # the commit point
+        except BaseException:
+            _remove_staged(roots.values())
+            raise
+        _apply_journal(_journal_path(notebook))
+    return [final for _, final in moves]
+
+
+def _stage(run_dir: Path, notebook: str, roots: dict[str, Path], token: str, render_page):
+    """Stage a run's files beside their destinations; returns (moves, delete, cleanup, digests)."""
+    moves: list[tuple[Path, Path]] = []
+    delete: list[Path] = []
+    cleanup: list[Path] = []
+    files: dict[str, str] = {}
+
+    def stage_file(src: Path, kind: str) -> None:
+        final = roots[kind] / src.name
+        staged = final.with_name(f".{final.name}{_STAGED_MARK}{token}")
+        content = src.read_bytes()
+        atomic_write(staged, lambda fh: fh.write(content))
+        moves.append((staged, final))
+        files[f"{kind}/{src.name}"] = _digest(staged)
+
     src_figs = sorted(p for p in (run_dir / "figures").glob(f"{notebook}-*")
                       if p.is_file() and p.suffix in FIGURE_SUFFIXES)
-    dest_figs = config.figures_dir()
     for src in src_figs:
-        content = src.read_bytes()
-        written.append(atomic_write(dest_figs / src.name, lambda fh, c=content: fh.write(c)))
+        stage_file(src, "figures")
     fresh = {p.name for p in src_figs}
-    if dest_figs.is_dir():
-        for old in dest_figs.glob(f"{notebook}-*"):
-            if old.is_file() and old.name not in fresh and old.suffix in FIGURE_SUFFIXES:
-                old.unlink()
+    delete += [old for old in roots["figures"].glob(f"{notebook}-*")
+               if old.is_file() and old.name not in fresh and old.suffix in FIGURE_SUFFIXES]
     src_tables = sorted(p for p in (run_dir / "results").glob(f"{notebook}-*{TABLE_SUFFIX}") if p.is_file())
-    dest_results = config.results_dir()
     for src in src_tables:
-        content = src.read_bytes()
-        written.append(atomic_write(dest_results / src.name, lambda fh, c=content: fh.write(c)))
+        stage_file(src, "results")
     fresh_tables = {p.name for p in src_tables}
-    if dest_results.is_dir():
-        for old in dest_results.glob(f"{notebook}-*{TABLE_SUFFIX}"):
-            if old.is_file() and old.name not in fresh_tables:
-                old.unlink()
-    if data is not None:
-        written.append(atomic_write_json(config.results_dir() / f"{notebook}.json", data))
-    return written
+    delete += [old for old in roots["results"].glob(f"{notebook}-*{TABLE_SUFFIX}")
+               if old.is_file() and old.name not in fresh_tables]
+    if render_page is not None:
+        folder = roots["reports"] / f".{notebook}{_STAGED_MARK}{token}"
+        render_page(folder)
+        page, page_files = folder / f"{notebook}.md", folder / f"{notebook}_files"
+        if not page.is_file():
+            raise RuntimeError(f"render_page did not write {notebook}.md")
+        moves.append((page, roots["reports"] / page.name))
+        files[f"reports/{page.name}"] = _digest(page)
+        if page_files.is_dir():
+            moves.append((page_files, roots["reports"] / page_files.name))
+            for f in sorted(page_files.iterdir()):
+                files[f"reports/{page_files.name}/{f.name}"] = _digest(f)
+        else:
+            delete.append(roots["reports"] / page_files.name)
+        cleanup.append(folder)
+    return moves, delete, cleanup, files
+
+
+def check_published(notebook: str) -> list[str]:
+    """Problems that show a published record of ``notebook`` mixing runs: an interrupted publish,
+    or a file the results' ``_run.files`` lists that is missing or differs, or a figure or table of
+    the notebook that the run did not write. Empty when consistent (or recorded before
+    ``_run.files`` existed)."""
+    problems = []
+    if _journal_path(notebook).exists():
+        problems.append(f"an interrupted publish of {notebook} is pending: run "
+                        "zsl_lib.record.recover_publish() (or the runner) to complete it")
+    path = config.results_dir() / f"{notebook}.json"
+    if not path.exists():
+        return problems
+    listed = load_results(path).get(RUN_KEY_PREFIX + "files")
+    if not isinstance(listed, dict):
+        return problems
+    roots = _published_roots()
+    run = load_results(path).get(RUN_KEY_PREFIX + "id")
+    for rel, digest in sorted(listed.items()):
+        kind, _, name = rel.partition("/")
+        f = roots[kind] / name
+        if not f.is_file():
+            problems.append(f"{rel} of run {run} is missing")
+        elif _digest(f) != digest:
+            problems.append(f"{rel} is not the file run {run} published")
+    present = [f"figures/{p.name}" for p in roots["figures"].glob(f"{notebook}-*")
+               if p.is_file() and p.suffix in FIGURE_SUFFIXES]
+    present += [f"results/{p.name}" for p in roots["results"].glob(f"{notebook}-*{TABLE_SUFFIX}")
+                if p.is_file()]
+    problems += [f"{rel} was not published by run {run}" for rel in sorted(set(present) - set(listed))]
+    return problems

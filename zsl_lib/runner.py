@@ -12,8 +12,9 @@ Where the outputs go (see :mod:`zsl_lib.record`):
 * Only a **publishing run** (profile ``default``, no changed parameters, no ``workdir``: what
   ``make reproduce`` does) updates the committed record. Its notebook records into a staging
   folder ``build/runs/<date>-<time>-<stem>-default/``; when the notebook finished, its results
-  (with ``_run.date`` and ``_run.profile``) and figures are moved into ``results/`` and
-  ``figures/`` one file at a time, atomically. A failed run publishes nothing: the previous
+  (with ``_run.date`` and ``_run.profile``), tables, figures and rendered page are moved into
+  ``results/``, ``figures/`` and ``reports/`` all or nothing (:func:`zsl_lib.record.publish`:
+  staged files, one journal as the commit point). A failed run publishes nothing: the previous
   record stays intact and the staging folder is kept for inspection. The executed copy goes to
   ``build/default/<stem>.ipynb``.
 * Every other run (another profile, changed parameters, a ``workdir``) writes its executed copy,
@@ -224,6 +225,8 @@ def run_notebook(
     config.resolve_env_paths(config.base_dir())  # kernels run in notebooks/: hand them absolute paths
     publishing = is_publishing(profile, parameters, workdir)
     if publishing:
+        for done in record.recover_publish():  # an interrupted publish completes before a new run
+            print(f"[zsl] completed the interrupted publish of {done}", flush=True)
         run_dir = record.new_run_dir(stem, profile)
         out = config.build_dir() / profile / f"{stem}.ipynb"
         print(f"[zsl] {stem}: staging in {run_dir}; published to {config.results_dir()} and "
@@ -271,20 +274,19 @@ def run_notebook(
         error = error or str(exc)
     published = False
     if publishing and error is None:
-        try:
+        try:  # results, tables, figures and the page land together or not at all
             record.publish(run_dir, stem, {"date": date, "profile": profile,
-                                            "minutes": round(seconds / 60, 1)})
+                                            "minutes": round(seconds / 60, 1)},
+                           render_page=lambda folder: render_report(out, folder, stem, date, profile))
         except Exception as exc:  # noqa: BLE001  (report, continue with the next notebook)
-            error = (f"publishing failed ({type(exc).__name__}: {exc}); files of {stem} in "
-                     f"{config.results_dir()} and {config.figures_dir()} may mix this run and the "
-                     f"previous one: re-run it; this run's outputs: {run_dir}")
+            pending = record.check_published(stem)
+            state = ("it is completed by the next run (or zsl_lib.record.recover_publish())" if pending
+                     else "nothing was published, the previous record is intact")
+            error = (f"publishing failed ({type(exc).__name__}: {exc}); {state}; this run's "
+                     f"outputs: {run_dir}")
         else:
             published = True
-            try:
-                page = render_report(out, config.reports_dir(), stem, date, profile)
-                print(f"[zsl] {stem}: page {page}", flush=True)
-            except Exception as exc:  # noqa: BLE001  (the record is published; the page is not)
-                error = f"results published, but rendering the page failed: {type(exc).__name__}: {exc}"
+            print(f"[zsl] {stem}: page {config.reports_dir() / (stem + '.md')}", flush=True)
             shutil.rmtree(run_dir, ignore_errors=True)  # the record now holds it
             run_dir = None
             results = record.load_results(config.results_dir() / f"{stem}.json") if results else {}

@@ -27,12 +27,56 @@ def meka_label_count(relation: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _binary_attributes(attrs, data) -> np.ndarray:
+    """(n_attributes,) bool: declared ``{0,1}``, or numeric with every value 0 or 1."""
+    declared = np.array([isinstance(k, list) and set(k) <= {"0", "1"} for _, k in attrs])
+    numeric = np.flatnonzero(
+        [str(k).upper() in ("NUMERIC", "INTEGER", "REAL") for _, k in attrs]
+    )
+    out = declared.copy()
+    if numeric.size:
+        vals = data[:, numeric]
+        vals = np.where(vals == None, np.nan, vals).astype(np.float64)  # noqa: E711 (object array)
+        out[numeric] = np.isin(vals, (0.0, 1.0)).all(axis=0)
+    return out
+
+
+def _check_label_count(path, attrs, data, n_labels, labels_first, given) -> None:
+    """Raise when the label count disagrees with the 0/1-valued attributes at the label end."""
+    binary = _binary_attributes(attrs, data)
+    from_edge = binary if labels_first else binary[::-1]
+    run = int(np.argmin(from_edge)) if not from_edge.all() else len(attrs)
+    if run >= len(attrs) or run == n_labels:
+        return  # consistent, or every attribute is 0/1 (binary features): nothing to tell apart
+    names = [a[0] for a in attrs]
+    order = names if labels_first else names[::-1]
+    sign = "" if labels_first else "-"
+    fix = (
+        f"the label count is likely {run}: fix the header to '-C {sign}{run}' or pass "
+        f"n_labels={run}"
+    )
+    if run < n_labels:
+        bad = order[run]
+        raise ValueError(
+            f"{path}: {given} declares {n_labels} labels but label attribute {bad!r} is not "
+            f"0/1-valued; {fix}"
+        )
+    extra = order[n_labels:run]
+    raise ValueError(
+        f"{path}: {given} declares {n_labels} labels, but the {len(extra)} attribute(s) next to "
+        f"them ({', '.join(map(repr, extra[:5]))}) are 0/1-valued like labels and would be read "
+        f"as features (a label leak); {fix} (or check_label_count=False if they really are "
+        f"binary features)"
+    )
+
+
 def load_multilabel_arff(
     path: str | Path,
     n_labels: int | None = None,
     labels_first: bool | None = None,
     name: str | None = None,
     split: str = "all",
+    check_label_count: bool = True,
 ) -> FeatureDataset:
     """Read a multi-label ARFF file into a :class:`FeatureDataset`.
 
@@ -43,6 +87,10 @@ def load_multilabel_arff(
     labels_first : whether the labels are the first attributes; None follows the header's sign
         (MEKA: positive = first), and defaults to the end without a header.
     name, split : stored on the result (default: the file stem, ``"all"``).
+    check_label_count : check the label count against the attributes: the label attributes must
+        be 0/1-valued, and a 0/1-valued attribute right next to them (a label the count left out,
+        which would otherwise be read as a feature and leak the labels) is an error naming the
+        likely count. Pass False only when such an attribute really is a binary feature.
 
     Returns ``X`` float32 (n, d) features, ``Y`` int64 (n, L) {0,1} label indicators,
     ``class_names`` the label attribute names, ``extra["feature_names"]``, ``extra["relation"]``.
@@ -66,6 +114,7 @@ def load_multilabel_arff(
     attrs = obj["attributes"]
     relation = obj.get("relation", "")
     signed = meka_label_count(relation)
+    given = f"n_labels={n_labels}" if n_labels is not None else f"-C {signed}"
     if n_labels is None:
         if signed is None:
             raise ValueError(
@@ -77,6 +126,10 @@ def load_multilabel_arff(
         labels_first = bool(signed is not None and signed > 0)
     if not 0 < n_labels < len(attrs):
         raise ValueError(f"{path}: n_labels={n_labels} but the file has {len(attrs)} attributes")
+    if data.ndim != 2 or len(data) == 0:
+        raise ValueError(f"{path}: no data rows")
+    if check_label_count:
+        _check_label_count(path, attrs, data, n_labels, labels_first, given)
     lab_idx = np.arange(n_labels) if labels_first else np.arange(len(attrs) - n_labels, len(attrs))
     feat_idx = np.setdiff1d(np.arange(len(attrs)), lab_idx)
     for j in lab_idx:
@@ -86,8 +139,6 @@ def load_multilabel_arff(
     nominal = [attrs[j][0] for j in feat_idx if isinstance(attrs[j][1], list) or str(attrs[j][1]).upper() == "STRING"]
     if nominal:
         raise ValueError(f"{path}: non-numeric feature attributes are not supported: {nominal[:5]}")
-    if data.ndim != 2 or len(data) == 0:
-        raise ValueError(f"{path}: no data rows")
     X = data[:, feat_idx].astype(np.float32)
     Y = data[:, lab_idx].astype(np.float64)
     if not np.isin(Y, (0.0, 1.0)).all():

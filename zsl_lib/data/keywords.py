@@ -188,7 +188,8 @@ def user_keywords(csv_path: str | Path, root: str | Path | None = None) -> Keywo
     folder) and ``keywords`` (separated by ``|`` or ``;``; empty = no keywords, dropped by prepare).
 
     The fingerprint (embedding cache key) covers the CSV, the image paths and each image's size and
-    modification time, so replacing an image in place gives a new embedding.
+    content (SHA-256), so replacing an image gives a new embedding, even by a copy that kept the
+    old modification time.
     """
     from .user import file_stat_fingerprint, split_keywords
 

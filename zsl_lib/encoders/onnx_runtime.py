@@ -7,7 +7,8 @@ module:
 
 * the module is exported once to ``config.cache_dir()/onnx/<name>-<hash>.onnx`` (the hash covers
   the encoder's ``cache_key``, the torch version and the opset; written atomically under a lock,
-  so processes sharing the cache export it once). The embedding cache key does not change: the
+  so processes sharing the cache export it once; a cached export that no longer opens or matches
+  is rebuilt once, with a warning). The embedding cache key does not change: the
   runtime is how the numbers are computed, not which numbers.
 * before first use the session is checked against the eager module on a fixed random batch;
   when the outputs differ by more than float tolerance (an exporter or runtime bug) it warns and
@@ -108,12 +109,30 @@ class OnnxForward:
         return float(diff.max()), bool(got.shape == ref.shape and (diff <= CHECK_ATOL + CHECK_RTOL * np.abs(ref)).all())
 
 
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    """Identity of the file at ``path`` (inode, size, mtime), or None when there is none."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _self_checked(fwd: OnnxForward) -> OnnxForward:
+    """``fwd`` once its session opens and matches eager torch; raises otherwise."""
+    diff, ok = fwd.max_difference()
+    if not ok:
+        raise RuntimeError(f"onnxruntime output differs from torch by up to {diff:.3g}")
+    return fwd
+
+
 def build_onnx_forward(model: torch.nn.Module, name: str, key: str, input_shape: tuple[int, ...],
                        runtime: str) -> OnnxForward | None:
     """An :class:`OnnxForward` for ``runtime`` ``"auto"`` / ``"onnxruntime"``, or None (eager torch).
 
-    ``"auto"`` falls back to None with a warning when export or the self-check fails;
-    ``"onnxruntime"`` raises instead (the caller asked for it explicitly).
+    A cached export that fails to open or to match (a corrupt file) is deleted and rebuilt once,
+    with a warning. ``"auto"`` then falls back to None with a warning when export or the
+    self-check still fails; ``"onnxruntime"`` raises instead (the caller asked for it explicitly).
     """
     if runtime == "torch":
         return None
@@ -124,10 +143,20 @@ def build_onnx_forward(model: torch.nn.Module, name: str, key: str, input_shape:
         return None
     try:
         fwd = OnnxForward(model, name, key, input_shape)
-        diff, ok = fwd.max_difference()
-        if not ok:
-            raise RuntimeError(f"onnxruntime output differs from torch by up to {diff:.3g}")
-        return fwd
+        cached = _stat(fwd.path)
+        try:
+            return _self_checked(fwd)
+        except Exception as e:
+            if cached is None:
+                raise  # exported just now: rebuilding would give the same file
+            # a cached export can be corrupt (a truncated copy, a disk error): without this
+            # every later run would silently fall back to the slower eager PyTorch
+            warnings.warn(f"{name}: the cached ONNX export {fwd.path.name} is unusable ({e}); "
+                          "rebuilding it once", RuntimeWarning, stacklevel=3)
+            with file_lock(fwd.path):
+                if _stat(fwd.path) == cached:  # not already rebuilt by another process
+                    fwd.path.unlink()
+            return _self_checked(OnnxForward(model, name, key, input_shape))
     except Exception as e:
         if runtime == "onnxruntime":
             raise

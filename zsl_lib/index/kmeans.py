@@ -8,6 +8,8 @@ cosine similarity in the original embedding space, so PCA only changes the parti
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..validation import check_choice, check_matrix, check_positive_ints
@@ -116,13 +118,67 @@ class KMeansBuckets(BucketIndex):
                 random_state=self.random_state,
             )
         self.algorithm_ = "minibatch" if use_mb else "kmeans"
-        labels = km.fit_predict(Z)
-        self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
-        return labels.astype(np.int64)[:, None]
+        few = self._fewer_distinct_points(Z)
+        if few is not None:
+            # K or more clusters of fewer distinct points: each distinct point is its own bucket
+            # (zero inertia); k-means would split copies of a point over near-equal centroids
+            centers, labels = few
+            warnings.warn(
+                f"the gallery has only {len(centers)} distinct points for n_clusters="
+                f"{self.n_clusters} (repeated points); using {len(centers)} buckets, one per point",
+                stacklevel=3,
+            )
+            self.cluster_centers_ = centers
+            self.n_clusters_ = int(len(centers))
+            return labels[:, None]
+        with warnings.catch_warnings():
+            # replaced by the clearer warning below
+            warnings.filterwarnings("ignore", message="Number of distinct clusters")
+            labels = km.fit_predict(Z)
+        centers = km.cluster_centers_.astype(np.float32)
+        labels = labels.astype(np.int64)
+        distinct = np.unique(centers, axis=0).shape[0]
+        used = np.bincount(labels, minlength=len(centers)) > 0
+        if distinct < len(centers) or not used.all():
+            # Fewer distinct points than K: scikit-learn returns duplicate centroids (empty
+            # clusters relocated onto points that already have one) and labels that need not be
+            # the nearest centroid, so a query could land in an empty bucket or miss its own
+            # copies. Merge duplicate centroids, assign every item to its nearest centroid as
+            # queries are, and keep the centroids that own items (renumbered in order).
+            _, first = np.unique(centers, axis=0, return_index=True)
+            centers = centers[np.sort(first)]
+            labels = exact_topk(Z, centers, 1, "l2")[1][:, 0].astype(np.int64)
+            used = np.bincount(labels, minlength=len(centers)) > 0
+            labels = (np.cumsum(used) - 1)[labels]
+            centers = centers[used]
+            warnings.warn(
+                f"k-means found only {len(centers)} distinct non-empty clusters of n_clusters="
+                f"{self.n_clusters} (the gallery has repeated points); using {len(centers)} "
+                f"buckets",
+                stacklevel=3,
+            )
+        self.cluster_centers_ = centers
+        self.n_clusters_ = int(len(centers))
+        return labels[:, None]
+
+    def _fewer_distinct_points(self, Z):
+        """``(distinct rows, inverse labels)`` when ``Z`` has fewer distinct rows than K, else None.
+        An exact-integer hash of the rows' first 16 columns rules the common case out first
+        (collisions and the left-out columns only lower its count, so a count >= K proves there
+        are K distinct rows)."""
+        head = np.ascontiguousarray(Z[:, :16], dtype=np.float32).view(np.uint32).astype(np.uint64)
+        weights = np.random.default_rng(0).integers(1, 2**62, head.shape[1], dtype=np.uint64) | 1
+        if len(np.unique((head * weights).sum(axis=1))) >= self.n_clusters:
+            return None
+        distinct, inverse = np.unique(Z, axis=0, return_inverse=True)
+        if len(distinct) >= self.n_clusters:
+            return None
+        return distinct.astype(np.float32), inverse.ravel().astype(np.int64)
 
     def _query_keys(self, Q):
         Z = self._reduce(Q)
-        _, nearest = exact_topk(Z, self.cluster_centers_, self.n_probe, "l2")
+        n_probe = min(self.n_probe, self.n_clusters_)
+        _, nearest = exact_topk(Z, self.cluster_centers_, n_probe, "l2")
         return nearest[:, None, :]  # (nq, 1 table, n_probe)
 
     def predict(self, X) -> np.ndarray:

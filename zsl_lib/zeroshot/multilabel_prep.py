@@ -3,7 +3,8 @@
 Pipeline (:func:`prepare`):
 
 1. drop items without keywords;
-2. de-duplicate by cosine similarity of L2-normalised image features with two thresholds: pairs at
+2. de-duplicate (unless ``deduplicate_items=False``) by cosine similarity of L2-normalised
+   features, scaled as the models will see them (``scaling``), with two thresholds: pairs at
    or above ``suspected`` are duplicates and only one item of each group is kept (the first); pairs
    at or above ``certain`` are certain duplicates and their keywords are merged into the kept item.
    Groups are the connected components of the duplicate graph. The thresholds are given, or fitted
@@ -105,7 +106,8 @@ def deduplicate(X, Y, suspected: float, certain: float, chunk_size: int = 2048, 
     """Two-threshold de-duplication.
 
     Returns ``(keep, Y_kept, info)``: indices of the kept items (ascending), their keyword
-    matrix after merging certain duplicates, and counts (``n_removed``, ``n_merged_groups``).
+    matrix after merging certain duplicates, and counts (``n_removed``, ``n_merged_groups``,
+    ``n_merged_items``: items whose keywords went into a kept certain duplicate).
     """
     for name, t in (("suspected", suspected), ("certain", certain)):
         if not -1 <= t <= 1:
@@ -129,7 +131,28 @@ def deduplicate(X, Y, suspected: float, certain: float, chunk_size: int = 2048, 
     Y_kept = merged[ccomp[keep]].astype(np.float32)
     sizes = np.bincount(ccomp)
     return keep, Y_kept, {"n_removed": int(n - len(keep)), "n_merged_groups": int((sizes > 1).sum()),
+                          "n_merged_items": int((sizes[sizes > 1] - 1).sum()),
                           "n_suspected_pairs": int(len(i)), "n_certain_pairs": int(c.sum())}
+
+
+SCALINGS = ("none", "standard", "minmax")
+
+
+def scaling_stats(X_fit, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(shift, scale)`` per feature of ``X_fit`` for ``how``: ``"standard"`` (mean, standard
+    deviation), ``"minmax"`` (minimum, range) or ``"none"`` (0, 1); a constant feature gets scale 1.
+    Apply as ``(X - shift) / scale``."""
+    X_fit = np.asarray(X_fit, dtype=np.float64)
+    if how == "none":
+        return np.zeros(X_fit.shape[1]), np.ones(X_fit.shape[1])
+    if how == "standard":
+        shift, scale = X_fit.mean(0), X_fit.std(0)
+    elif how == "minmax":
+        shift = X_fit.min(0)
+        scale = X_fit.max(0) - shift
+    else:
+        raise ValueError(f"scaling={how!r} is not one of {SCALINGS}")
+    return shift, np.where(scale > 0, scale, 1.0)
 
 
 def max_softmax_similarity(X, temperature: float = 1.0, chunk_size: int = 2048,
@@ -195,7 +218,7 @@ class PreparedData:
 def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, labelled_pairs=None,
             min_count: int = 50, fractions=(0.6, 0.2, 0.2), n_bins: int = 10, random_state: int = 0,
             softmax_temperature: float = 1.0, chunk_size: int = 2048, progress: bool = False,
-            split=None) -> PreparedData:
+            split=None, scaling: str = "none", deduplicate_items: bool = True) -> PreparedData:
     """The whole section-3.1.2 pipeline; see the module docstring.
 
     ``split`` (n,) of ``"train"``/``"val"``/``"test"`` per input item keeps a given split (items
@@ -204,6 +227,15 @@ def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, lab
 
     ``labelled_pairs`` = ``(similarities, is_duplicate)`` or a CSV path: the thresholds are then
     fitted (1 % / 99 %) instead of taken from ``suspected`` / ``certain``.
+
+    ``scaling`` (``"none"``, ``"standard"``, ``"minmax"``): the feature scaling the models will see
+    (the caller scales ``X_*`` by training statistics afterwards, :func:`scaling_stats`). The
+    duplicate search and the stratification compare items on features scaled the same way, with
+    statistics of the given training items (a given split) or of all labelled items (a drawn split,
+    which does not exist yet): raw positive features make every pair look alike (cosine near 1).
+    ``deduplicate_items=False`` skips de-duplication (advised for numeric feature tables, where
+    near-identical rows are usually distinct items); ``info`` then records no removals.
+    ``info["n_merged_items"]`` counts the items merged into a kept duplicate.
     """
     X = check_matrix("X", X)
     Y = check_indicator("Y", Y, len(X))
@@ -224,9 +256,29 @@ def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, lab
     labelled = labelled_items(Y)
     if len(labelled) < 10:
         raise ValueError(f"only {len(labelled)} items have keywords; need at least 10")
-    keep, Yk, dinfo = deduplicate(X[labelled], Y[labelled], suspected, certain, chunk_size, progress)
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling={scaling!r} is not one of {SCALINGS}")
+    if scaling == "none":
+        Xs = X
+    else:
+        fit_rows = labelled if split is None else labelled[split[labelled] == "train"]
+        shift, scale = scaling_stats(X[fit_rows], scaling)
+        Xs = ((X - shift) / scale).astype(np.float32)
+    if deduplicate_items:
+        keep, Yk, dinfo = deduplicate(Xs[labelled], Y[labelled], suspected, certain, chunk_size, progress)
+    else:
+        keep, Yk = np.arange(len(labelled)), Y[labelled].astype(np.float32)
+        dinfo = {"n_removed": 0, "n_merged_groups": 0, "n_merged_items": 0,
+                 "n_suspected_pairs": 0, "n_certain_pairs": 0}
+    dinfo = {**dinfo, "deduplicated": bool(deduplicate_items), "dedup_scaling": scaling}
     items = labelled[keep]
-    strat = max_softmax_similarity(X[items], softmax_temperature, chunk_size, progress)
+    if len(items) < 10:
+        raise ValueError(
+            f"de-duplication kept {len(items)} of {len(labelled)} labelled items (need at least 10): "
+            f"nearly every pair has cosine >= suspected={suspected:.3g}. Scale the features "
+            "(feature_scaling standard), raise suspected_duplicate, or turn de-duplication off"
+        )
+    strat = max_softmax_similarity(Xs[items], softmax_temperature, chunk_size, progress)
     if split is None:
         n_bins = int(max(1, min(n_bins, len(items) // 10)))  # tiny collections: >= 10 items per bin
         tr, va, te = stratified_split(strat, fractions, n_bins, random_state)
@@ -238,8 +290,9 @@ def prepare(X, Y, keywords, suspected: float = 0.98, certain: float = 0.995, lab
             tr, va = given_train_validation(tr, strat[tr], f[1] / (f[0] + f[1]), n_bins, random_state)
         if min(len(tr), len(va), len(te)) < 2:
             raise ValueError(f"the given split leaves {len(tr)} train / {len(va)} validation / {len(te)} test items "
-                             "after de-duplication; each needs at least 2 (if de-duplication removed most items, raise "
-                                 "suspected_duplicate: unscaled positive features make everything look alike)")
+                             f"after de-duplication ({dinfo['n_removed']} items removed as duplicates); each needs "
+                             "at least 2 (if de-duplication removed most items, raise suspected_duplicate or turn "
+                             "de-duplication off)")
     counts = Yk[tr].sum(0)
     kw_keep = counts >= min_count
     if not kw_keep.any():
