@@ -103,3 +103,11 @@ def test_a_malformed_headline_entry_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "notebooks_dir", lambda: nbdir)
     with pytest.raises(ValueError, match="headline entry"):
         runner.headline_entries("00-quickstart")
+
+
+def test_the_published_record_is_one_run_per_notebook():
+    """Results, figures, tables and page of each published notebook come from one run (the
+    publish journal's file list): a mix left by an interrupted publish or a hand copy fails here."""
+    from zsl_lib import record, runner
+    problems = {stem: record.check_published(stem) for stem in runner.list_notebooks()}
+    assert not any(problems.values()), problems

@@ -102,6 +102,8 @@ def table_rows(results_dir: str | Path | None = None, names: list[str] | None = 
         meta_source = {**driver_source_numbers(stem), **notebook_source_numbers(stem)}
         date = str(data.get(record.RUN_KEY_PREFIX + "date", "unknown"))
         profile = str(data.get(record.RUN_KEY_PREFIX + "profile", "unknown"))
+        if results_dir == config.results_dir() and record.check_published(stem):
+            profile += " (record mixes runs: see `python -m zsl_lib.results`)"
         minutes = _format(data.get(record.RUN_KEY_PREFIX + "minutes", "-"))
         for i, entry in enumerate(entries or [{"key": None, "label": "(no zsl.headline in the notebook metadata)",
                                                "scale": None, "source_key": None, "source_scale": None}]):
@@ -237,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.dir is None:
+        for stem in args.notebooks or runner.list_notebooks():
+            for problem in record.check_published(stem):
+                print(f"warning: {stem}: {problem}", file=sys.stderr)
     print(markdown_table(rows) if args.markdown else format_table(rows))
     return 0
 
