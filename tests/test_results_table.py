@@ -12,7 +12,19 @@ def _publish(folder, stem, data):
     (folder / f"{stem}.json").write_text(json.dumps(data))
 
 
-def test_table_shows_ours_the_sources_and_the_run(isolated_outputs, capsys):
+@pytest.fixture
+def legacy_headlines(tmp_path, monkeypatch):
+    """A notebooks folder whose 00-quickstart declares bare-key headlines (shown as recorded)."""
+    nbdir = tmp_path / "legacy-notebooks"
+    nbdir.mkdir()
+    nb = json.loads((config.notebooks_dir() / "00-quickstart.ipynb").read_text())
+    nb["metadata"]["zsl"]["headline"] = ["knn.accuracy", "knn.n_test"]
+    (nbdir / "00-quickstart.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(config, "notebooks_dir", lambda: nbdir)
+    return nbdir
+
+
+def test_table_shows_ours_the_sources_and_the_run(isolated_outputs, capsys, legacy_headlines):
     _publish(isolated_outputs / "results", "00-quickstart", {
         "knn.accuracy": 0.98765, "knn.n_test": 540, "source.knn.accuracy": 0.97,
         "_run.date": "2026-11-30T21:00:00+00:00", "_run.profile": "default", "_run.minutes": 0.2})
@@ -32,6 +44,7 @@ def test_source_numbers_from_notebook_metadata(isolated_outputs, tmp_path, monke
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     nb = json.loads((config.notebooks_dir() / "00-quickstart.ipynb").read_text())
+    nb["metadata"]["zsl"]["headline"] = ["knn.accuracy", "knn.n_test"]
     nb["metadata"]["zsl"]["source"] = {"knn.n_test": 539}
     (nbdir / "00-quickstart.ipynb").write_text(json.dumps(nb))
     monkeypatch.setattr(config, "notebooks_dir", lambda: nbdir)
@@ -62,7 +75,7 @@ def test_published_record_has_every_headline_row():
     assert all(r["ours"] not in {"-", "(not recorded)"} for r in rows)
 
 
-def test_a_seed_spread_recorded_beside_a_headline_is_shown(isolated_outputs):
+def test_a_seed_spread_recorded_beside_a_headline_is_shown(isolated_outputs, legacy_headlines):
     _publish(isolated_outputs / "results", "00-quickstart", {
         "knn.accuracy": 0.5, "knn.accuracy_std": 0.0123, "knn.n_test": 540, "knn.n_test_std": None})
     ours = [r["ours"] for r in results.table_rows(names=["00-quickstart"])]
