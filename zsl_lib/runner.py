@@ -107,9 +107,12 @@ def headline_keys(stem: str) -> list[str]:
     ``zsl.headline``), shown in the runner's summary table."""
     meta = json.loads(_resolve(stem).read_text()).get("metadata", {})
     keys = meta.get("zsl", {}).get("headline", [])
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise ValueError(f"{stem}: notebook metadata zsl.headline must be a list of recorded keys, got {keys!r}")
-    return keys
+    ok = isinstance(keys, list) and all(isinstance(k, str) or (isinstance(k, dict) and isinstance(k.get("key"), str))
+                                        for k in keys)
+    if not ok:
+        raise ValueError(f"{stem}: notebook metadata zsl.headline must be a list of recorded keys or of "
+                         f"{{'key': ..., 'label': ...}} entries, got {keys!r}")
+    return [k if isinstance(k, str) else k["key"] for k in keys]
 
 
 def params_file(stem: str, profile: str) -> Path | None:
