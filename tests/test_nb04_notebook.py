@@ -170,3 +170,20 @@ def test_committed_notebook_has_no_outputs_and_one_parameters_cell():
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     assert sum("parameters" in c["metadata"].get("tags", []) for c in nb["cells"]) == 1
+
+
+def test_headline_entries_name_the_baseline_and_the_report_value():
+    from zsl_lib.experiments import lsh_source
+
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / f"{STEM}.ipynb").read_text())
+    entries = nb["metadata"]["zsl"]["headline"]
+    assert all(isinstance(e, dict) and e["label"] and e["percent"] is True for e in entries)
+    keys = runner.headline_keys(STEM)
+    assert keys == [e["key"] for e in entries]
+    assert "exact.tiny-imagenet-efficientnet-lite0.p_at_10" in keys  # the reference beside the methods
+    for e in entries:  # the report's value named for each method is its best on the ImageNet column
+        if "source_key" in e:
+            method = e["key"].split(".")[2]
+            best = max(v for k, v in lsh_source.SOURCE.items()
+                       if k.startswith(f"{method}.imagenet.") and k.endswith(".p_at_10"))
+            assert lsh_source.SOURCE[e["source_key"]] == best
