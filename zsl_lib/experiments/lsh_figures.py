@@ -136,6 +136,9 @@ def plot_vs_report(compared: pd.DataFrame, method: str, *, metrics=("p_at_10", "
     fig, axes = plt.subplots(len(rows), len(metrics), figsize=(4.2 * len(metrics), 3.0 * len(rows) + 1.1),
                              squeeze=False, layout="constrained")
     groups = list(dict.fromkeys(compared.group))
+    if len(rep):  # the report's settings that our run lacks get colours of their own
+        rep_groups = [f"pca-{s}" if method == "kmeans" else f"L{s}" for s in dict.fromkeys(rep.setting)]
+        groups += [g for g in rep_groups if g not in groups and not (g == "pca-248" and "pca-0_95" in groups)]
     any_degenerate = False
     for i, (who, ds) in enumerate(rows):
         for j, m in enumerate(metrics):
@@ -159,7 +162,7 @@ def plot_vs_report(compared: pd.DataFrame, method: str, *, metrics=("p_at_10", "
                     group = f"pca-{setting}" if method == "kmeans" else f"L{setting}"
                     label = ("PCA to 248 dims (95 % of the variance)" if group == "pca-248" else group_name(group))
                     ours_group = "pca-0_95" if group == "pca-248" and "pca-0_95" in groups else group
-                    color = _PALETTE[groups.index(ours_group) % len(_PALETTE)] if ours_group in groups else "0.4"
+                    color = _PALETTE[groups.index(ours_group) % len(_PALETTE)]
                     ax.plot(gd.value, gd[report_metric[m]], "s--", color=color, label=f"report: {label}")
                 values = sorted(d.value.unique())
                 ax.set_title(f"The report: {REPORT_COLUMN_NAMES.get(ds, ds)}\n{report_encoder(method)} features",
