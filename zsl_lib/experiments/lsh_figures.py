@@ -88,10 +88,16 @@ def _value_ticks(ax, values):
 
 
 def _log_x(ax):
-    """Log x axis labelled at powers of ten only."""
-    from matplotlib.ticker import NullFormatter  # noqa: PLC0415
+    """Log x axis labelled as plain numbers: at the powers of ten, and at 1, 2 and 5 times them when
+    the axis spans under 1.5 decades (where powers of ten alone leave a single label). Call after
+    plotting."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: PLC0415
 
     ax.set_xscale("log")
+    lo, hi = ax.get_xlim()
+    subs = (1.0, 2.0, 5.0) if lo > 0 and hi / lo < 30 else (1.0,)  # labels that do not collide
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 

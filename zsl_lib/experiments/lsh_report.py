@@ -10,6 +10,7 @@ Every verdict word ("beats", "reproduced", "rises", "falls", "tie") is decided b
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 
@@ -68,9 +69,13 @@ def _range(values, nd: int = 1, sep: str = "-", unit: str = "") -> str:
 
 
 def _iv(cmp: Mapping) -> str:
-    """``+1.2 (-0.3 to +2.6)``: a difference in points and its 95 % interval."""
-    return (f"{V.fmt(cmp['diff'], digits=1, signed=True)} ({V.fmt(cmp['lo'], digits=1, signed=True)} to "
-            f"{V.fmt(cmp['hi'], digits=1, signed=True)})")
+    """``+1.2 (-0.3 to +2.6)``: a difference in points and its 95 % interval, with one decimal, or
+    more (up to three) when the interval is narrower than 0.1 points, so that it never prints as
+    "0.0 (0.0 to 0.0)"."""
+    width = abs(float(cmp["hi"]) - float(cmp["lo"]))
+    digits = 1 if width >= 0.1 or width == 0 else min(3, 1 - math.floor(math.log10(width)))
+    return (f"{V.fmt(cmp['diff'], digits=digits, signed=True)} ({V.fmt(cmp['lo'], digits=digits, signed=True)} to "
+            f"{V.fmt(cmp['hi'], digits=digits, signed=True)})")
 
 
 def _grid(results: dict, ds: str, method: str, group: str) -> dict:
@@ -251,7 +256,8 @@ def _trend_lines(results, ran, cols) -> list[dict]:
 
 
 def _pca_lines(results, ran) -> list[dict]:
-    groups = sorted({k.split(".")[2] for k in results if k.startswith("pca.") and k.endswith(".p_at_10.diff")})
+    groups = sorted({k.split(".")[2] for k in results if k.startswith("pca.") and k.endswith(".p_at_10.diff")},
+                    key=lambda g: (g[4:].isdigit(), -float(g[4:].replace("_", "."))))  # fractions, then dims down
     lines = []
     for g in groups:
         frac = "_" in g
