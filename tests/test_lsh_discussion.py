@@ -1,170 +1,200 @@
-"""Notebook 04's closing discussion is rendered from the record: every number printed is a recorded
-value (or one of the report's), every comparison follows the recorded values, and runs that record
-fewer datasets / methods (smoke profile, user parameters) still render."""
+"""Notebook 04's page text is rendered from the record: every number printed is a recorded value (or
+one of the report's), every verdict word follows a recorded paired interval (an ordering only when
+every step holds), the settings table follows the parameters, and runs that record fewer datasets /
+methods (smoke profile, user parameters) still render."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
+import numpy as np
 import pytest
 
+from zsl_lib.experiments import lsh as E
+from zsl_lib.experiments import lsh_compare as C
 from zsl_lib.experiments import lsh_report as R
+from zsl_lib.experiments import verdicts as V
+from zsl_lib.pages import page_problems
 
-ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ["cifar10:resnet56-cifar10", "cifar10:efficientnet-lite0", "tiny-imagenet:efficientnet-lite0"]
-COLUMNS = {"cifar10": "cifar10", "tiny-imagenet": "imagenet"}
-RN, EN, TI = (R.dataset_key(s) for s in DATASETS)
-METHOD = {"kmeans": "k-means", "lsh": "random-hyperplane LSH", "neural-lsh": "neural LSH"}
+SPEC = "cifar10:resnet56-cifar10"
+DS = R.dataset_key(SPEC)
+COLS = {"cifar10": "cifar10", "tiny-imagenet": "imagenet"}
+DATASETS = [SPEC, "cifar10:efficientnet-lite0", "tiny-imagenet:efficientnet-lite0"]
+
+
+def _record(seed=0):
+    """A real record: a synthetic task named like the ResNet-56 task, every grid, every comparison."""
+    rng = np.random.default_rng(seed)
+    C0 = rng.standard_normal((5, 16)) * 1.5
+    y, yq = rng.integers(0, 5, 700), rng.integers(0, 5, 150)
+    X = (C0[y] + rng.standard_normal((700, 16))).astype(np.float32)
+    Q = (C0[yq] + rng.standard_normal((150, 16))).astype(np.float32)
+    task = E.make_task(DS, X, y, Q, yq)
+    task.dataset = "cifar10"
+    specs = E.grid_specs(kmeans_K=[4, 40], kmeans_pca=[None, 0.95, 2], lsh_H=[2, 9], lsh_L=[2, 4], neural_J=[3, 9],
+                         neural_L=3, ivf_lists=[8], ivf_probes=[1], faiss_lsh_bits=[16], faiss_lsh_candidates=[20])
+    grid = E.run_grid(task, specs, network_params=dict(n_hidden=32, epochs=2, batch_size=64, progress=False),
+                      progress=False)
+    exact = E.exact_baselines(task)
+    rec: dict = {}
+    E.record_grid(grid, rec.__setitem__, exact)
+    for metric in C.CLAIM_METRICS:
+        best = E.best_per_method(grid, metric)
+        for m in best.columns:
+            rec[f"best.{DS}.{m}.{metric}"] = float(best.loc[DS, m])
+    E.record_comparisons(grid, exact, rec.__setitem__)
+    return rec
 
 
 @pytest.fixture(scope="module")
-def committed():
-    return json.loads((ROOT / "results" / "04-lsh-comparison.json").read_text(encoding="utf-8"))
+def rec():
+    return _record()
 
 
-@pytest.fixture(scope="module")
-def text(committed):
-    return R.discussion_markdown(committed, DATASETS, 500, COLUMNS)
+def _set(rec, key, diff, lo, hi):
+    out = dict(rec)
+    out[f"{key}.diff"], out[f"{key}.lo"], out[f"{key}.hi"] = diff, lo, hi
+    return out
 
 
-def f1(x):
-    return f"{x:,.1f}"
+def test_claim_table_and_summary_print_the_recorded_values(rec):
+    table = R.claim_table(rec, [SPEC])
+    assert len(table) == 3
+    for _, row in table.iterrows():
+        metric = {v: k for k, v in R._METRIC.items()}[row.metric]
+        for m in C.CHAIN:
+            assert row[f"best {R._METHOD[m]} (%)"] == rec[f"best.{DS}.{m}.{metric}"]
+        step = V.read_comparison(rec, C.claim_steps(DS, metric)[0])
+        assert row["neural LSH − LSH (95 % interval)"] == (
+            f"{V.fmt(step['diff'], digits=1, signed=True)} ({V.fmt(step['lo'], digits=1, signed=True)} to "
+            f"{V.fmt(step['hi'], digits=1, signed=True)})")
+        assert row["claimed order"] == ("holds" if rec[f"claim.{DS}.{metric}.neural_gt_lsh_gt_kmeans"] else "not met")
+    text = R.summary_markdown(rec, [SPEC], {"cifar10": "cifar10"})
+    assert page_problems(text) == []
+    assert "CIFAR-10 / ResNet-56" in text and "## Summary" in text
+    assert "the report's ImageNet column: not in this run's datasets" in text
+    assert "CIFAR-100 column" in text and "not in the offline data mirror" in text
 
 
-def test_dataset_keys_match_the_recorded_names(committed):
-    for ds in (RN, EN, TI):
-        assert f"exact.{ds}.p_at_10" in committed
+def test_ordering_holds_only_when_every_step_holds(rec):
+    up = dict(rec)
+    for metric in C.CLAIM_METRICS:
+        for key in C.claim_steps(DS, metric):
+            up = _set(up, key, 3.0, 1.0, 5.0)
+    assert R.claim_table(up, [SPEC])["claimed order"].tolist() == ["holds"] * 3
+    lines = R.summary_lines(up, [SPEC], {"cifar10": "cifar10"})
+    assert next(ln for ln in lines if ln["claim"].startswith("neural LSH >"))["status"] == "reproduced"
+    assert "met on 3 of 3 dataset-metric pairs" in R.discussion_markdown(up, [SPEC], 150, {"cifar10": "cifar10"})
+    # one step a tie (interval across zero): the ordering is not met, however large the other step
+    tie = _set(up, C.claim_steps(DS, "p_at_10")[1], 0.2, -0.5, 0.9)
+    assert R.claim_table(tie, [SPEC])["claimed order"].tolist() == ["not met", "holds", "holds"]
+    lines = R.summary_lines(tie, [SPEC], {"cifar10": "cifar10"})
+    assert next(ln for ln in lines if ln["claim"].startswith("neural LSH >"))["status"] == "not reproduced"
+    assert "met on 2 of 3" in R.discussion_markdown(tie, [SPEC], 150, {"cifar10": "cifar10"})
 
 
-def test_committed_record_numbers_are_the_recorded_values(committed, text):
-    r = committed
-    # trends (k-means without PCA, first -> last K; LSH with L = 3, first -> last H)
-    k = f"{RN}.kmeans.pca-none"
-    assert f"{f1(r[f'{k}.K10.map_retrieved'])} -> {f1(r[f'{k}.K1000.map_retrieved'])}" in text
-    assert f"{f1(r[f'{k}.K10.p_at_50'])} -> {f1(r[f'{k}.K1000.p_at_50'])}" in text
-    h = f"{EN}.lsh.L3"
-    assert f"{f1(r[f'{h}.H3.p_at_10'])} -> {f1(r[f'{h}.H10.p_at_10'])}" in text
-    # best precision@10 per method and the exact ceiling
-    for ds in (RN, EN, TI):
-        for m in ("kmeans", "lsh", "neural-lsh"):
-            assert f"{METHOD[m]} {f1(r[f'best.{ds}.{m}.p_at_10'])}" in text
-    assert f"exact search's {f1(r[f'exact.{RN}.p_at_10'])}" in text
-    # gallery sizes are the exact search's candidates
-    sizes = " / ".join(f"{r[f'exact.{ds}.candidates_per_query']:,.0f}" for ds in (RN, EN, TI))
-    assert f"galleries of {sizes} images" in text
-    # the report's mAP vs the standard one, recall of the exact neighbours
-    assert f"goes from {f1(r[f'{k}.K10.map_gallery'])} (K = 10) to {f1(r[f'{k}.K1000.map_gallery'])}" in text
-    assert f"{r[f'{k}.K10.recall_at_10']:.0f} % to {r[f'{k}.K1000.recall_at_10']:.0f} %" in text
-    # PCA: the largest loss of 10 dims on ResNet-56
-    loss = max(r[f"{k}.K{K}.p_at_10"] - r[f"{RN}.kmeans.pca-10.K{K}.p_at_10"] for K in (10, 20, 100, 200, 1000))
-    assert f"10 dims {f1(loss)}" in text
-    # exact-search query times, ours and FAISS
-    ours = [r[f"exact.{ds}.query_ms"] for ds in (RN, EN, TI)]
-    flat = [r[f"exact.{ds}.faiss_flat_query_ms"] for ds in (RN, EN, TI)]
-    nd = 2 if min(ours + flat) < 0.1 else 1  # two decimals only for sub-0.1 ms times
-    assert f"{min(ours):.{nd}f}-{max(ours):.{nd}f} ms per query for ours" in text
-    assert f"{min(flat):.{nd}f}-{max(flat):.{nd}f} ms for FAISS IndexFlatIP" in text
-    # LSH candidates at H = 10 on ResNet-56 and the balanced expectation L * N / 2^H
-    c = [r[f"{RN}.lsh.L{L}.H10.candidates_per_query"] for L in (3, 6, 12)]
-    assert f"{min(c):,.0f} to {max(c):,.0f} candidates per query at H = 10" in text
-    n = r[f"exact.{RN}.candidates_per_query"]
-    assert f"at most {3 * n / 1024:,.0f} to {12 * n / 1024:,.0f}" in text
-    # the recorded claim flags: the sentence counts the True ones
-    claims = [v for key, v in r.items() if key.startswith("claim.")]
-    assert f"True for {sum(claims)} of {len(claims)} dataset-metric pairs" in text
-    # the report's own numbers come from REPORT
-    assert f"k-means ({max(max(s['map']) for s in R.REPORT['kmeans']['cifar10']['settings'].values()):g})" in text
-    assert "Not in this run" not in text
+def test_trend_words_follow_the_intervals(rec):
+    key = C.trend_key(DS, "lsh", "L2", "p_at_10")
+    falls = _set(rec, key, -4.0, -6.0, -2.0)
+    flat = _set(rec, key, -0.16, -1.2, 0.9)  # the old page's "pattern fails" on 0.16 points: a tie
+    row = lambda r: next(x for x in R.trend_table(r, [SPEC], COLS).to_dict("records")  # noqa: E731
+                         if x["method"].startswith("random-hyperplane LSH (2"))
+    assert "falls (-4.0 (-6.0 to -2.0))" in row(falls)["precision@10"]
+    assert "stays flat within noise (-0.2 (-1.2 to +0.9))" in row(flat)["precision@10"]
+    assert row(flat)["as the report describes"] == "no"
+    # the printed first -> last values are the recorded grid values
+    assert f"{rec[f'{DS}.lsh.L2.H2.p_at_10']:,.1f} → {rec[f'{DS}.lsh.L2.H9.p_at_10']:,.1f}" in row(flat)["precision@10"]
+    # ImageNet columns expect every metric to rise (the report's text for its ImageNet column)
+    assert R.REPORT_TRENDS["imagenet"] == {"map_retrieved": "higher", "p_at_10": "higher", "p_at_50": "higher"}
 
 
-def test_committed_record_reads_as_the_findings(text):
-    assert "k-means clearly best" in text  # Tiny-ImageNet
-    assert text.count("(a tie, all at the exact search's") == 2  # both CIFAR-10 embeddings
-    # full galleries: the ordering holds for precision on CIFAR-10 / EfficientNet-Lite0 only
-    assert "holds here only partly" in text and "True for 2 of 9 dataset-metric pairs" in text
-    assert "the pattern fails for random-hyperplane LSH on CIFAR-10 / ResNet-56" in text
-    assert "very unbalanced" in text
-    assert "ImageNet settings H = 30 / 100 retrieve less than one candidate per query" in text
-    assert "*The report's mAP rewards small buckets, not good retrieval.*" in text
+def test_exact_search_is_a_reference_not_an_assumed_ceiling(rec):
+    key = C.ceiling_key(DS, "p_at_10", "kmeans")
+    below = _set(rec, key, -1.5, -2.5, -0.5)  # k-means above exact search
+    table = R.ceiling_table(below, [SPEC])
+    assert table.iloc[0]["exact − best k-means"].endswith("method above exact")
+    text = R.discussion_markdown(below, [SPEC], 150, {"cifar10": "cifar10"})
+    assert "a best grid point lies above exact search for k-means (precision@10, CIFAR-10 / ResNet-56)" in text
+    above = _set(rec, key, 1.5, 0.5, 2.5)
+    assert R.ceiling_table(above, [SPEC]).iloc[0]["exact − best k-means"].endswith("exact above")
 
 
-# ------------------------------------------------------------------------------------------------
-# synthetic records
+def test_pca_lines_follow_the_report_description(rec):
+    lines = {ln["claim"].split(" leaves")[0].split(" lowers")[0]: ln for ln in R._pca_lines(rec, [DS])}
+    assert set(lines) == {"PCA keeping 95 % of the variance", "PCA to 2 dims"}
+    low = _set(rec, C.pca_key(DS, "pca-2"), 5.0, 3.0, 7.0)
+    assert next(ln for ln in R._pca_lines(low, [DS]) if "2 dims" in ln["claim"])["status"] == "reproduced"
+    lossy95 = _set(rec, C.pca_key(DS, "pca-0_95"), 5.0, 3.0, 7.0)
+    assert next(ln for ln in R._pca_lines(lossy95, [DS]) if "95" in ln["claim"])["status"] == "not reproduced"
 
 
-def grid(ds, method, group, param, values, metrics):
-    """Keys of one grid row group; ``metrics(value) -> {metric: number}``."""
-    return {f"{ds}.{method}.{group}.{param}{v}.{m}": x for v in values for m, x in metrics(v).items()}
+PARAMS = dict(datasets=DATASETS, report_columns=COLS, n_queries=500, n_gallery=None,
+              limit_per_class={"cifar10:efficientnet-lite0": {"test": 50}},
+              kmeans_K={"cifar10": [10, 20, 100, 200, 1000], "imagenet": [200, 500, 1000, 2000]},
+              lsh_H={"cifar10": [3, 4, 7, 8, 10], "imagenet": [10, 15, 30, 100]},
+              neural_J={"cifar10": [4, 8, 16, 32], "imagenet": [20, 80, 100]},
+              kmeans_pca=[None, 0.95, 20, 10], lsh_L=[3, 6, 12], lsh_center=False, neural_L=8, neural_hidden=800,
+              neural_weights=[0.3, 0.3, 0.4], neural_epochs=20, neural_lr=0.001)
 
 
-def point(p10, mapr=50.0, cands=100.0, **kw):
-    return {"p_at_10": p10, "p_at_50": p10 - 5, "map_retrieved": mapr, "map_gallery": kw.get("mapg", 10.0),
-            "recall_at_10": kw.get("recall", 50.0), "candidates_per_query": cands, "query_ms": 0.1}
+def test_settings_table_lists_the_deviations_and_follows_the_parameters():
+    table = V.settings_table(PARAMS, R.settings(PARAMS))
+    rows = dict(zip(table.setting, table["this run"], strict=True))
+    assert "ImageNet: 200, 500, 1000, 2000" in rows["k-means K grid"]
+    assert "ImageNet: 1000, 2000, 5000, 10000" in table.set_index("setting").loc["k-means K grid", "source"]
+    assert "CIFAR-100 is not run" in rows["datasets"]
+    assert "20,000-image subset" in rows["galleries"]
+    assert "500" in rows["queries"]
+    assert "one network per dataset" in rows["neural LSH networks"]
+    assert "not stated in the report" in rows['what "mAP" means']
+    for same in ("LSH H grid", "neural LSH J grid", "LSH tables", "neural LSH tables", "PCA before k-means"):
+        assert same not in rows  # the report's values: no row
+    # a changed parameter changes the table
+    other = {**PARAMS, "neural_L": 4, "kmeans_K": {**PARAMS["kmeans_K"], "imagenet": [1000, 2000, 5000, 10000]}}
+    changed = V.settings_table(other, R.settings(other))
+    assert "neural LSH tables" in set(changed.setting) and "k-means K grid" not in set(changed.setting)
+    text = R.settings_markdown(PARAMS)
+    assert "ResNet-56 (the CIFAR-10 features) was trained on the CIFAR-10 training split, which is the gallery" in text
+    assert "Tiny-ImageNet" in text and page_problems(text) == []
+    assert "25 GB Hugging Face copy" in text  # the report's ImageNet was not the full ImageNet
 
 
-def smoke_like(ds="cifar10-resnet56-cifar10", best=(80.0, 70.0, 60.0), exact_ms=(0.05, 0.05)):
-    """The keys a smoke-profile run records (one dataset, tiny grids) plus best / claim keys."""
-    r = {}
-    for g in ("pca-none", "pca-0_95", "pca-10"):
-        r |= grid(ds, "kmeans", g, "K", (5, 20), lambda K: point(80 - K / 5, 60 + K, 300 / K, mapg=40 - K))
-    r |= grid(ds, "lsh", "L2", "H", (3, 8), lambda H: point(78 - H, 55 + H, 300 / H))
-    r |= grid(ds, "neural-lsh", "L4", "J", (4, 8), lambda J: point(79 - J, 50 + J, 200 / J))
-    r |= grid(ds, "faiss-ivf", "nprobe1", "nlist", (8,), lambda v: point(75, cands=40))
-    r |= grid(ds, "faiss-lsh", "cand20", "bits", (32,), lambda v: point(74, cands=20, recall=90))
-    r |= {f"exact.{ds}.{m}": x for m, x in point(78, 40.0, 300.0, recall=100.0).items()}
-    r[f"exact.{ds}.query_ms"], r[f"exact.{ds}.faiss_flat_query_ms"] = exact_ms
-    for m, v in zip(("kmeans", "lsh", "neural-lsh"), best):
-        r[f"best.{ds}.{m}.p_at_10"] = v
-    for metric in ("p_at_10", "p_at_50", "map_retrieved"):
-        r[f"claim.{ds}.{metric}.neural_gt_lsh_gt_kmeans"] = best[2] > best[1] > best[0]
-    return r
-
-
-def test_smoke_profile_keys_render_and_name_what_did_not_run():
-    r = smoke_like()
-    text = R.discussion_markdown(r, ["cifar10:resnet56-cifar10"], None, {"cifar10": "cifar10"})
+def test_smoke_profile_keys_render_and_name_what_did_not_run(rec):
+    text = R.discussion_markdown(rec, [SPEC], None, {"cifar10": "cifar10"})
     assert "## " not in text and text.strip()
     assert "every query of each test split" in text
-    assert "k-means (no PCA) | K = 5 -> 20" in text
-    # a run of only the requested dataset names nothing as missing; asking for more names it
     assert "Not in this run" not in text
-    text = R.discussion_markdown(r, DATASETS, None, COLUMNS)
+    text = R.discussion_markdown(rec, DATASETS, None, COLS)
     assert "*Not in this run:* `cifar10:efficientnet-lite0` (no recorded results)" in text
-    assert "tiny-imagenet:efficientnet-lite0" in text
+    assert page_problems(text) == []
 
 
-def test_partial_and_empty_records_render():
-    ds = "cifar10-resnet56-cifar10"
-    only_exact = {k: v for k, v in smoke_like().items() if k.startswith("exact.")}
-    text = R.discussion_markdown(only_exact, ["cifar10:resnet56-cifar10"], 100, {"cifar10": "cifar10"})
+def test_partial_and_empty_records_render(rec):
+    only_exact = {k: v for k, v in rec.items() if k.startswith("exact.")}
+    text = R.discussion_markdown(only_exact, [SPEC], 100, {"cifar10": "cifar10"})
     assert "the grid trends" in text and "the method ranking" in text and "the PCA comparison" in text
-    assert f"exact.{ds}" not in text
-    text = R.discussion_markdown({}, DATASETS, 500, COLUMNS)
-    assert "Not in this run" in text
+    assert f"exact.{DS}" not in text
+    assert "Not in this run" in R.discussion_markdown({}, DATASETS, 500, COLS)
+    assert R.claim_table({}, DATASETS).empty and R.trend_table({}, DATASETS, COLS).empty
 
 
-def test_ordering_flips_the_sentence():
-    cols, specs = {"cifar10": "cifar10"}, ["cifar10:resnet56-cifar10"]
-    kmeans_first = R.discussion_markdown(smoke_like(best=(80.0, 60.0, 50.0)), specs, 500, cols)
-    assert "k-means clearly best" in kmeans_first and "does not hold here" in kmeans_first
-    neural_first = R.discussion_markdown(smoke_like(best=(50.0, 60.0, 80.0)), specs, 500, cols)
-    assert "neural LSH clearly best" in neural_first and "k-means clearly best" not in neural_first
-    assert "*The claim neural LSH > random-hyperplane LSH > k-means holds here*" in neural_first
-    # the same gap is a tie with few queries, a clear win with many
-    close = smoke_like(best=(80.0, 77.0, 76.0))
-    assert "(a tie" in R.discussion_markdown(close, specs, 50, cols)
-    assert "(a tie" not in R.discussion_markdown(close, specs, 100_000, cols)
+def test_query_time_sentence_follows_the_numbers(rec):
+    r = dict(rec)
+    r[f"exact.{DS}.query_ms"], r[f"exact.{DS}.faiss_flat_query_ms"] = 0.05, 0.05
+    assert ", alike;" in R.discussion_markdown(r, [SPEC], 150, {"cifar10": "cifar10"})
+    r[f"exact.{DS}.query_ms"] = 0.5
+    assert "10.00x, not alike" in R.discussion_markdown(r, [SPEC], 150, {"cifar10": "cifar10"})
 
 
-def test_trend_and_query_time_follow_the_numbers():
-    cols, specs = {"cifar10": "cifar10"}, ["cifar10:resnet56-cifar10"]
-    r = smoke_like()
-    assert "the report's pattern holds on every row" in R.discussion_markdown(r, specs, 500, cols)
-    ds = "cifar10-resnet56-cifar10"
-    r[f"{ds}.lsh.L2.H8.map_retrieved"] = 1.0  # mAP now falls with more hyperplanes
-    text = R.discussion_markdown(r, specs, 500, cols)
-    assert "the pattern fails for random-hyperplane LSH on CIFAR-10 / ResNet-56" in text
-    assert ", alike)" in text
-    slow = R.discussion_markdown(smoke_like(exact_ms=(0.5, 0.05)), specs, 500, cols)
-    assert "10.00x, not alike" in slow
+def test_long_grid_tables_have_human_labels_and_a_short_summary(rec):
+    import pandas as pd
+
+    rows = [{"dataset": DS, "report_dataset": "cifar10", "group": g, "param": "K", "value": K, "p_at_10": 70.0,
+             "report_p_at_10": 75.0, "p_at_50": 60.0, "report_p_at_50": None, "map_retrieved": 50.0, "report_map": 57.0,
+             "map_gallery": 30.0, "recall_at_10": 80.0, "candidates_per_query": 100.0}
+            for g in ("pca-none", "pca-0_95", "pca-20", "pca-10") for K in (10, 20, 100, 200, 1000, 2000, 5000, 10000)]
+    compared = pd.DataFrame(rows)
+    shown = R.compare_display(compared)
+    assert not any("_" in c for c in shown.columns) and "report precision@50 (%)" not in shown.columns
+    summary = R.grid_summary(compared, "kmeans")
+    assert len(summary) == 4 and set(summary.setting) == {"no PCA", "PCA, 95 % variance", "PCA to 20 dims",
+                                                         "PCA to 10 dims"}
+    assert page_problems(V.md_table(summary)) == []

@@ -30,7 +30,7 @@ def smoke(tmp_path_factory):
             mp.setenv(var, str(tmp / sub))
         run = runner.run_notebook(STEM, profile="smoke", workdir=tmp / "run")
     assert run.status == "ok", run.error
-    return run.results, tmp / "run"
+    return run.results, tmp / "run", run.output_path
 
 
 def grid_points(r, metric):
@@ -46,7 +46,7 @@ def grid_points(r, metric):
 @pytest.mark.notebook
 @pytest.mark.realdata
 def test_smoke_run_records_grid_and_exact(smoke):
-    r, workdir = smoke
+    r, workdir, _ = smoke
     # exact ceiling: 300 gallery items, every one scanned, recall 100 by definition
     assert r[f"exact.{DS}.candidates_per_query"] == 300
     assert r[f"exact.{DS}.recall_at_10"] == 100.0
@@ -80,7 +80,7 @@ def test_smoke_run_records_grid_and_exact(smoke):
 @pytest.mark.notebook
 @pytest.mark.realdata
 def test_metrics_are_bounded_by_the_exact_search(smoke):
-    r, _ = smoke
+    r, _, _ = smoke
     n_gallery = r[f"exact.{DS}.candidates_per_query"]
     recalls = grid_points(r, "recall_at_10")
     assert len(recalls) == 13  # smoke grid: 6 k-means, 2 LSH, 2 neural LSH, 2 IVF, 1 faiss LSH
@@ -103,15 +103,45 @@ def test_metrics_are_bounded_by_the_exact_search(smoke):
 @pytest.mark.realdata
 @pytest.mark.parametrize("metric", ["p_at_10", "p_at_50", "map_retrieved"])
 def test_best_values_and_claim_follow_the_grid(smoke, metric):
-    r, _ = smoke
+    from zsl_lib.experiments import lsh_compare as C
+    from zsl_lib.experiments import verdicts as V
+
+    r, _, _ = smoke
     points = grid_points(r, metric)
     best = {}
     for method in ("kmeans", "lsh", "neural-lsh"):
         best[method] = max(v for (m, _), v in points.items() if m == method)
         assert r[f"best.{DS}.{method}.{metric}"] == pytest.approx(best[method]), method
-    claim = r[f"claim.{DS}.{metric}.neural_gt_lsh_gt_kmeans"]
-    recorded = {m: r[f"best.{DS}.{m}.{metric}"] for m in best}
-    assert claim == (recorded["neural-lsh"] > recorded["lsh"] > recorded["kmeans"])
+    # each step of the claim is a paired interval between the best grid points; the ordering needs both
+    steps = C.claim_steps(DS, metric)
+    for (a, b), key in zip((("neural-lsh", "lsh"), ("lsh", "kmeans")), steps, strict=True):
+        cmp = V.read_comparison(r, key)
+        assert cmp["diff"] == pytest.approx(best[a] - best[b])
+        assert cmp["lo"] <= cmp["diff"] <= cmp["hi"] and cmp["n"] == 100 and cmp["method"] == "paired bootstrap"
+    assert r[f"claim.{DS}.{metric}.neural_gt_lsh_gt_kmeans"] == V.ordering_holds(r, steps)
+
+
+@pytest.mark.notebook
+@pytest.mark.realdata
+def test_cost_includes_the_routing_and_the_page_is_clean(smoke):
+    import nbformat
+
+    from zsl_lib.pages import page_problems, render_page
+
+    r, _, executed = smoke
+    for key in ("K5", "K20"):  # k-means: candidates + K centroids (no PCA)
+        K = int(key[1:])
+        assert r[f"{DS}.kmeans.pca-none.{key}.scanned_per_query"] == pytest.approx(
+            r[f"{DS}.kmeans.pca-none.{key}.candidates_per_query"] + K)
+    assert r[f"{DS}.faiss-lsh.cand20.bits32.scanned_per_query"] > r[f"exact.{DS}.candidates_per_query"]
+    nb = nbformat.read(executed, as_version=4)
+    assert nb.cells[-1].metadata.get("tags") == ["summary"]
+    page = render_page(nb, executed.parent / "page", STEM).read_text()
+    assert page_problems(page) == [], page_problems(page)
+    assert page.index("## Summary") < page.index("## Settings against the source") < page.index("## Embeddings")
+    assert "ResNet-56 (the CIFAR-10 features) was trained on the CIFAR-10 training split" in page
+    assert "grid points that cannot run on a dataset:" not in page
+    assert "NaN" not in page and "p_at_10" not in page  # human labels only
 
 
 @pytest.mark.notebook
@@ -140,3 +170,20 @@ def test_committed_notebook_has_no_outputs_and_one_parameters_cell():
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     assert sum("parameters" in c["metadata"].get("tags", []) for c in nb["cells"]) == 1
+
+
+def test_headline_entries_name_the_baseline_and_the_report_value():
+    from zsl_lib.experiments import lsh_source
+
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / f"{STEM}.ipynb").read_text())
+    entries = nb["metadata"]["zsl"]["headline"]
+    assert all(isinstance(e, dict) and e["label"] and e["percent"] is True for e in entries)
+    keys = runner.headline_keys(STEM)
+    assert keys == [e["key"] for e in entries]
+    assert "exact.tiny-imagenet-efficientnet-lite0.p_at_10" in keys  # the reference beside the methods
+    for e in entries:  # the report's value named for each method is its best on the ImageNet column
+        if "source_key" in e:
+            method = e["key"].split(".")[2]
+            best = max(v for k, v in lsh_source.SOURCE.items()
+                       if k.startswith(f"{method}.imagenet.") and k.endswith(".p_at_10"))
+            assert lsh_source.SOURCE[e["source_key"]] == best

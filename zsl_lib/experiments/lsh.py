@@ -8,18 +8,26 @@ embeddings with labels, and the exact cosine neighbours of every query (the ceil
 - ``map_retrieved``: AP over each query's whole ranked candidate list (the report's mAP);
 - ``map_gallery``: standard AP over the gallery (relevant items never retrieved contribute 0);
 - ``recall_at_10``: fraction of the exact 10 nearest neighbours (cosine) in the index's top 10;
-- ``candidates_per_query``: gallery items scanned per query;
+- ``candidates_per_query``: gallery items scored by cosine per query (the bucket candidates; for
+  FAISS IndexLSH the Hamming-nearest codes it re-ranks);
+- ``scanned_per_query``: :data:`COST_DEFINITION`: every vector a query is compared with, the
+  candidates plus the routing (:func:`routing_per_query`: k-means / IVF centroids, hash
+  projections, FAISS IndexLSH's scan of every gallery code);
 - ``query_ms``: wall time of a top-k search per query (for the bucket indexes measured on the
   ``search`` code path inside the evaluation pass with k = 50: candidate lookup, cosine scoring,
   top-k selection; for FAISS indexes with their own ``search``, a separate ``search(Q, 10)``);
 - ``fit_s``: build time; ``empty_fraction``: queries with no candidate at all.
 
-Metrics are percentages (x100) like the report's tables.
+Metrics are percentages (x100) like the report's tables. ``evaluate`` also returns
+``per_query``: the per-query scores of the percentage metrics, which the page's paired intervals
+resample (:mod:`zsl_lib.experiments.lsh_compare`). The module is split along its seams: the report
+comparison and verdicts in :mod:`~zsl_lib.experiments.lsh_compare`, the figures in
+:mod:`~zsl_lib.experiments.lsh_figures`, the report's numbers and the page's prose in
+:mod:`~zsl_lib.experiments.lsh_report` (their public names are importable from here too).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,9 +44,26 @@ from ..index.kmeans import KMeansBuckets
 from ..index.lsh import RandomHyperplaneLSH
 from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
 from ..metrics import retrieval as R
-from ..plots import display_name
 from ..validation import check_float, check_int, check_matrix, check_name_list, check_positive_ints
-from .lsh_report import REPORT, SOURCE  # noqa: F401  (SOURCE: the report's numbers, read through notebook 04's zsl.driver)
+from .lsh_compare import (  # noqa: F401  (re-exported: the notebook and older code import them from here)
+    best_per_method,
+    compare_with_report,
+    ordering_holds,
+    record_comparisons,
+    report_best,
+    report_table,
+)
+from .lsh_figures import (  # noqa: F401  (re-exported)
+    FIGURE_METHODS,
+    METHOD_NAMES,
+    METHOD_STYLE,
+    dataset_name,
+    group_name,
+    plot_query_time,
+    plot_tradeoff,
+    plot_vs_report,
+)
+from .lsh_source import REPORT, SOURCE  # noqa: F401  (SOURCE: the report's numbers, read through notebook 04's zsl.driver)
 
 METHODS = {
     "kmeans": KMeansBuckets,
@@ -48,7 +73,14 @@ METHODS = {
     "faiss-lsh": FaissLSH,
 }
 METRIC_KEYS = ("p_at_10", "p_at_50", "map_retrieved", "map_gallery", "recall_at_10",
-               "candidates_per_query", "query_ms")
+               "candidates_per_query", "scanned_per_query", "query_ms")
+COST_DEFINITION = (
+    "the gallery items scored by cosine (the candidates) plus the routing "
+    "comparisons that chose them: K centroids for k-means buckets (and the PCA projection's dims when "
+    "PCA is used), nlist centroids for FAISS IVFFlat, L x H hyperplanes for random-hyperplane LSH, the "
+    "network outputs the L tables use for neural LSH, and for FAISS IndexLSH its projection bits plus "
+    "every gallery code (a full Hamming scan: each comparison is a few bytes of XOR, much cheaper than a "
+    "float dot product, but it is a scan of the whole gallery); exact search compares every gallery item")
 # query split used as queries for each dataset (gallery = "train")
 QUERY_SPLIT = {"cifar10": "test", "cifar100": "test", "tiny-imagenet": "val"}
 #: ``datasets`` entry for a user's own labelled data (see :func:`check_user` / :func:`load_user_task`)
@@ -284,15 +316,37 @@ def load_task(
 def exact_results(task: RetrievalTask, *, chunk_rows: int = 128) -> dict:
     """Metrics of exact cosine search (the ceiling): every gallery item is a candidate."""
     rel = R.label_relevance(task.yq, task.y, task.exact_ids)
-    return {
-        "p_at_10": 100 * R.precision_at_k(rel, 10),
-        "p_at_50": 100 * R.precision_at_k(rel, 50),
-        "map_gallery": 100
-        * R.full_ranking_average_precision(task.Q, task.X, task.yq, task.y, chunk_rows=chunk_rows),
-        "recall_at_10": 100.0,
-        "candidates_per_query": float(task.n_gallery),
-        "query_ms": task.exact_ms,
+    pq = {
+        "p_at_10": 100 * R.precision_at_k(rel, 10, average=False),
+        "p_at_50": 100 * R.precision_at_k(rel, 50, average=False),
+        "map_gallery": 100 * R.full_ranking_average_precision(task.Q, task.X, task.yq, task.y,
+                                                              chunk_rows=chunk_rows, average=False),
+        "recall_at_10": np.full(task.Q.shape[0], 100.0),
     }
+    pq["map_retrieved"] = pq["map_gallery"]  # the whole gallery is retrieved
+    return {
+        **{m: float(pq[m].mean()) for m in ("p_at_10", "p_at_50", "map_gallery", "recall_at_10")},
+        "candidates_per_query": float(task.n_gallery),
+        "scanned_per_query": float(task.n_gallery),
+        "query_ms": task.exact_ms,
+        "per_query": pq,
+    }
+
+
+def routing_per_query(index, n_gallery: int) -> float:
+    """Vectors a query of a fitted ``index`` is compared with *before* its candidates are scored
+    (see :data:`COST_DEFINITION`)."""
+    if isinstance(index, KMeansBuckets):
+        return float(index.n_clusters + (index.n_components_ if index.pca_ is not None else 0))
+    if isinstance(index, FaissIVFFlat):
+        return float(index.n_lists)
+    if isinstance(index, RandomHyperplaneLSH):
+        return float(index.n_tables * index.n_bits)
+    if isinstance(index, NeuralLSH):
+        return float(np.unique(index.bit_indices_).size)
+    if isinstance(index, FaissLSH):
+        return float(index.n_bits + n_gallery)
+    raise TypeError(f"routing_per_query: no cost model for {type(index).__name__}; add one")
 
 
 def evaluate(
@@ -328,16 +382,17 @@ def evaluate(
         t0 = time.perf_counter()
         index.search(task.Q, 10)
         search_s = time.perf_counter() - t0
+    names = {"p10": "p_at_10", "p50": "p_at_50", "apr": "map_retrieved", "apg": "map_gallery", "rec": "recall_at_10"}
+    pq = {names[k]: 100 * per_q[k] for k in names}
+    candidates = float(per_q["cand"].mean())
     return {
-        "p_at_10": 100 * per_q["p10"].mean(),
-        "p_at_50": 100 * per_q["p50"].mean(),
-        "map_retrieved": 100 * per_q["apr"].mean(),
-        "map_gallery": 100 * per_q["apg"].mean(),
-        "recall_at_10": 100 * per_q["rec"].mean(),
-        "candidates_per_query": per_q["cand"].mean(),
+        **{m: float(v.mean()) for m, v in pq.items()},
+        "candidates_per_query": candidates,
+        "scanned_per_query": candidates + routing_per_query(index, task.n_gallery),
         "query_ms": 1000 * search_s / nq,
         "fit_s": fit_s,
         "empty_fraction": float((per_q["cand"] == 0).mean()),
+        "per_query": pq,
     }
 
 
@@ -529,6 +584,7 @@ def _exact_baselines(task: RetrievalTask) -> pd.DataFrame:
     faiss_ms = 1000 * (time.perf_counter() - t0) / task.Q.shape[0]
     fl = {**ours, "method": "faiss-flat", "group": "exact", "query_ms": faiss_ms}
     ours["map_retrieved"] = fl["map_retrieved"] = ours["map_gallery"]
+    fl["per_query"] = None  # same neighbours as ours: compared once, through the exact row
     return pd.DataFrame([ours, fl])
 
 
@@ -557,283 +613,3 @@ def record_grid(df: pd.DataFrame, record_fn, exact: pd.DataFrame | None = None) 
                 record_fn(f"exact.{r['dataset']}.faiss_flat_query_ms", float(r["query_ms"]))
                 n += 1
     return n
-
-
-# ------------------------------------------------------------------------------------------------
-# comparison with the report
-
-
-def report_table(method: str) -> pd.DataFrame:
-    """The report's table for ``method`` ("kmeans", "lsh", "neural-lsh") in long form.
-
-    Columns: ``dataset`` (cifar10 / cifar100 / imagenet), ``method``, ``setting`` (k-means: "none"
-    or "248" PCA dims; LSH: number of tables; neural LSH: 8 tables), ``param`` ("K", "H", "J"),
-    ``value``, ``p_at_10``, ``p_at_50``, ``map`` (percent). Built from :data:`REPORT`.
-    """
-    if method not in REPORT:
-        raise ValueError(f"method must be one of {tuple(REPORT)}; got {method!r}")
-    rows = [
-        {"dataset": ds, "method": method, "setting": setting, "param": t["param"], "value": v,
-         **{m: numbers[m][i] for m in ("p_at_10", "p_at_50", "map")}}
-        for ds, t in REPORT[method].items()
-        for setting, numbers in t["settings"].items()
-        for i, v in enumerate(t["values"])
-    ]
-    return pd.DataFrame(rows)
-
-
-def report_best(metric: str = "p_at_10") -> pd.DataFrame:
-    """Best value of ``metric`` per dataset and method over the report's grids (dataset x method)."""
-    frames = pd.concat([report_table(m) for m in REPORT])
-    return frames.pivot_table(index="dataset", columns="method", values=metric, aggfunc="max")
-
-
-def _report_setting(method: str, group: str):
-    """Our grid group -> the report's setting ("none"/"248" PCA, number of tables)."""
-    if method == "kmeans":
-        # the report's "PCA 248" kept 95 % of the variance of its 512-d ResNet-18 embedding
-        return {"pca-none": "none", "pca-0_95": "248", "pca-248": "248"}.get(group)
-    if method in ("lsh", "neural-lsh") and group.startswith("L"):
-        return int(group[1:])
-    return None
-
-
-def compare_with_report(grid: pd.DataFrame, method: str, report_names: dict) -> pd.DataFrame:
-    """Our grid rows of ``method`` with the report's numbers beside them.
-
-    ``report_names`` maps our dataset registry name (``grid.source``) to the report's column
-    (``"cifar10"``, ``"cifar100"``, ``"imagenet"``). Columns: dataset, group, param, value, then
-    ``p_at_10`` / ``report_p_at_10``, ``p_at_50`` / ``report_p_at_50``, ``map_retrieved`` /
-    ``report_map``, ``map_gallery``, ``recall_at_10``, ``candidates_per_query``.
-    """
-    ours = grid[(grid.method == method) & grid.p_at_10.notna()].copy()
-    rep = report_table(method)
-    ours["report_dataset"] = ours.source.map(report_names)
-    ours["setting"] = [_report_setting(method, g) for g in ours.group]
-    rep = rep.rename(columns={"dataset": "report_dataset", "p_at_10": "report_p_at_10",
-                              "p_at_50": "report_p_at_50", "map": "report_map"})
-    rep["setting"] = rep.setting.astype(object)
-    merged = ours.merge(
-        rep[
-            ["report_dataset", "setting", "value", "report_p_at_10", "report_p_at_50", "report_map"]
-        ],
-        on=["report_dataset", "setting", "value"],
-        how="left",
-    )
-    cols = ["dataset", "group", "param", "value", "p_at_10", "report_p_at_10", "p_at_50",
-            "report_p_at_50", "map_retrieved", "report_map", "map_gallery", "recall_at_10",
-            "candidates_per_query"]
-    return merged[cols].round(2)
-
-
-def best_per_method(
-    grid: pd.DataFrame, metric: str = "p_at_10", methods=("kmeans", "lsh", "neural-lsh")
-) -> pd.DataFrame:
-    """Best ``metric`` over each method's grid, per dataset (dataset x method)."""
-    g = grid[grid.method.isin(methods) & grid[metric].notna()]
-    return g.pivot_table(index="dataset", columns="method", values=metric, aggfunc="max")[
-        list(methods)
-    ]
-
-
-def ordering_holds(best: pd.DataFrame) -> pd.Series:
-    """Whether neural LSH > random-hyperplane LSH > k-means holds in each row of ``best``."""
-    return (best["neural-lsh"] > best["lsh"]) & (best["lsh"] > best["kmeans"])
-
-
-# ------------------------------------------------------------------------------------------------
-# figures
-
-#: the methods in the figures' order, each with its own clearly distinct hue and marker
-FIGURE_METHODS = ("kmeans", "lsh", "neural-lsh", "faiss-ivf", "faiss-lsh", "exact", "faiss-flat")
-METHOD_STYLE = {
-    "kmeans": ("#1f77b4", "o"),  # blue
-    "lsh": ("#ff7f0e", "s"),  # orange
-    "neural-lsh": ("#2ca02c", "^"),  # green
-    "faiss-ivf": ("#9467bd", "D"),  # purple
-    "faiss-lsh": ("#d62728", "v"),  # red
-}
-# kept for code that imported them: the names now live in zsl_lib.plots.DISPLAY_NAMES
-METHOD_NAMES = {m: display_name(m) for m in FIGURE_METHODS}
-_LABELS = {m: display_name(m) for m in ("p_at_10", "p_at_50", "map_retrieved", "map_gallery",
-                                       "recall_at_10", "candidates_per_query")}
-
-_GROUP_PATTERNS = (
-    (re.compile(r"^L(\d+)$"), "{} hash tables"),
-    (re.compile(r"^pca-(\d+)$"), "PCA to {} dims"),
-    (re.compile(r"^nprobe(\d+)$"), "nprobe = {}"),
-    (re.compile(r"^cand(\d+)$"), "{} candidates re-ranked"),
-)
-
-
-def group_name(group: str) -> str:
-    """A grid group (``"pca-0_95"``, ``"L12"``, ``"nprobe8"``) as a reader reads it."""
-    for pattern, fmt in _GROUP_PATTERNS:
-        m = pattern.match(group)
-        if m:
-            return fmt.format(m.group(1))
-    return display_name(group)
-
-
-def dataset_name(dataset: str) -> str:
-    """A task (named ``"cifar10-resnet56-cifar10"`` by :func:`load_task`, or a ``"cifar10:resnet56-cifar10"``
-    spec) as a two-line panel title: ``"CIFAR-10\nResNet-56 (CIFAR-10-trained) features"`` (on one
-    line it runs into the next panel's); names it does not know are shown as they are."""
-    name, sep, encoder = dataset.partition(":")
-    if not sep:
-        known = sorted([*QUERY_SPLIT, USER], key=len, reverse=True)  # the longest dataset prefix
-        name, encoder = next(((d, dataset[len(d) + 1 :]) for d in known if dataset.startswith(d + "-")), (dataset, ""))
-    return f"{display_name(name)}\n{display_name(encoder)} features" if encoder else display_name(name)
-
-
-def _value_ticks(ax, values):
-    """Log x axis with the grid values themselves as tick labels."""
-    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter  # noqa: PLC0415
-
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(FixedLocator(values))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(ScalarFormatter())
-
-
-def _log_x(ax):
-    """Log x axis labelled at powers of ten only."""
-    from matplotlib.ticker import NullFormatter  # noqa: PLC0415
-
-    ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def _legend_below(fig, axes, ncol: int | None = None):
-    """One legend for the whole figure, below the panels (the panels' data stay uncovered)."""
-    handles, labels = {}, []
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in handles:
-                handles[lab] = h
-                labels.append(lab)
-    ncol = ncol or max(1, min(len(labels), int(fig.get_figwidth() / 1.9)))  # as many as fit
-    fig.legend([handles[lab] for lab in labels], labels, loc="outside lower center", ncol=ncol,
-               fontsize=8, markerscale=1.4, frameon=False)
-
-
-def plot_vs_report(
-    compared: pd.DataFrame, method: str, *, metrics=("p_at_10", "p_at_50", "map_retrieved")
-):
-    """One row per dataset, one column per metric: ours (solid, per group) vs the report (dashed)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    datasets = list(dict.fromkeys(compared.dataset))
-    fig, axes = plt.subplots(
-        len(datasets),
-        len(metrics),
-        figsize=(4.2 * len(metrics), 3.2 * len(datasets) + 0.9),
-        squeeze=False,
-        layout="constrained",
-    )
-    report_col = {
-        "p_at_10": "report_p_at_10",
-        "p_at_50": "report_p_at_50",
-        "map_retrieved": "report_map",
-    }
-    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#8c564b")
-    groups = list(dict.fromkeys(compared.group))
-    for i, ds in enumerate(datasets):
-        d = compared[compared.dataset == ds]
-        for j, m in enumerate(metrics):
-            ax = axes[i, j]
-            for group, gd in d.groupby("group", sort=False):
-                color = palette[groups.index(group) % len(palette)]
-                ax.plot(gd.value, gd[m], "o-", color=color, label=f"ours, {group_name(group)}")
-                if m in report_col and gd[report_col[m]].notna().any():
-                    ax.plot(
-                        gd.value,
-                        gd[report_col[m]],
-                        "s--",
-                        color=color,
-                        alpha=0.6,
-                        label=f"report, {group_name(group)}",
-                    )
-            _value_ticks(ax, sorted(d.value.unique()))
-            ax.set_xlabel(display_name(str(d.param.iloc[0])))
-            ax.set_ylabel(display_name(m))
-            ax.set_title(dataset_name(ds), fontsize=9)
-    _legend_below(fig, axes, ncol=len(groups))  # one column per group: ours above the report
-    fig.suptitle(f"{display_name(method)}: ours (solid) vs the report (dashed)", fontweight="bold")
-    return fig
-
-
-def _methods_in(grid: pd.DataFrame) -> list[str]:
-    present = set(grid.method)
-    return [m for m in FIGURE_METHODS if m in present] + sorted(present - set(FIGURE_METHODS))
-
-
-def _style(meth: str, k: int) -> tuple[str, str]:
-    return METHOD_STYLE.get(meth, (f"C{k}", "o"))
-
-
-def plot_tradeoff(grid: pd.DataFrame, exact: pd.DataFrame, *, metrics=("p_at_10", "recall_at_10")):
-    """Candidates scanned per query (log x) vs each metric, every method, one column per dataset."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    datasets = list(dict.fromkeys(grid.dataset))
-    fig, axes = plt.subplots(
-        len(metrics),
-        len(datasets),
-        figsize=(4.6 * len(datasets), 3.6 * len(metrics) + 0.8),
-        squeeze=False,
-        layout="constrained",
-    )
-    methods = _methods_in(grid)
-    for j, ds in enumerate(datasets):
-        for i, m in enumerate(metrics):
-            ax = axes[i, j]
-            for k, meth in enumerate(methods):
-                d = grid[(grid.dataset == ds) & (grid.method == meth) & grid[m].notna()]
-                color, marker = _style(meth, k)
-                ax.scatter(
-                    d.candidates_per_query,
-                    d[m],
-                    s=20,
-                    color=color,
-                    marker=marker,
-                    label=display_name(meth),
-                    alpha=0.8,
-                )
-            e = exact[(exact.dataset == ds) & (exact.method == "exact")]
-            ax.axhline(float(e[m].iloc[0]), color="k", ls=":", lw=1, label="exact search")
-            _log_x(ax)
-            ax.set_xlabel(display_name("candidates_per_query"))
-            ax.set_ylabel(display_name(m))
-            ax.set_title(dataset_name(ds))
-    _legend_below(fig, axes)
-    return fig
-
-
-def plot_query_time(grid: pd.DataFrame, exact: pd.DataFrame):
-    """Query time per query (log x) vs recall@10, every method and grid point, one panel per dataset."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    datasets = list(dict.fromkeys(grid.dataset))
-    fig, axes = plt.subplots(
-        1, len(datasets), figsize=(4.6 * len(datasets), 4.4), squeeze=False, layout="constrained"
-    )
-    methods = _methods_in(grid)
-    for j, ds in enumerate(datasets):
-        ax = axes[0, j]
-        for k, meth in enumerate(methods):
-            d = grid[(grid.dataset == ds) & (grid.method == meth) & grid.query_ms.notna()]
-            color, marker = _style(meth, k)
-            ax.scatter(
-                d.query_ms, d.recall_at_10, s=20, color=color, marker=marker,
-                label=display_name(meth), alpha=0.8,
-            )
-        for ls, meth in ((":", "exact"), ("--", "faiss-flat")):
-            e = exact[(exact.dataset == ds) & (exact.method == meth)]
-            ax.axvline(float(e.query_ms.iloc[0]), color="k", ls=ls, lw=1, label=display_name(meth))
-        _log_x(ax)
-        ax.set_xlabel(display_name("query_ms"))
-        ax.set_ylabel(display_name("recall_at_10"))
-        ax.set_title(dataset_name(ds))
-    _legend_below(fig, axes)
-    return fig
