@@ -127,7 +127,7 @@ def test_ann_figure_legend_stays_clear_of_the_title():
     fig.canvas.draw()
     r = fig.canvas.get_renderer()
     legend = fig.legends[0].get_window_extent(r)
-    title = fig.axes[0].title.get_window_extent(r)
+    title = fig._suptitle.get_window_extent(r)
     assert legend.y1 <= title.y0  # the legend (with its title) lies below the figure's title
     assert not legend.overlaps(fig.axes[0].get_window_extent(r))
 

@@ -70,8 +70,10 @@ def test_every_printed_decimal_is_a_recorded_or_derived_value(committed, text):
                 allowed.add(f"{abs(v):.{nd}f}")
             allowed.add(R.fmt_count(abs(v)))
 
-    for v in committed.values():
+    for k, v in committed.items():
         add(v)
+        if k.endswith((".diff", ".lo", ".hi")) and isinstance(v, float):
+            add(100 * v)  # intervals are printed in points
     for v in SOURCE.values():
         add(v)
     r = committed

@@ -247,8 +247,8 @@ def plot_ann_curves(curves: pd.DataFrame, title: str, fraction: float = 0.05):
     ax.axvline(fraction, color="grey", ls=":", lw=1, label=f"{fraction:.0%} of the gallery")
     ax.set_xscale("log")
     ax.set(xlabel="fraction of the gallery scanned (log)", ylabel="recall@10 (exact cosine top-10)", ylim=(0, 1.02))
-    ax.set_title(title, fontweight="bold")
-    # the legend below the axes: nothing of it can reach the title
+    fig.suptitle(title, fontweight="bold")  # above the plot
+    # the legend below the axes: nothing of it, its title included, can reach the figure's title
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize="small", ncol=3,
                title="lines: best recall so far; dots: single settings", title_fontsize="small")
     return fig
