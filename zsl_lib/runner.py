@@ -107,8 +107,11 @@ def headline_keys(stem: str) -> list[str]:
     ``zsl.headline``), shown in the runner's summary table."""
     meta = json.loads(_resolve(stem).read_text()).get("metadata", {})
     keys = meta.get("zsl", {}).get("headline", [])
+    # an entry is a recorded key, or a dict {"key": <recorded key>, "label": ..., "percent": ...}
+    keys = [k.get("key") if isinstance(k, dict) else k for k in keys] if isinstance(keys, list) else keys
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise ValueError(f"{stem}: notebook metadata zsl.headline must be a list of recorded keys, got {keys!r}")
+        raise ValueError(f"{stem}: notebook metadata zsl.headline must be a list of recorded keys (or of dicts "
+                         f"with a 'key'), got {keys!r}")
     return keys
 
 
