@@ -53,6 +53,85 @@ def test_value_at_fraction_interpolates_envelope():
     assert np.isnan(ex.value_at_fraction(c, "other", 0.05))
 
 
+def test_per_query_recall_at_fraction_follows_the_envelope():
+    # three curve points of 4 queries; the envelope's holder at 0.04 is the first point (0.5 > 0.4)
+    pq = [np.array([1.0, 0.0, 0.5, 0.5]), np.array([0.0, 0.0, 0.8, 0.8]), np.array([1.0, 1.0, 0.6, 1.0])]
+    c = pd.DataFrame({"method": "m", "fraction_scanned": [0.02, 0.04, 0.08], "recall_at_10": [p.mean() for p in pq],
+                      "per_query_recall": pq})
+    np.testing.assert_allclose(ex.per_query_at_fraction(c, "m", 0.04), pq[0])  # not the second point's
+    got = ex.per_query_at_fraction(c, "m", 0.06)
+    np.testing.assert_allclose(got, 0.5 * pq[0] + 0.5 * pq[2])
+    for f in (0.01, 0.03, 0.05, 0.07, 0.2):  # the mean over the queries is the curve's value
+        assert ex.per_query_at_fraction(c, "m", f).mean() == pytest.approx(ex.value_at_fraction(c, "m", f))
+    with pytest.raises(ValueError, match="no curve points for method 'other'"):
+        ex.per_query_at_fraction(c, "other", 0.05)
+    # a paired interval from the same per-query rows
+    d = pd.concat([c, c.assign(method="n", per_query_recall=[p * 0.5 for p in pq],
+                               recall_at_10=c.recall_at_10 * 0.5)], ignore_index=True)
+    cmp = ex.paired_at_fraction(d, "m", "n", 0.08)
+    assert cmp["diff"] == pytest.approx(0.5 * pq[2].mean()) and cmp["lo"] <= cmp["diff"] <= cmp["hi"]
+
+
+def test_seed_comparisons_pair_the_seeds():
+    rows = []
+    for c in (2, 4):
+        for seed in range(3):
+            base = 0.4 + 0.05 * seed  # a shared per-seed offset: pairing removes it
+            rows += [{"setting": "kaiming_triplet", "n_clusters": c, "seed": seed, "v_measure": base + 0.02},
+                     {"setting": "random_triplet", "n_clusters": c, "seed": seed, "v_measure": base},
+                     {"setting": "kaiming_ce", "n_clusters": c, "seed": seed, "v_measure": base + 0.01 + 0.001 * seed},
+                     {"setting": "fixed", "n_clusters": c, "seed": seed, "v_measure": base - 0.1 + 0.001 * seed}]
+    out = ex.seed_comparisons(pd.DataFrame(rows))
+    k = out[("kaiming_vs_random_triplet", 2)]
+    assert k["diff"] == pytest.approx(0.02) and k["lo"] == pytest.approx(0.02) and k["n"] == 3
+    f = out[("fixed_vs_best_report", 4)]
+    assert f["against"] == "kaiming_triplet" and f["hi"] < 0  # below the best report setting on every seed
+    one = pd.DataFrame(rows)
+    assert ex.seed_comparisons(one[one.seed == 0]) == {}  # one seed: no interval
+
+
+def test_run_blissnet_returns_per_item_correctness():
+    rng = np.random.default_rng(0)
+    C = rng.normal(size=(12, 16)) * 3
+    y = np.repeat(np.arange(12), 20)
+    X = (C[y] + rng.normal(size=(240, 16))).astype(np.float32)
+    split = ex.zeroshot_split(y, 3, 4, seed=0)
+    zs = ex.run_blissnet(X, y, split, {"n_models": 2, "n_metaclasses": 4, "epochs": 2}, device="cpu")
+    pi = zs["per_item"]
+    assert len(pi["novel_top1"]) == len(split["novel_test"]) and len(pi["seen_top1"]) == len(split["seen_test"])
+    for k in ("novel_top1", "seen_top1", "ncm_novel_top1", "ncm_gzsl_seen_top1"):
+        assert zs[k] == pytest.approx(pi[k].mean())
+    cmps = ex.blissnet_comparisons(zs)
+    assert cmps["novel_top1"]["diff"] == pytest.approx(zs["novel_top1"] - zs["ncm_novel_top1"])
+    assert cmps["novel_top1"]["n"] == len(split["novel_test"])
+
+
+def test_bucket_colours_are_categorical():
+    from zsl_lib.experiments.bliss_plots import bucket_colormap
+
+    cmap, note = bucket_colormap(64)
+    colours = [tuple(cmap(i)) for i in range(64)]
+    assert cmap.N == 64 and len(set(colours[:60])) == 60  # a listed palette, one colour per bucket id
+    assert note and "not all can be told apart" in note
+    cmap5, note5 = bucket_colormap(5)
+    assert note5 is None and len({tuple(cmap5(i)) for i in range(5)}) == 5
+
+
+def test_ann_figure_legend_stays_clear_of_the_title():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    curves = pd.DataFrame({"method": ["bliss_fixed", "bliss_fixed", "ivf_kmeans", "ivf_kmeans"],
+                           "fraction_scanned": [0.02, 0.08, 0.03, 0.1], "recall_at_10": [0.5, 0.9, 0.6, 0.95]})
+    fig = ex.plot_ann_curves(curves, "A long title: recall@10 vs gallery scanned (B=64)")
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(r)
+    title = fig._suptitle.get_window_extent(r)
+    assert legend.y1 <= title.y0  # the legend (with its title) lies below the figure's title
+    assert not legend.overlaps(fig.axes[0].get_window_extent(r))
+
+
 def test_zeroshot_split_partitions_items():
     y = np.repeat(np.arange(10), 5)
     s = ex.zeroshot_split(y, 3, 2, seed=0)
@@ -83,8 +162,12 @@ def test_ann_curves_small(tmp_path):
     assert set(summ3.method) == {"bliss_report", "bliss_fixed", "bliss_fast", "ivf_kmeans", "rh_lsh"}
     assert len(models3["bliss_fast"].train_rows_) == 200 and models3["bliss_fast"].n_repetitions == 2
     assert (curves3.method == "bliss_fast").any()
-    pd.testing.assert_frame_equal(curves3[curves3.method == "bliss_fixed"].drop(columns="query_seconds").reset_index(drop=True),
-                                  curves[curves.method == "bliss_fixed"].drop(columns="query_seconds").reset_index(drop=True))
+    drop = ["query_seconds", "per_query_recall"]
+    pd.testing.assert_frame_equal(curves3[curves3.method == "bliss_fixed"].drop(columns=drop).reset_index(drop=True),
+                                  curves[curves.method == "bliss_fixed"].drop(columns=drop).reset_index(drop=True))
+    # one recall per query on every curve point, averaging to the point's recall
+    assert all(len(p) == 100 for p in curves.per_query_recall)
+    np.testing.assert_allclose([p.mean() for p in curves.per_query_recall], curves.recall_at_10)
     # IVF with every bucket probed is exact
     full = ex.ann_curves(X[:600], X[600:], 2, small, small, lsh_bits=(1,), lsh_tables=(1,), probes=(2,), min_freqs=(1,), progress=False)[0]
     assert full[full.method == "ivf_kmeans"].recall_at_10.iloc[0] == pytest.approx(1.0)
@@ -167,3 +250,21 @@ def test_notebook_01_runs_on_a_users_embeddings(tmp_path):
     res = run.results
     assert 0 < res["zeroshot.user.novel_top1"] <= 1 and res["zeroshot.user.chance_novel_top1"] == 0.2
     assert any(k.startswith("ann.user.") for k in res), sorted(res)[:20]
+
+
+def test_mechanism_figure_keeps_coinciding_lines_visible():
+    """The target-bucket count and the non-empty-bucket count often coincide: the first is drawn
+    wide and under the second's thin dashes, so neither hides the other."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from zsl_lib.index.bliss import BLISS
+
+    X, _ = ex.clustered_points(4, 64, seed=0)
+    m = BLISS(**{**ex.CLUSTER_BASE, "epochs": 2, "random_state": 0, "device": "cpu"}).fit(X)
+    fig = ex.plot_mechanism({"report_official_init": m.history_}, 4, "mechanism")
+    lines = {ln.get_label(): ln for ln in fig.axes[1].get_lines()}
+    target = next(ln for k, ln in lines.items() if k.startswith("buckets that are a training target"))
+    loads = lines["non-empty buckets"]
+    assert target.get_linewidth() > 2 * loads.get_linewidth() and target.get_zorder() < loads.get_zorder()
+    assert loads.get_linestyle() == "--"

@@ -24,6 +24,25 @@ def test_notebook_committed_without_outputs():
     assert sum("parameters" in c.get("metadata", {}).get("tags", []) for c in code) == 1
 
 
+def test_notebook_page_parts():
+    """The summary is the last cell (tagged, moved to the top of the page), the settings table and the
+    rules are rendered, figure labels name the report's figures correctly, and the README headline
+    puts each baseline beside our method."""
+    nb = json.loads((config.notebooks_dir() / f"{STEM}.ipynb").read_text())
+    cells = nb["cells"]
+    last = "".join(cells[-1]["source"])
+    assert "summary" in cells[-1]["metadata"].get("tags", []) and "summary_markdown" in last
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "settings_markdown(" in code and "rules_markdown(" in code and "leakage=" in code
+    assert "Kaiming init (Fig. 3)" not in code  # the report's Fig. 3 is a load plot
+    assert "record_comparison(" in code
+    heads = nb["metadata"]["zsl"]["headline"]
+    assert all(isinstance(h, dict) and h["percent"] and h["label"] for h in heads)
+    keys = [h["key"] for h in heads]
+    assert keys.index("ann.cifar10.ivf_kmeans.recall_at_10") == keys.index("ann.cifar10.bliss_fixed.recall_at_10") + 1
+    assert keys.index("zeroshot.tiny-imagenet.ncm_novel_top1") == keys.index("zeroshot.tiny-imagenet.novel_top1") + 1
+
+
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     from conftest import real_file
@@ -103,6 +122,21 @@ def test_ann_records(smoke):
     assert res[f"{key}.bliss_fixed.empty_buckets"] <= res[f"{key}.bliss_report.empty_buckets"]
     assert res[f"{key}.bliss_fixed_minus_ivf"] == pytest.approx(
         res[f"{key}.bliss_fixed.recall_at_10"] - res[f"{key}.ivf_kmeans.recall_at_10"])
+
+
+def test_paired_comparisons_are_recorded(smoke):
+    res, _, _ = smoke
+    a, z = "ann.cifar10", "zeroshot.tiny-imagenet"
+    for key, first, second in ((f"{a}.cmp.bliss_fixed_vs_ivf_kmeans", "bliss_fixed", "ivf_kmeans"),
+                               (f"{a}.cmp.bliss_fast_vs_ivf_kmeans", "bliss_fast", "ivf_kmeans"),
+                               (f"{a}.cmp.bliss_fixed_vs_bliss_report", "bliss_fixed", "bliss_report")):
+        # the per-query recalls average to the recorded recalls: the difference is theirs
+        assert res[f"{key}.diff"] == pytest.approx(res[f"{a}.{first}.recall_at_10"] - res[f"{a}.{second}.recall_at_10"])
+        assert res[f"{key}.lo"] <= res[f"{key}.diff"] <= res[f"{key}.hi"] and res[f"{key}.n"] == 100
+    for k in ("novel_top1", "seen_top1", "gzsl_novel_top1", "gzsl_seen_top1"):
+        assert res[f"{z}.cmp.{k}.diff"] == pytest.approx(res[f"{z}.{k}"] - res[f"{z}.ncm_{k}"])
+    assert not any(k.startswith("clusters.cmp.") for k in res)  # one seed: no seed interval
+    assert not any("per_item" in k for k in res)
 
 
 def test_zeroshot_records(smoke):

@@ -1,12 +1,13 @@
 """Experiment drivers of notebook 01 (BLISS, its load-balancing bias, and a BLISS that works).
 
 The notebook only calls these. Every function takes numpy arrays / plain parameters and returns
-pandas frames or dicts of numpy arrays.
+pandas frames or dicts of numpy arrays. This module holds the source's numbers and settings, the
+synthetic settings (Beta, Gaussian clusters) and their grid; the real-feature index comparison
+(:mod:`.bliss_ann`), the BLISSNet zero-shot experiment (:mod:`.bliss_zeroshot`) and the figures
+(:mod:`.bliss_plots`) live beside it and are re-exported here.
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pandas as pd
@@ -15,19 +16,21 @@ from ..config import resolve_user_path
 from ..data import load_dataset, synthetic
 from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
-from ..index.buckets import rerank_topk
-from ..index.exact import exact_topk
-from ..index.lsh import RandomHyperplaneLSH
-from ..metrics.retrieval import recall_at_k
-from ..plots import display_name
-from ..validation import (
-    check_choice,
-    check_float,
-    check_int_list,
-    check_positive_ints,
-    l2_normalize,
+from ..validation import check_choice, check_float, check_int_list, check_positive_ints
+from .bliss_ann import ann_curves, paired_at_fraction, per_query_at_fraction, value_at_fraction
+from .bliss_plots import (
+    bary_fraction,
+    nn_distance_map,
+    plot_ann_curves,
+    plot_bucket_scatter,
+    plot_cluster_maps,
+    plot_grid_metric,
+    plot_load_distribution,
+    plot_logit_history,
+    plot_mechanism,
+    plot_pca_buckets,
 )
-from ..zeroshot.blissnet import BLISSNet, NearestClassMean
+from .bliss_zeroshot import blissnet_comparisons, run_blissnet, zeroshot_split
 
 __all__ = [
     "SOURCE",
@@ -45,7 +48,12 @@ __all__ = [
     "nn_distance_map",
     "ann_curves",
     "value_at_fraction",
+    "per_query_at_fraction",
     "vmeasure_upper_bound",
+    "seed_comparisons",
+    "plot_ann_curves", "plot_bucket_scatter", "plot_cluster_maps", "plot_grid_metric", "plot_load_distribution",
+    "plot_logit_history", "plot_mechanism", "plot_pca_buckets",
+    "zeroshot_split", "run_blissnet", "blissnet_comparisons", "paired_at_fraction",
 ]
 
 #: The source document's numbers (``01-bliss-bias-report.txt``), keyed like our records:
@@ -272,460 +280,29 @@ def summarize_grid(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def bary_fraction(assignments: np.ndarray, n_buckets: int) -> np.ndarray:
-    """Report's colour code: the tuple (b_1, ..., b_R) of an item's buckets read as the B-ary
-    fraction 0.b_1 b_2 ... b_R in [0, 1). ``assignments`` int (R, n) -> float64 (n,)."""
-    R = assignments.shape[0]
-    w = float(n_buckets) ** -np.arange(1, R + 1)
-    return (assignments.T * w).sum(1)
+def seed_comparisons(frame: pd.DataFrame, metric: str = "v_measure") -> dict:
+    """Seed intervals (:func:`zsl_lib.experiments.verdicts.compare`, ``over="seeds"``; seed s shares
+    the data and the model seed) of the cluster grid's ``metric``, per number of clusters c:
 
+    - ``("fixed_vs_best_report", c)``: the fixed BLISS minus the report setting with the highest
+      mean at c;
+    - ``("kaiming_vs_random_triplet", c)``: Kaiming + triplet minus random initialisation + triplet
+      (the report has random initialisation below Kaiming).
 
-def nn_distance_map(model: BLISS, X: np.ndarray, resolution: int = 60, pad: float = 1.0):
-    """Report's Fig. 5: over a grid of 2-D query points, the distance from the query to the
-    neighbour BLISS returns (inf where it returns none). Returns ``(xs, ys, dist (res, res))``."""
-    lo, hi = X.min(0) - pad, X.max(0) + pad
-    xs, ys = np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
-    G = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2).astype(np.float32)
-    nn = model.nearest_neighbor(G)
-    dist = np.where(nn >= 0, np.linalg.norm(G - X[np.maximum(nn, 0)], axis=1), np.inf)
-    return xs, ys, dist.reshape(resolution, resolution)
+    Returns ``{(name, c): comparison dict}``; empty with fewer than two seeds (no interval)."""
+    from .verdicts import compare  # noqa: PLC0415
 
-
-# ----------------------------------------------------------------------------------------------
-# approximate nearest neighbours: recall@10 against the fraction of the gallery scanned
-# ----------------------------------------------------------------------------------------------
-def _curve_point(method, setting, indptr, found_ids, true_ids, n):
-    return {
-        "method": method,
-        "setting": setting,
-        "fraction_scanned": float(np.diff(indptr).mean() / n),
-        "recall_at_10": recall_at_k(found_ids, true_ids),
-    }
-
-
-def _bliss_curve(name, model: BLISS, Qn, true_ids, n, probes, min_freqs, max_fraction=0.4):
-    rows = []
-    R, B = model.n_repetitions, model.n_buckets
-    for m in probes:
-        for f in min_freqs:
-            # skip settings that cannot scan less than max_fraction (a cost guard, not a filter)
-            if m > B or f > R or (f == 1 and m / B > max_fraction) or (f > 1 and R * m / (f * B) > 2 * max_fraction):
-                continue
-            t = time.perf_counter()
-            indptr, idx = model.candidates(Qn, m=m, min_freq=f, n_rerank=None)
-            _, ids = rerank_topk(Qn, model.Xn_, indptr, idx, 10)
-            row = _curve_point(name, f"M={m},mf={f}", indptr, ids, true_ids, n)
-            row["query_seconds"] = time.perf_counter() - t
-            rows.append(row)
-    return rows
-
-
-def ann_curves(
-    X: np.ndarray,
-    Q: np.ndarray,
-    n_buckets: int = 64,
-    bliss_report: dict | None = None,
-    bliss_fixed: dict | None = None,
-    bliss_fast: dict | None = None,
-    lsh_bits=(6, 8, 10, 12),
-    lsh_tables=(1, 2, 4, 8),
-    probes=(1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24),
-    min_freqs=(1, 2, 3, 4),
-    seed: int = 0,
-    progress: bool = True,
-    device: str = "auto",
-):
-    """Compare the report's BLISS, the fixed BLISS, FAISS k-means IVF (``IndexIVFFlat``, nlist =
-    ``n_buckets``) and random-hyperplane LSH on cosine search (features L2-normalised); with
-    ``bliss_fast`` (e.g. :data:`~zsl_lib.index.bliss_fixed.FAST_DEFAULTS`) also a third BLISS,
-    ``"bliss_fast"``.
-
-    ``X`` gallery float (n, d), ``Q`` queries float (nq, d). Ground truth: exact cosine top-10
-    (:func:`zsl_lib.index.exact.exact_topk`). BLISS uses B = ``n_buckets`` per repetition; its
-    curve varies M (buckets probed per repetition) and the frequency filter; IVF varies nprobe;
-    LSH varies bits and tables. Returns ``(curves, summary, models)``: a frame of curve points
-    (method, setting, fraction_scanned, recall_at_10, query_seconds), a frame per method (build
-    seconds, max/mean load, empty buckets) and the fitted BLISS models. ``device``: torch device of
-    the BLISS networks (``"auto"``: CUDA, then MPS, then CPU).
-    """
-    import faiss  # noqa: PLC0415
-
-    Xn = np.ascontiguousarray(l2_normalize(np.asarray(X, dtype=np.float32)))
-    Qn = np.ascontiguousarray(l2_normalize(np.asarray(Q, dtype=np.float32)))
-    n = Xn.shape[0]
-    _, true_ids = exact_topk(Qn, Xn, 10, metric="ip")
-    curves, summary, models = [], [], {}
-    base = {"n_buckets": n_buckets, "distance": "cosine", "random_state": seed, "progress": progress, "device": device}
-    blisses = [("bliss_report", bliss_report or {}), ("bliss_fixed", bliss_fixed or {})]
-    for name, params in blisses + ([("bliss_fast", bliss_fast)] if bliss_fast is not None else []):
-        p = {**base, **params}
-        model = BLISS(**p).fit(Xn)
-        models[name] = model
-        loads = model.loads_
-        summary.append({
-            "method": name, "build_seconds": model.fit_seconds_,
-            "max_over_mean_load": float(np.mean(loads.max(1) / loads.mean(1))),
-            "empty_buckets": float(np.mean((loads == 0).sum(1))), "buckets_per_table": n_buckets,
-            "tables": model.n_repetitions,
-        })
-        curves += _bliss_curve(name, model, Qn, true_ids, n, probes, min_freqs)
-    # FAISS k-means IVF with the same number of buckets
-    t = time.perf_counter()
-    quant = faiss.IndexFlatIP(Xn.shape[1])
-    ivf = faiss.IndexIVFFlat(quant, Xn.shape[1], n_buckets, faiss.METRIC_INNER_PRODUCT)
-    ivf.cp.seed = seed
-    ivf.train(Xn)
-    ivf.add(Xn)
-    build = time.perf_counter() - t
-    _, lists = quant.search(Xn, 1)
-    sizes = np.bincount(lists[:, 0], minlength=n_buckets)
-    summary.append({"method": "ivf_kmeans", "build_seconds": build, "max_over_mean_load": float(sizes.max() / sizes.mean()),
-                    "empty_buckets": float((sizes == 0).sum()), "buckets_per_table": n_buckets, "tables": 1})
-    for nprobe in probes:
-        if nprobe > n_buckets:
+    wide = frame.pivot_table(index=["n_clusters", "seed"], columns="setting", values=metric)
+    report = [s for s in ("kaiming_triplet", "random_triplet", "kaiming_ce") if s in wide.columns]
+    out = {}
+    for c, g in wide.groupby(level="n_clusters"):
+        if len(g) < 2:
             continue
-        t = time.perf_counter()
-        ivf.nprobe = nprobe
-        _, ids = ivf.search(Qn, 10)
-        qs = time.perf_counter() - t
-        _, probed = quant.search(Qn, nprobe)
-        scanned = sizes[probed].sum(1)
-        indptr = np.concatenate([[0], np.cumsum(scanned)])
-        row = _curve_point("ivf_kmeans", f"nprobe={nprobe}", indptr, ids, true_ids, n)
-        row["query_seconds"] = qs
-        curves.append(row)
-    # random-hyperplane LSH (notebook 04's implementation), centred so buckets are not all empty
-    for bits in lsh_bits:
-        for tables in lsh_tables:
-            t = time.perf_counter()
-            lsh = RandomHyperplaneLSH(bits, tables, center=True, random_state=seed).fit(Xn)
-            build = time.perf_counter() - t
-            t = time.perf_counter()
-            indptr, _ = lsh.candidates(Qn)
-            _, ids = lsh.search(Qn, 10)
-            row = _curve_point("rh_lsh", f"H={bits},L={tables}", indptr, ids, true_ids, n)
-            row["query_seconds"] = time.perf_counter() - t
-            curves.append(row)
-            if 2**bits == n_buckets or (bits == lsh_bits[0] and tables == lsh_tables[0]):
-                sz = lsh.bucket_sizes()
-                full = np.zeros(2**bits)
-                full[: len(sz[0])] = np.sort(sz[0])[::-1]
-                summary.append({"method": "rh_lsh", "build_seconds": build, "max_over_mean_load": float(full.max() / full.mean()),
-                                "empty_buckets": float((full == 0).sum()), "buckets_per_table": 2**bits, "tables": tables})
-    summ = pd.DataFrame(summary).drop_duplicates("method", keep="last").reset_index(drop=True)
-    return pd.DataFrame(curves), summ, models
-
-
-def value_at_fraction(curves: pd.DataFrame, method: str, fraction: float = 0.05) -> float:
-    """Recall@10 of ``method`` at ``fraction`` of the gallery scanned: the upper envelope of its
-    curve points (best recall at or below each scan fraction), linearly interpolated in the scan
-    fraction, starting from (0, 0) (scanning nothing finds nothing; below the first measured
-    point this is a lower bound). Returns NaN for a method without curve points."""
-    c = curves[curves.method == method].sort_values("fraction_scanned")
-    if len(c) == 0:
-        return float("nan")
-    f = np.concatenate([[0.0], c.fraction_scanned.to_numpy()])
-    r = np.maximum.accumulate(np.concatenate([[0.0], c.recall_at_10.to_numpy()]))
-    return float(np.interp(fraction, f, r))
-
-
-# ----------------------------------------------------------------------------------------------
-# figures (each returns the matplotlib figure; the notebook saves it with savefig)
-# ----------------------------------------------------------------------------------------------
-def _label_first_y(axes, ylabel: str) -> None:
-    """Panels sharing a y axis: the label once, on the first panel (no label runs into a neighbour)."""
-    axes[0].set_ylabel(ylabel)
-    for ax in axes[1:]:
-        ax.set_ylabel("")
-
-
-def _integer_ticks(ax, values) -> None:
-    """x ticks exactly at the integer ``values`` (the cluster counts): no 2.5 clusters."""
-    from matplotlib.ticker import FixedLocator, NullLocator  # noqa: PLC0415
-
-    ax.xaxis.set_major_locator(FixedLocator(sorted({int(v) for v in values})))
-    ax.xaxis.set_minor_locator(NullLocator())
-
-
-def _log_count_axis(ax, values) -> None:
-    """A log y axis of counts labelled with plain integers (1, 2, 5, 10, 20...), not ``6x10^0``."""
-    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter  # noqa: PLC0415
-
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v) & (v > 0)]
-    lo, hi = (float(v.min()), float(v.max())) if v.size else (1.0, 10.0)
-    ticks = [m * 10**e for e in range(int(np.log10(hi)) + 2) for m in (1, 2, 5) if lo <= m * 10**e <= hi]
-    if len(ticks) < 2:
-        ticks = sorted({lo, *ticks, hi})
-    ax.set_yscale("log")
-    ax.set_ylim(lo / 1.2, hi * 1.2)
-    ax.yaxis.set_major_locator(FixedLocator(ticks))
-    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))
-    ax.yaxis.set_minor_locator(NullLocator())
-
-
-def plot_bucket_scatter(X, assignments, titles, suptitle, n_buckets: int | None = None):
-    """One panel per model: 2-D points coloured by their bucket in repetition 1 (report Figs 1-2)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    B = n_buckets or int(max(a.max() for a in assignments)) + 1
-    cmap = plt.get_cmap("tab10" if B <= 10 else "tab20", B)
-    fig, axes = plt.subplots(1, len(assignments), figsize=(4.2 * len(assignments) + 1, 4.2), squeeze=False,
-                             sharex=True, sharey=True, layout="constrained")
-    for ax, a, t in zip(axes[0], assignments, titles):
-        sc = ax.scatter(X[:, 0], X[:, 1], c=a, cmap=cmap, s=14, vmin=-0.5, vmax=B - 0.5)
-        ax.set_title(f"{display_name(t)}\n{len(np.unique(a))} of {B} buckets used", fontsize="small")
-        ax.set_xlabel("x1")
-    _label_first_y(axes[0], "x2")
-    cb = fig.colorbar(sc, ax=axes[0].tolist(), label="bucket id (repetition 1)", ticks=range(B) if B <= 10 else None)
-    cb.ax.tick_params(labelsize="small")
-    fig.suptitle(suptitle)
-    return fig
-
-
-def plot_load_distribution(histories, titles, suptitle):
-    """Report Figs 3-4: loads of every bucket (repetition 1) after each epoch, as a heatmap."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, axes = plt.subplots(1, len(histories), figsize=(5.0 * len(histories) + 1, 3.8), squeeze=False,
-                             sharey=True, layout="constrained")
-    vmax = max(h.as_dict()["loads"][:, 0, :].max() for h in histories)
-    for ax, h, t in zip(axes[0], histories, titles):
-        loads = h.as_dict()["loads"][:, 0, :]  # (epochs+1, B)
-        im = ax.imshow(loads.T, aspect="auto", cmap="viridis", origin="lower", interpolation="nearest", vmin=0, vmax=vmax)
-        ax.grid(False)
-        ax.set_xlabel("epoch")
-        ax.set_title(display_name(t), fontsize="small")
-    _label_first_y(axes[0], "bucket id")
-    fig.colorbar(im, ax=axes[0].tolist(), label="items in the bucket")
-    fig.suptitle(suptitle)
-    return fig
-
-
-def plot_logit_history(histories: dict, suptitle: str):
-    """Report Figs 10-13: mean logit norm and mean logit variance per epoch."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
-    for name, h in histories.items():
-        d = h.as_dict()
-        axes[0].plot(d["logit_norm"], label=display_name(name))
-        axes[1].plot(d["logit_var"], label=display_name(name))
-    axes[0].set(xlabel="epoch", ylabel="mean L2 norm of an item's logits", title="logit norm")
-    axes[1].set(xlabel="epoch", ylabel="mean variance of an item's logits", title="logit variance")
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")  # off the curves
-    fig.suptitle(suptitle)
-    return fig
-
-
-def plot_mechanism(histories: dict, k: int, suptitle: str):
-    """Why BLISS collapses: per epoch, how many distinct top-K sets the items have (left), and per
-    model how many buckets appear in some item's top-K, are named by some training target, and
-    hold items (repetition 1)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    n = len(histories)
-    fig = plt.figure(figsize=(4.3 * (n + 1), 4.4), layout="constrained")
-    ax0 = fig.add_subplot(1, n + 1, 1)
-    axes = [ax0]
-    for i in range(n):
-        axes.append(fig.add_subplot(1, n + 1, i + 2, sharey=axes[1] if i else None))
-    for ax, (name, h) in zip(axes[1:], histories.items()):
-        d = h.as_dict()
-        ep = np.arange(len(d["loss"]))
-        # colours C3, C4 and black: not the models' C0.. of the left panel
-        ax.plot(ep, (d["topk_counts"][:, 0] > 0).sum(1), color="C3", label="buckets in some item's top-K")
-        ax.plot(ep, (d["target_counts"][:, 0] > 0).sum(1), color="C4", label="buckets that are a training target")
-        ax.plot(ep, (d["loads"][:, 0] > 0).sum(1), color="k", ls="--", lw=1.2, label="non-empty buckets")
-        ax.axhline(k, color="grey", lw=0.8, ls=":", label=f"top-K size = {k}")
-        ax.set(xlabel="epoch", title=display_name(name), ylim=(0, d["loads"].shape[2] + 1))
-        ax.title.set_fontsize("small")
-    _label_first_y(axes[1:], "buckets (repetition 1)")
-    # left: how many distinct top-K sets the items have (1 = everybody ranks the same K first)
-    sets = []
-    for i, (n_, h) in enumerate(histories.items()):
-        s = h.as_dict()["topk_sets"][:, 0]
-        sets.append(s)
-        ax0.plot(s, color=f"C{i}", label=display_name(n_))
-    _log_count_axis(ax0, np.concatenate(sets))
-    ax0.set(xlabel="epoch", ylabel="distinct top-K bucket sets (log)", title="how many different top-K sets?")
-    ax0.title.set_fontsize("small")
-    # legends below the panels, where they hide no curve
-    fig.legend(*ax0.get_legend_handles_labels(), loc="outside lower left", fontsize="small", ncol=n, title="model",
-               title_fontsize="small")
-    fig.legend(*axes[1].get_legend_handles_labels(), loc="outside lower right", fontsize="small", ncol=2,
-               title="right panels", title_fontsize="small")
-    fig.suptitle(suptitle)
-    return fig
-
-
-def plot_cluster_maps(X, y, model: BLISS, title: str, resolution: int = 60):
-    """Report Figs 5-6: the nearest-neighbour distance map (bright = the returned neighbour is
-    close) with points coloured by true cluster, and the points coloured by their B-ary bucket code."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    xs, ys, dist = nn_distance_map(model, X, resolution)
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")  # no label runs into a colour bar
-    finite = np.where(np.isfinite(dist), dist, np.nan)
-    im = axes[0].imshow(-finite, extent=(xs[0], xs[-1], ys[0], ys[-1]), origin="lower", cmap="magma", aspect="auto")
-    axes[0].scatter(X[:, 0], X[:, 1], c=y, cmap="tab10", s=10, edgecolor="k", lw=0.2)
-    axes[0].grid(False)
-    fig.colorbar(im, ax=axes[0], label="minus distance to the returned neighbour")
-    axes[0].set(title="distance to the neighbour BLISS returns\n(bright: close; points coloured by true cluster)", xlabel="x1", ylabel="x2")
-    sc = axes[1].scatter(X[:, 0], X[:, 1], c=bary_fraction(model.assignments_, model.n_buckets), cmap="viridis", s=14, vmin=0, vmax=1)
-    fig.colorbar(sc, ax=axes[1], label="bucket tuple as a B-ary fraction")
-    axes[1].set(title="points coloured by their R buckets\n(the tuple read as a B-ary fraction)", xlabel="x1", ylabel="x2")
-    fig.suptitle(title)
-    return fig
-
-
-def plot_grid_metric(frame: pd.DataFrame, metric: str, ylabel: str, title: str, bound: bool = False):
-    """Report Figs 7-8: ``metric`` against the number of true clusters, mean ± std over seeds,
-    report's values dashed."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, ax = plt.subplots(figsize=(9.5, 4.2), layout="constrained")
-    handles, ticks = [], set(frame.n_clusters.unique())
-    for i, (name, g) in enumerate(frame.groupby("setting", sort=False)):
-        s = g.groupby("n_clusters")[metric].agg(["mean", "std"])
-        handles.append(ax.errorbar(s.index, s["mean"], yerr=s["std"].fillna(0), marker="o", capsize=3,
-                                   label=f"{display_name(name)} (ours)", color=f"C{i}"))
-        if report_values(metric, name):
-            r = pd.Series(report_values(metric, name))
-            handles += ax.plot(r.index, r.values, ls="--", marker="x", color=f"C{i}", alpha=0.7,
-                               label=f"{display_name(name)} (report)")
-            ticks |= set(r.index)
-    cs = np.array(sorted(frame.n_clusters.unique()))
-    if bound:
-        handles += ax.plot(cs, [vmeasure_upper_bound(c, 18) for c in cs], color="k", lw=0.8, ls=":",
-                           label="best V with 18 equal buckets")
-    _integer_ticks(ax, ticks)  # the cluster counts, ours and the report's
-    ax.set(xlabel="number of true clusters", ylabel=ylabel, title=title)
-    fig.legend(handles=handles, loc="outside right upper", fontsize="small")  # off the data; ours beside the report's
-    return fig
-
-
-def plot_ann_curves(curves: pd.DataFrame, title: str, fraction: float = 0.05):
-    """Recall@10 against the fraction of the gallery scanned, upper envelope per method."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, ax = plt.subplots(figsize=(9.4, 4.4), layout="constrained")
-    for i, (name, c) in enumerate(curves.groupby("method", sort=False)):
-        c = c.sort_values("fraction_scanned")
-        ls = "-" if name.startswith("bliss") else "--"  # BLISS variants solid, the baselines dashed
-        ax.scatter(c.fraction_scanned, c.recall_at_10, s=10, alpha=0.4, color=f"C{i}")  # its curve's colour
-        ax.plot(c.fraction_scanned, np.maximum.accumulate(c.recall_at_10.to_numpy()), color=f"C{i}", ls=ls,
-                label=display_name(name))
-    ax.axvline(fraction, color="grey", ls=":", lw=1, label=f"{fraction:.0%} of the gallery")
-    ax.set_xscale("log")
-    ax.set(xlabel="fraction of the gallery scanned (log)", ylabel="recall@10 (exact cosine top-10)", ylim=(0, 1.02))
-    fig.suptitle(title, fontweight="bold")  # above the plot and the legend: a long title runs into neither
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize="small",
-               title="best recall so far;\ndots: single settings", title_fontsize="x-small")
-    return fig
-
-
-def plot_pca_buckets(X, models: dict, title: str, repetition: int = 3, max_points: int = 3000, seed: int = 0):
-    """Report Fig. 9: 2-D PCA of the features coloured by bucket id in one repetition (one colour
-    bar, ``bucket id``, for every panel)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-    from sklearn.decomposition import PCA  # noqa: PLC0415
-
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(X), min(max_points, len(X)), replace=False)
-    P = PCA(2, random_state=seed).fit_transform(l2_normalize(X[idx]))
-    B = max(m.n_buckets for m in models.values())
-    cmap = plt.get_cmap("gist_ncar", B)
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models) + 1.2, 4.4), squeeze=False,
-                             sharex=True, sharey=True, layout="constrained")
-    for ax, (name, m) in zip(axes[0], models.items()):
-        r = min(repetition, m.n_repetitions - 1)
-        a = m.assignments_[r][idx]
-        sc = ax.scatter(P[:, 0], P[:, 1], c=a, cmap=cmap, s=4, vmin=-0.5, vmax=B - 0.5)
-        ax.set(title=f"{display_name(name)}: {len(np.unique(m.assignments_[r]))} of {m.n_buckets} buckets used (rep. {r + 1})",
-               xlabel="PC 1")
-        ax.title.set_fontsize("small")
-    _label_first_y(axes[0], "PC 2")
-    fig.colorbar(sc, ax=axes[0].tolist(), label="bucket id (one colour per bucket)")
-    fig.suptitle(title)
-    return fig
-
-
-# ----------------------------------------------------------------------------------------------
-# BLISSNet zero-shot experiment
-# ----------------------------------------------------------------------------------------------
-def zeroshot_split(y: np.ndarray, n_novel: int, n_support: int, train_fraction: float = 0.6, seed: int = 0) -> dict:
-    """Split items by class: ``n_novel`` random classes are novel (``n_support`` images each are
-    support, the rest test), the others seen (``train_fraction`` of each class for training, the
-    rest test). Returns index arrays ``seen_train, seen_test, support, novel_test`` and the class
-    arrays ``seen, novel``."""
-    y = np.asarray(y)
-    classes = np.unique(y)
-    if not 0 < n_novel < len(classes):
-        raise ValueError(f"n_novel={n_novel} must be between 1 and {len(classes) - 1} (there are {len(classes)} classes)")
-    rng = np.random.default_rng(seed)
-    novel = np.sort(rng.choice(classes, n_novel, replace=False))
-    seen = np.setdiff1d(classes, novel)
-    order = rng.permutation(len(y))
-    ys = y[order]
-    rank = np.empty(len(y), dtype=np.int64)  # position of each item within its class (random order)
-    srt = np.argsort(ys, kind="stable")
-    first = np.searchsorted(ys[srt], ys[srt])
-    rank[order[srt]] = np.arange(len(y)) - first
-    count = np.bincount(np.searchsorted(classes, y), minlength=len(classes))[np.searchsorted(classes, y)]
-    is_novel = np.isin(y, novel)
-    if (count[is_novel] <= n_support).any():
-        raise ValueError(f"n_support={n_support} leaves no test image for some novel class; lower it")
-    train = rank < np.floor(train_fraction * count)
-    return {
-        "seen": seen, "novel": novel,
-        "seen_train": np.where(~is_novel & train)[0], "seen_test": np.where(~is_novel & ~train)[0],
-        "support": np.where(is_novel & (rank < n_support))[0], "novel_test": np.where(is_novel & (rank >= n_support))[0],
-    }
-
-
-def run_blissnet(X: np.ndarray, y: np.ndarray, split: dict, blissnet_params: dict | None = None, seed: int = 0,
-                 device: str = "auto") -> dict:
-    """Fit BLISSNet on the seen training images, place the novel classes with their support
-    images, and evaluate against nearest class mean (same support images as class means).
-
-    Returns top-1 accuracies: ``novel_top1`` (novel test images among the novel classes),
-    ``seen_top1`` (seen test images among the seen classes), ``ncm_novel_top1``, ``ncm_seen_top1``
-    (class means of the seen training images), the generalised ``gzsl_*`` variants among all
-    classes, the metaclass statistics, ``n_classes`` (seen + novel) and ``rerank_size`` (the re-rank
-    size Q: a query scores the Q most voted classes, all of them when Q >= n_classes; without a Q,
-    n_classes)."""
-    p = {"random_state": seed, "device": device, **(blissnet_params or {})}
-    t = time.perf_counter()
-    net = BLISSNet(**p).fit(X[split["seen_train"]], y[split["seen_train"]])
-    net.add_classes(X[split["support"]], y[split["support"]])
-    fit_s = time.perf_counter() - t
-    st, nt = split["seen_test"], split["novel_test"]
-    acc = lambda pred, idx: float((pred == y[idx]).mean())  # noqa: E731
-    out = {
-        "novel_top1": acc(net.predict(X[nt], classes=split["novel"]), nt),
-        "seen_top1": acc(net.predict(X[st], classes=split["seen"]), st),
-        "gzsl_novel_top1": acc(net.predict(X[nt]), nt),
-        "gzsl_seen_top1": acc(net.predict(X[st]), st),
-    }
-    ncm_novel = NearestClassMean().fit(X[split["support"]], y[split["support"]])
-    ncm_seen = NearestClassMean().fit(X[split["seen_train"]], y[split["seen_train"]])
-    ncm_all = NearestClassMean().fit(np.vstack([X[split["seen_train"]], X[split["support"]]]),
-                                     np.concatenate([y[split["seen_train"]], y[split["support"]]]))
-    out["ncm_novel_top1"] = acc(ncm_novel.predict(X[nt]), nt)
-    out["ncm_seen_top1"] = acc(ncm_seen.predict(X[st]), st)
-    out["ncm_gzsl_novel_top1"] = acc(ncm_all.predict(X[nt]), nt)
-    out["ncm_gzsl_seen_top1"] = acc(ncm_all.predict(X[st]), st)
-    # metaclass statistics: how well the n metaclass classifiers do on held-out seen images
-    P = net.metaclass_proba(X[st]).argmax(2)  # (R, n)
-    col = np.searchsorted(net.classes_[: len(split["seen"])], y[st])
-    true_meta = net.bliss_.assignments_[:, col]
-    out["metaclass_top1"] = float((P == true_meta).mean())
-    loads = net.bliss_.loads_
-    out["metaclass_nonempty"] = float((loads > 0).sum(1).mean())
-    out["metaclass_max_over_mean"] = float((loads.max(1) / loads.mean(1)).mean())
-    out["novel_metaclasses_per_class"] = float(net.membership_[:, :, len(split["seen"]):].sum(1).mean())
-    out["n_classes"] = len(net.classes_)
-    out["rerank_size"] = net.n_rerank if net.n_rerank is not None else len(net.classes_)
-    out["fit_seconds"] = fit_s
+        if "fixed" in g and report:
+            best = g[report].mean().idxmax()
+            out[("fixed_vs_best_report", int(c))] = {**compare(g["fixed"].to_numpy(), g[best].to_numpy(),
+                                                               over="seeds"), "against": best}
+        if {"kaiming_triplet", "random_triplet"} <= set(g.columns):
+            out[("kaiming_vs_random_triplet", int(c))] = compare(g["kaiming_triplet"].to_numpy(),
+                                                                 g["random_triplet"].to_numpy(), over="seeds")
     return out
