@@ -14,6 +14,7 @@ from sklearn.preprocessing import MinMaxScaler
 from zsl_lib.data.zsl_splits import make_synthetic_zsl
 from zsl_lib.experiments import cvae as E
 from zsl_lib.experiments import cvae_report as R
+from zsl_lib.experiments import verdicts as V
 from zsl_lib.metrics.zsl import gzsl_scores, harmonic_mean, per_class_accuracy
 from zsl_lib.zeroshot.cvae import ABLATION_VARIANTS
 from zsl_lib.zeroshot.eszsl import ESZSL
@@ -164,7 +165,8 @@ def test_tables_put_ours_beside_the_paper():
     assert not t1.isna().any().any()  # paper and ours in rows, not side by side: no empty cells
     t4 = E.table4(agg, ["na", "cls", full])
     assert t4.loc[E.display_name("cls"), "SUN MI (paper)"] == "0.59"
-    assert t4.loc[E.display_name(full), "CUB MI (paper)"] is None  # the paper gives none: "–" on the page
+    assert pd.isna(t4.loc[E.display_name(full), "CUB MI (paper)"])  # the paper gives none
+    assert "| – |" in V.md_table(t4)  # shown as a dash on the page, not NaN
     assert t4.loc[E.display_name("na"), "AWA2 ZSL top-1 % (paper)"] == "70.2" and "b NMI" in t4.columns
     assert not any("_" in c for c in t4.columns)
     cal = E.calibration_table(agg, _eszsl(), ["na", "cls", full])
