@@ -277,7 +277,7 @@ def test_run_ablations_and_figures(split):
     assert "mean over seeds" in fig._suptitle.get_text()
     fig.canvas.draw()
     box = legend.get_window_extent()
-    assert box.y1 <= fig.axes[0].get_window_extent().y0  # under the axes, not over the curves
+    assert box.y1 <= fig.axes[0].xaxis.label.get_window_extent().y0  # under the axes and their label
     fig = R.plot_tsne(first["tiny-imagenet"], split, n_classes=3)
     assert [ax.get_title() for ax in fig.axes] == ["(a) original features (NA)", "(b) projected (CLS + Gaussian)"]
     with pytest.raises(ValueError, match="t-SNE figure needs"):

@@ -457,7 +457,7 @@ def selection_table(eszsl: dict, selections: dict) -> pd.DataFrame:
     for ds, r in eszsl.items():
         rows.append({"dataset": display_name(ds), "method": "ESZSL",
                      "chosen": f"gamma={r['gamma']:g}, lambda={r['lambda_']:g}",
-                     "on edge": ", ".join(k for k in ("gamma", "lambda_") if r[f"{k}_on_edge"]) or "none",
+                     "on edge": ", ".join(k.rstrip("_") for k in ("gamma", "lambda_") if r[f"{k}_on_edge"]) or "none",
                      "val ZSL top-1 (%)": round(100 * r["val_score"], 1), "offset": round(r["offset"], 3)})
         for v, sel in selections.get(ds, {}).items():
             names = [k[: -len("_on_edge")] for k in sel if k.endswith("_on_edge")]

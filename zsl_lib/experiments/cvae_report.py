@@ -104,7 +104,7 @@ def plot_calibration_curves(splits: dict, eszsl_models: dict, first_models: dict
             area = c["ausuc"] if ausuc is None else ausuc[ds][key]
             ax.plot(100 * c["s"], 100 * c["u"], label=f"{display_name(key)}: AUSUC {100 * area:.1f}")
         ax.set(xlabel="seen accuracy S (%)", ylabel="unseen accuracy U (%)", title=display_name(ds))
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     which = (f"AUSUC of the drawn curve (seed {seed})" if ausuc is None
              else "AUSUC in the legend: mean over seeds, as in the table")
     fig.suptitle("Seen vs unseen accuracy as the seen-class offset γ sweeps (calibrated stacking, Chao et al. "
