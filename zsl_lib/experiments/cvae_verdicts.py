@@ -322,7 +322,7 @@ def source_settings(params: dict, selected_alpha: dict | None = None) -> list[di
          "source_value": {"default": 0.2}, "why": "set by the noise_alpha parameter"},
         {"setting": "Gaussian-similarity γ (eq. 7)", "ours": _grid_or(params, "gaussian_gamma", None)
          if "gaussian_gamma" in (params.get("cvae_grid") or {}) else f"{params.get('gaussian_gamma')}",
-         "source": "not stated", "why": "chosen on held-out seen classes (the paper gives no value)"},
+         "source": "not stated (\"a free parameter\")", "why": "chosen on held-out seen classes (the paper gives no value)"},
         {"setting": "class semantics scaling", "param": "semantic_scaling", "source": "none (raw attributes)",
          "source_value": "none", "why": "our semantics are sentence embeddings, not attribute vectors; each "
          "dimension is standardised before the CVAE (our choice, not compared with the raw vectors here)"},
