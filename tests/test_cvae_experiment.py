@@ -14,6 +14,7 @@ from sklearn.preprocessing import MinMaxScaler
 from zsl_lib.data.zsl_splits import make_synthetic_zsl
 from zsl_lib.experiments import cvae as E
 from zsl_lib.experiments import cvae_report as R
+from zsl_lib.experiments import verdicts as V
 from zsl_lib.metrics.zsl import gzsl_scores, harmonic_mean, per_class_accuracy
 from zsl_lib.zeroshot.cvae import ABLATION_VARIANTS
 from zsl_lib.zeroshot.eszsl import ESZSL
@@ -147,39 +148,44 @@ def _eszsl(ds_list=("a", "b")):
                  "gamma": 1.0, "lambda_": 10.0} for ds in ds_list}
 
 
-def test_ordering_checks_and_records_by_hand():
-    runs = _runs()
-    agg = E.aggregate(runs)
-    checks = E.ordering_checks(agg, _eszsl(), "cls_gaussian_noise")
-    means = runs.groupby(["dataset", "variant"])[list(E.METRICS)].mean()
-    assert checks.loc["a", "na_lt_cls_zsl"] == (means.loc[("a", "na"), "zsl_top1"] < means.loc[("a", "cls"), "zsl_top1"])
-    assert checks.loc["b", "full_beats_eszsl_ausuc"] == (means.loc[("b", "cls_gaussian_noise"), "gzsl.ausuc"] > 0.2)
-    assert not checks["cls_lt_cls_gaussian_zsl"].any()  # cls_gaussian was not run: NaN comparisons are False
-    rec = E.check_records(checks)
-    assert len(rec) == 2 * 9 and all(isinstance(v, bool) for v in rec.values())
-    assert rec["a.checks.na_lt_cls_zsl"] == bool(checks.loc["a", "na_lt_cls_zsl"])
-
-
 def test_tables_put_ours_beside_the_paper():
     runs = _runs()
     agg = E.aggregate(runs)
     full = "cls_gaussian_noise"
     t2 = E.table2(agg, _eszsl(), full)
-    assert t2.loc["ESZSL", "paper CUB"] == 53.9 and t2.loc[f"Ours ({full})", "paper AWA2"] == 74.1
-    assert t2.loc["ESZSL", "a"] == 50.0
+    assert t2.loc["CUB (paper)", "ESZSL"] == "53.9" and t2.loc["AWA2 (paper)", "full method"] == "74.1"
+    assert t2.loc["a", "ESZSL"] == "50.0"
     sel = runs[(runs.dataset == "a") & (runs.variant == full)]["zsl_top1"]
-    assert t2.loc[f"Ours ({full})", "a"] == f"{100 * sel.mean():.1f} ± {100 * sel.std():.1f}"
+    # digits the seed spread supports: the std's first significant digit
+    digits = max(0, -int(np.floor(np.log10(100 * sel.std()))))
+    assert t2.loc["a", "full method"] == f"{100 * sel.mean():.{digits}f} ± {100 * sel.std():.{digits}f}"
     t1 = E.table1(agg, _eszsl(), full)
-    assert t1.loc["paper Ours", "SUN U"] == 63.8 and t1.loc["ours ESZSL", "b H"] == round(100 * harmonic_mean(0.1, 0.7), 1)
+    assert t1.loc[("SUN (paper)", "full method"), "U"] == "63.8"
+    assert t1.loc[("b", "ESZSL"), "H"] == f"{100 * harmonic_mean(0.1, 0.7):.1f}"
+    assert not t1.isna().any().any()  # paper and ours in rows, not side by side: no empty cells
     t4 = E.table4(agg, ["na", "cls", full])
-    assert t4.loc["cls", "paper SUN MI"] == 0.59 and np.isnan(t4.loc[full, "paper CUB MI"])
-    assert t4.loc["na", "paper AWA2 acc"] == 70.2 and "b NMI" in t4.columns
+    assert t4.loc[E.display_name("cls"), "SUN MI (paper)"] == "0.59"
+    assert pd.isna(t4.loc[E.display_name(full), "CUB MI (paper)"])  # the paper gives none
+    assert "| – |" in V.md_table(t4)  # shown as a dash on the page, not NaN
+    assert t4.loc[E.display_name("na"), "AWA2 ZSL top-1 % (paper)"] == "70.2" and "b NMI" in t4.columns
+    assert not any("_" in c for c in t4.columns)
     cal = E.calibration_table(agg, _eszsl(), ["na", "cls", full])
-    assert cal.loc["ESZSL", "a AUSUC"] == 20.0
+    assert cal.loc[("a", "ESZSL"), "AUSUC"] == 20.0
     sel = runs[(runs.dataset == "b") & (runs.variant == "na")]["gzsl.best_h"]
-    assert cal.loc[E.display_name("na"), "b best H (upper bound)"] == round(100 * sel.mean(), 1)
-    assert list(E.eszsl_table(_eszsl()).columns[:2]) == ["gamma", "lambda_"]
+    assert cal.loc[("b", E.display_name("na")), "best H (upper bound)"] == round(100 * sel.mean(), 1)
+    ez = E.eszsl_summary(_eszsl())
+    assert list(ez.columns[:2]) == ["gamma", "lambda"] and ez.loc["a", "ZSL top-1 %"] == 50.0
     assert E.eszsl_records(_eszsl())["b.eszsl.lambda_"] == 10.0
+
+
+def test_mean_std_rounds_to_the_spread():
+    runs = pd.DataFrame([{"dataset": "a", "variant": "v", "seed": s, **{m: x for m in E.METRICS}}
+                         for s, x in enumerate((0.20, 0.24, 0.28))])
+    agg = E.aggregate(runs)
+    assert E.mean_std(agg, "a", "v", "zsl_top1") == "24 ± 4"  # std 4 points: no decimals
+    assert E.mean_std(agg, "a", "v", "kmeans_nmi", 1) == "0.24 ± 0.04"
+    one = E.aggregate(runs[runs.seed == 0])
+    assert E.mean_std(one, "a", "v", "zsl_top1") == "20.0 ± 0.0"  # no spread: one decimal at most
 
 
 def test_fewshot_records_and_table5():
@@ -189,8 +195,9 @@ def test_fewshot_records_and_table5():
     assert rec == {f"a.fewshot.{k}shot.{n}{s}": (0.01 if s else 0.5 + k / 100)
                    for k in (1, 5) for n in ("baseline", "gaussian") for s in ("", "_ci95")}
     t5 = E.table5(fs)
-    assert t5.loc["ours a gaussian", "5shot"] == "55.0 ± 1.0"
-    assert t5.loc["paper CUB Ours-Gaussian", "1shot"] == 86.6 and t5.loc["paper SUN Ours-Baseline", "5shot"] == 93.1
+    assert t5.loc[("a", "Gaussian-loss features"), "5-shot %"] == "55.0 ± 1.0"
+    assert t5.loc[("CUB (paper)", "Gaussian-loss features"), "1-shot %"] == "86.6"
+    assert t5.loc[("SUN (paper)", "raw features (Ours-Baseline)"), "5-shot %"] == "93.1"
 
 
 # ----------------------------------------------------------------------------- runs on synthetic data
@@ -260,7 +267,17 @@ def test_run_ablations_and_figures(split):
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["Tiny-ImageNet"]  # the dataset's name, not its id
     fig = R.plot_calibration_curves(splits, eszsl_models, first, variants)
     assert len(fig.axes[0].lines) == 3  # ESZSL and both variants
-    assert fig.axes[0].get_title() == "Tiny-ImageNet"
+    assert fig.axes[0].get_title() == "Tiny-ImageNet" and "seed 0" in fig._suptitle.get_text()
+    # the legend gives the AUSUCs it is handed (the record's means over seeds, as the table), below the panel
+    means = {"tiny-imagenet": {"eszsl": 0.123, "na": 0.456, "cls_gaussian": 0.2}}
+    fig = R.plot_calibration_curves(splits, eszsl_models, first, variants, ausuc=means)
+    legend = fig.axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "ESZSL: AUSUC 12.3", f"{E.display_name('na')}: AUSUC 45.6", f"{E.display_name('cls_gaussian')}: AUSUC 20.0"]
+    assert "mean over seeds" in fig._suptitle.get_text()
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert box.y1 <= fig.axes[0].xaxis.label.get_window_extent().y0  # under the axes and their label
     fig = R.plot_tsne(first["tiny-imagenet"], split, n_classes=3)
     assert [ax.get_title() for ax in fig.axes] == ["(a) original features (NA)", "(b) projected (CLS + Gaussian)"]
     with pytest.raises(ValueError, match="t-SNE figure needs"):

@@ -12,7 +12,8 @@ The notebook checks its parameters with :func:`check_parameters`, then calls, in
   :mod:`zsl_lib.experiments.cvae_report`;
 - :func:`run_fewshot` and :func:`table5` (Table 5: few-shot episodes on raw features vs features
   mapped by the Gaussian-similarity mapping);
-- :func:`ordering_checks` (does the paper's ordering hold on our means?).
+- the paired comparisons, verdicts, settings against the paper and the summary are in
+  :mod:`zsl_lib.experiments.cvae_verdicts`.
 
 ``*_records`` functions turn results into the flat ``{dotted key: value}`` dicts the notebook
 records. Accuracies are fractions in the records, percentages in the tables.
@@ -42,6 +43,7 @@ from ..validation import check_choice, check_float, check_int, check_name_list
 from ..zeroshot.cvae import ABLATION_VARIANTS, ClusterableCVAE, GaussianSimilarityMapping
 from ..zeroshot.eszsl import ESZSL
 from ..zeroshot.fewshot import CLASSIFIERS, evaluate_episodes
+from . import verdicts as V
 
 #: The paper's numbers, one flat dict keyed like our records: ``"<dataset>.<method>.<metric>"``.
 #: Datasets CUB / SUN / AWA2 (ResNet-101, proposed split); methods ``eszsl``, ``cvae_zsl``
@@ -218,6 +220,17 @@ def split_summary(splits: dict) -> pd.DataFrame:
     return pd.DataFrame([sp.summary() for sp in splits.values()]).set_index("dataset")
 
 
+SPLIT_LABELS = {"n_classes": "classes", "n_seen": "seen", "n_unseen": "unseen", "n_train": "training items",
+                "n_test_seen": "seen test items", "n_test_unseen": "unseen test items",
+                "feature_dim": "feature dim", "semantic_dim": "semantic dim"}
+
+
+def split_table(splits: dict) -> pd.DataFrame:
+    """:func:`split_summary` with a reader's labels (dataset names and column headings)."""
+    df = split_summary(splits).rename(columns=SPLIT_LABELS)
+    return df.set_axis([display_name(d) for d in df.index], axis=0).rename_axis("dataset")
+
+
 def split_records(splits: dict) -> dict:
     """``{"<ds>.data.<field>": value}`` of every split's summary."""
     return {f"{ds}.data.{k}": v for ds, sp in splits.items() for k, v in sp.summary().items() if k != "dataset"}
@@ -363,14 +376,6 @@ def eszsl_records(results: dict) -> dict:
     return {f"{ds}.eszsl.{k}": v for ds, r in results.items() for k, v in r.items()}
 
 
-def eszsl_table(results: dict) -> pd.DataFrame:
-    """One row per dataset: chosen gamma / lambda and the metrics."""
-    keys = list(next(iter(results.values())))
-    first = [k for k in ("gamma", "lambda_", "gamma_on_edge", "lambda__on_edge", "val_score", "offset") if k in keys]
-    cols = [*first, *(k for k in keys if k not in first)]
-    return pd.DataFrame.from_dict(results, orient="index")[cols].rename_axis("dataset")
-
-
 def variant_grid(variant: str, grid: dict, params: dict) -> dict:
     """The part of ``grid`` (``{ClusterableCVAE setting: values}``) that ``variant`` uses; a
     variant that uses none of them gets its single configured setting."""
@@ -450,13 +455,13 @@ def selection_table(eszsl: dict, selections: dict) -> pd.DataFrame:
     edge of its grid, the validation ZSL top-1 and the calibration offset."""
     rows = []
     for ds, r in eszsl.items():
-        rows.append({"dataset": ds, "method": "ESZSL",
+        rows.append({"dataset": display_name(ds), "method": "ESZSL",
                      "chosen": f"gamma={r['gamma']:g}, lambda={r['lambda_']:g}",
-                     "on edge": ", ".join(k for k in ("gamma", "lambda_") if r[f"{k}_on_edge"]) or "none",
+                     "on edge": ", ".join(k.rstrip("_") for k in ("gamma", "lambda_") if r[f"{k}_on_edge"]) or "none",
                      "val ZSL top-1 (%)": round(100 * r["val_score"], 1), "offset": round(r["offset"], 3)})
         for v, sel in selections.get(ds, {}).items():
             names = [k[: -len("_on_edge")] for k in sel if k.endswith("_on_edge")]
-            rows.append({"dataset": ds, "method": display_name(v),
+            rows.append({"dataset": display_name(ds), "method": display_name(v),
                          "chosen": ", ".join(f"{k}={sel[k]:g}" for k in names) or "(no grid)",
                          "on edge": ", ".join(k for k in names if sel[f"{k}_on_edge"]) or "none",
                          "val ZSL top-1 (%)": round(100 * sel.get("val_score", np.nan), 1),
@@ -541,84 +546,84 @@ def coverage_records(diagnoses: dict) -> dict:
 
 
 def mean_std(agg: pd.DataFrame, ds: str, variant: str, metric: str, scale: float = 100.0) -> str:
-    """``"mean ± std"`` over seeds: one decimal for percentages (scale 100), two otherwise."""
-    mean = agg.loc[(ds, variant), (metric, "mean")] * scale
-    std = np.nan_to_num(agg.loc[(ds, variant), (metric, "std")]) * scale
-    return f"{mean:.1f} ± {std:.1f}" if scale == 100 else f"{mean:.2f} ± {std:.2f}"
+    """``"mean ± std"`` over seeds with the digits the spread supports (:func:`~zsl_lib.experiments.verdicts.fmt`;
+    at most one decimal for percentages (scale 100), three otherwise)."""
+    mean = agg.loc[(ds, variant), (metric, "mean")]
+    std = float(np.nan_to_num(agg.loc[(ds, variant), (metric, "std")]))
+    spread = max(std, 0.001)
+    return f"{V.fmt(mean, spread=spread, scale=scale)} ± {V.fmt(std, spread=spread, scale=scale)}"
+
+
+def _paper_cell(v: float) -> str | None:
+    return None if np.isnan(v) else f"{v:g}"
 
 
 def table4(agg: pd.DataFrame, variants) -> pd.DataFrame:
-    """Table 4 beside the paper: its MI and ZSL accuracy (%), our k-means NMI and ZSL accuracy."""
+    """Table 4 beside the paper: its MI and ZSL accuracy (%), our k-means NMI and ZSL accuracy
+    (mean ± std over seeds); "–" where the paper gives no number."""
     datasets = list(dict.fromkeys(agg.index.get_level_values("dataset")))
     cols = {}
     for d in PAPER_DATASETS:
-        cols[f"paper {d} MI"] = [paper(d, v, "kmeans_mi") for v in variants]
-        cols[f"paper {d} acc"] = [paper(d, v, "zsl_top1") for v in variants]
-    cols.update({f"{ds} NMI": [mean_std(agg, ds, v, "kmeans_nmi", 1) for v in variants] for ds in datasets})
-    cols.update({f"{ds} ZSL acc": [mean_std(agg, ds, v, "zsl_top1") for v in variants] for ds in datasets})
-    return pd.DataFrame(cols, index=list(variants))
+        cols[f"{d} MI (paper)"] = [_paper_cell(paper(d, v, "kmeans_mi")) for v in variants]
+        cols[f"{d} ZSL top-1 % (paper)"] = [_paper_cell(paper(d, v, "zsl_top1")) for v in variants]
+    cols.update({f"{display_name(ds)} NMI": [mean_std(agg, ds, v, "kmeans_nmi", 1) for v in variants]
+                 for ds in datasets})
+    cols.update({f"{display_name(ds)} ZSL top-1 %": [mean_std(agg, ds, v, "zsl_top1") for v in variants]
+                 for ds in datasets})
+    return pd.DataFrame(cols, index=pd.Index([display_name(v) for v in variants], name="method"))
 
 
 def table2(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
-    """Table 2 (ZSL top-1, %): ESZSL and the full method, the paper's and ours."""
-    cols = {f"paper {d}": [paper(d, "eszsl", "zsl_top1"), paper(d, FULL_METHOD, "zsl_top1")]
-            for d in PAPER_DATASETS}
-    cols.update({ds: [round(100 * r["zsl_top1"], 1), mean_std(agg, ds, full, "zsl_top1")] for ds, r in eszsl.items()})
-    return pd.DataFrame(cols, index=["ESZSL", f"Ours ({full})"])
-
-
-def table1(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
-    """Table 1 (GZSL U / S / H, %): the paper's ESZSL and "Ours", our ESZSL and full method."""
-    rows = {f"paper {name}": {f"{d} {k.upper()}": paper(d, method, f"gzsl.{k}") for d in PAPER_DATASETS for k in "ush"}
-            for name, method in (("ESZSL", "eszsl"), ("Ours", FULL_METHOD))}
-    rows["ours ESZSL"] = {f"{ds} {k.upper()}": round(100 * r[f"gzsl.{k}"], 1) for ds, r in eszsl.items() for k in "ush"}
-    rows[f"ours {display_name(full)}"] = {f"{ds} {k.upper()}": mean_std(agg, ds, full, f"gzsl.{k}")
-                                         for ds in eszsl for k in "ush"}
-    if all("gzsl_cal.h" in r for r in eszsl.values()):
-        rows["ours ESZSL, calibrated (offset from validation)"] = {
-            f"{ds} {k.upper()}": round(100 * r[f"gzsl_cal.{k}"], 1) for ds, r in eszsl.items() for k in "ush"}
-        rows[f"ours {display_name(full)}, calibrated (offset from validation)"] = {
-            f"{ds} {k.upper()}": mean_std(agg, ds, full, f"gzsl_cal.{k}") for ds in eszsl for k in "ush"}
-    return pd.DataFrame(rows).T
-
-
-def calibration_table(agg: pd.DataFrame, eszsl: dict, variants) -> pd.DataFrame:
-    """H at gamma = 0, H with the offset chosen on validation (a result), best H over gamma (test
-    labels: an upper bound) and AUSUC (%) of ESZSL and every variant (means over seeds)."""
-    return pd.DataFrame({
-        f"{ds} {col}": [100 * r.get(key, np.nan)] + [100 * _mean(agg, ds, v, key) for v in variants]
-        for ds, r in eszsl.items()
-        for col, key in [("H (γ=0)", "gzsl.h"), ("H (γ from validation)", "gzsl_cal.h"),
-                         ("best H (upper bound)", "gzsl.best_h"), ("AUSUC", "gzsl.ausuc")]
-    }, index=["ESZSL", *(display_name(v) for v in variants)]).round(1)
-
-
-def ordering_checks(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
-    """Does the paper's ordering hold on the means over seeds? One row per dataset, bool columns
-    (False where a variant needed for a check was not run)."""
-    rows = []
-    for ds, ez in eszsl.items():
-        def m(v, k, ds=ds):
-            return _mean(agg, ds, v, k)
-
-        rows.append({
-            "dataset": ds,
-            "na_lt_cls_zsl": m("na", "zsl_top1") < m("cls", "zsl_top1"),
-            "cls_lt_cls_gaussian_zsl": m("cls", "zsl_top1") < m("cls_gaussian", "zsl_top1"),
-            "na_lt_cls_nmi": m("na", "kmeans_nmi") < m("cls", "kmeans_nmi"),
-            "cls_lt_cls_gaussian_nmi": m("cls", "kmeans_nmi") < m("cls_gaussian", "kmeans_nmi"),
-            "noise_helps_gzsl_h": m("cls_gaussian_noise", "gzsl.h") > m("cls_gaussian", "gzsl.h"),
-            "full_beats_eszsl_zsl": m(full, "zsl_top1") > ez["zsl_top1"],
-            "full_beats_eszsl_gzsl_h": m(full, "gzsl.h") > ez["gzsl.h"],
-            "full_beats_eszsl_calibrated_h": m(full, "gzsl_cal.h") > ez.get("gzsl_cal.h", np.nan),
-            "full_beats_eszsl_ausuc": m(full, "gzsl.ausuc") > ez["gzsl.ausuc"],
-        })
+    """Table 2 (ZSL top-1, %): one row per dataset (the paper's, then ours), ESZSL and the full method."""
+    rows = [{"dataset": f"{d} (paper)", "ESZSL": _paper_cell(paper(d, "eszsl", "zsl_top1")),
+             "full method": _paper_cell(paper(d, FULL_METHOD, "zsl_top1"))} for d in PAPER_DATASETS]
+    rows += [{"dataset": display_name(ds), "ESZSL": V.fmt(r["zsl_top1"], scale=100, digits=1),
+              "full method": mean_std(agg, ds, full, "zsl_top1")} for ds, r in eszsl.items()]
     return pd.DataFrame(rows).set_index("dataset")
 
 
-def check_records(checks: pd.DataFrame) -> dict:
-    """``{"<ds>.checks.<check>": bool}``."""
-    return {f"{ds}.checks.{k}": bool(v) for ds, row in checks.iterrows() for k, v in row.items()}
+def table1(agg: pd.DataFrame, eszsl: dict, full: str) -> pd.DataFrame:
+    """Table 1 (GZSL U / S / H, %): one row per (dataset, method), the paper's rows first; ours
+    uncalibrated and, where recorded, calibrated with the offset chosen on validation."""
+    rows = [{"dataset": f"{d} (paper)", "method": name, **{k.upper(): _paper_cell(paper(d, m, f"gzsl.{k}"))
+                                                          for k in "ush"}}
+            for d in PAPER_DATASETS for name, m in (("ESZSL", "eszsl"), ("full method", FULL_METHOD))]
+    for ds, r in eszsl.items():
+        for prefix, how in (("gzsl", ""), ("gzsl_cal", ", calibrated")):
+            if f"{prefix}.h" not in r:
+                continue
+            rows.append({"dataset": display_name(ds), "method": f"ESZSL{how}",
+                         **{k.upper(): V.fmt(r[f"{prefix}.{k}"], scale=100, digits=1) for k in "ush"}})
+            rows.append({"dataset": display_name(ds), "method": f"full method{how}",
+                         **{k.upper(): mean_std(agg, ds, full, f"{prefix}.{k}") for k in "ush"}})
+    return pd.DataFrame(rows).set_index(["dataset", "method"])
+
+
+def calibration_table(agg: pd.DataFrame, eszsl: dict, variants) -> pd.DataFrame:
+    """One row per (dataset, method): H at gamma = 0, H with the offset chosen on validation (a
+    result), best H over gamma (test labels: an upper bound) and AUSUC (%), means over seeds."""
+    cols = [("H, γ = 0", "gzsl.h"), ("H, γ from validation", "gzsl_cal.h"),
+            ("best H (upper bound)", "gzsl.best_h"), ("AUSUC", "gzsl.ausuc")]
+    rows = []
+    for ds, r in eszsl.items():
+        rows.append({"dataset": display_name(ds), "method": "ESZSL", **{c: 100 * r.get(k, np.nan) for c, k in cols}})
+        rows += [{"dataset": display_name(ds), "method": display_name(v),
+                  **{c: 100 * _mean(agg, ds, v, k) for c, k in cols}} for v in variants]
+    return pd.DataFrame(rows).set_index(["dataset", "method"]).round(1)
+
+
+def eszsl_summary(results: dict) -> pd.DataFrame:
+    """ESZSL per dataset, human labels: chosen gamma / lambda and its scores (%; NMI as a fraction)."""
+    return pd.DataFrame([{"dataset": display_name(ds), "gamma": f"{r['gamma']:g}", "lambda": f"{r['lambda_']:g}",
+                          "ZSL top-1 %": 100 * r["zsl_top1"], "GZSL U %": 100 * r["gzsl.u"],
+                          "GZSL S %": 100 * r["gzsl.s"], "GZSL H %": 100 * r["gzsl.h"],
+                          "calibrated H %": 100 * r.get("gzsl_cal.h", np.nan), "AUSUC %": 100 * r["gzsl.ausuc"],
+                          "k-means NMI": r["kmeans_nmi"]} for ds, r in results.items()]).set_index("dataset")
+
+
+COVERAGE_LABELS = {"real_spread": "real spread", "synth_spread": "synthesised spread",
+                   "centre_offset": "centre offset", "d_own": "distance to own synthesised mean",
+                   "d_seen": "distance to nearest seen mean", "closer_to_seen": "share nearer a seen class"}
 
 
 # ----------------------------------------------------------------------------- few-shot (Table 5)
@@ -672,12 +677,15 @@ def fewshot_records(fewshot: dict) -> dict:
 
 def table5(fewshot: dict) -> pd.DataFrame:
     """Table 5 (%): ours as "mean ± 95% CI" per dataset and space, then the paper's rows."""
-    rows = {}
+    rows = []
     for ds, fs in fewshot.items():
-        for shot, res in fs.items():
-            for name, r in res.items():
-                rows.setdefault(f"ours {ds} {name}", {})[shot] = f"{100 * r['mean']:.1f} ± {100 * r['ci95']:.1f}"
-    for who, name in (("Ours-Baseline", "baseline"), ("Ours-Gaussian", "gaussian")):
-        for d in ("CUB", "SUN"):
-            rows[f"paper {d} {who}"] = {shot: paper(d, "fewshot", f"{shot}.{name}") for shot in ("1shot", "5shot")}
-    return pd.DataFrame(rows).T
+        for name, label in (("baseline", "raw features"), ("gaussian", "Gaussian-loss features")):
+            rows.append({"dataset": display_name(ds), "features": label,
+                         **{f"{shot[0]}-shot %": f"{100 * res[name]['mean']:.1f} ± {100 * res[name]['ci95']:.1f}"
+                            for shot, res in fs.items()}})
+    for d in ("CUB", "SUN"):
+        for who, name in (("raw features (Ours-Baseline)", "baseline"), ("Gaussian-loss features", "gaussian")):
+            rows.append({"dataset": f"{d} (paper)", "features": who,
+                         **{f"{shot[0]}-shot %": _paper_cell(paper(d, "fewshot", f"{shot}.{name}"))
+                            for shot in ("1shot", "5shot")}})
+    return pd.DataFrame(rows).set_index(["dataset", "features"])

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.manifold import TSNE
 
 from ..validation import check_choice
+from . import verdicts as V
 from .cvae import TSNE_PANELS, display_name, eszsl_scorer, gzsl_calibration_curve
 
 
@@ -59,6 +60,7 @@ def plot_ablation(runs: pd.DataFrame, variants, seeds):
     width = 0.8 / len(variants)
     colors = plt.get_cmap("tab10").colors
     for ax, (col, title) in zip(axes[0], panels):
+        top = 100 * np.nanmax(runs[col].to_numpy(dtype=float)) if len(runs) else 1.0
         for i, v in enumerate(variants):
             for j, ds in enumerate(datasets):
                 vals = 100 * runs.loc[(runs["variant"] == v) & (runs["dataset"] == ds), col].to_numpy()
@@ -67,35 +69,59 @@ def plot_ablation(runs: pd.DataFrame, variants, seeds):
                        label=display_name(v) if j == 0 else None)
                 ax.vlines(x, vals.min(), vals.max(), color="black", lw=1)
                 ax.scatter(np.full(len(vals), x), vals, color="black", s=9, zorder=3)
+                if np.all(vals == 0):  # a bar of height 0 reads as missing: say that it is 0
+                    ax.text(x, 0.02 * top, "0", ha="center", va="bottom", fontsize=8, color=colors[i % 10],
+                            fontweight="bold")
         ax.set_xticks(np.arange(len(datasets)) + width * (len(variants) - 1) / 2, [display_name(d) for d in datasets])
         ax.set_ylabel("%")
         ax.set_ylim(bottom=0)
         ax.set_title(title, fontsize=10)
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=len(variants), fontsize=8,
                frameon=False)
-    fig.suptitle(f"Ablation (Fig. 4 analogue): mean over {len(seeds)} seed(s), dots = seeds, lines = min-max",
-                 fontsize=11)
+    n = len(seeds)
+    fig.suptitle(f"Ablation (Fig. 4 analogue): mean over {n} seed{'s' if n != 1 else ''}, dots = seeds, "
+                 "lines = min-max; \"0\": every seed scored 0", fontsize=11)
     fig.tight_layout(rect=(0, 0.08, 1, 0.93))
     return fig
 
 
-def plot_calibration_curves(splits: dict, eszsl_models: dict, first_models: dict, variants):
+def plot_calibration_curves(splits: dict, eszsl_models: dict, first_models: dict, variants, ausuc: dict | None = None,
+                            seed=0):
     """Seen vs unseen accuracy (%) as the seen-class offset sweeps, ESZSL and every variant
-    (first seed), one panel per dataset; the legend gives each curve's AUSUC."""
+    (models of the first seed ``seed``), one panel per dataset, the legend below the panels.
+
+    ``ausuc``: ``{dataset: {method: AUSUC}}`` (fractions; ``"eszsl"`` or a variant) to print in the
+    legend, e.g. the means over seeds of the record (so that the legend ranks the methods as the
+    table does); None prints each drawn curve's own AUSUC, labelled with its seed."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, axes = plt.subplots(1, len(splits), figsize=(max(7.0, 5.2 * len(splits)), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(splits), figsize=(max(7.0, 5.2 * len(splits)), 5.4), squeeze=False)
     for ax, (ds, sp) in zip(axes[0], splits.items()):
-        scorers = {"ESZSL": eszsl_scorer(eszsl_models[ds], sp.semantics)}
-        scorers.update({display_name(v): (lambda X, m=first_models[ds][v]: m.decision_function(X, "gzsl"))
-                        for v in variants})
-        for name, fn in scorers.items():
+        scorers = {"eszsl": eszsl_scorer(eszsl_models[ds], sp.semantics)}
+        scorers.update({v: (lambda X, m=first_models[ds][v]: m.decision_function(X, "gzsl")) for v in variants})
+        for key, fn in scorers.items():
             c = gzsl_calibration_curve(fn, sp)
-            ax.plot(100 * c["s"], 100 * c["u"], label=f"{name} (AUSUC {100 * c['ausuc']:.1f})")
+            area = c["ausuc"] if ausuc is None else ausuc[ds][key]
+            ax.plot(100 * c["s"], 100 * c["u"], label=f"{display_name(key)}: AUSUC {100 * area:.1f}")
         ax.set(xlabel="seen accuracy S (%)", ylabel="unseen accuracy U (%)", title=display_name(ds))
-        ax.legend(fontsize=8)
-    fig.suptitle("Seen vs unseen accuracy as the seen-class offset γ sweeps (calibrated stacking, Chao et al. 2016)")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
+    which = (f"AUSUC of the drawn curve (seed {seed})" if ausuc is None
+             else "AUSUC in the legend: mean over seeds, as in the table")
+    fig.suptitle("Seen vs unseen accuracy as the seen-class offset γ sweeps (calibrated stacking, Chao et al. "
+                 f"2016)\ncurves: seed {seed}; {which}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
+
+
+def zoom_to_bulk(ax, Z: np.ndarray, q: float = 0.01) -> int:
+    """Limit ``ax`` to the ``q`` .. ``1 - q`` quantiles of the 2-d points ``Z`` (plus a 5 % margin),
+    so that a few outliers do not squeeze the rest; returns how many points fall outside the view."""
+    lo, hi = np.quantile(Z, [q, 1 - q], axis=0)
+    pad = 0.05 * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    return int(np.sum(np.any((Z < lo) | (Z > hi), axis=1)))
 
 
 def _two_d(X: np.ndarray, method: str, random_state) -> np.ndarray:
@@ -149,11 +175,15 @@ def plot_tsne(models: dict, split, n_classes: int = 10, random_state=0, method: 
         ax.scatter(Z[~real, 0], Z[~real, 1], c=codes[~real], cmap="tab10", marker="o", s=8, alpha=0.5,
                    label="synthesised")
         ax.set_title(title)
+        outside = zoom_to_bulk(ax, Z)
+        if outside:
+            ax.text(0.01, 0.01, f"{outside} of {len(Z)} points outside the view", transform=ax.transAxes,
+                    fontsize=7, color="grey", va="bottom")
         ax.set_xlabel(f"{axis} 1")
         ax.set_ylabel(f"{axis} 2")
     axes[0][0].legend(loc="best", fontsize=8)
     fig.suptitle(f"Fig. 3 analogue ({axis}) on {display_name(split.name)}: {len(np.unique(y))} unseen classes, "
-                 "real (x) vs synthesised (o)")
+                 "real (x) vs synthesised (o); axes zoomed to the 1st-99th percentile of the points")
     fig.tight_layout(rect=(0, 0, 1, 0.94), w_pad=2.0)
     return fig
 
@@ -172,6 +202,11 @@ def _edge(res: dict, prefix: str, name: str, label: str | None = None) -> str:
     return f"{label or name} = {v:g} ({why})" if isinstance(v, (int, float)) else f"{label or name} ({why})"
 
 
+def _seeds(res: dict) -> str:
+    n = len(res.get("config.seeds", []))
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
 def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
     """The closing discussion's numbers, formatted from the recorded dict ``res`` (so the prose
     cannot drift from the record). Percentages with one decimal."""
@@ -184,7 +219,7 @@ def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
         f, e = f"{ds}.{full}", f"{ds}.eszsl"
         lines += [
             f"**{ds}** ({res.get(f'{ds}.data.n_seen')} seen / {res.get(f'{ds}.data.n_unseen')} unseen classes, "
-            f"{res.get(f'{ds}.data.n_train')} training items; {len(res.get('config.seeds', []))} seed(s)).",
+            f"{res.get(f'{ds}.data.n_train')} training items; {_seeds(res)}).",
             f"- ZSL top-1: full method {pct(f + '.zsl_top1')} % (seeds {pct(f + '.zsl_top1_min')}-"
             f"{pct(f + '.zsl_top1_max')}) vs ESZSL {pct(e + '.zsl_top1')} %.",
             f"- GZSL uncalibrated U / S / H: full method {pct(f + '.gzsl.u')} / {pct(f + '.gzsl.s')} / "
@@ -213,7 +248,7 @@ def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
                 f"nearest seen-class mean ({100 * res[f'{cov}.closer_to_seen']:.0f} % nearer a seen class).")
         ab = ", ".join(f"{display_name(v)} {pct(f'{ds}.{v}.zsl_top1')}" for v in variants)
         lines.append(f"- Ablation, ZSL top-1 (%): {ab}; k-means NMI: "
-                     + ", ".join(f"{display_name(v)} {res.get(f'{ds}.{v}.kmeans_nmi', float('nan')):.2f}"
+                     + ", ".join(f"{display_name(v)} {V.fmt(res.get(f'{ds}.{v}.kmeans_nmi'), digits=2)}"
                                  for v in variants) + ".")
         lines.append("")
     if "runtime_seconds" in res:
