@@ -159,13 +159,13 @@ README_LINES = 3  # summary lines per notebook in the README (those flagged "rea
 
 def summary_lines(stem: str, data: dict) -> list[dict]:
     """A notebook's summary lines (claim, status, evidence), generated from its record by its
-    driver's report module (``summary_lines(rec)`` of the ``zsl.driver`` module or of
-    ``<driver>_report``); [] when it has none."""
+    driver's report module (``summary_lines(rec)`` of ``<driver>_report``, ``<driver>_verdicts``
+    or the ``zsl.driver`` module itself); [] when it has none."""
     path = config.notebooks_dir() / f"{stem}.ipynb"
     driver = json.loads(path.read_text()).get("metadata", {}).get("zsl", {}).get("driver")
     if not driver:
         return []
-    for name in (driver + "_report", driver):
+    for name in (driver + "_report", driver + "_verdicts", driver):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:

@@ -80,7 +80,7 @@ def compare(a, b, *, statistic: Callable | None = None, over: str = "items", see
 def record_comparison(key: str, cmp: Mapping[str, Any],
                       record_fn: Callable[[str, Any], Any] | None = None) -> dict:
     """Record ``key.diff``, ``key.lo``, ``key.hi``, ``key.n`` and ``key.method`` of a comparison."""
-    record_fn = record_fn or _record.record
+    record_fn = _record.record if record_fn is None else record_fn
     for field in ("diff", "lo", "hi", "n", "method"):
         value = cmp[field]
         if isinstance(value, float) and not math.isfinite(value):
