@@ -749,7 +749,8 @@ def gain_plateau_note(tables: dict, few: int = FEW_DIMS) -> str:
                          f"({df['cutoff'].max():.2f})")
             continue
         tail = df[df["cutoff"] >= c]
-        parts.append(f"{name}: from cutoff {c:.2f} on only {tail['n_dims'].min()}–{tail['n_dims'].max()} "
+        lo, hi = int(tail["n_dims"].min()), int(tail["n_dims"].max())
+        parts.append(f"{name}: from cutoff {c:.2f} on only {lo if lo == hi else f'{lo}–{hi}'} "
                      f"dimension(s) remain ({len(tail)} of the sweep's {len(df)} cutoffs), where the "
                      f"own-class margin stays between {tail['margin'].min():.3f} and {tail['margin'].max():.3f}")
     return ("**The flat right end of the gain plot** (shaded): " + "; ".join(parts) + ". A cosine "

@@ -65,21 +65,21 @@ def headline_groups(res: Mapping[str, Any], source: Mapping[str, float] | None =
     run's, the comparable setting (titles as they are, the article's score) first."""
     s = SOURCE if source is None else source
     groups = {}
-    multi = [("the article (SQID, CLIP ViT-L/14)",
+    multi = [("the article\n(SQID, CLIP ViT-L/14)",
               [s[f"agreement_f1_weighted.multiclass.{m}"] for m in ("base", "pairwise")])]
     for prefix, label in title_settings(res):
-        short = label.split(" (")[0]
-        multi.append((f"this run, {short}:\ntext as reference",
+        short = label.split(" (")[0].replace("class words masked in the titles", "class words masked")
+        multi.append((f"{short},\ntext as reference",
                       [_get(res, f"{prefix}agreement_f1_weighted.multiclass.{m}") for m in ("base", "pairwise")]))
-        multi.append((f"this run, {short}:\nas the author's code (pairwise: image as reference)",
+        multi.append((f"{short},\nthe author's orientation",
                       [_get(res, f"{prefix}agreement_orientation.author_code.multiclass.{m}")
                        for m in ("base", "pairwise")]))
     groups["multiclass"] = multi
     groups["binary"] = [
-        ("the article (its table)", [s[f"agreement_f1_weighted.binary.{m}"] for m in ("base", "pairwise")]),
-        ("this run, as the author's code:\nbinary F1 of the first class (the article's score)",
+        ("the article\n(its table)", [s[f"agreement_f1_weighted.binary.{m}"] for m in ("base", "pairwise")]),
+        ("as the author's code:\nbinary F1, first class",
          [_get(res, f"binary.author_f1.{m}") for m in ("base", "pairwise")]),
-        ("this run, ours:\nweighted F1, undecided as a class",
+        ("ours: weighted F1,\nundecided a class",
          [_get(res, f"agreement_f1_weighted.binary.{m}") for m in ("base", "pairwise")]),
     ]
     return groups
@@ -87,10 +87,11 @@ def headline_groups(res: Mapping[str, Any], source: Mapping[str, float] | None =
 
 def plot_headline(res: Mapping[str, Any], source: Mapping[str, float] | None = None):
     """The article's agreement (base and pairwise) beside ours, one panel per stage, horizontal
-    bars so that the long labels read; the comparable setting is the first bar pair after the
-    article's."""
+    bars so that the long labels read; the article's bars on top, set apart by a line, then this
+    run's with the comparable setting (titles as they are; the author's binary score) first."""
     groups = headline_groups(res, source)
-    fig, axes = plt.subplots(1, 2, figsize=(13.5, 5.2), sharex=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.0), layout="constrained",
+                             width_ratios=[1.25, 1])
     for ax, (stage, rows) in zip(axes, groups.items()):
         y = np.arange(len(rows))[::-1].astype(float)
         for j, m in enumerate(("base", "pairwise")):
@@ -98,13 +99,13 @@ def plot_headline(res: Mapping[str, Any], source: Mapping[str, float] | None = N
                            label=NAMES[m])
             ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
         ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
-        ax.axhline(y[0] - 0.5, color="0.6", lw=0.8)
+        ax.axhline(y[0] - 0.5, color="0.3", lw=1)
+        ax.text(1.07, y[0] - 0.55, "this run ↓", ha="right", va="top", fontsize=7, color="0.3")
         ax.set_title(NAMES[stage])
         ax.set_xlim(0, 1.08)
         ax.set_xlabel("agreement between the image and the text classes")
-    axes[0].legend(loc="lower right", fontsize="small", framealpha=1.0)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize="small")
     fig.suptitle("Image-text agreement, base model and pairwise tourney: the article (top) beside this run")
-    fig.tight_layout()
     return fig
 
 
@@ -122,7 +123,8 @@ def source_settings(params: Mapping[str, Any], res: Mapping[str, Any]) -> list[d
          "why": "offline: the SQID file is a download; the fashion-products items have true labels"},
         {"setting": "classes", "param": "prompt_set", "source_value": "sqid-clothing13",
          "source": "13 SQID clothing sub-categories (dress or skirt, footwear, pants, ..., socks)",
-         "ours": lambda v: f"{v}: 13 apparel and footwear article types" if v == "fashion13" else str(v),
+         "ours": lambda v: (f"{v}: {res.get('n_classes')} apparel and footwear article types" if v == "fashion13"
+                           else str(v)),
          "why": "data: the classes of the offline data set"},
         {"setting": "binary stage classes", "param": "binary_prompt_set",
          "source_value": "sqid-clothing-vs-household", "source": "people wearing clothing vs general household items",
@@ -145,10 +147,15 @@ def source_settings(params: Mapping[str, Any], res: Mapping[str, Any]) -> list[d
     ]
     for key, value in (("cutoff", 1.1), ("cos_diff", 0.02), ("max_items_per_class", 1500),
                        ("undecided_base", 0.03), ("undecided_pairwise", 0.0), ("ovr_cutoff", 1.05),
-                       ("ovr_max_dims", 10), ("limit", 0), ("reshuffle_each_round", True)):
+                       ("ovr_max_dims", 10), ("limit", 0)):
         if key in params:
             rows.append({"setting": key.replace("_", " "), "param": key, "source": value,
                          "why": "a parameter of this run"})
+    if "reshuffle_each_round" in params:
+        rows.append({"setting": "bracket order", "param": "reshuffle_each_round", "source_value": True,
+                     "source": "class order randomised every round (the article's text; the author's code draws it once)",
+                     "ours": lambda v: "randomised every round" if v else "drawn once, as the author's code",
+                     "why": "a parameter of this run"})
     if not sqid:
         rows[2:2] = [
             {"setting": "image encoder", "param": "image_encoder", "source_value": "openclip:ViT-L-14/openai",
@@ -180,46 +187,71 @@ def settings_section(params: Mapping[str, Any], res: Mapping[str, Any]) -> str:
 
 # --- verdicts, the comparison table, the summary ---------------------------------------------
 
-def comparison_specs(res: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
+COMPARISON_GROUPS = ("agreement", "accuracy", "titles")
+
+
+def comparison_specs(res: Mapping[str, Any], group: str | None = None) -> list[tuple[str, str, str, str, str]]:
     """``(key, measure, setting, a, b)`` of every comparison recorded in ``res`` (a - b), the
-    comparable setting first."""
-    specs = []
-    for prefix, setting in title_settings(res):
+    comparable setting first; ``group`` (one of :data:`COMPARISON_GROUPS`) keeps one kind:
+    agreement (multiclass and binary), accuracy against the true labels, or masked against
+    unmasked titles."""
+    specs = {g: [] for g in COMPARISON_GROUPS}
+    settings = title_settings(res)
+    for prefix, setting in settings:
         for a, b in AGREEMENT_PAIRS:
-            specs.append((f"{prefix}cmp.agreement.{a}_vs_{b}", "agreement (text as reference)", setting,
-                          SHORT[a], SHORT[b]))
-        specs.append((f"{prefix}cmp.agreement_author_code.pairwise_vs_base", "agreement as the author's code",
-                      setting, SHORT["pairwise"], SHORT["base"]))
-        for side in ("image", "text"):
-            if side == "image" and prefix:
-                continue
+            specs["agreement"].append((f"{prefix}cmp.agreement.{a}_vs_{b}", "agreement (text as reference)",
+                                       setting, SHORT[a], SHORT[b]))
+        specs["agreement"].append((f"{prefix}cmp.agreement_author_code.pairwise_vs_base",
+                                   "agreement as the author's code", setting, SHORT["pairwise"], SHORT["base"]))
+    specs["agreement"] += [
+        ("cmp.binary.author_f1.base_vs_pairwise", "binary stage, as the author's code", "–", SHORT["base"],
+         SHORT["pairwise"]),
+        ("cmp.binary.weighted_f1.base_vs_pairwise", "binary stage, weighted F1 (ours)", "–", SHORT["base"],
+         SHORT["pairwise"])]
+    for side, prefixes in (("image", [("", "–")]), ("text", settings)):
+        for prefix, setting in prefixes:
             for a, b in ACCURACY_PAIRS:
-                specs.append((f"{prefix}cmp.accuracy.{side}.{a}_vs_{b}", f"{side} accuracy",
-                              "–" if side == "image" else setting, SHORT[a], SHORT[b]))
-    specs += [("cmp.binary.author_f1.base_vs_pairwise", "binary stage, as the author's code", "–",
-               SHORT["base"], SHORT["pairwise"]),
-              ("cmp.binary.weighted_f1.base_vs_pairwise", "binary stage, weighted F1 (ours)", "–",
-               SHORT["base"], SHORT["pairwise"])]
+                specs["accuracy"].append((f"{prefix}cmp.accuracy.{side}.{a}_vs_{b}", f"{side} accuracy",
+                                          setting, SHORT[a], SHORT[b]))
     for m in ("base", "pairwise"):
-        specs += [(f"cmp.agreement.unmasked_vs_masked.{m}", f"agreement, {SHORT[m]}", "–",
-                   "titles as they are", "masked titles"),
-                  (f"cmp.accuracy.text.unmasked_vs_masked.{m}", f"text accuracy, {SHORT[m]}", "–",
-                   "titles as they are", "masked titles")]
-    return [s for s in specs if V.read_comparison(res, s[0]) is not None]
+        specs["titles"] += [(f"cmp.agreement.unmasked_vs_masked.{m}", f"agreement, {SHORT[m]}", "–",
+                             "titles as they are", "masked titles"),
+                            (f"cmp.accuracy.text.unmasked_vs_masked.{m}", f"text accuracy, {SHORT[m]}", "–",
+                             "titles as they are", "masked titles")]
+    if group is not None and group not in specs:
+        raise ValueError(f"comparison group {group!r}: expected one of {', '.join(COMPARISON_GROUPS)}")
+    chosen = specs[group] if group else [s for g in COMPARISON_GROUPS for s in specs[g]]
+    return [s for s in chosen if V.read_comparison(res, s[0]) is not None]
 
 
-def comparison_table(res: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per recorded comparison: what, setting, the difference and its interval in
-    points, and the decision in words."""
+def comparison_table(res: Mapping[str, Any], group: str | None = None) -> pd.DataFrame:
+    """One row per recorded comparison (of ``group``, see :func:`comparison_specs`): what,
+    setting, the difference and its interval in points, and the decision in words."""
     rows = []
-    for key, measure, setting, a, b in comparison_specs(res):
+    for key, measure, setting, a, b in comparison_specs(res, group):
         cmp = V.read_comparison(res, key)
         rows.append({"measure": measure, "titles": setting, "A": a, "B": b,
                      "A − B (points)": V.fmt(cmp["diff"], scale=100, digits=1, signed=True),
                      "95 % interval": f"{V.fmt(cmp['lo'], scale=100, digits=1, signed=True)} to "
                                       f"{V.fmt(cmp['hi'], scale=100, digits=1, signed=True)}",
                      "verdict": f"A {V.VERBS[V.decision(cmp)]} B"})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table) and (table["titles"] == "–").all():
+        table = table.drop(columns="titles")
+    return table
+
+
+def comparison_section(res: Mapping[str, Any]) -> str:
+    """The rules, then one table per kind of comparison (Markdown)."""
+    heads = {"agreement": "Agreement between the image and the text classes",
+             "accuracy": "Accuracy against the true labels",
+             "titles": "Titles as they are against masked titles"}
+    out = [V.rules_markdown(("bootstrap", "decision", "source_values"))]
+    for group in COMPARISON_GROUPS:
+        table = comparison_table(res, group)
+        if len(table):
+            out += [f"#### {heads[group]}\n", V.md_table(table, index=False)]
+    return "\n".join(out)
 
 
 def _pair(res, key_fmt, digits=3):
