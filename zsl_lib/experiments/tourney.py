@@ -752,7 +752,9 @@ def gain_plateau_note(tables: dict, few: int = FEW_DIMS) -> str:
         lo, hi = int(tail["n_dims"].min()), int(tail["n_dims"].max())
         parts.append(f"{name}: from cutoff {c:.2f} on only {lo if lo == hi else f'{lo}–{hi}'} "
                      f"dimension(s) remain ({len(tail)} of the sweep's {len(df)} cutoffs), where the "
-                     f"own-class margin stays between {tail['margin'].min():.3f} and {tail['margin'].max():.3f}")
+                     "own-class margin " + (f"stays at {tail['margin'].min():.3f}" if
+                                            f"{tail['margin'].min():.3f}" == f"{tail['margin'].max():.3f}" else
+                                            f"stays between {tail['margin'].min():.3f} and {tail['margin'].max():.3f}"))
     return ("**The flat right end of the gain plot** (shaded): " + "; ".join(parts) + ". A cosine "
             f"over {few} or fewer coordinates changes only when a dimension drops out, so that stretch "
             "is a step function of very few coordinates, not a stable gain.\n")
@@ -779,14 +781,15 @@ def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str, f
         ax.set_title(f"{name}: items assigned to '{a}' or '{b}'")
         ax2.plot(df["cutoff"], df["n_dims"], color="C4")
         ax2.set_xlabel("cross-deviation ratio cutoff")
-        ax2.set_ylabel("dimensions kept")
+        ax2.set_ylabel("dimensions kept (log scale)")
+        ax2.set_yscale("log")  # the few-dimension stretch stays readable beside hundreds
         c = few_dims_cutoff(df, few)
         if c is not None:
             right = float(df["cutoff"].max())
             for axis in (ax, ax2):
                 axis.axvspan(c, right, color="0.85", zorder=0,
                              label=f"{few} or fewer dimensions left" if axis is ax else None)
-            ax2.annotate(f"from {c:.2f}: {few} or fewer\ndimensions left", xy=(c, ax2.get_ylim()[1] * 0.55),
+            ax2.annotate(f"from {c:.2f}: {few} or fewer\ndimensions left", xy=(c, float(np.sqrt(np.prod(ax2.get_ylim())))),
                          xytext=(-6, 0), textcoords="offset points", ha="right", fontsize=8, color="0.25")
     legend = {}
     for ax in axes[0]:
