@@ -462,7 +462,9 @@ def stage_summary(stages: dict[str, StageResult]) -> tuple[pd.DataFrame, list[st
 
 def agreement_table(stages: dict[str, StageResult], binary: pd.DataFrame, record) -> pd.DataFrame:
     """Records ``agreement_f1_weighted.multiclass.<method>`` for every method (and the
-    ``titles_unmasked.`` variant); returns the article's table (multiclass, binary) beside ours."""
+    ``titles_unmasked.`` variant); returns the article's table beside ours, one row per setting:
+    the multiclass stage with the titles as they are (the article's setting) first, then masked,
+    and the binary stage as the author's code scores it, then ours (``binary``: :func:`binary_table`)."""
     agreement = {m: agreement_f1(getattr(stages["text"], m), getattr(stages["image"], m)) for m in METHODS}
     for m in METHODS:
         record(f"agreement_f1_weighted.multiclass.{m}", agreement[m])
@@ -470,11 +472,24 @@ def agreement_table(stages: dict[str, StageResult], binary: pd.DataFrame, record
         for m in METHODS:
             record(f"titles_unmasked.agreement_f1_weighted.multiclass.{m}",
                    agreement_f1(getattr(stages[UNMASKED], m), getattr(stages["image"], m)))
+    rows = {}
+    if UNMASKED in stages:
+        rows["multiclass, titles as they are (the article's setting)"] = (
+            "multiclass", {m: agreement_f1(getattr(stages[UNMASKED], m), getattr(stages["image"], m))
+                           for m in ("base", "pairwise")})
+        rows["multiclass, class words masked in the titles"] = ("multiclass", agreement)
+    else:
+        rows["multiclass"] = ("multiclass", agreement)
+    for column, label in (("agreement as the author's code: binary F1 of the first class",
+                           "binary, as the author's code (the article's score)"),
+                          ("agreement, weighted F1 with undecided as a class", "binary, weighted F1 (ours)")):
+        if column in binary.columns:
+            rows[label] = ("binary", binary[column])
     table = {}
     for m in ("base", "pairwise"):
-        table[f"article: {m}"] = [SOURCE[f"agreement_f1_weighted.{s}.{m}"] for s in ("multiclass", "binary")]
-        table[f"ours: {m}"] = [agreement[m], binary.loc[m, "agreement, weighted F1 with undecided as a class"]]
-    return pd.DataFrame(table, index=["multiclass", "binary"])
+        table[f"article: {m}"] = [SOURCE[f"agreement_f1_weighted.{stage}.{m}"] for stage, _ in rows.values()]
+        table[f"ours: {m}"] = [values[m] for _, values in rows.values()]
+    return pd.DataFrame(table, index=pd.Index(list(rows), name="stage"))
 
 
 def orientation_reference(orientation: str, method: str) -> str:
