@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -798,6 +799,10 @@ def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str, f
         ax2.set_xlabel("cross-deviation ratio cutoff")
         ax2.set_ylabel("dimensions kept (log scale)")
         ax2.set_yscale("log")  # the few-dimension stretch stays readable beside hundreds
+        lo, hi = float(df["n_dims"].min()), float(df["n_dims"].max())
+        ax2.set_yticks([t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000) if lo / 1.5 <= t <= hi * 1.5])
+        ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax2.yaxis.set_minor_formatter(NullFormatter())
         c = few_dims_cutoff(df, few)
         if c is not None:
             right = float(df["cutoff"].max())
