@@ -18,10 +18,15 @@ REQUIRED = (
     [f"agreement_f1_weighted.{s}.{m}" for s in ("multiclass", "binary") for m in ("base", "pairwise")]
     + [f"accuracy.{x}.{m}" for x in ("image", "text") for m in ("base", "pairwise", "round_robin", "logreg")]
     + [f"macro_f1.{x}.{m}" for x in ("image", "text") for m in ("base", "pairwise")]
-    + [f"agreement_orientation.{o}.{s}.{m}" for o in ("text_reference", "image_reference", "author_code")
+    + [f"agreement_orientation.{o}.{s}.{m}" for o in ("text_reference", "image_reference")
        for s in ("multiclass", "binary") for m in ("base", "pairwise")]
+    + [f"agreement_orientation.author_code.multiclass.{m}" for m in ("base", "pairwise")]
+    + [f"binary.author_f1.{m}" for m in ("base", "pairwise")]
     + ["n_items", "n_classes"]
 )
+#: paired intervals the page's verdicts are read from (every run, labels or not)
+COMPARISONS = ("cmp.agreement.pairwise_vs_base", "cmp.binary.author_f1.base_vs_pairwise",
+               "cmp.agreement_author_code.pairwise_vs_base")
 
 
 @pytest.fixture
@@ -48,22 +53,38 @@ def test_smoke_profile_records_every_key(tmp_path, kernel_sees_this_checkout):
     assert res["accuracy.image.logreg"] > res["accuracy.image.base"]
     # the unmasked-title variant is recorded beside the masked headline
     assert res["titles_unmasked.accuracy.text.base"] > res["accuracy.text.base"]
-    # the author's code: base scored with text as the reference, pairwise with image
+    # the author's code: base scored with text as the reference, pairwise with image (multiclass);
+    # the binary stage as binary F1 of the first class, a different number from our weighted F1
+    s = "multiclass"
+    assert res[f"agreement_orientation.author_code.{s}.base"] == res[f"agreement_orientation.text_reference.{s}.base"]
+    assert (res[f"agreement_orientation.author_code.{s}.pairwise"]
+            == res[f"agreement_orientation.image_reference.{s}.pairwise"])
     for s in ("multiclass", "binary"):
-        assert res[f"agreement_orientation.author_code.{s}.base"] == res[f"agreement_orientation.text_reference.{s}.base"]
-        assert (res[f"agreement_orientation.author_code.{s}.pairwise"]
-                == res[f"agreement_orientation.image_reference.{s}.pairwise"])
         assert res[f"agreement_orientation.text_reference.{s}.base"] == res[f"agreement_f1_weighted.{s}.base"]
+    assert res["binary.author_f1.base"] != res["agreement_f1_weighted.binary.base"]
+    # every verdict's interval is recorded, the comparable setting (titles as they are) included
+    for key in COMPARISONS + ("titles_unmasked.cmp.agreement.pairwise_vs_base", "cmp.accuracy.image.pairwise_vs_base"):
+        assert res[f"{key}.lo"] <= res[f"{key}.diff"] <= res[f"{key}.hi"], key
+    assert res["titles_masked"] is True
     figs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
     assert figs == [f"{STEM}-{n}.png" for n in ("confusion-image", "confusion-text", "cross-deviation-histograms",
                                                  "gain-vs-cutoff", "headline-agreement")]
     # the closing discussion is rendered from the record: its numbers are the recorded ones
     executed = json.loads(run.output_path.read_text())
-    closing = executed["cells"][-1]["outputs"][0]["data"]["text/markdown"]
-    closing = "".join(closing) if isinstance(closing, list) else closing
+
+    def markdown_of(cell):
+        text = cell["outputs"][0]["data"]["text/markdown"]
+        return "".join(text) if isinstance(text, list) else text
+
+    closing = markdown_of(next(c for c in executed["cells"] if "closing_discussion" in "".join(c["source"])))
     for key in ("agreement_f1_weighted.multiclass.base", "agreement_orientation.author_code.multiclass.pairwise",
-                "accuracy.image.pairwise"):
+                "accuracy.image.pairwise", "binary.author_f1.pairwise"):
         assert f"{res[key]:.3f}" in closing, key
+    # the summary is the last cell, tagged so that the page opens with it
+    last = executed["cells"][-1]
+    assert "summary" in last["metadata"].get("tags", [])
+    summary = markdown_of(last)
+    assert summary.startswith("## Summary") and "titles as they are" in summary
 
 
 @pytest.mark.notebook
@@ -81,6 +102,8 @@ def test_paper_profile_offline_on_generated_sqid(tmp_path, kernel_sees_this_chec
     res = run.results
     assert not [k for k in REQUIRED if k not in res]
     assert res["accuracy.image.base"] is None  # SQID has no labels
+    for key in COMPARISONS:
+        assert res[f"{key}.lo"] <= res[f"{key}.diff"] <= res[f"{key}.hi"], key
     assert 0 < res["n_items"] <= 270 and res["n_classes"] == 13
     assert math.isfinite(res["agreement_f1_weighted.multiclass.pairwise"])
 

@@ -551,10 +551,14 @@ def test_binary_stage_and_table_against_sklearn():
         assert rec[f"agreement_f1_weighted.binary.{m}"] == pytest.approx(f1_score(t, i, average="weighted"))
         assert rec[f"binary.accuracy.image.{m}"] == pytest.approx(np.mean([a == b for a, b in zip(inp.binary_labels, i)]))
         assert tab.loc[m, "text: undecided share"] == pytest.approx(np.mean(t == 2))
-        assert tab.loc[m, "article"] == E.SOURCE[f"agreement_f1_weighted.binary.{m}"]
+        assert tab.loc[m, "article (its table)"] == E.SOURCE[f"agreement_f1_weighted.binary.{m}"]
+        # the author's code: f1_score(text_class == 0, image_class == 0), "undecided" not class 0
+        assert rec[f"binary.author_f1.{m}"] == pytest.approx(f1_score(t == 0, i == 0))
+        assert rec[f"binary.author_f1.{m}"] != pytest.approx(rec[f"agreement_f1_weighted.binary.{m}"])
     rec2 = Recorder()
-    E.binary_table(binary, None, rec2)  # no labels: only the agreement is recorded
-    assert sorted(rec2) == ["agreement_f1_weighted.binary.base", "agreement_f1_weighted.binary.pairwise"]
+    E.binary_table(binary, None, rec2)  # no labels: only the agreement is recorded, both ways
+    assert sorted(rec2) == ["agreement_f1_weighted.binary.base", "agreement_f1_weighted.binary.pairwise",
+                            "binary.author_f1.base", "binary.author_f1.pairwise"]
 
 
 def test_multiclass_items_and_sides():
@@ -589,7 +593,8 @@ def test_run_stages_and_summary(multiclass):
 def test_agreement_table_records_every_method(multiclass):
     inp, sides, stages = multiclass
     rec = Recorder()
-    binary = pd.DataFrame({"agreement F1 (weighted)": [0.5, 0.25]}, index=["base", "pairwise"])
+    binary = pd.DataFrame({"agreement, weighted F1 with undecided as a class": [0.5, 0.25]},
+                          index=["base", "pairwise"])
     tab = E.agreement_table(stages, binary, rec)
     for m in E.METHODS:
         t, i = getattr(stages["text"], m), getattr(stages["image"], m)
@@ -598,8 +603,14 @@ def test_agreement_table_records_every_method(multiclass):
         assert rec[f"titles_unmasked.agreement_f1_weighted.multiclass.{m}"] == pytest.approx(
             f1_score(u, i, average="weighted"))
     assert list(tab.columns) == ["article: base", "ours: base", "article: pairwise", "ours: pairwise"]
-    assert tab.loc["multiclass", "article: pairwise"] == 0.889 and tab.loc["binary", "ours: pairwise"] == 0.25
-    assert tab.loc["multiclass", "ours: base"] == rec["agreement_f1_weighted.multiclass.base"]
+    # the article's setting (titles as they are) first, then masked titles, then the binary stage
+    assert list(tab.index) == ["multiclass, titles as they are (the article's setting)",
+                               "multiclass, class words masked in the titles", "binary, weighted F1 (ours)"]
+    assert tab.iloc[0]["ours: pairwise"] == rec["titles_unmasked.agreement_f1_weighted.multiclass.pairwise"]
+    assert tab.iloc[2]["ours: base"] == 0.5 and tab.iloc[2]["article: base"] == E.SOURCE["agreement_f1_weighted.binary.base"]
+    masked = "multiclass, class words masked in the titles"
+    assert tab.loc[masked, "article: pairwise"] == 0.889 and tab.loc["binary, weighted F1 (ours)", "ours: pairwise"] == 0.25
+    assert tab.loc[masked, "ours: base"] == rec["agreement_f1_weighted.multiclass.base"]
 
 
 def test_truth_table_against_naive_scores(multiclass):

@@ -11,6 +11,8 @@ from test_tourney import OPTIONS, Recorder, fake_inputs
 
 from zsl_lib.experiments import tourney as E
 from zsl_lib.experiments import tourney_report as R
+from zsl_lib.experiments import verdicts as V
+from zsl_lib.metrics.stats import micro_fbeta_statistic
 
 matplotlib.use("Agg")
 
@@ -56,12 +58,73 @@ def test_orientation_table_against_sklearn(run):
             text_ref, image_ref = f1_score(t, i, average="weighted"), f1_score(i, t, average="weighted")
             assert rec[f"agreement_orientation.text_reference.{stage}.{m}"] == pytest.approx(text_ref)
             assert rec[f"agreement_orientation.image_reference.{stage}.{m}"] == pytest.approx(image_ref)
-            author = text_ref if m == "base" else image_ref
-            assert rec[f"agreement_orientation.author_code.{stage}.{m}"] == pytest.approx(author)
             assert tab.loc[(stage, m), "article"] == E.SOURCE[f"agreement_f1_weighted.{stage}.{m}"]
+        for m in ("base", "pairwise"):
+            t, i = getattr(st["text"], m), getattr(st["image"], m)
+            author_col = tab.loc[(stage, m), "ours: as the author's code (see note)"]
+            if stage == "multiclass":
+                author = f1_score(t, i, average="weighted") if m == "base" else f1_score(i, t, average="weighted")
+                assert rec[f"agreement_orientation.author_code.{stage}.{m}"] == pytest.approx(author)
+                assert author_col == pytest.approx(author)
+            else:
+                # the author's code scores the binary stage as plain binary F1 of class 0 (text as
+                # reference for both models), not as a weighted F1: nothing recorded under the
+                # orientation key, the table shows the binary F1
+                assert f"agreement_orientation.author_code.binary.{m}" not in rec
+                assert author_col == pytest.approx(f1_score(t == 0, i == 0))
     u, i = stages[E.UNMASKED].pairwise, stages["image"].pairwise
     assert rec["titles_unmasked.agreement_orientation.author_code.multiclass.pairwise"] == pytest.approx(
         f1_score(i, u, average="weighted"))
+
+
+def test_author_binary_f1_counts_undecided_as_the_other_class():
+    t = np.array([0, 0, 0, 1, 2, 2])
+    i = np.array([0, 2, 1, 0, 0, 1])
+    # class 0: text 3 items, image hits 1 of them, image says 0 twice more -> P 1/3, R 1/3
+    assert E.author_binary_f1(t, i) == pytest.approx(1 / 3)
+    assert E.author_binary_f1(t, i) == pytest.approx(f1_score(t == 0, i == 0))
+    assert E.author_binary_f1(t, i) != pytest.approx(f1_score(t, i, average="weighted"))
+    with pytest.raises(ValueError, match="same shape"):
+        E.author_binary_f1(t, i[:3])
+
+
+def test_bootstrap_statistics_equal_the_scores_they_resample():
+    rng = np.random.default_rng(0)
+    t, i = rng.integers(0, 5, 200), rng.integers(0, 5, 200)
+    i[:5] = 4  # a label missing from one side
+    t[t == 3] = 2
+    stat = E.weighted_f1_statistic(5)
+    assert stat(E.weighted_f1_counts(t, i, 5).mean(0)) == pytest.approx(f1_score(t, i, average="weighted"))
+    assert stat(E.weighted_f1_counts(i, t, 5).mean(0)) == pytest.approx(f1_score(i, t, average="weighted"))
+    b_t, b_i = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    f1 = micro_fbeta_statistic(1.0)(E.binary_f1_counts(b_t, b_i).mean(0))
+    assert f1 == pytest.approx(E.author_binary_f1(b_t, b_i))
+
+
+def test_record_comparisons_intervals_around_the_recorded_differences(run):
+    inp, binary, sides, stages = run
+    rec = Recorder()
+    E.binary_table(binary, inp.binary_labels, rec)
+    E.agreement_table(stages, E.binary_table(binary, inp.binary_labels, Recorder()), rec)
+    E.truth_table(stages, sides, inp.labels, logreg_folds=3, seed=0, record=rec)
+    keys = E.record_comparisons(binary, stages, inp.labels, rec)
+    for key in keys:
+        assert rec[f"{key}.lo"] <= rec[f"{key}.diff"] <= rec[f"{key}.hi"], key
+        assert rec[f"{key}.n"] == len(inp) and rec[f"{key}.method"] == "paired bootstrap"
+    assert rec["cmp.agreement.pairwise_vs_base.diff"] == pytest.approx(
+        rec["agreement_f1_weighted.multiclass.pairwise"] - rec["agreement_f1_weighted.multiclass.base"])
+    assert rec["titles_unmasked.cmp.agreement.one_vs_rest_vs_base.diff"] == pytest.approx(
+        rec["titles_unmasked.agreement_f1_weighted.multiclass.one_vs_rest"]
+        - rec["titles_unmasked.agreement_f1_weighted.multiclass.base"])
+    assert rec["cmp.binary.author_f1.base_vs_pairwise.diff"] == pytest.approx(
+        rec["binary.author_f1.base"] - rec["binary.author_f1.pairwise"])
+    assert rec["cmp.accuracy.image.logreg_vs_pairwise.diff"] == pytest.approx(
+        rec["accuracy.image.logreg"] - rec["accuracy.image.pairwise"])
+    assert rec["cmp.accuracy.text.unmasked_vs_masked.base.diff"] == pytest.approx(
+        rec["titles_unmasked.accuracy.text.base"] - rec["accuracy.text.base"])
+    # without labels: only the agreement comparisons
+    no_labels = E.record_comparisons(binary, stages, None, Recorder())
+    assert no_labels and not [k for k in no_labels if ".accuracy." in k]
 
 
 def test_discussion_numbers_against_naive_loops(run):
@@ -83,7 +146,8 @@ def test_discussion_numbers_against_naive_loops(run):
     assert "accuracy.majority_class" not in rec2 and "pairs.text.mean_dims" in rec2
 
 
-def test_report_renders_recorded_numbers_and_fails_on_a_missing_key(run):
+@pytest.fixture(scope="module")
+def recorded(run):
     inp, binary, sides, stages = run
     rec = Recorder()
     E.binary_table(binary, inp.binary_labels, rec)
@@ -92,20 +156,106 @@ def test_report_renders_recorded_numbers_and_fails_on_a_missing_key(run):
     E.truth_table(stages, sides, inp.labels, logreg_folds=3, seed=0, record=rec)
     E.discussion_numbers(binary, stages, inp.labels, inp.class_names, rec)
     E.bracket_risk_table(stages, sides, inp.labels, n_bracket_seeds=3, seed=0, record=rec)
-    rec["n_items"], rec["n_classes"] = len(inp), len(inp.class_names)
-    res = dict(rec)
+    E.record_comparisons(binary, stages, inp.labels, rec)
+    rec["n_items"], rec["n_classes"], rec["titles_masked"] = len(inp), len(inp.class_names), True
+    return dict(rec)
+
+
+def _plant(res, key, lo, hi):
+    """A copy of ``res`` whose comparison ``key`` has the interval [lo, hi]."""
+    return dict(res) | {f"{key}.diff": (lo + hi) / 2, f"{key}.lo": lo, f"{key}.hi": hi}
+
+
+def test_report_renders_recorded_numbers_and_fails_on_a_missing_key(recorded):
+    res = dict(recorded)
     text = R.closing_discussion(res, cutoff=1.1, cos_limit=0.1, cos_diff=0.02)
     for key in ("agreement_orientation.author_code.multiclass.pairwise", "accuracy.image.pairwise",
-                "agreement_f1_weighted.binary.base"):
+                "agreement_f1_weighted.binary.base", "binary.author_f1.pairwise",
+                "titles_unmasked.agreement_f1_weighted.multiclass.pairwise"):
         assert f"{res[key]:.3f}" in text, key
     assert "0.613 → 0.889" in text  # the article's, from SOURCE
+    # the comparable setting (titles as they are) comes before the masked one
+    assert text.index("titles as they are (the article's setting)") < text.index("class words masked")
     res["agreement_orientation.author_code.multiclass.pairwise"] = 0.123456
     assert "0.123" in R.closing_discussion(res, cutoff=1.1, cos_limit=0.1, cos_diff=0.02)
-    del res["agreement_orientation.image_reference.binary.base"]
-    with pytest.raises(KeyError, match="agreement_orientation.image_reference.binary.base"):
+    del res["binary.author_f1.base"]
+    with pytest.raises(KeyError, match="binary.author_f1.base"):
         R.closing_discussion(res, cutoff=1.1, cos_limit=0.1, cos_diff=0.02)
-    fig = R.plot_headline(dict(rec))
-    labels = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels()]
-    assert labels[0] == "article" and not [lab for lab in labels if "_" in lab]
-    heights = [p.get_height() for p in fig.axes[0].patches]
-    assert heights[0] == 0.613 and dict(rec)["agreement_orientation.author_code.multiclass.base"] in heights
+
+
+def test_verdict_words_follow_the_recorded_interval(recorded):
+    key = "titles_unmasked.cmp.agreement.pairwise_vs_base"
+    up = R.closing_discussion(_plant(recorded, key, 0.02, 0.05), cutoff=1.1, cos_limit=0.1, cos_diff=0.02)
+    down = R.closing_discussion(_plant(recorded, key, -0.05, -0.02), cutoff=1.1, cos_limit=0.1, cos_diff=0.02)
+    tie = R.closing_discussion(_plant(recorded, key, -0.01, 0.02), cutoff=1.1, cos_limit=0.1, cos_diff=0.02)
+    assert "pairwise beats base: +3.5 points" in up
+    assert "pairwise is below base: -3.5 points" in down
+    assert "pairwise ties with base" in tie
+    status = {True: "reproduced", False: "not reproduced"}
+    for (lo, hi), ok in (((0.02, 0.05), True), ((-0.01, 0.02), False), ((-0.05, -0.02), False)):
+        line = R.summary_lines(_plant(recorded, key, lo, hi), {"source": "fashion-products"})[0]
+        assert line["status"] == status[ok] and "titles as they are" in line["evidence"]
+    # the binary claim: the article's base above its pairwise model, as the author's code scores it
+    bkey = "cmp.binary.author_f1.base_vs_pairwise"
+    line = [ln for ln in R.summary_lines(_plant(recorded, bkey, 0.01, 0.03)) if ln["claim"].startswith("Binary")][0]
+    assert line["status"] == "reproduced" and "as the author's code" in line["evidence"]
+    table = R.comparison_table(_plant(recorded, key, -0.05, -0.02))
+    row = table[(table["measure"] == "agreement (text as reference)") & (table["A"] == "pairwise tourney")
+                & (table["B"] == "base model")].iloc[0]
+    assert row["titles"].startswith("titles as they are") and row["verdict"] == "A is below B"
+    assert not [c for c in table.columns if "_" in c] and not table.isna().any().any()
+
+
+def test_settings_table_follows_the_parameters(recorded):
+    params = {"source": "fashion-products", "prompt_set": "fashion13", "binary_prompt_set": "fashion-apparel-vs-footwear",
+              "image_encoder": "lit-fashion", "text_encoder": "minilm", "mask_titles": True,
+              "multiclass_items": "all", "cutoff": 1.1, "cos_limit": 0.1, "cos_diff": 0.02,
+              "max_items_per_class": 1500, "undecided_base": 0.03, "undecided_pairwise": 0.0,
+              "ovr_cutoff": 1.05, "ovr_max_dims": 10, "limit": 0, "reshuffle_each_round": True}
+    table = V.settings_table(params, R.source_settings(params, recorded))
+    settings = list(table["setting"])
+    for s in ("data", "image encoder", "text encoder (titles and prompts)", "titles", "cosine limit"):
+        assert s in settings, s
+    assert "cutoff" not in settings  # the author's value
+    changed = V.settings_table(params | {"cutoff": 1.2, "mask_titles": False},
+                               R.source_settings(params | {"cutoff": 1.2}, recorded))
+    assert "cutoff" in list(changed["setting"]) and "titles" not in list(changed["setting"])
+    sqid = V.settings_table(params | {"source": "sqid"}, R.source_settings(params | {"source": "sqid"}, recorded))
+    assert "image encoder" not in list(sqid["setting"]) and "data" not in list(sqid["setting"])
+    text = R.settings_section(params, recorded)
+    assert text.startswith("## Settings against the source") and "align items" in text
+
+
+def test_headline_figure_comparable_setting_first_and_labels_apart(recorded):
+    fig = R.plot_headline(recorded)
+    multi, binary = fig.axes[0], fig.axes[1]
+    labels = [t.get_text() for t in multi.get_yticklabels()]
+    assert labels[0].startswith("the article") and labels[1].startswith("titles as they are")
+    assert not [lab for ax in fig.axes for t in ax.get_yticklabels() if "_" in (lab := t.get_text())]
+    widths = [p.get_width() for p in binary.patches]
+    assert 0.661 in widths and recorded["binary.author_f1.base"] in widths
+    # horizontal bars: tick labels sit on separate rows, none overlaps another
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in multi.get_yticklabels()]
+    assert all(not a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+
+
+def test_gain_plot_shades_the_few_dimension_stretch_and_keeps_the_legend_off_the_data():
+    import pandas as pd
+
+    df = pd.DataFrame({"cutoff": [1.0, 1.1, 1.2, 1.3, 1.4], "n_dims": [40, 10, 3, 2, 1],
+                       "cos_a": [0.3] * 5, "cos_b": [0.2] * 5, "gain": [0.1] * 5,
+                       "margin": [0.05, 0.1, 0.2, 0.3, 0.3]})
+    df.attrs.update(full_gain=0.05, full_margin=0.02)
+    assert E.few_dims_cutoff(df) == 1.3
+    note = E.gain_plateau_note({"image": df, "text": df.iloc[:3]})
+    assert "image: from cutoff 1.30 on only 1–2 dimension(s) remain (2 of the sweep's 5 cutoffs)" in note
+    assert "text: more than 2 dimensions remain up to the sweep's last cutoff (1.20)" in note
+    fig = E.plot_gain_vs_cutoff({"image": df, "text": df.iloc[:3]}, ("A", "B"), "t")
+    assert not [ax for ax in fig.axes if ax.get_legend() is not None]  # no legend over the data
+    (legend,) = fig.legends
+    assert legend.get_frame().get_alpha() == 1.0
+    assert "2 or fewer dimensions left" in [t.get_text() for t in legend.get_texts()]
+    fig.canvas.draw()
+    top = min(ax.get_window_extent().y0 for ax in fig.axes)
+    assert legend.get_window_extent().y1 <= top  # below every panel

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -29,7 +30,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from zsl_lib.experiments import verdicts as V
 from zsl_lib.experiments.tourney_inputs import SOURCES, TourneyInputs, load_inputs, user_class_names
+from zsl_lib.metrics.stats import micro_fbeta_statistic
 from zsl_lib.validation import check_choice, check_float, check_int, check_matrix, check_name_list
 from zsl_lib.zeroshot.prompts import PROMPT_SETS, get_prompt_set
 from zsl_lib.zeroshot.tourney import (
@@ -115,6 +118,53 @@ def agreement_f1(text_pred, image_pred, reference: str = "text") -> float:
         )
     y_true, y_pred = (text_pred, image_pred) if reference == "text" else (image_pred, text_pred)
     return float(f1_score(y_true, y_pred, average="weighted", zero_division=0))
+
+
+#: The author's code scores the binary stage as ``f1_score(text_class == 0, image_class == 0)``
+#: (crossdev_dim.py): plain binary F1 of class 0 (clothing there, apparel here), text as the
+#: reference for both models, "undecided" counted as not class 0.
+AUTHOR_BINARY_POSITIVE = 0
+
+
+def author_binary_f1(text_pred, image_pred, positive: int = AUTHOR_BINARY_POSITIVE) -> float:
+    """The binary stage scored exactly as the author's code: binary F1 of class ``positive``,
+    text predictions as ``y_true`` and image predictions as ``y_pred`` (the same for the base
+    and the pairwise model); any other label ("undecided" included) is the negative class."""
+    text_pred, image_pred = np.asarray(text_pred), np.asarray(image_pred)
+    if text_pred.shape != image_pred.shape:
+        raise ValueError(f"text and image predictions must have the same shape; got {text_pred.shape} "
+                         f"and {image_pred.shape}")
+    return float(f1_score(text_pred == positive, image_pred == positive, zero_division=0))
+
+
+def binary_f1_counts(y_true, y_pred, positive: int = AUTHOR_BINARY_POSITIVE) -> np.ndarray:
+    """Per-item ``[tp, fp, fn]`` of class ``positive`` (n, 3): their column means give
+    :func:`author_binary_f1` through ``micro_fbeta_statistic(1)``, so it can be bootstrapped."""
+    t, p = np.asarray(y_true) == positive, np.asarray(y_pred) == positive
+    return np.stack([t & p, ~t & p, t & ~p], axis=1).astype(np.float64)
+
+
+def weighted_f1_counts(y_true, y_pred, n_labels: int) -> np.ndarray:
+    """Per-item counts (n, 3L): one-hot true label, one-hot predicted label, one-hot hit. Their
+    column means give the weighted F1 (:func:`weighted_f1_statistic`), so a paired bootstrap over
+    the items resamples the non-decomposable score correctly."""
+    eye = np.eye(n_labels)
+    t, p = eye[np.asarray(y_true)], eye[np.asarray(y_pred)]
+    return np.hstack([t, p, t * p])
+
+
+def weighted_f1_statistic(n_labels: int):
+    """``statistic`` for :func:`zsl_lib.metrics.stats.paired_bootstrap` over
+    :func:`weighted_f1_counts`: scikit-learn's ``f1_score(average="weighted")``."""
+    L = int(n_labels)
+
+    def f(m: np.ndarray) -> np.ndarray:
+        t, p, tp = m[..., :L], m[..., L:2 * L], m[..., 2 * L:]
+        den = t + p
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0)
+            return (t * f1).sum(-1) / t.sum(-1)
+    return f
 
 
 def gain_vs_cutoff(X, class_embeddings, a: int, b: int, ratio, cutoffs, assigned) -> pd.DataFrame:
@@ -355,13 +405,18 @@ def run_binary_stage(inputs: TourneyInputs, options: dict, *, undecided_base,
 
 
 def binary_table(binary: dict[str, StageResult], binary_labels, record) -> pd.DataFrame:
-    """Records ``agreement_f1_weighted.binary.<method>`` (and ``binary.accuracy.<side>.<method>``
-    when labels exist); rows base / pairwise: the article's value, ours, undecided shares."""
+    """Records, per method (base, pairwise), the binary stage's agreement scored two ways:
+    ``binary.author_f1.<method>`` exactly as the author's code (:func:`author_binary_f1`: binary F1
+    of class 0, text as reference) and ``agreement_f1_weighted.binary.<method>`` (ours: weighted F1
+    over the three labels, "undecided" a class); with labels ``binary.accuracy.<side>.<method>``.
+    Rows base / pairwise: the article's value, both scores, undecided shares."""
     rows = {}
     for method in ("base", "pairwise"):
-        agree = record(f"agreement_f1_weighted.binary.{method}",
-                       agreement_f1(getattr(binary["text"], method), getattr(binary["image"], method)))
-        row = {"agreement F1 (weighted)": agree}
+        text, image = getattr(binary["text"], method), getattr(binary["image"], method)
+        row = {"agreement as the author's code: binary F1 of the first class":
+               record(f"binary.author_f1.{method}", author_binary_f1(text, image)),
+               "agreement, weighted F1 with undecided as a class":
+               record(f"agreement_f1_weighted.binary.{method}", agreement_f1(text, image))}
         for side in ("image", "text"):
             pred = getattr(binary[side], method)
             row[f"{side}: undecided share"] = float(np.mean(pred == 2))
@@ -370,7 +425,7 @@ def binary_table(binary: dict[str, StageResult], binary_labels, record) -> pd.Da
                                                            accuracy_score(binary_labels, pred))
         rows[method] = row
     table = pd.DataFrame(rows).T
-    table.insert(0, "article", [SOURCE[f"agreement_f1_weighted.binary.{m}"] for m in ("base", "pairwise")])
+    table.insert(0, "article (its table)", [SOURCE[f"agreement_f1_weighted.binary.{m}"] for m in ("base", "pairwise")])
     return table
 
 
@@ -408,7 +463,9 @@ def stage_summary(stages: dict[str, StageResult]) -> tuple[pd.DataFrame, list[st
 
 def agreement_table(stages: dict[str, StageResult], binary: pd.DataFrame, record) -> pd.DataFrame:
     """Records ``agreement_f1_weighted.multiclass.<method>`` for every method (and the
-    ``titles_unmasked.`` variant); returns the article's table (multiclass, binary) beside ours."""
+    ``titles_unmasked.`` variant); returns the article's table beside ours, one row per setting:
+    the multiclass stage with the titles as they are (the article's setting) first, then masked,
+    and the binary stage as the author's code scores it, then ours (``binary``: :func:`binary_table`)."""
     agreement = {m: agreement_f1(getattr(stages["text"], m), getattr(stages["image"], m)) for m in METHODS}
     for m in METHODS:
         record(f"agreement_f1_weighted.multiclass.{m}", agreement[m])
@@ -416,11 +473,24 @@ def agreement_table(stages: dict[str, StageResult], binary: pd.DataFrame, record
         for m in METHODS:
             record(f"titles_unmasked.agreement_f1_weighted.multiclass.{m}",
                    agreement_f1(getattr(stages[UNMASKED], m), getattr(stages["image"], m)))
+    rows = {}
+    if UNMASKED in stages:
+        rows["multiclass, titles as they are (the article's setting)"] = (
+            "multiclass", {m: agreement_f1(getattr(stages[UNMASKED], m), getattr(stages["image"], m))
+                           for m in ("base", "pairwise")})
+        rows["multiclass, class words masked in the titles"] = ("multiclass", agreement)
+    else:
+        rows["multiclass"] = ("multiclass", agreement)
+    for column, label in (("agreement as the author's code: binary F1 of the first class",
+                           "binary, as the author's code (the article's score)"),
+                          ("agreement, weighted F1 with undecided as a class", "binary, weighted F1 (ours)")):
+        if column in binary.columns:
+            rows[label] = ("binary", binary[column])
     table = {}
     for m in ("base", "pairwise"):
-        table[f"article: {m}"] = [SOURCE[f"agreement_f1_weighted.{s}.{m}"] for s in ("multiclass", "binary")]
-        table[f"ours: {m}"] = [agreement[m], binary.loc[m, "agreement F1 (weighted)"]]
-    return pd.DataFrame(table, index=["multiclass", "binary"])
+        table[f"article: {m}"] = [SOURCE[f"agreement_f1_weighted.{stage}.{m}"] for stage, _ in rows.values()]
+        table[f"ours: {m}"] = [values[m] for _, values in rows.values()]
+    return pd.DataFrame(table, index=pd.Index(list(rows), name="stage"))
 
 
 def orientation_reference(orientation: str, method: str) -> str:
@@ -432,19 +502,25 @@ def orientation_reference(orientation: str, method: str) -> str:
 
 
 def orientation_table(binary: dict[str, StageResult], stages: dict[str, StageResult], record) -> pd.DataFrame:
-    """Agreement F1 in both orientations and as the author's code computes it (text as reference
-    for the base model, image for the pairwise model). Records
-    ``agreement_orientation.<orientation>.<multiclass|binary>.<base|pairwise>`` (and
+    """Weighted-F1 agreement in both orientations and, for the multiclass stage, as the author's
+    code computes it (text as reference for the base model, image for the pairwise model).
+    Records ``agreement_orientation.<text_reference|image_reference>.<multiclass|binary>.<method>``,
+    ``agreement_orientation.author_code.multiclass.<method>`` (and
     ``titles_unmasked.agreement_orientation.<orientation>.multiclass.<method>`` when the unmasked
-    titles were run); returns one row per (stage, method) with the article's value beside ours."""
+    titles were run). The author's code scores the binary stage differently (binary F1 of the
+    first class, :func:`author_binary_f1`, recorded by :func:`binary_table`): that column shows it
+    for the binary rows. Returns one row per (stage, method) with the article's value beside ours."""
     rows = []
     for stage, st in (("multiclass", stages), ("binary", binary)):
         for m in ("base", "pairwise"):
             row = {"stage": stage, "method": m, "article": SOURCE[f"agreement_f1_weighted.{stage}.{m}"]}
             for o in ORIENTATIONS:
+                text, image = getattr(st["text"], m), getattr(st["image"], m)
+                if stage == "binary" and o == "author_code":
+                    row[o] = author_binary_f1(text, image)
+                    continue
                 row[o] = record(f"agreement_orientation.{o}.{stage}.{m}",
-                                agreement_f1(getattr(st["text"], m), getattr(st["image"], m),
-                                             reference=orientation_reference(o, m)))
+                                agreement_f1(text, image, reference=orientation_reference(o, m)))
             if stage == "multiclass" and UNMASKED in stages:
                 for o in ORIENTATIONS:
                     record(f"titles_unmasked.agreement_orientation.{o}.{stage}.{m}",
@@ -453,7 +529,7 @@ def orientation_table(binary: dict[str, StageResult], stages: dict[str, StageRes
             rows.append(row)
     return pd.DataFrame(rows).set_index(["stage", "method"]).rename(columns={
         "text_reference": "ours: text as reference", "image_reference": "ours: image as reference",
-        "author_code": "ours: as the author's code (base: text, pairwise: image)"})
+        "author_code": "ours: as the author's code (see note)"})
 
 
 def truth_table(stages: dict[str, StageResult], sides: dict, labels, *, logreg_folds: int, seed: int,
@@ -471,7 +547,8 @@ def truth_table(stages: dict[str, StageResult], sides: dict, labels, *, logreg_f
     keys = {"image": "{}.image.{}", "text": "{}.text.{}", UNMASKED: "titles_unmasked.{}.text.{}"}
     rows = []
     for side, st in stages.items():
-        lr = logreg_cv_predict(sides[side][0], labels, n_splits=logreg_folds, random_state=seed)
+        lr = st.extra["logreg"] = logreg_cv_predict(sides[side][0], labels, n_splits=logreg_folds,
+                                                    random_state=seed)
         for m, p in ({m: getattr(st, m) for m in METHODS} | {"logreg": lr}).items():
             acc, mf1 = accuracy_score(labels, p), f1_score(labels, p, average="macro", zero_division=0)
             rows.append({"modality": side, "method": m, "accuracy": acc, "macro F1": mf1})
@@ -502,6 +579,81 @@ def discussion_numbers(binary: dict[str, StageResult], stages: dict[str, StageRe
             hits = np.bincount(labels, weights=getattr(stages[side], m) == labels, minlength=len(class_names))
             record(f"per_class_recall.{side}.{m}",
                    {c: float(h / n) for c, h, n in zip(class_names, hits, counts) if n > 0})
+
+
+#: Methods compared by :func:`record_comparisons` (``a_vs_b``: the interval of a - b).
+AGREEMENT_PAIRS = (("pairwise", "base"), ("one_vs_rest", "base"), ("pairwise", "one_vs_rest"),
+                   ("round_robin", "pairwise"))
+ACCURACY_PAIRS = AGREEMENT_PAIRS + (("logreg", "pairwise"),)
+
+
+def record_comparisons(binary: dict[str, StageResult], stages: dict[str, StageResult], labels,
+                       record, *, seed: int = 0) -> list[str]:
+    """Paired intervals (bootstrap over the items, :func:`zsl_lib.experiments.verdicts.compare`)
+    of every comparison the page words; each recorded by
+    :func:`~zsl_lib.experiments.verdicts.record_comparison` under ``<key>.diff/.lo/.hi/.n/.method``.
+
+    * ``cmp.agreement.<a>_vs_<b>`` (multiclass weighted-F1 agreement, text as reference, pairs
+      :data:`AGREEMENT_PAIRS`) and ``cmp.agreement_author_code.pairwise_vs_base`` (the author's
+      mixed orientation); with the unmasked titles the same under ``titles_unmasked.``, and
+      ``cmp.agreement.unmasked_vs_masked.<base|pairwise>``;
+    * ``cmp.binary.author_f1.base_vs_pairwise`` (the author's binary score) and
+      ``cmp.binary.weighted_f1.base_vs_pairwise`` (ours);
+    * with labels: ``cmp.accuracy.<image|text>.<a>_vs_<b>`` (:data:`ACCURACY_PAIRS`; ``logreg``
+      needs :func:`truth_table` first), the ``titles_unmasked.`` text side, and
+      ``cmp.accuracy.text.unmasked_vs_masked.<base|pairwise>``.
+
+    Returns the keys recorded."""
+    keys = []
+
+    def put(key, a, b, statistic=None):
+        # a lambda: an empty recording dict is falsy, and record_comparison falls back on ``or``
+        V.record_comparison(key, V.compare(a, b, statistic=statistic, seed=seed),
+                            record_fn=lambda k, v: record(k, v))
+        keys.append(key)
+
+    n_multi = 1 + max(int(np.max(getattr(st, m))) for st in stages.values() for m in METHODS)
+    wf1 = weighted_f1_statistic(n_multi)
+
+    def counts(text_side, m, reference="text"):
+        t, i = getattr(stages[text_side], m), getattr(stages["image"], m)
+        return weighted_f1_counts(t, i, n_multi) if reference == "text" else weighted_f1_counts(i, t, n_multi)
+
+    text_sides = {"": "text"} | ({"titles_unmasked.": UNMASKED} if UNMASKED in stages else {})
+    for prefix, side in text_sides.items():
+        for a, b in AGREEMENT_PAIRS:
+            put(f"{prefix}cmp.agreement.{a}_vs_{b}", counts(side, a), counts(side, b), wf1)
+        put(f"{prefix}cmp.agreement_author_code.pairwise_vs_base",
+            counts(side, "pairwise", AUTHOR_REFERENCE["pairwise"]), counts(side, "base", AUTHOR_REFERENCE["base"]), wf1)
+    if UNMASKED in stages:
+        for m in ("base", "pairwise"):
+            put(f"cmp.agreement.unmasked_vs_masked.{m}", counts(UNMASKED, m), counts("text", m), wf1)
+    bt, bi = binary["text"], binary["image"]
+    put("cmp.binary.author_f1.base_vs_pairwise", binary_f1_counts(bt.base, bi.base),
+        binary_f1_counts(bt.pairwise, bi.pairwise), micro_fbeta_statistic(1.0))
+    n_bin = 1 + max(int(np.max(getattr(st, m))) for st in binary.values() for m in ("base", "pairwise"))
+    put("cmp.binary.weighted_f1.base_vs_pairwise", weighted_f1_counts(bt.base, bi.base, n_bin),
+        weighted_f1_counts(bt.pairwise, bi.pairwise, n_bin), weighted_f1_statistic(n_bin))
+    if labels is None:
+        return keys
+    labels = np.asarray(labels)
+
+    def hits(side, m):
+        st = stages[side]
+        return (st.extra["logreg"] if m == "logreg" else getattr(st, m)) == labels
+
+    for side, prefix in (("image", ""), ("text", ""), (UNMASKED, "titles_unmasked.")):
+        if side not in stages:
+            continue
+        name = "image" if side == "image" else "text"
+        for a, b in ACCURACY_PAIRS:
+            if "logreg" in (a, b) and "logreg" not in stages[side].extra:
+                continue
+            put(f"{prefix}cmp.accuracy.{name}.{a}_vs_{b}", hits(side, a), hits(side, b))
+    if UNMASKED in stages:
+        for m in ("base", "pairwise"):
+            put(f"cmp.accuracy.text.unmasked_vs_masked.{m}", hits(UNMASKED, m), hits("text", m))
+    return keys
 
 
 def example_pair_index(model: PairwiseTourneyClassifier, class_names, example_pair) -> tuple[int, int, int]:
@@ -591,17 +743,51 @@ def plot_cross_deviation_hist(ratios: dict, cutoff: float, title: str):
     return fig
 
 
-def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str):
+#: the gain plot's "few dimensions" stretch: cutoffs where at most this many dimensions remain
+FEW_DIMS = 2
+
+
+def few_dims_cutoff(df: pd.DataFrame, few: int = FEW_DIMS) -> float | None:
+    """The smallest cutoff of a :func:`gain_vs_cutoff` table from which at most ``few``
+    dimensions remain (``n_dims`` only falls as the cutoff rises); None when it never happens."""
+    rows = df.loc[df["n_dims"] <= few, "cutoff"]
+    return float(rows.min()) if len(rows) else None
+
+
+def gain_plateau_note(tables: dict, few: int = FEW_DIMS) -> str:
+    """One Markdown sentence per modality on the gain plot's right end, from the tables: from
+    which cutoff only ``few`` or fewer dimensions remain, and the own-class margin there."""
+    parts = []
+    for name, df in tables.items():
+        c = few_dims_cutoff(df, few)
+        if c is None:
+            parts.append(f"{name}: more than {few} dimensions remain up to the sweep's last cutoff "
+                         f"({df['cutoff'].max():.2f})")
+            continue
+        tail = df[df["cutoff"] >= c]
+        lo, hi = int(tail["n_dims"].min()), int(tail["n_dims"].max())
+        parts.append(f"{name}: from cutoff {c:.2f} on only {lo if lo == hi else f'{lo}–{hi}'} "
+                     f"dimension(s) remain ({len(tail)} of the sweep's {len(df)} cutoffs), where the "
+                     "own-class margin " + (f"stays at {tail['margin'].min():.3f}" if
+                                            f"{tail['margin'].min():.3f}" == f"{tail['margin'].max():.3f}" else
+                                            f"stays between {tail['margin'].min():.3f} and {tail['margin'].max():.3f}"))
+    return ("**The flat right end of the gain plot** (shaded): " + "; ".join(parts) + ". A cosine "
+            f"over {few} or fewer coordinates changes only when a dimension drops out, so that stretch "
+            "is a step function of very few coordinates, not a stable gain.\n")
+
+
+def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str, few: int = FEW_DIMS):
     """The article's gain plot: per modality (name -> :func:`gain_vs_cutoff` table), top: mean
     cosine to each class of the pair, the author's gain (difference) and the own-class margin, with
-    the full-embedding values dashed; bottom: dimensions kept."""
-    fig, axes = plt.subplots(2, len(tables), figsize=(5.8 * len(tables), 6.2), sharex=True,
+    the full-embedding values dashed; bottom: dimensions kept. The cutoffs where ``few`` or fewer
+    dimensions remain are shaded and labelled; one opaque legend sits below the panels."""
+    fig, axes = plt.subplots(2, len(tables), figsize=(5.8 * len(tables), 6.8), sharex=True,
                              squeeze=False)
     a, b = pair_names
     for j, (name, df) in enumerate(tables.items()):
         ax, ax2 = axes[0, j], axes[1, j]
-        ax.plot(df["cutoff"], df["cos_a"], color="C0", alpha=0.6, label=f"mean cos to '{a}'")
-        ax.plot(df["cutoff"], df["cos_b"], color="C1", alpha=0.6, label=f"mean cos to '{b}'")
+        ax.plot(df["cutoff"], df["cos_a"], color="C0", alpha=0.6, label=f"mean cosine to '{a}'")
+        ax.plot(df["cutoff"], df["cos_b"], color="C1", alpha=0.6, label=f"mean cosine to '{b}'")
         ax.plot(df["cutoff"], df["gain"], color="C2", label=f"gain (author): cosine to '{a}' − to '{b}'")
         ax.plot(df["cutoff"], df["margin"], color="C3", label="own-class margin")
         ax.axhline(df.attrs["full_gain"], color="C2", ls="--", lw=1, label="gain, full embedding")
@@ -609,12 +795,30 @@ def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str):
                    label="margin, full embedding")
         ax.set_ylabel("cosine")
         ax.set_title(f"{name}: items assigned to '{a}' or '{b}'")
-        ax.legend(fontsize="x-small", loc="best")
         ax2.plot(df["cutoff"], df["n_dims"], color="C4")
         ax2.set_xlabel("cross-deviation ratio cutoff")
-        ax2.set_ylabel("dimensions kept")
+        ax2.set_ylabel("dimensions kept (log scale)")
+        ax2.set_yscale("log")  # the few-dimension stretch stays readable beside hundreds
+        lo, hi = float(df["n_dims"].min()), float(df["n_dims"].max())
+        ax2.set_yticks([t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000) if lo / 1.5 <= t <= hi * 1.5])
+        ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax2.yaxis.set_minor_formatter(NullFormatter())
+        c = few_dims_cutoff(df, few)
+        if c is not None:
+            right = float(df["cutoff"].max())
+            for axis in (ax, ax2):
+                axis.axvspan(c, right, color="0.85", zorder=0,
+                             label=f"{few} or fewer dimensions left" if axis is ax else None)
+            ax2.annotate(f"from {c:.2f}: {few} or fewer\ndimensions left", xy=(c, float(np.sqrt(np.prod(ax2.get_ylim())))),
+                         xytext=(-6, 0), textcoords="offset points", ha="right", fontsize=8, color="0.25")
+    legend = {}
+    for ax in axes[0]:
+        legend |= {lab: h for h, lab in zip(*ax.get_legend_handles_labels()) if lab not in legend}
+    handles, labels = list(legend.values()), list(legend)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize="small", framealpha=1.0,
+               bbox_to_anchor=(0.5, 0.0))
     return fig
 
 

@@ -74,7 +74,7 @@ def paired_bootstrap(a, b, *, statistic: Callable[[np.ndarray], np.ndarray] | No
     observed = float(statistic(A.mean(0)) - statistic(B.mean(0)))
     rng = np.random.default_rng(seed)
     diffs = np.empty(n_boot)
-    chunk = max(1, _CHUNK_ELEMENTS // max(n, 1))
+    chunk = max(1, _CHUNK_ELEMENTS // max(n * A.shape[1], 1))  # per-item vectors count too
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
         idx = rng.integers(0, n, size=(stop - start, n))
