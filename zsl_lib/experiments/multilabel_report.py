@@ -191,7 +191,7 @@ def _table45(res, datasets):
                 + f"; thesis {thesis}" + (f" / {pct(t_single)}" if single is not None and t_single is not None else "")
                 + ".")
         if last == "original":
-            text += " No label translation in this run, so the translation effect is not tested."
+            text += " There was no label translation in this run, so the translation effect is not tested."
         else:
             keys = [f"{ds}.cmp.f2.table45.{b}_minus_{a}" for a, b in zip(ens, list(ens)[1:])]
             holds = V.ordering_holds(res, keys)
@@ -241,6 +241,8 @@ def _table46(res, datasets):
             if higher else "the thesis's claim (neighbour search above 1-NN) is not reproduced")
     if higher and len(higher) < len(rows):
         head += " only"
+    if all(d is None for d in decs):
+        head = "no paired intervals in this record, so no verdict"
     return (f"* **Table 4.6** (1-NN keeps its own 0/1 decisions: no threshold search): {head}: " + "; ".join(parts)
             + f". Thesis {pct(tn)} vs {pct(to)} ({points(tn - to)} points).")
 
@@ -248,6 +250,8 @@ def _table46(res, datasets):
 FINETUNE_PAIRS = (("simple_all_items", "simple, all items", "simple.all_items"),
                   ("simple_kmeans_average", "simple, {n} k-means average", "simple.kmeans.average"),
                   ("classwise_kmeans", "class-wise, {n} k-means", "classwise.kmeans"))
+FINETUNE_NAMES = {"simple_kmeans_average": "simple net with k-means average prototypes",
+                  "classwise_kmeans": "class-wise net with k-means prototypes"}
 
 
 def _table47(res, datasets, n, finetune_settings, finetune_epochs, finetune_lr):
@@ -693,8 +697,8 @@ def summary_lines(res: dict, datasets) -> list[dict]:
             if c is None:
                 continue
             tg = T[f"table4_7.f2.{src}.finetuned"] - T[f"table4_7.f2.{src}"]
-            line = V.claim_line(res, k, f"Table 4.7, fine-tuning gain of the {label.format(n='k-means').replace(', k-means', ' k-means')} "
-                                f"net ({name(ds)}; thesis {points(tg)})")
+            line = V.claim_line(res, k, f"Table 4.7, fine-tuning gain of the {FINETUNE_NAMES[key]} "
+                                f"({name(ds)}; thesis {points(tg)})")
             if tg > c["hi"]:
                 line = {**line, "status": "not reproduced",
                         "evidence": line["evidence"] + "; the thesis's gain lies above the whole interval"}
