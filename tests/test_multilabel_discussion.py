@@ -6,8 +6,8 @@ import json
 import re
 
 from zsl_lib import config
-from zsl_lib.experiments import multilabel_report as R
 from zsl_lib.experiments import multilabel as E
+from zsl_lib.experiments import multilabel_report as R
 from zsl_lib.experiments.multilabel import FLOOR, SOURCE
 
 DATASETS = ["fashion-products", "tiny-imagenet", "mulan-scene"]

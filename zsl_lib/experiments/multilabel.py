@@ -536,7 +536,7 @@ def plot_model_comparison(t48: pd.DataFrame):
     collection in a separate, last panel, since it has none of these datasets."""
     n = t48["dataset"].nunique()
     thesis = t48.drop_duplicates("model").dropna(subset=["F2 thesis"])
-    fig, axes = plt.subplots(1, n + 1, figsize=(4.2 * n + 4.5, 4.6), squeeze=False, layout="constrained",
+    fig, axes = plt.subplots(1, n + 1, figsize=(4.2 * n + 4.5, 5.0), squeeze=False, layout="constrained",
                              gridspec_kw={"width_ratios": [1] * n + [0.7]})
     for ax, (name, g) in zip(axes[0], t48.groupby("dataset", sort=False)):
         floor = g.loc[g.model == FLOOR, "f2"]
@@ -553,7 +553,8 @@ def plot_model_comparison(t48: pd.DataFrame):
     ax.bar(xt, 100 * thesis["F2 thesis"], 0.6, color="0.6")
     ax.set_xticks(xt, [display_name(m) for m in thesis["model"]], rotation=45, ha="right")
     ax.set(title="Thesis (its own non-public\nmilitary collection)", ylabel="test F2 (%)", ylim=(0, 100))
-    axes[0][0].legend(fontsize=8, loc="upper left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncol=3)
     fig.suptitle("Table 4.8 as a figure: micro F2 on the test split; the thesis's numbers (right) are on other data")
     return fig
 

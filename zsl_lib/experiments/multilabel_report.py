@@ -268,7 +268,7 @@ def _table47(res, datasets, n, finetune_settings, finetune_epochs, finetune_lr):
                        "prototypes", "neighbour search")) for ds in have]
     said = [(ds, v) for ds, v in said if v]
     if said:
-        sent.append("; ".join(f"On {name(ds)} {v}" for ds, v in said)
+        sent.append(" ".join(f"On {name(ds)} {v}." for ds, v in said)[:-1]
                     + f" (thesis {pct(T['table4_7.f2.simple.all_items'])} vs {pct(T['table4_6.f2.neighbor_search'])}).")
     # prototype ordering: random one-hot < k-means one-hot < k-means average
     chain = ("simple_{n}_random_onehot", "simple_{n}_kmeans_onehot", "simple_{n}_kmeans_average")
@@ -691,7 +691,7 @@ def summary_lines(res: dict, datasets) -> list[dict]:
             out.append(V.claim_line(res, k, f"Table 4.6, neighbour search above 1-NN ({name(ds)}; thesis "
                                     f"{points(T['table4_6.f2.neighbor_search'] - T['table4_6.f2.one_nn'])})"))
     for ds in ran:
-        for key, label, src in FINETUNE_PAIRS[1:]:
+        for key, _, src in FINETUNE_PAIRS[1:]:
             k = f"{ds}.cmp.f2.table47.{key}_finetuned_minus_{key}"
             c = _cmp(res, k)
             if c is None:
@@ -727,7 +727,7 @@ def summary_lines(res: dict, datasets) -> list[dict]:
             out.append({"claim": f"Every model above the suggest-every-keyword floor ({name(ds)})",
                         "status": "beyond the source",
                         "evidence": ("yes, every interval above zero" if not below else
-                                     "not " + _and([f"{model(m)} ({_iv(res, f'{ds}.cmp.f2.{m}_minus_{FLOOR}')})"
+                                     "not above it (interval not above zero): " + _and([f"{model(m)} ({_iv(res, f'{ds}.cmp.f2.{m}_minus_{FLOOR}')})"
                                                     for m in below]))})
     out.append({"claim": "The thesis's absolute numbers (CLIP on its military collection)",
                 "status": "not testable offline",
