@@ -509,6 +509,10 @@ def table48_model_comparison(prepared: dict[str, PreparedData], t46: Step, t47: 
         records.update(compare_models(d.Y_test, res, [(m, FLOOR) for m in res if m != FLOOR], prefix, cfg.seed))
         records.update(compare_models(d.Y_test, simple_all, (("simple_all_items", "neighbor_search"),), prefix,
                                       cfg.seed))
+        searched = [r for r in res.values() if r.n_trials > 1]  # models with a hyperparameter search
+        records[f"{name}.search.n_searched"] = len(searched)
+        records[f"{name}.search.n_converged"] = sum(r.converged for r in searched)
+        records[f"{name}.search.max_trials"] = cfg.max_trials
         for m, r in res.items():
             for key in METRIC_NAMES + ("threshold",):
                 records[f"{name}.{m}.{key}"] = r.test[key]

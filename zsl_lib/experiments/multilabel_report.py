@@ -114,6 +114,14 @@ def _setting(res, datasets, max_items, fashion_items, tiny_limit_per_class):
     lines = []
     if items:
         lines.append(f"Items per collection before preparation: {_and(items)}.")
+    conv = [(ds, _num(res, f"{ds}.search.n_converged"), _num(res, f"{ds}.search.n_searched")) for ds in datasets]
+    conv = [(ds, int(c), int(n)) for ds, c, n in conv if c is not None and n]
+    cap = next((_num(res, f"{ds}.search.max_trials") for ds in datasets if _num(res, f"{ds}.search.max_trials")), None)
+    if conv and cap is not None:
+        lines.append(f"Hyperparameter searches of Table 4.8's models that reached the thesis's stop rule (10 best "
+                     f"validation F2 within 0.1 points) before the cap of {int(cap):,} trials: "
+                     + _and([f"{c} of {n} ({name(ds)})" for ds, c, n in conv])
+                     + "; the others stopped at the cap (the thesis allows 1,000).")
     runtime = _num(res, "runtime_minutes")
     if runtime is not None:
         lines.append(f"This run took {runtime:.1f} minutes.")
