@@ -110,14 +110,15 @@ def test_table46_one_nn_matches_a_naive_nearest_neighbour(steps):
         assert t46.results[name]["one_nn"].test["f2"] == pytest.approx(_naive_f2(d.Y_test, pred))  # pred: test
         assert t46.records[f"{name}.neighbor_search_minus_one_nn_f2"] == pytest.approx(
             t46.results[name]["neighbor_search"].test["f2"] - t46.results[name]["one_nn"].test["f2"])
-    assert list(t46.table.columns) == ["dataset", "model", "F2 (ours)", "F2 (thesis)", "hyperparameters", "trials"]
+    assert list(t46.table.columns) == ["dataset", "model", "F2 (ours)", "F2 (thesis)", "hyperparameters", "trials",
+                                       "converged"]
     assert t46.table["F2 (thesis)"].tolist() == pytest.approx([45.8, 56.8] * 2)
 
 
 def test_table47_runs_every_variant_with_the_recorded_key_format(steps):
     _, prepared, _, t47, _ = steps
     assert len(t47.table) == len(E.NET_VARIANTS) * len(prepared)
-    assert set(t47.records) == {
+    assert {k for k in t47.records if k.endswith(".f2") and ".cmp." not in k} == {
         f"{n}.table47.{v}.f2" for n in prepared for v in (
             "simple_all_items", "simple_all_items_finetuned", "simple_2_random_onehot", "simple_2_kmeans_onehot",
             "simple_2_kmeans_average", "simple_2_kmeans_average_finetuned", "classwise_2_kmeans",
@@ -144,8 +145,21 @@ def test_table48_best_variants_metrics_and_per_class_thresholds(steps):
         for m, r in res.items():
             for key in METRIC_NAMES + ("threshold",):
                 assert t48.records[f"{name}.{m}.{key}"] == r.test[key]
-            ref = multilabel_report(d.Y_test, r.test_scores, per_class_thresholds(d.Y_val, r.val_scores))["f2"]
+            binary = m in ("one_nn", E.FLOOR)  # 0/1 scores: no threshold search, per class neither
+            thr = r.threshold if binary else per_class_thresholds(d.Y_val, r.val_scores)
+            ref = multilabel_report(d.Y_test, r.test_scores, thr)["f2"]
             assert t48.records[f"{name}.{m}.per_class_threshold_f2"] == ref
+            assert (f"{name}.cmp.f2.{m}.per_class_minus_global.diff" in t48.records) == (not binary)
+        # the floor row: every keyword suggested, F2 = 5p / (4p + 1) at test prevalence p
+        p = d.Y_test.mean()
+        assert res[E.FLOOR].test["recall"] == 1 and res[E.FLOOR].test["f2"] == pytest.approx(5 * p / (4 * p + 1))
+        # every ordering step has a paired interval around the observed F2 difference
+        for a, b in E.ORDERING_STEPS[1:] + E.ORDERING_TIES:
+            key = f"{name}.cmp.f2.{a}_minus_{b}"
+            diff = t48.records[f"{key}.diff"]
+            assert diff == pytest.approx(res[a].test["f2"] - res[b].test["f2"])
+            assert t48.records[f"{key}.lo"] <= diff <= t48.records[f"{key}.hi"]
+            assert t48.records[f"{key}.n"] == len(d.Y_test)
     row = t48.table[(t48.table.dataset == "syn") & (t48.table.model == "one_nn")].iloc[0]
     assert row["F2 thesis"] == 0.458
     with pytest.raises(ValueError, match="no result whose name starts with 'x'"):
@@ -164,7 +178,10 @@ def test_table49_matches_sklearn_per_class(steps):
     counts = d.Y_train.sum(0)
     top = sorted(range(len(counts)), key=lambda c: (-counts[c], c))[:3]  # most common, ties by order
     assert list(t49.table.index) == [d.keywords[c] for c in top]
+    assert E.FLOOR not in t49.table  # constant scores have no ranking
     for m, r in t48.results["syn"].items():
+        if m == E.FLOOR:
+            continue
         for c in top:
             ref = skm.roc_auc_score(d.Y_test[:, c], r.test_scores[:, c])
             assert t49.table.loc[d.keywords[c], m] == pytest.approx(ref)
@@ -179,7 +196,10 @@ def test_table410_suggestions_match_a_naive_listing(steps):
     t410 = E.table410_suggestions("syn", d, t48.results["syn"], q)
     truth = {d.keywords[c] for c in range(d.Y_test.shape[1]) if d.Y_test[q, c]}
     assert t410.results == truth and t410.records["syn.example.truth"] == sorted(truth)
+    assert E.FLOOR not in t410.table
     for m, r in t48.results["syn"].items():
+        if m == E.FLOOR:
+            continue
         s = r.test_scores[q]
         expect = {}
         for c in range(len(s)):
@@ -208,14 +228,18 @@ def test_learning_curve_full_size_reproduces_one_nn(steps):
     assert E.reference_sizes([10, 30, 1000], 80) == [10, 30, 80]
     lc = E.learning_curve(prepared, t48.results, cfg)
     curve = lc.results
-    assert set(curve.n_reference) == {10, 30, 80} and set(curve.model) == {"one_nn", "neighbor_search"}
+    assert set(curve.n_reference) == {10, 30, 80} and set(curve.model) == {"one_nn", "neighbor_search", E.FLOOR}
+    floor = curve[(curve.model == E.FLOOR) & (curve.dataset == "syn")].f2  # flat: needs no reference items
+    assert floor.nunique() == 1 and floor.iloc[0] == t48.results["syn"][E.FLOOR].test["f2"]
     full = curve[(curve.dataset == "syn") & (curve.n_reference == 80) & (curve.model == "one_nn")].f2.item()
     assert full == pytest.approx(t46.results["syn"]["one_nn"].test["f2"])
     assert lc.records["syn.learning_curve"][0][:2] == [10, "one_nn"]
     fig = E.plot_learning_curve(curve)
     assert len(fig.axes) == 2
     fig2 = E.plot_model_comparison(t48.table)
-    assert len(fig2.axes) == 2
+    assert len(fig2.axes) == 3  # two datasets, then the thesis's numbers on a panel of their own
+    assert "Thesis" in fig2.axes[-1].get_title() and not fig2.axes[0].collections  # no thesis marks on ours
+    assert [t.get_text() for t in fig2.axes[0].get_xticklabels()].count("suggest every keyword") == 0
 
 
 def _bag_of_letters(texts):
@@ -278,3 +302,52 @@ def test_table45_without_a_translation_table_uses_the_identity_and_warns(tmp_pat
     assert set(t45.table.translation) == {"original"}  # no fashion rewrites invented for a user's keywords
     assert E.contexts_for("fashion-products", E.Settings(datasets=["mulan-scene"])) == lim.PRODUCT_CONTEXTS
     assert E.contexts_for("user", E.Settings(datasets=["mulan-scene"])) == lim.THESIS_CONTEXTS
+
+
+def test_one_nn_stays_a_one_nn_where_the_threshold_search_would_suggest_everything():
+    """Dense labels and noisy features: on validation, suggesting every keyword has a higher F2 than
+    1-NN, so a threshold search over 1-NN's 0/1 scores picks 0.0 and turns it into the floor model.
+    1-NN must keep its own decisions and score what an independent scikit-learn 1-NN scores."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from zsl_lib.zeroshot.neighbors import OneNearestNeighbor
+    from zsl_lib.zeroshot.thresholds import best_global_threshold
+
+    rng = np.random.default_rng(3)
+    C, d = 6, 12
+
+    def part(m):
+        Y = (rng.random((m, C)) < 0.55).astype(np.float32)
+        Y[np.arange(m), rng.integers(0, C, m)] = 1
+        return rng.normal(size=(m, d)).astype(np.float32) + 0.3 * Y @ rng.normal(size=(C, d)), Y
+
+    (Xtr, Ytr), (Xva, Yva), (Xte, Yte) = part(120), part(80), part(80)
+    one = OneNearestNeighbor().fit(Xtr, Ytr)
+    S_val = one.predict_proba(Xva)
+    assert best_global_threshold(Yva, S_val)[0] == 0.0  # the provocation: the old search suggests everything
+    Xs = {"val": Xva, "test": Xte}
+    r = tune_and_evaluate(lambda p, s: one.predict_proba(Xs[s]), Yva, Yte)
+    assert r.threshold == 1.0
+    knn = KNeighborsClassifier(n_neighbors=1, metric="cosine", algorithm="brute").fit(Xtr, Ytr.astype(int))
+    P = knn.predict(Xte)
+    assert r.test["f2"] == pytest.approx(_naive_f2(Yte, P))
+    p = Yte.mean()
+    assert r.test["f2"] < 5 * p / (4 * p + 1)  # here the real 1-NN is below the floor, and the page can say so
+    assert r.test["recall"] < 1
+
+
+def test_a_fixed_threshold_is_not_searched():
+    rng = np.random.default_rng(0)
+    Y = (rng.random((30, 3)) < 0.4).astype(np.float32)
+    S = rng.random((30, 3))
+    r = tune_and_evaluate(lambda p, s: S, Y, Y, threshold=0.7)
+    assert r.threshold == 0.7
+    assert r.test["f2"] == pytest.approx(_naive_f2(Y, S >= 0.7))
+
+
+def test_example_query_keyword_lines_keep_the_true_keywords():
+    kws = [f"k{i}" for i in range(12)]
+    text = E.keyword_lines(kws, {"K11", "k10"}, most=5)
+    lines = text.splitlines()
+    assert lines[:2] == ["k10", "k11"] and lines[-1] == "(+8 more)" and len(lines) == 5
+    assert E.keyword_lines(["a", "b"], {"b"}) == "b\na"

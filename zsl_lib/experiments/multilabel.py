@@ -46,6 +46,7 @@ from ..metrics.multilabel import (
     multilabel_report,
     per_class_roc_auc,
 )
+from ..metrics.stats import micro_fbeta_statistic, multilabel_counts
 from ..plots import display_name
 from ..validation import check_choice, check_float, check_int, check_name_list
 from ..zeroshot import language_image as lim
@@ -54,8 +55,9 @@ from ..zeroshot.neighbor_nets import NeighborNet, prototype_groups
 from ..zeroshot.neighbors import MLkNN, NeighborSearch, OneNearestNeighbor
 from ..zeroshot.thresholds import per_class_thresholds
 from . import multilabel_data as mld
+from . import verdicts as V
 from .multilabel_data import Collection, load_collection, load_collections, resolve_user_path  # noqa: F401
-from .multilabel_hpo import TunedModel, tune_and_evaluate
+from .multilabel_hpo import TunedModel, is_binary, tune_and_evaluate
 
 # The thesis's numbers (its non-public military collection, test split, micro averaging), as
 # fractions. Table 4.7 keys name the variant: kind . prototypes grouping . prototype labels
@@ -229,6 +231,40 @@ def splits(d: PreparedData) -> dict[str, np.ndarray]:
     return {"val": d.X_val, "test": d.X_test}
 
 
+#: the suggest-every-keyword baseline of Table 4.8 (precision = prevalence, recall 1): the floor
+#: every model must beat, reported as its own row
+FLOOR = "suggest_all"
+
+
+def f2_comparison(Y, P_a, P_b, seed: int = 0) -> dict:
+    """Paired bootstrap interval over the test items of micro-F2(``P_a``) - micro-F2(``P_b``)
+    (0/1 predictions of two models on the same items ``Y``), see :func:`verdicts.compare`."""
+    return V.compare(multilabel_counts(Y, P_a), multilabel_counts(Y, P_b), statistic=micro_fbeta_statistic(2),
+                     seed=seed)
+
+
+def comparison_records(key: str, cmp: dict) -> dict:
+    """The records of one comparison (``key.diff/.lo/.hi/.n/.method``), as a dict."""
+    out: dict = {}
+    V.record_comparison(key, cmp, out.__setitem__)
+    return out
+
+
+def predictions(r: TunedModel) -> np.ndarray:
+    """A tuned model's 0/1 test predictions at its validation threshold."""
+    return binarize(r.test_scores, r.threshold)
+
+
+def compare_models(Y, models: dict, pairs, prefix: str, seed: int = 0) -> dict:
+    """Records of ``prefix.{a}_minus_{b}`` for each ``(a, b)`` of ``pairs`` whose models both exist."""
+    out: dict = {}
+    for a, b in pairs:
+        if a in models and b in models:
+            out.update(comparison_records(f"{prefix}.{a}_minus_{b}",
+                                          f2_comparison(Y, predictions(models[a]), predictions(models[b]), seed)))
+    return out
+
+
 # -- data -----------------------------------------------------------------------------------------
 def prepare_collections(collections: dict[str, Collection], cfg: Settings) -> Step:
     """Section 3.1.2 on every collection (a given split kept), numeric features scaled by
@@ -314,6 +350,13 @@ def table45_language_image(prepared: dict[str, PreparedData], collections: dict[
         results[(name, "single", tr)] = single
         rows.append({"dataset": name, "contexts": f"single: {contexts[single.params['context']]!r}",
                      "translation": tr, "F2 (ours)": 100 * single.test["f2"], "threshold": single.threshold})
+        # paired intervals: translation steps (thesis: original < automatic < manual) and ensembling
+        ens = {t: results[(name, "ensemble", t)] for t in lim.TRANSLATIONS if (name, "ensemble", t) in results}
+        records.update(compare_models(d.Y_test, ens, (("automatic", "original"), ("manual", "automatic"),
+                                                      ("manual", "original")), f"{name}.cmp.f2.table45", cfg.seed))
+        records.update(compare_models(d.Y_test, {"ensemble": ens[tr], "single": single}, (("ensemble", "single"),),
+                                      f"{name}.cmp.f2.table45", cfg.seed))
+        records[f"{name}.table45.last_translation"] = tr
     t45 = pd.DataFrame(rows)
     if len(t45):
         kinds = ["single" if c.startswith("single") else "ensemble" for c in t45.contexts]
@@ -330,16 +373,21 @@ def table46_neighbor_search(prepared: dict[str, PreparedData], cfg: Settings) ->
     for name, d in prepared.items():
         Xs = splits(d)
         one = OneNearestNeighbor().fit(d.X_train, d.Y_train)
+        # 0/1 scores: no threshold search (tune_and_evaluate keeps 1-NN's own decisions)
         results[name]["one_nn"] = tune_and_evaluate(lambda p, s: one.predict_proba(Xs[s]), d.Y_val, d.Y_test)  # noqa: B023
         results[name]["neighbor_search"] = tune_and_evaluate(
             lambda p, s: NeighborSearch(**p).fit(d.X_train, d.Y_train).predict_proba(Xs[s]),  # noqa: B023
             d.Y_val, d.Y_test, NS_SPACE, cfg.max_trials, cfg.seed)
     t46 = pd.DataFrame([{"dataset": n, "model": m, "F2 (ours)": 100 * results[n][m].test["f2"],
                          "F2 (thesis)": 100 * SOURCE[f"table4_6.f2.{m}"],
-                         "hyperparameters": results[n][m].params, "trials": results[n][m].n_trials}
+                         "hyperparameters": results[n][m].params, "trials": results[n][m].n_trials,
+                         "converged": results[n][m].converged}
                         for n in prepared for m in ("one_nn", "neighbor_search")])
     records = {f"{n}.neighbor_search_minus_one_nn_f2":
                results[n]["neighbor_search"].test["f2"] - results[n]["one_nn"].test["f2"] for n in prepared}
+    for n in prepared:
+        records[f"{n}.neighbor_search.n_trials"] = results[n]["neighbor_search"].n_trials
+        records[f"{n}.neighbor_search.converged"] = results[n]["neighbor_search"].converged
     return Step(results, t46, records)
 
 
@@ -365,7 +413,7 @@ def table47_neighbor_nets(prepared: dict[str, PreparedData], cfg: Settings) -> S
     """
     shared = dict(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, batch_size=cfg.finetune_batch_size,
                   momentum=cfg.finetune_momentum)
-    results, rows = {n: {} for n in prepared}, []
+    results, rows, rows_cmp = {n: {} for n in prepared}, [], {}
     for name, d in prepared.items():
         Xs = splits(d)
         groups, by_key = {}, {}
@@ -390,9 +438,18 @@ def table47_neighbor_nets(prepared: dict[str, PreparedData], cfg: Settings) -> S
             results[name][label] = by_key[key] = res
             rows.append({"dataset": name, "variant": label, "F2 (ours)": 100 * res.test["f2"],
                          "F2 (thesis)": 100 * SOURCE[f"table4_7.f2.{key}"], "temperature": res.params["temperature"],
-                         "fine-tuning": (ft if tuned else "-")})
+                         "fine-tuning": (ft if tuned else "-"), "trials": res.n_trials, "converged": res.converged})
+        # paired intervals: the prototype ordering and each fine-tuning gain (key names: NET_VARIANTS keys)
+        named = {k.replace(".", "_"): v for k, v in by_key.items()}
+        steps = (("simple_kmeans_onehot", "simple_random_onehot"), ("simple_kmeans_average", "simple_kmeans_onehot"),
+                 *((k.replace(".", "_"), k.replace(".", "_").removesuffix("_finetuned"))
+                   for k, *_, tuned, _ in NET_VARIANTS if tuned and k.startswith(("simple", "classwise.kmeans"))))
+        compared = compare_models(d.Y_test, named, steps, f"{name}.cmp.f2.table47", cfg.seed)
+        rows_cmp.update(compared)
     t47 = pd.DataFrame(rows)
     records = {variant_record_key(r["dataset"], r["variant"]): r["F2 (ours)"] / 100 for r in rows}
+    records.update(rows_cmp)
+    records.update({f"{n}.table47.max_trials_used": int(t47.loc[t47.dataset == n, "trials"].max()) for n in prepared})
     return Step(results, t47, records)
 
 
@@ -408,6 +465,15 @@ def best_by_validation(results: dict[str, TunedModel], prefix: str) -> TunedMode
 def hybrid_scores(neighbor: np.ndarray, language: np.ndarray, w: float) -> np.ndarray:
     """Tip-Adapter-like residual mix: ``(1 - w) * neighbour search + w * language-image``."""
     return (1 - w) * neighbor + w * language
+
+
+#: Table 4.8's ordering "language-image < 1-NN < neighbour nets ~ neighbour search", one paired
+#: interval per step: (better, worse) steps must be "higher", the "~" steps ties
+ORDERING_STEPS = (("one_nn", "language_image"), ("neighbor_search", "one_nn"), ("simple_net", "one_nn"),
+                  ("classwise_net", "one_nn"))
+ORDERING_TIES = (("simple_net", "neighbor_search"), ("classwise_net", "neighbor_search"))
+OTHER_STEPS = ORDERING_TIES + (("hybrid", "neighbor_search"), ("ml_knn", "neighbor_search"),
+                               ("ml_knn", "simple_net"))
 
 
 def table48_model_comparison(prepared: dict[str, PreparedData], t46: Step, t47: Step, t45: Step,
@@ -433,33 +499,67 @@ def table48_model_comparison(prepared: dict[str, PreparedData], t46: Step, t47: 
         if name == "mulan-scene":
             res["ml_knn"] = tune_and_evaluate(lambda p, s: MLkNN(**p).fit(d.X_train, d.Y_train).predict_proba(Xs[s]),  # noqa: B023
                                               d.Y_val, d.Y_test, {"k": ("int", 1, 30)}, cfg.max_trials, cfg.seed)
+        # the floor: suggest every keyword (all scores 1, threshold 1; its own row, never a tuned model)
+        res[FLOOR] = tune_and_evaluate(lambda p, s: np.ones((len(Xs[s]), d.Y_train.shape[1])), d.Y_val, d.Y_test)  # noqa: B023
         best_models[name] = res
+        prefix = f"{name}.cmp.f2"
+        simple_all = {"simple_all_items": t47.results[name][variant_label(NET_VARIANTS[0][1], cfg.n_prototypes)],
+                      "neighbor_search": res["neighbor_search"]}
+        records.update(compare_models(d.Y_test, res, ORDERING_STEPS + OTHER_STEPS, prefix, cfg.seed))
+        records.update(compare_models(d.Y_test, res, [(m, FLOOR) for m in res if m != FLOOR], prefix, cfg.seed))
+        records.update(compare_models(d.Y_test, simple_all, (("simple_all_items", "neighbor_search"),), prefix,
+                                      cfg.seed))
+        searched = [r for r in res.values() if r.n_trials > 1]  # models with a hyperparameter search
+        records[f"{name}.search.n_searched"] = len(searched)
+        records[f"{name}.search.n_converged"] = sum(r.converged for r in searched)
+        records[f"{name}.search.max_trials"] = cfg.max_trials
         for m, r in res.items():
             for key in METRIC_NAMES + ("threshold",):
                 records[f"{name}.{m}.{key}"] = r.test[key]
             f2s = fbeta_samples(d.Y_test, binarize(r.test_scores, r.threshold))
             records[f"{name}.{m}.f2_samples"] = f2s
-            rep = multilabel_report(d.Y_test, r.test_scores, per_class_thresholds(d.Y_val, r.val_scores))
+            # per-class thresholds: none for 0/1 scores (a threshold of 0 would suggest a keyword always)
+            thr = r.threshold if is_binary(r.val_scores) else per_class_thresholds(d.Y_val, r.val_scores)
+            rep = multilabel_report(d.Y_test, r.test_scores, thr)
             records[f"{name}.{m}.per_class_threshold_f2"] = rep["f2"]
+            if not is_binary(r.val_scores):
+                records.update(comparison_records(f"{prefix}.{m}.per_class_minus_global", f2_comparison(
+                    d.Y_test, binarize(r.test_scores, thr), predictions(r), cfg.seed)))
             rows.append({"dataset": name, "model": m, **{k: r.test[k] for k in METRIC_NAMES}, "f2 (samples)": f2s,
                          "threshold": r.threshold,
                          "F2 per-class thr.": rep["f2"], "F2 thesis": SOURCE.get(f"table4_8.f2.{m}", np.nan)})
     return Step(best_models, pd.DataFrame(rows), records)
 
 
+FLOOR_LABEL = "suggest every keyword"
+
+
 def plot_model_comparison(t48: pd.DataFrame):
-    """Table 4.8 as bars per dataset: test F2 with the global and per-class thresholds, thesis marks."""
+    """Table 4.8 as bars per dataset (test F2 with the global and per-class thresholds, the
+    suggest-every-keyword floor as a dashed line); the thesis's F2 on its own (military)
+    collection in a separate, last panel, since it has none of these datasets."""
     n = t48["dataset"].nunique()
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 2, 4.6), squeeze=False, layout="constrained")
+    thesis = t48.drop_duplicates("model").dropna(subset=["F2 thesis"])
+    fig, axes = plt.subplots(1, n + 1, figsize=(4.2 * n + 4.5, 5.0), squeeze=False, layout="constrained",
+                             gridspec_kw={"width_ratios": [1] * n + [0.7]})
     for ax, (name, g) in zip(axes[0], t48.groupby("dataset", sort=False)):
+        floor = g.loc[g.model == FLOOR, "f2"]
+        g = g[g.model != FLOOR]
         x = np.arange(len(g))
         ax.bar(x - 0.2, 100 * g["f2"], 0.4, label="global threshold")
         ax.bar(x + 0.2, 100 * g["F2 per-class thr."], 0.4, label="per-class thresholds")
-        ax.scatter(x, 100 * g["F2 thesis"], color="k", marker="_", s=200, zorder=3, label="thesis (its dataset)")
+        if len(floor):
+            ax.axhline(100 * floor.iloc[0], color="0.3", ls="--", lw=1, label=FLOOR_LABEL + " (floor)")
         ax.set_xticks(x, [display_name(m) for m in g["model"]], rotation=45, ha="right")
-        ax.set(title=display_name(name), ylabel="test F2 (%)")
-    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
-    fig.suptitle("Table 4.8 as a figure: micro F2 on the test split (thesis: its military dataset)")
+        ax.set(title=display_name(name), ylabel="test F2 (%)", ylim=(0, 100))
+    ax = axes[0][-1]
+    xt = np.arange(len(thesis))
+    ax.bar(xt, 100 * thesis["F2 thesis"], 0.6, color="0.6")
+    ax.set_xticks(xt, [display_name(m) for m in thesis["model"]], rotation=45, ha="right")
+    ax.set(title="Thesis (its own non-public\nmilitary collection)", ylabel="test F2 (%)", ylim=(0, 100))
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncol=3)
+    fig.suptitle("Table 4.8 as a figure: micro F2 on the test split; the thesis's numbers (right) are on other data")
     return fig
 
 
@@ -469,6 +569,7 @@ def table49_roc_auc(name: str, d: PreparedData, models: dict[str, TunedModel], t
     among those the test split can score: a keyword without test positives (or without test
     negatives) has no ROC AUC and is skipped; ``{name}.table49_skipped`` records how many of the
     most common keywords were (results = the indices shown)."""
+    models = {m: r for m, r in models.items() if m != FLOOR}
     pos = d.Y_test.sum(0)
     scorable = (pos > 0) & (pos < len(d.Y_test))
     order = np.argsort(-d.Y_train.sum(0), kind="stable")
@@ -494,6 +595,7 @@ def table410_suggestions(name: str, d: PreparedData, models: dict[str, TunedMode
 
     results = the set of true keywords.
     """
+    models = {m: r for m, r in models.items() if m != FLOOR}
     truth = {d.keywords[i] for i in np.flatnonzero(d.Y_test[q])}
     cols = {}
     for m, r in models.items():
@@ -520,16 +622,26 @@ def table411_contributors(name: str, d: PreparedData, ns_params: dict, q: int, t
     return Step(ns, t411, {f"{name}.example.top5_weights": t411["weight"].round(4).tolist()})
 
 
+def keyword_lines(keywords, truth: set, most: int = 8) -> str:
+    """Keywords one per line, those of the query (``truth``, any case) first, at most ``most`` lines
+    (the last then says how many more there are)."""
+    upper = {t.upper() for t in truth}
+    ordered = sorted(keywords, key=lambda k: k.upper() not in upper)
+    if len(ordered) > most:
+        ordered = ordered[:most - 1] + [f"(+{len(ordered) - most + 1} more)"]
+    return "\n".join(ordered)
+
+
 def plot_example_query(name: str, data: kwd.KeywordData, d: PreparedData, q: int, t411: pd.DataFrame, truth: set):
     """Table 4.11 as images: the query and its contributing reference items (None without images)."""
     if data.dataset is None:
         return None
     fig, axes = plt.subplots(1, len(t411) + 1, figsize=(2.5 * (len(t411) + 1), 4.4), layout="constrained")
     axes[0].imshow(data.dataset.get_image(int(d.idx_test[q])))
-    axes[0].set_title("query\n" + "\n".join(sorted(truth)[:5]), fontsize=7)
+    axes[0].set_title("query (true keywords)\n" + keyword_lines(sorted(truth), truth), fontsize=7)
     for ax, (_, r) in zip(axes[1:], t411.iterrows()):
         ax.imshow(data.dataset.get_image(int(d.idx_train[r.reference_index])))
-        ax.set_title(f"match {r['rank']}: weight {100 * r.weight:.1f} %\n" + "\n".join(r["labels"].split(", ")[:5]),
+        ax.set_title(f"match {r['rank']}: weight {100 * r.weight:.1f} %\n" + keyword_lines(r["labels"].split(", "), truth),
                      fontsize=7)
     for ax in axes:
         ax.axis("off")
@@ -567,8 +679,9 @@ def learning_curve(prepared: dict[str, PreparedData], best_models: dict, cfg: Se
                 model.fit(d.X_train[sub], d.Y_train[sub])
                 r = tune_and_evaluate(lambda p, s: model.predict_proba(Xs[s]), d.Y_val, d.Y_test)  # noqa: B023
                 curve.append((name, int(n_ref), m, r.test["f2"]))
-            if "language_image" in best_models[name]:
-                curve.append((name, int(n_ref), "language_image", best_models[name]["language_image"].test["f2"]))
+            for m in ("language_image", FLOOR):  # need no labelled items: flat
+                if m in best_models[name]:
+                    curve.append((name, int(n_ref), m, best_models[name][m].test["f2"]))
     curve = pd.DataFrame(curve, columns=["dataset", "n_reference", "model", "f2"])
     records = {f"{name}.learning_curve": [[int(a), b, float(c)] for a, b, c in
                                           g[["n_reference", "model", "f2"]].itertuples(index=False)]
@@ -577,7 +690,12 @@ def learning_curve(prepared: dict[str, PreparedData], best_models: dict, cfg: Se
     return Step(curve, table, records)
 
 
-CURVE_STYLE = {"neighbor_search": ("C0", "-"), "one_nn": ("C1", "-"), "language_image": ("C2", "--")}
+CURVE_STYLE = {"neighbor_search": ("C0", "-"), "one_nn": ("C1", "-"), "language_image": ("C2", "--"),
+               FLOOR: ("0.4", ":")}
+
+
+def curve_label(m: str) -> str:
+    return FLOOR_LABEL if m == FLOOR else display_name(m)
 
 
 def plot_learning_curve(curve: pd.DataFrame):
@@ -586,11 +704,12 @@ def plot_learning_curve(curve: pd.DataFrame):
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 2, 3.6), squeeze=False, layout="constrained")
     for ax, (name, g) in zip(axes[0], curve.groupby("dataset", sort=False)):
         for m, gm in g.groupby("model"):
-            ax.plot(gm.n_reference, 100 * gm.f2, marker="o", color=CURVE_STYLE[m][0], ls=CURVE_STYLE[m][1],
-                    label=display_name(m))
+            ax.plot(gm.n_reference, 100 * gm.f2, marker="o" if m != FLOOR else None, color=CURVE_STYLE[m][0],
+                    ls=CURVE_STYLE[m][1], label=curve_label(m))
         ax.set(xscale="log", xlabel="labelled reference items", ylabel="test F2 (%)", title=display_name(name))
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    handles = [plt.Line2D([], [], color=c, ls=ls, marker="o", label=display_name(m) + (" (zero-shot)" if m == "language_image" else ""))
+    extra = {"language_image": " (zero-shot)", FLOOR: " (floor)"}
+    handles = [plt.Line2D([], [], color=c, ls=ls, marker=None if m == FLOOR else "o", label=curve_label(m) + extra.get(m, ""))
                for m, (c, ls) in CURVE_STYLE.items()]
     axes[0][-1].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle("Learning curve: image-based models vs the zero-shot language-image model")

@@ -29,6 +29,27 @@ from ..validation import check_int
 from ..zeroshot.thresholds import best_global_threshold
 
 
+def is_binary(scores) -> bool:
+    """True when every score is exactly 0 or 1 (a model that already decides, e.g. 1-NN)."""
+    S = np.asarray(scores)
+    return bool(S.size) and bool(np.all((S == 0) | (S == 1)))
+
+
+def validation_fbeta(Y, scores, beta: float = 2.0, threshold: float | None = None) -> tuple[float, float]:
+    """(threshold, micro F-beta) of ``scores`` on ``Y``: the best global threshold, except that
+
+    - a given ``threshold`` is used as it is (no search);
+    - 0/1 scores (:func:`is_binary`) keep their own decisions: threshold 1, the keywords scored 1.
+      A searched threshold of 0 would suggest every keyword and turn, say, 1-NN into the
+      suggest-everything baseline (a different model).
+    """
+    if threshold is None and is_binary(scores):
+        threshold = 1.0
+    if threshold is None:
+        return best_global_threshold(Y, scores, beta)
+    return float(threshold), float(multilabel_report(Y, scores, threshold, beta)["f2"])
+
+
 @dataclass
 class SearchResult:
     best_params: dict[str, Any]
@@ -116,18 +137,20 @@ class TunedModel:
 
 def tune_and_evaluate(make_scores: Callable[[dict[str, Any], str], np.ndarray], Y_val, Y_test,
                       space: dict | None = None, max_trials: int = 30, seed: int = 0,
-                      fixed: dict[str, Any] | None = None, beta: float = 2.0) -> TunedModel:
+                      fixed: dict[str, Any] | None = None, beta: float = 2.0,
+                      threshold: float | None = None) -> TunedModel:
     """The thesis's protocol for one model (4.2): search hyperparameters on validation with
     :func:`maximize` (objective: F-beta at the best global threshold), fix the threshold on
     validation, report every metric on test.
 
     ``make_scores(params, split)`` returns confidences (n_split, C) in [0, 1] for ``split`` in
-    {"val", "test"}.
+    {"val", "test"}. ``threshold``: a fixed threshold (no threshold search). Models whose scores
+    are 0/1 get no threshold search either (:func:`validation_fbeta`): 1-NN stays a 1-NN.
     """
-    res = maximize(lambda p: best_global_threshold(Y_val, make_scores(p, "val"), beta)[1],
+    res = maximize(lambda p: validation_fbeta(Y_val, make_scores(p, "val"), beta, threshold)[1],
                    space or {}, max_trials=max_trials, seed=seed, fixed=fixed)
     S_val = make_scores(res.best_params, "val")
-    t, f_val = best_global_threshold(Y_val, S_val, beta)
+    t, f_val = validation_fbeta(Y_val, S_val, beta, threshold)
     S_test = make_scores(res.best_params, "test")
     return TunedModel(res.best_params, t, f_val, multilabel_report(Y_test, S_test, t, beta),
                       S_val, S_test, res.n_trials, res.converged)
