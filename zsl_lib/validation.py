@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+from sklearn.exceptions import NotFittedError as _SkNotFittedError
 
 # Largest absolute feature value accepted: with |x| <= 1e15 a squared norm over 10^6 dimensions
 # stays far below float32's 3.4e38; beyond it inner products overflow to inf and rankings break.
@@ -302,3 +303,29 @@ def check_int_list(name: str, value, minimum: int | None = None, maximum: int | 
     if not value and not allow_empty:
         raise ValueError(f"parameter {name}: the list is empty; give at least one integer")
     return [check_int(f"parameter {name} entry", v, minimum, maximum) for v in value]
+
+
+class NotFittedError(_SkNotFittedError, RuntimeError):
+    """scikit-learn's ``NotFittedError`` (a ``ValueError`` and ``AttributeError``, what
+    ``check_is_fitted`` raises) that is also the ``RuntimeError`` the lab's classes raised before
+    they followed scikit-learn's contract, so callers catching either keep working."""
+
+
+def check_fitted(estimator, attributes, call: str = "fit") -> None:
+    """Raise :class:`NotFittedError` naming the estimator and the call that fits it unless it has
+    the fitted ``attributes`` (a name or a list of names)."""
+    names = [attributes] if isinstance(attributes, str) else list(attributes)
+    if not all(hasattr(estimator, a) for a in names):
+        raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet; call {call} first")
+
+
+def int_seed(random_state) -> int:
+    """An int seed from ``random_state`` as scikit-learn takes it: an int is returned unchanged (so
+    seeded results do not move); None, a ``RandomState`` or a ``Generator`` draws one."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31 - 1))
+    from sklearn.utils import check_random_state  # noqa: PLC0415
+
+    return int(check_random_state(random_state).randint(2**31 - 1))
