@@ -26,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 
 from ..config import resolve_device
 from ..index.bliss import BLISS
@@ -56,7 +58,14 @@ def class_means(X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> np.ndarray
 
 def _check_xy(X, y, name="X"):
     X = check_matrix(name, X)
+    if y is None:
+        raise ValueError("this classifier requires y to be passed, but the target y is None: pass "
+                         "one class label per row of X")
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if y.ndim == 1 and len(y) == X.shape[0]:
+        check_classification_targets(y)
     if y.ndim != 1 or len(y) != X.shape[0]:
         raise ValueError(f"labels must be a 1-D array with one entry per row of {name} ({X.shape[0]}); got shape {y.shape}")
     return X, y
@@ -78,7 +87,8 @@ class NearestClassMean(ClassifierMixin, BaseEstimator):
         return l2_normalize(check_matrix("X", X, dim=self.means_.shape[1], fitted="the class means were fitted on")) @ self.means_.T
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.decision_function(X).argmax(1)]
+        scores = self.decision_function(X)
+        return self.classes_[scores.argmax(1)]
 
 
 class BLISSNet(ClassifierMixin, BaseEstimator):
@@ -163,7 +173,7 @@ class BLISSNet(ClassifierMixin, BaseEstimator):
             raise ValueError(f"min_freq must be a fraction in (0, 1]; got {self.min_freq!r}")
         seen = np.unique(y)
         if len(seen) < B:
-            raise ValueError(f"{len(seen)} seen classes are fewer than n_metaclasses={B}; lower n_metaclasses")
+            raise ValueError(f"{len(seen)} class(es) seen, fewer than n_metaclasses={B}; lower n_metaclasses")
         rs = self.random_state
         rng = np.random.default_rng(rs if rs is None or isinstance(rs, np.random.Generator) else int_seed(rs))
         protos = class_means(X, y, seen)
@@ -278,5 +288,6 @@ class BLISSNet(ClassifierMixin, BaseEstimator):
 
     def predict(self, X, classes=None) -> np.ndarray:
         """Best class of each row of ``X`` among ``classes`` (default: all known)."""
+        scores = self.decision_function(X, classes)
         cand = self.classes_ if classes is None else np.asarray(classes)
-        return cand[self.decision_function(X, classes).argmax(1)]
+        return cand[scores.argmax(1)]

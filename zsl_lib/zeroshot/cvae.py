@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from torch import nn
 
@@ -86,7 +86,7 @@ _FITTED = "the model was fitted on"  # completes check_matrix's dimension-mismat
 # ----------------------------------------------------------------------------- the estimator
 
 
-class ClusterableCVAE(ClassifierMixin, BaseEstimator):
+class ClusterableCVAE(ClassifierMixin, TransformerMixin, BaseEstimator):
     """CVAE feature generator with clusterable features (Xu, Shu & Samaras), scikit-learn style.
 
     Parameters

@@ -107,11 +107,14 @@ class GaussianSimilarityMapping(TransformerMixin, BaseEstimator):
     def fit(self, X, y) -> GaussianSimilarityMapping:
         """Train F and W' on features X float (n, d) with labels y int (n,)."""
         X = check_matrix("X", X)
+        if y is None:
+            raise ValueError("GaussianSimilarityMapping requires y to be passed, but the target y is None: "
+                             "the loss pulls each class towards its centre")
         y = check_labels("y", y, n=X.shape[0])
         check_float("gamma", self.gamma, low=0, low_open=True)
         self.classes_, yi = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError("the Gaussian similarity loss needs at least 2 classes")
+            raise ValueError(f"got {len(self.classes_)} class; the Gaussian similarity loss needs at least 2 classes")
         seed = seed_from(self.random_state)
         gen = torch.Generator().manual_seed(seed)
         Xt, yt = torch.from_numpy(X), torch.from_numpy(yi.astype(np.int64))

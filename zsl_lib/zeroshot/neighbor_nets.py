@@ -203,7 +203,7 @@ class NeighborNet(MultiLabelEstimator):
         check_float("temperature", self.temperature, low=0, low_open=True)
         X_raw = check_matrix("X", X)
         X = l2_normalize(X_raw)
-        Y = check_reference_keywords(Y, len(X), "Y")
+        Y = check_reference_keywords(self._indicator_targets(Y, len(X)), len(X), "Y")
         C = Y.shape[1]
         seed = self._seed = int_seed(self.random_state)
         if self.n_prototypes is None:
@@ -278,4 +278,4 @@ class NeighborNet(MultiLabelEstimator):
                 si = None if self_index is None else torch.as_tensor(np.asarray(self_index)[s:s + self.chunk_size])
                 out[s:s + self.chunk_size] = self._forward(torch.from_numpy(Q[s:s + self.chunk_size]),
                                                            self.W_, log_t, si).numpy()
-        return np.clip(out, 0.0, 1.0)
+        return self._class_proba(np.clip(out, 0.0, 1.0))

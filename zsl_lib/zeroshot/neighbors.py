@@ -132,14 +132,51 @@ class MultiLabelEstimator(MultiOutputMixin, ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
         tags.target_tags.two_d_labels = True
         return tags
 
+    def _indicator_targets(self, Y, n: int) -> np.ndarray:
+        """The (n, C) indicator matrix to fit on. ``Y`` is that matrix (multi-label, the lab's
+        case), or a 1-D vector of class labels (multi-class: one-hot over ``classes_``, and
+        :meth:`predict` then returns the label of the most confident column)."""
+        if Y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                             "pass the (n, C) {0, 1} label matrix of the reference items")
+        if not hasattr(Y, "toarray"):
+            Y = np.asarray(Y)
+        if not hasattr(Y, "toarray") and Y.ndim == 2 and Y.shape[1] == 1 and not np.isin(Y, (0, 1)).all():
+            from sklearn.utils.validation import column_or_1d  # noqa: PLC0415
+
+            Y = column_or_1d(Y, warn=True)  # a column of class labels, not an indicator matrix
+        if hasattr(Y, "toarray") or Y.ndim != 1:
+            self.single_label_ = False
+            return Y
+        from sklearn.utils.multiclass import check_classification_targets  # noqa: PLC0415
+
+        y = Y
+        check_classification_targets(y)
+        if y.shape != (n,):
+            raise ValueError(f"y has {y.shape[0]} labels for {n} items; pass one label per row of X")
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.single_label_ = True
+        return (codes[:, None] == np.arange(len(self.classes_))[None, :]).astype(np.float32)
+
+    def _class_proba(self, P: np.ndarray) -> np.ndarray:
+        """``P`` unchanged after a multi-label fit; after a fit on 1-D labels, each row divided by
+        its sum, a distribution over ``classes_`` (the order of classes is unchanged)."""
+        if not getattr(self, "single_label_", False):
+            return P
+        total = P.sum(1, keepdims=True)
+        return np.divide(P, total, out=np.full_like(P, 1.0 / P.shape[1]), where=total > 0)
+
     def predict(self, X, **kwargs) -> np.ndarray:
-        """{0, 1} int64 (n, C): the labels whose confidence reaches ``threshold``."""
+        """Multi-label fit: {0, 1} int64 (n, C), the labels whose confidence reaches ``threshold``.
+        Fit on a 1-D label vector: the label (n,) of the most confident class."""
         check_float("threshold", self.threshold)
-        return (self.predict_proba(X, **kwargs) >= self.threshold).astype(np.int64)
+        P = self.predict_proba(X, **kwargs)
+        if getattr(self, "single_label_", False):
+            return self.classes_[P.argmax(1)]
+        return (P >= self.threshold).astype(np.int64)
 
 
 class NeighborSearch(MultiLabelEstimator):
@@ -183,7 +220,7 @@ class NeighborSearch(MultiLabelEstimator):
         """Store the reference items: features ``X`` (N, d) (L2-normalised here) and keywords ``Y`` (N, C)."""
         self._validate_params()
         X = check_matrix("X", X)
-        self.Y_ = check_reference_keywords(Y, len(X), "Y")
+        self.Y_ = check_reference_keywords(self._indicator_targets(Y, len(X)), len(X), "Y")
         self.X_ = l2_normalize(X)
         self.Ysp_ = sp.csr_matrix(self.Y_)
         self.n_classes_ = self.Y_.shape[1]
@@ -219,7 +256,7 @@ class NeighborSearch(MultiLabelEstimator):
         valid = ids.ravel() >= 0
         W = sp.csr_matrix((w.ravel()[valid], (rows[valid], ids.ravel()[valid])),
                           shape=(len(ids), len(self.X_)))
-        return np.clip(np.asarray((W @ self.Ysp_).todense(), dtype=np.float32), 0.0, 1.0)
+        return self._class_proba(np.clip(np.asarray((W @ self.Ysp_).todense(), dtype=np.float32), 0.0, 1.0))
 
     def explain(self, Q, class_names, top: int = 5, self_index=None) -> pd.DataFrame:
         """The reference items that contributed to each query's scores (Table 4.11).
@@ -269,9 +306,10 @@ class MLkNN(MultiLabelEstimator):
         check_float("s", self.s, low=0)
         check_choice("backend", self.backend, BACKENDS)
         X = l2_normalize(check_matrix("X", X))
-        Y = check_indicator("Y", Y, len(X))
+        Y = check_indicator("Y", self._indicator_targets(Y, len(X)), len(X))
         if not 1 <= self.k < len(X):
-            raise ValueError(f"k must lie in [1, {len(X) - 1}] for {len(X)} training items, got {self.k}")
+            raise ValueError(f"k must lie in [1, n_samples - 1] (the item itself is excluded); got "
+                             f"k={self.k} for n_samples={len(X)}")
         n, C = Y.shape
         self.X_, self.Y_ = X, Y
         self.n_features_in_ = X.shape[1]
@@ -295,4 +333,4 @@ class MLkNN(MultiLabelEstimator):
         cls = np.arange(self.Y_.shape[1])[None, :]
         p1 = self.prior_ * self.like1_[counts, cls]
         p0 = (1 - self.prior_) * self.like0_[counts, cls]
-        return (p1 / (p1 + p0)).astype(np.float32)
+        return self._class_proba((p1 / (p1 + p0)).astype(np.float32))
