@@ -7,9 +7,6 @@ one place to read what differs from a plain scikit-learn classifier and why.
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from zsl_lib.zeroshot.blissnet import BLISSNet, NearestClassMean
