@@ -138,7 +138,8 @@ class MultiLabelEstimator(MultiOutputMixin, ClassifierMixin, BaseEstimator):
     def _indicator_targets(self, Y, n: int) -> np.ndarray:
         """The (n, C) indicator matrix to fit on. ``Y`` is that matrix (multi-label, the lab's
         case), or a 1-D vector of class labels (multi-class: one-hot over ``classes_``, and
-        :meth:`predict` then returns the label of the most confident column)."""
+        :meth:`predict` then returns the label of the most confident column). ``classes_``: the
+        labels, or for an indicator matrix one ``[0, 1]`` per column (scikit-learn's convention)."""
         if Y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None: "
                              "pass the (n, C) {0, 1} label matrix of the reference items")
@@ -150,6 +151,8 @@ class MultiLabelEstimator(MultiOutputMixin, ClassifierMixin, BaseEstimator):
             Y = column_or_1d(Y, warn=True)  # a column of class labels, not an indicator matrix
         if hasattr(Y, "toarray") or Y.ndim != 1:
             self.single_label_ = False
+            if Y.ndim == 2:  # scikit-learn's multi-label convention (as KNeighborsClassifier)
+                self.classes_ = [np.array([0, 1])] * Y.shape[1]
             return Y
         from sklearn.utils.multiclass import check_classification_targets  # noqa: PLC0415
 
