@@ -7,6 +7,9 @@ one place to read what differs from a plain scikit-learn classifier and why.
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from zsl_lib.zeroshot.blissnet import BLISSNet, NearestClassMean
@@ -17,7 +20,7 @@ from zsl_lib.zeroshot.neighbor_nets import NeighborNet
 from zsl_lib.zeroshot.neighbors import MLkNN, NeighborSearch, OneNearestNeighbor
 from zsl_lib.zeroshot.tourney import OneVsRestSubspaceClassifier, PairwiseTourneyClassifier
 
-# Small settings so the checks run in seconds; defaults are checked by test_defaults_clone below.
+# Small settings so the checks run in seconds; defaults: test_defaults_clone_and_refuse_to_predict_before_fit.
 ESTIMATORS = [
     NearestClassMean(),
     BLISSNet(n_models=2, n_metaclasses=2, epochs=2, device="cpu",
@@ -237,3 +240,28 @@ def expected_failures(estimator) -> dict[str, str]:
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
 def test_sklearn_checks(estimator, check):
     check(estimator)
+
+
+CLASSES = sorted({type(e) for e in ESTIMATORS}, key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_defaults_clone_and_refuse_to_predict_before_fit(cls):
+    """Default construction stores the parameters unchanged, ``clone`` and ``set_params`` round
+    trip, and the prediction methods raise scikit-learn's NotFittedError (still a RuntimeError,
+    as the lab's classes raised before) -- for every estimator, also those whose fit signature
+    keeps some checks from running."""
+    from sklearn.exceptions import NotFittedError  # noqa: PLC0415
+
+    est = cls()
+    params = est.get_params()
+    twin = clone(est)
+    assert twin.get_params().keys() == params.keys()
+    assert twin.set_params(**params) is twin
+    X = np.ones((3, 4), np.float32)
+    for method in ("predict", "predict_proba", "decision_function", "transform"):
+        if hasattr(est, method):
+            with pytest.raises(NotFittedError):
+                getattr(twin, method)(X)
+            with pytest.raises(RuntimeError):
+                getattr(twin, method)(X)
