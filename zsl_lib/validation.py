@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+from sklearn.exceptions import NotFittedError as _SkNotFittedError
 
 # Largest absolute feature value accepted: with |x| <= 1e15 a squared norm over 10^6 dimensions
 # stays far below float32's 3.4e38; beyond it inner products overflow to inf and rankings break.
@@ -34,26 +35,39 @@ def check_matrix(name: str, A, *, dim: int | None = None, min_rows: int = 1,
     Raises ``ValueError`` naming ``name`` when ``A`` is not 2-D, has fewer than ``min_rows`` rows,
     a number of columns different from ``dim``, non-real or non-finite values, or values so large
     (``|x| > 1e15``) that products of rows would overflow float32. ``fitted`` completes the
-    dimension-mismatch message ("... features but {fitted} {dim}-d vectors").
+    dimension-mismatch message ("... features but {fitted} {dim}-d vectors"). An object array of
+    numbers is converted; sparse matrices are refused (the searches are dense).
     """
+    if hasattr(A, "toarray") or hasattr(A, "tocsr"):
+        raise TypeError(f"{name} is a sparse matrix; sparse input is not supported: pass a dense "
+                        "array (e.g. X.toarray())")
     A = np.asarray(A)
+    if A.dtype == object:
+        try:
+            A = A.astype(np.float64)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{name} must be a real numeric array; got dtype object ({err})") from None
     if A.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array (n_items, n_features); got shape {A.shape}. "
-            "Reshape a single vector with x[None, :]"
+            "Reshape your data: a single vector with x[None, :]"
         )
     if A.shape[0] < min_rows:
         raise ValueError(
             f"{name} has {A.shape[0]} rows; at least {min_rows} expected"
             + (" (it is empty)" if A.shape[0] == 0 else "")
         )
+    if A.ndim == 2 and A.shape[1] == 0:
+        raise ValueError(f"{name} has 0 feature(s) (shape={A.shape}) while a minimum of 1 is required.")
     if dim is not None and A.shape[1] != dim:
         raise ValueError(
             f"{name} has {A.shape[1]} features but {fitted} {dim}-d vectors; "
-            "embed both sides with the same encoder"
+            "embed both sides with the same encoder (in scikit-learn's words: X has "
+            f"{A.shape[1]} features, but it is expecting {dim} features as input)"
         )
     if A.dtype == bool or not np.issubdtype(A.dtype, np.number) or np.iscomplexobj(A):
-        raise ValueError(f"{name} must be a real numeric array; got dtype {A.dtype}")
+        raise ValueError(f"{name} must be a real numeric array; got dtype {A.dtype}"
+                         + (" (Complex data not supported)" if np.iscomplexobj(A) else ""))
     if A.size and np.issubdtype(A.dtype, np.floating) and not np.isfinite(A).all():
         rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
         raise ValueError(
@@ -309,3 +323,29 @@ def check_int_list(name: str, value, minimum: int | None = None, maximum: int | 
     if not value and not allow_empty:
         raise ValueError(f"parameter {name}: the list is empty; give at least one integer")
     return [check_int(f"parameter {name} entry", v, minimum, maximum) for v in value]
+
+
+class NotFittedError(_SkNotFittedError, RuntimeError):
+    """scikit-learn's ``NotFittedError`` (a ``ValueError`` and ``AttributeError``, what
+    ``check_is_fitted`` raises) that is also the ``RuntimeError`` the lab's classes raised before
+    they followed scikit-learn's contract, so callers catching either keep working."""
+
+
+def check_fitted(estimator, attributes, call: str = "fit") -> None:
+    """Raise :class:`NotFittedError` naming the estimator and the call that fits it unless it has
+    the fitted ``attributes`` (a name or a list of names)."""
+    names = [attributes] if isinstance(attributes, str) else list(attributes)
+    if not all(hasattr(estimator, a) for a in names):
+        raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet; call {call} first")
+
+
+def int_seed(random_state) -> int:
+    """An int seed from ``random_state`` as scikit-learn takes it: an int is returned unchanged (so
+    seeded results do not move); None, a ``RandomState`` or a ``Generator`` draws one."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31 - 1))
+    from sklearn.utils import check_random_state  # noqa: PLC0415
+
+    return int(check_random_state(random_state).randint(2**31 - 1))

@@ -38,7 +38,6 @@ Public methods take and return numpy arrays; torch stays inside.
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass, field
 
@@ -46,9 +45,17 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from sklearn.base import BaseEstimator
 
 from ..config import resolve_device
-from ..validation import check_choice, check_float, check_int, check_matrix, l2_normalize
+from ..validation import (
+    check_choice,
+    check_fitted,
+    check_float,
+    check_int,
+    check_matrix,
+    l2_normalize,
+)
 from .bliss_balance import REBALANCE_RULES, greedy_assign
 from .bliss_query import frequent_candidates, frequent_topk, padded_ids, stacked_lists
 
@@ -148,7 +155,7 @@ class BlissHistory:
         }
 
 
-class BLISS:
+class BLISS(BaseEstimator):
     """BLISS bucket index (scikit-learn-like): ``fit(X)``, ``predict(X)``, ``candidates``, ``search``.
 
     Parameters (report names in brackets)
@@ -259,16 +266,13 @@ class BLISS:
         self.record_history = record_history
 
     # -- parameters ------------------------------------------------------------------------
-    def get_params(self) -> dict:
-        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
-
     def set_params(self, **params) -> BLISS:
-        valid = self.get_params()
-        for k, v in params.items():
+        """scikit-learn's ``set_params``, with a message that lists the valid names."""
+        valid = self.get_params(deep=False)
+        for k in params:
             if k not in valid:
                 raise ValueError(f"unknown BLISS parameter {k!r}; valid parameters: {sorted(valid)}")
-            setattr(self, k, v)
-        return self
+        return super().set_params(**params)
 
     def _validate(self, n: int) -> None:
         for name in ("n_buckets", "n_repetitions", "k_choices", "n_probe", "epochs_per_balance", "batch_size", "n_neighbors", "hidden_dim", "min_freq", "kmeans_iter"):
@@ -395,7 +399,7 @@ class BLISS:
         self._sd = X.std(0, keepdims=True) + 1e-6
         self.X_ = X
         self.Xn_ = l2_normalize(X) if self.distance == "cosine" else X
-        self.d_ = d
+        self.d_ = self.n_features_in_ = d
         m = self._train_count(n)
         rows = np.arange(n) if m == n else np.sort(rng.choice(n, m, replace=False))
         nbrs = _neighbors(self.Xn_, self.n_neighbors, self.distance, rows)  # (m, P), self first
@@ -483,8 +487,7 @@ class BLISS:
 
     # -- inference -------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "assignments_"):
-            raise RuntimeError("this BLISS index is not fitted yet; call fit(X) first")
+        check_fitted(self, "assignments_", "fit(X)")
 
     def decision_function(self, X) -> np.ndarray:
         """Logits float32 (R, n, B) of every repetition's network for the rows of ``X`` (n, d)."""

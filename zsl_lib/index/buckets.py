@@ -25,8 +25,9 @@ Subclasses implement ``_fit_keys(X, y) -> (n, n_tables)`` keys and ``_query_keys
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
-from ..validation import check_int, check_matrix, l2_normalize
+from ..validation import check_fitted, check_int, check_matrix, l2_normalize
 from .exact import topk_rows
 
 MAX_INT_BITS = 62
@@ -300,7 +301,7 @@ def rerank_topk(
     return out_s, out_i
 
 
-class BucketIndex:
+class BucketIndex(BaseEstimator):
     """Base class of the bucket indexes (see the module docstring for the interface).
 
     ``batch_size``: queries probed / ranked together (memory grows with batch_size x candidates).
@@ -329,11 +330,11 @@ class BucketIndex:
         self.tables_ = [BucketTable(keys[:, t]) for t in range(keys.shape[1])]
         self.Xn_ = l2_normalize(X)
         self.n_gallery_, self.dim_ = X.shape
+        self.n_features_in_ = self.dim_
         return self
 
     def _check_fitted(self):
-        if not hasattr(self, "tables_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted yet; call fit(X) first")
+        check_fitted(self, "tables_", "fit(X)")
 
     def _check_queries(self, Q) -> np.ndarray:
         self._check_fitted()

@@ -16,8 +16,9 @@ forces this everywhere); both give identical results up to the order of ties.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
-from ..validation import check_choice, check_int, check_matrix, l2_normalize
+from ..validation import check_choice, check_fitted, check_int, check_matrix, l2_normalize
 
 METRICS = ("ip", "cosine", "l2")
 
@@ -146,7 +147,7 @@ def exact_topk(
     return scores, ids
 
 
-class ExactIndex:
+class ExactIndex(BaseEstimator):
     """Brute-force index with the shared bucket-index interface (every query scans the gallery).
 
     ``metric`` as in :func:`exact_topk` (default ``"cosine"``, what the bucket indexes rank by).
@@ -160,12 +161,11 @@ class ExactIndex:
     def fit(self, X, y=None) -> ExactIndex:
         """Store the gallery ``X`` (n, d)."""
         self.X_ = check_matrix("X (gallery)", X)
-        self.n_gallery_ = self.X_.shape[0]
+        self.n_gallery_, self.n_features_in_ = self.X_.shape
         return self
 
     def _check_fitted(self):
-        if not hasattr(self, "X_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted yet; call fit(X) first")
+        check_fitted(self, "X_", "fit(X)")
 
     def candidates(self, Q) -> tuple[np.ndarray, np.ndarray]:
         """CSR (indptr (nq+1,), indices (nq*n,)): every query scans the whole gallery."""

@@ -77,6 +77,7 @@ class FaissLSH(BucketIndex):
         X = check_matrix("X (gallery)", X)
         self.Xn_ = l2_normalize(X)
         self.n_gallery_, self.dim_ = X.shape
+        self.n_features_in_ = self.dim_
         self.index_ = faiss.IndexLSH(
             self.dim_, self.n_bits, self.rotate_data, self.train_thresholds
         )

@@ -25,11 +25,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 
 from ..config import resolve_device
 from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
-from ..validation import check_int, check_matrix, l2_normalize
+from ..validation import check_fitted, check_int, check_matrix, int_seed, l2_normalize
 
 __all__ = ["BLISSNet", "NearestClassMean", "class_means"]
 
@@ -55,30 +58,40 @@ def class_means(X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> np.ndarray
 
 def _check_xy(X, y, name="X"):
     X = check_matrix(name, X)
+    if y is None:
+        raise ValueError("this classifier requires y to be passed, but the target y is None: pass "
+                         "one class label per row of X")
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if y.ndim == 1 and len(y) == X.shape[0]:
+        check_classification_targets(y)
     if y.ndim != 1 or len(y) != X.shape[0]:
         raise ValueError(f"labels must be a 1-D array with one entry per row of {name} ({X.shape[0]}); got shape {y.shape}")
     return X, y
 
 
-class NearestClassMean:
+class NearestClassMean(ClassifierMixin, BaseEstimator):
     """Nearest class mean by cosine: ``fit(X, y)`` stores the class means, ``predict(X)``."""
 
     def fit(self, X, y) -> NearestClassMean:
         X, y = _check_xy(X, y)
         self.classes_ = np.unique(y)
         self.means_ = l2_normalize(class_means(X, y, self.classes_))
+        self.n_features_in_ = X.shape[1]
         return self
 
     def decision_function(self, X) -> np.ndarray:
         """Cosine similarity float32 (n, C) to every class mean."""
+        check_fitted(self, "means_", "fit(X, y)")
         return l2_normalize(check_matrix("X", X, dim=self.means_.shape[1], fitted="the class means were fitted on")) @ self.means_.T
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.decision_function(X).argmax(1)]
+        scores = self.decision_function(X)
+        return self.classes_[scores.argmax(1)]
 
 
-class BLISSNet:
+class BLISSNet(ClassifierMixin, BaseEstimator):
     """BLISSNet zero-shot classifier.
 
     Parameters
@@ -96,7 +109,8 @@ class BLISSNet:
     n_rerank : Q, the report's re-rank size: only the Q candidate classes held by the most
         repetitions' top metaclasses (ties: the higher log-probability score) are scored, the others get
         -inf (None: every class, as before).
-    random_state, progress.
+    random_state : int, RandomState, Generator or None (scikit-learn's convention; an int seeds
+        NumPy's ``default_rng`` as before). progress : tqdm bar.
     device : torch device of the classifiers and of the metaclass BLISS (``"auto"``: CUDA, then MPS,
         then CPU; see :func:`zsl_lib.config.resolve_device`); random draws stay on the CPU.
 
@@ -159,8 +173,9 @@ class BLISSNet:
             raise ValueError(f"min_freq must be a fraction in (0, 1]; got {self.min_freq!r}")
         seen = np.unique(y)
         if len(seen) < B:
-            raise ValueError(f"{len(seen)} seen classes are fewer than n_metaclasses={B}; lower n_metaclasses")
-        rng = np.random.default_rng(self.random_state)
+            raise ValueError(f"{len(seen)} class(es) seen, fewer than n_metaclasses={B}; lower n_metaclasses")
+        rs = self.random_state
+        rng = np.random.default_rng(rs if rs is None or isinstance(rs, np.random.Generator) else int_seed(rs))
         protos = class_means(X, y, seen)
         params = {
             **FIXED_DEFAULTS, "n_buckets": B, "n_repetitions": R, "k_choices": 4, "n_probe": 1,
@@ -206,13 +221,12 @@ class BLISSNet:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-        self.d_ = d
+        self.d_ = self.n_features_in_ = d
         return self
 
     def metaclass_proba(self, X) -> np.ndarray:
         """Softmax over metaclasses float32 (n_models, n, B) for the rows of ``X`` (n, d)."""
-        if not hasattr(self, "membership_"):
-            raise RuntimeError("BLISSNet is not fitted yet; call fit(X, y) first")
+        check_fitted(self, "membership_", "fit(X, y)")
         X = check_matrix("X", X, dim=self.d_, fitted="the model was fitted on")
         with torch.no_grad():
             return torch.softmax(self._net(torch.from_numpy(X).to(self.device_)), dim=2).cpu().numpy()
@@ -222,6 +236,7 @@ class BLISSNet:
 
         ``X_support`` float (n, d) a few images of each novel class, ``y_support`` (n,) their
         labels (classes not seen in ``fit``). Returns self."""
+        check_fitted(self, "membership_", "fit(X, y)")
         X_support, y_support = _check_xy(X_support, y_support, "X_support")
         novel = np.unique(y_support)
         clash = np.intersect1d(novel, self.classes_)
@@ -273,5 +288,6 @@ class BLISSNet:
 
     def predict(self, X, classes=None) -> np.ndarray:
         """Best class of each row of ``X`` among ``classes`` (default: all known)."""
+        scores = self.decision_function(X, classes)
         cand = self.classes_ if classes is None else np.asarray(classes)
-        return cand[self.decision_function(X, classes).argmax(1)]
+        return cand[scores.argmax(1)]

@@ -21,30 +21,55 @@ noise_alpha=0``; ``CLS`` = ``use_mapping=True``; ``CLS + Gaussian`` = ``use_gaus
 ``+ noise`` = ``noise_alpha > 0`` (see :data:`ABLATION_VARIANTS`).
 
 Public functions take and return numpy arrays; torch stays inside.
+
+The parts live beside this module: :mod:`.cvae_networks` (input checks, scaler, networks, loss
+terms), :mod:`.gaussian_mapping` (F and the Gaussian similarity loss) and :mod:`.torch_training`
+(seeding, batches, the final softmax classifier); their public names stay importable from here.
 """
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
-
 import numpy as np
 import torch
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from torch import nn
-from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from ..config import resolve_device
-from ..validation import (
-    check_choice,
-    check_float,
-    check_int,
-    check_labels,
-    check_matrix,
-    l2_normalize,
+from ..validation import check_choice, check_fitted, check_float, check_int, check_matrix
+from .cvae_networks import (
+    Encoder,
+    FeatureScaler,
+    check_zsl_inputs,
+    cvae_loss_terms,
+    decoder,
+    within_class_variance,
 )
+from .gaussian_mapping import (
+    GaussianSimilarityMapping,
+    gaussian_similarity_logits,
+    gaussian_similarity_loss,
+)
+from .torch_training import (
+    SoftmaxScores,
+    progress_bar,
+    seed_from,
+    shuffled_batches,
+    torch_seed,
+    train_softmax,
+)
+
+__all__ = [
+    "ABLATION_VARIANTS",
+    "ClusterableCVAE",
+    "GaussianSimilarityMapping",
+    "check_zsl_inputs",
+    "cvae_loss_terms",
+    "gaussian_similarity_logits",
+    "gaussian_similarity_loss",
+    "train_softmax",
+    "within_class_variance",
+]
 
 #: keyword settings of :class:`ClusterableCVAE` for each ablation variant (results keys).
 ABLATION_VARIANTS: dict[str, dict] = {
@@ -54,355 +79,14 @@ ABLATION_VARIANTS: dict[str, dict] = {
     "cls_gaussian_noise": {"use_mapping": True, "use_gaussian": True},  # alpha from the config
 }
 
-_SCALINGS = ("none", "minmax", "standard", "l2")
+
 _FITTED = "the model was fitted on"  # completes check_matrix's dimension-mismatch message
-
-
-# ----------------------------------------------------------------------------- validation
-
-
-def check_zsl_inputs(X, y, semantics, unseen_classes=None):
-    """Validate training inputs of a generative ZSL model; returns cleaned arrays.
-
-    Parameters
-    ----------
-    X : float (n, d) seen-class training features (finite).
-    y : int (n,) global class ids in ``[0, n_classes)``.
-    semantics : float (n_classes, a) one semantic vector per class (all seen and unseen classes).
-    unseen_classes : optional int array of class ids with no training sample; default: every row
-        of ``semantics`` absent from ``y``.
-
-    Returns
-    -------
-    X float32 (n, d), y int64 (n,), semantics float32 (n_classes, a), seen int64, unseen int64.
-    """
-    X = check_matrix("X", X)
-    S = check_matrix("semantics", semantics)
-    y = check_labels("y", y, n=X.shape[0])
-    if not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must hold integer class ids, got dtype {y.dtype}")
-    y = y.astype(np.int64)
-    if y.min() < 0 or y.max() >= S.shape[0]:
-        raise ValueError(
-            f"semantics has {S.shape[0]} rows (classes) but the labels range over "
-            f"[{y.min()}, {y.max()}]: pass one semantic row per class, indexed by the class id"
-        )
-    seen = np.unique(y)
-    if unseen_classes is None:
-        unseen = np.setdiff1d(np.arange(S.shape[0]), seen)
-    else:
-        unseen = np.unique(np.asarray(unseen_classes, dtype=np.int64))
-        if unseen.size and (unseen.min() < 0 or unseen.max() >= S.shape[0]):
-            raise ValueError(
-                f"unseen_classes must be class ids in [0, {S.shape[0]}) (rows of semantics), "
-                f"got range [{unseen.min()}, {unseen.max()}]"
-            )
-        overlap = np.intersect1d(seen, unseen)
-        if overlap.size:
-            raise ValueError(
-                f"unseen classes {overlap[:10].tolist()} also occur in the training labels y; "
-                "unseen classes must have no training sample (check the seen/unseen split)"
-            )
-    if unseen.size == 0:
-        raise ValueError("no unseen class: semantics has no row outside the training labels")
-    return X, y, S, seen, unseen
-
-
-@contextlib.contextmanager
-def _torch_seed(seed: int):
-    """Seed torch's global RNG inside the block without changing it for the caller."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def _seed_from(random_state) -> int:
-    return int(check_random_state(random_state).randint(0, 2**31 - 1))
-
-
-class _FeatureScaler:
-    """Per-feature scaling fitted on training features (``minmax`` keeps ReLU-decodable [0, 1])."""
-
-    def __init__(self, kind: str):
-        self.kind = check_choice("feature_scaling", kind, _SCALINGS)
-
-    def fit(self, X):
-        if self.kind == "minmax":
-            self.scaler_ = MinMaxScaler().fit(X)
-        elif self.kind == "standard":
-            self.scaler_ = StandardScaler().fit(X)
-        return self
-
-    def transform(self, X):
-        if self.kind in ("minmax", "standard"):
-            return self.scaler_.transform(X).astype(np.float32)
-        if self.kind == "l2":
-            return l2_normalize(X)
-        return X.astype(np.float32)
-
-
-def _batches(n: int, batch_size: int, gen: torch.Generator):
-    perm = torch.randperm(n, generator=gen)
-    return torch.split(perm, batch_size)
-
-
-def _progress(iterable, enabled: bool, desc: str):
-    return tqdm(iterable, desc=desc, leave=False, disable=not enabled)
-
-
-# ----------------------------------------------------------------------------- Gaussian loss
-
-
-def gaussian_similarity_logits(H: torch.Tensor, W: torch.Tensor, gamma: float) -> torch.Tensor:
-    """Eq. 7: ``s(h, w_k) = -gamma ||h - w_k||^2`` for every row of H (n, p) and W (K, p)."""
-    d2 = (H * H).sum(1, keepdim=True) - 2.0 * H @ W.T + (W * W).sum(1)[None, :]
-    return -gamma * d2.clamp_min(0.0)
-
-
-def gaussian_similarity_loss(H, W, y, gamma: float):
-    """Eq. 8, averaged over the batch: cross-entropy with Gaussian similarities as logits.
-
-    Accepts numpy arrays (returns a float) or torch tensors (returns a differentiable tensor).
-    H (n, p) features, W (K, p) class centres, y (n,) indices into W.
-    """
-    as_numpy = not isinstance(H, torch.Tensor)
-    if as_numpy:
-        H, W = torch.as_tensor(np.asarray(H, np.float64)), torch.as_tensor(np.asarray(W, np.float64))
-        y = torch.as_tensor(np.asarray(y, np.int64))
-    loss = F.cross_entropy(gaussian_similarity_logits(H, W, gamma), y)
-    return float(loss) if as_numpy else loss
-
-
-class GaussianSimilarityMapping:
-    """Mapping F fine-tuned with the Gaussian similarity loss (eq. 9): ``min L_GAU(F(x), W')``.
-
-    F is one fully connected layer ``x -> x A^T + b`` (optionally followed by ``activation``);
-    with ``init="identity"`` (and ``out_dim`` equal to the input size) it starts as the identity,
-    so training *fine-tunes* the given features, and the class centres W' start at the class
-    means. The paper does not give F's architecture; this is the simplest faithful choice.
-
-    Parameters
-    ----------
-    out_dim : output size (default: input size).
-    gamma : the free parameter of the Gaussian similarity (eq. 7). Its effect depends on the
-        feature scale (squared distances); scale features first.
-    epochs, batch_size, lr : Adam training (betas 0.9, 0.999).
-    init : ``"identity"`` or ``"random"`` (PyTorch default initialisation).
-    activation : ``"none"``, ``"relu"``, ``"leaky_relu"`` or ``"sigmoid"`` after the linear layer.
-    random_state : int / RandomState / None, for reproducible training.
-    progress : show a tqdm progress bar.
-
-    Attributes
-    ----------
-    classes_ : int64 (K,) training classes; centers_ : float32 (K, out_dim) W';
-    history_ : list of mean training loss per epoch.
-    """
-
-    def __init__(
-        self,
-        out_dim: int | None = None,
-        gamma: float = 1.0,
-        epochs: int = 20,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        init: str = "identity",
-        activation: str = "none",
-        random_state=None,
-        progress: bool = True,
-        device: str = "auto",
-    ):
-        self.device = device
-        self.out_dim = out_dim
-        self.gamma = gamma
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.init = init
-        self.activation = activation
-        self.random_state = random_state
-        self.progress = progress
-
-    def _module(self, d: int) -> nn.Module:
-        acts = {"none": nn.Identity, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid}
-        check_choice("activation", self.activation, sorted(acts))
-        check_choice("init", self.init, ("identity", "random"))
-        out = d if self.out_dim is None else int(self.out_dim)
-        lin = nn.Linear(d, out)
-        if self.init == "identity":
-            if out != d:
-                raise ValueError(
-                    f"init='identity' needs out_dim equal to the input size {d}, got {out}; "
-                    "use init='random' for a different output size"
-                )
-            with torch.no_grad():
-                lin.weight.copy_(torch.eye(d))
-                lin.bias.zero_()
-        return nn.Sequential(lin, acts[self.activation]())
-
-    def fit(self, X, y) -> GaussianSimilarityMapping:
-        """Train F and W' on features X float (n, d) with labels y int (n,)."""
-        X = check_matrix("X", X)
-        y = check_labels("y", y, n=X.shape[0])
-        check_float("gamma", self.gamma, low=0, low_open=True)
-        self.classes_, yi = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError("the Gaussian similarity loss needs at least 2 classes")
-        seed = _seed_from(self.random_state)
-        gen = torch.Generator().manual_seed(seed)
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(yi.astype(np.int64))
-        with _torch_seed(seed):
-            self.module_ = self._module(X.shape[1])
-        with torch.no_grad():
-            H0 = self.module_(Xt)
-            counts = torch.bincount(yt, minlength=len(self.classes_)).clamp_min(1)[:, None]
-            centers = torch.zeros(len(self.classes_), H0.shape[1]).index_add_(0, yt, H0) / counts
-        dev = resolve_device(self.device)
-        self.module_.to(dev)
-        Xt, yt = Xt.to(dev), yt.to(dev)
-        self.centers_param_ = nn.Parameter(centers.to(dev))
-        opt = torch.optim.Adam(
-            list(self.module_.parameters()) + [self.centers_param_], lr=self.lr, betas=(0.9, 0.999)
-        )
-        self.history_ = []
-        bar = _progress(range(self.epochs), self.progress, "Gaussian similarity F")
-        for _ in bar:
-            total = 0.0
-            for idx in _batches(len(Xt), self.batch_size, gen):
-                idx = idx.to(dev)
-                loss = gaussian_similarity_loss(self.module_(Xt[idx]), self.centers_param_, yt[idx], self.gamma)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-            self.history_.append(total / len(Xt))
-            bar.set_postfix(loss=f"{self.history_[-1]:.3f}")
-        self.module_.eval().cpu()  # inference (transform) runs on the CPU
-        self.centers_ = self.centers_param_.detach().cpu().numpy().copy()
-        self.n_features_in_ = X.shape[1]
-        return self
-
-    def transform(self, X) -> np.ndarray:
-        """F(X): float32 (n, out_dim)."""
-        if not hasattr(self, "module_"):
-            raise RuntimeError("GaussianSimilarityMapping is not fitted; call fit(X, y) first")
-        X = check_matrix("X", X, dim=self.n_features_in_, fitted=_FITTED)
-        with torch.no_grad():
-            return self.module_(torch.from_numpy(X)).numpy()
-
-    def fit_transform(self, X, y) -> np.ndarray:
-        return self.fit(X, y).transform(X)
-
-
-# ----------------------------------------------------------------------------- networks
-
-
-class _Encoder(nn.Module):
-    def __init__(self, in_dim, hidden, latent):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2))
-        self.mu = nn.Linear(hidden, latent)
-        self.logvar = nn.Linear(hidden, latent)
-
-    def forward(self, x):
-        h = self.net(x)
-        return self.mu(h), self.logvar(h)
-
-
-def _decoder(in_dim, hidden, out_dim, output_activation):
-    acts = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "none": nn.Identity}
-    check_choice("output_activation", output_activation, sorted(acts))
-    return nn.Sequential(
-        nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, out_dim), acts[output_activation]()
-    )
-
-
-def train_softmax(
-    X, y, n_classes: int, *, epochs=30, lr=1e-3, batch_size=256, weight_decay=0.0, random_state=None,
-    progress=False, sample_weight=None, device: str = "auto",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression by Adam on cross-entropy (the final softmax classifier).
-
-    X float (n, p), y int (n,) in ``[0, n_classes)``. ``sample_weight`` (n,) weights each sample's
-    loss (normalised by the batch's weight sum); None weighs all alike. ``device``: torch device
-    (:func:`~zsl_lib.config.resolve_device`); batches and initialisation are drawn on the CPU, so
-    the CPU result does not depend on it. Returns ``(W (n_classes, p), b (n_classes,))``;
-    predictions are ``argmax(X W^T + b)``.
-    """
-    dev = resolve_device(device)
-    X = torch.from_numpy(check_matrix("X", X)).to(dev)
-    y = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(dev)
-    w = None if sample_weight is None else torch.from_numpy(np.asarray(sample_weight, dtype=np.float32)).to(dev)
-    seed = _seed_from(random_state)
-    gen = torch.Generator().manual_seed(seed)
-    with _torch_seed(seed):
-        lin = nn.Linear(X.shape[1], n_classes)
-    lin.to(dev)
-    opt = torch.optim.Adam(lin.parameters(), lr=lr, betas=(0.9, 0.999), weight_decay=weight_decay)
-    for _ in _progress(range(epochs), progress, "softmax classifier"):
-        for idx in _batches(len(X), batch_size, gen):
-            idx = idx.to(dev)
-            if w is None:
-                loss = F.cross_entropy(lin(X[idx]), y[idx])
-            else:
-                loss = (F.cross_entropy(lin(X[idx]), y[idx], reduction="none") * w[idx]).sum() / w[idx].sum()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return lin.weight.detach().cpu().numpy().copy(), lin.bias.detach().cpu().numpy().copy()
-
-
-@dataclass
-class _Softmax:
-    W: np.ndarray
-    b: np.ndarray
-    classes: np.ndarray
-
-    def decision_function(self, X):
-        return X @ self.W.T + self.b
-
-    def predict(self, X):
-        return self.classes[np.argmax(self.decision_function(X), axis=1)]
-
-
-def within_class_variance(X, y) -> np.ndarray:
-    """Per-dimension variance of ``X`` (n, p) around its class means (labels ``y``), pooled
-    over all samples: float64 (p,)."""
-    X = np.asarray(X, dtype=np.float64)
-    _, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
-    means = np.zeros((len(counts), X.shape[1]))
-    np.add.at(means, inv, X)
-    means /= counts[:, None]
-    return ((X - means[inv]) ** 2).mean(0)
-
-
-def cvae_loss_terms(target, recon_x, mu, logvar, classifier=None, projected=None, labels=None) -> dict:
-    """The loss terms of one training batch of :class:`ClusterableCVAE` (torch tensors in and out).
-
-    * ``"recon"``: squared error summed over feature dimensions, averaged over the batch,
-      ``mean_i sum_j (recon_x - target)^2`` (``-log p_G`` of eq. 1 / 11 up to constants);
-    * ``"kl"``: ``KL(N(mu, exp(logvar)) || N(0, I))`` summed over latent dimensions, averaged
-      over the batch, ``mean_i -0.5 sum_j (1 + logvar - mu^2 - exp(logvar))``;
-    * with ``classifier`` (the softmax classifier C, a module giving logits), ``projected`` (the
-      mapped features x' = M(x)) and ``labels`` (seen-class indices): ``"cls"``, the mean
-      cross-entropy of C on x' (eq. 2), and ``"cls_rec"``, that of C on ``recon_x`` (eq. 3).
-
-    target, recon_x (n, p); mu, logvar (n, latent). The training objective (eq. 4) is
-    ``recon + kl_weight * kl + lambda_cls * cls + lambda_cls_rec * cls_rec``.
-    """
-    terms = {
-        "recon": ((recon_x - target) ** 2).sum(1).mean(),
-        "kl": (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean(),
-    }
-    if classifier is not None:
-        terms["cls"] = F.cross_entropy(classifier(projected), labels)
-        terms["cls_rec"] = F.cross_entropy(classifier(recon_x), labels)
-    return terms
 
 
 # ----------------------------------------------------------------------------- the estimator
 
 
-class ClusterableCVAE:
+class ClusterableCVAE(ClassifierMixin, TransformerMixin, BaseEstimator):
     """CVAE feature generator with clusterable features (Xu, Shu & Samaras), scikit-learn style.
 
     Parameters
@@ -534,8 +218,7 @@ class ClusterableCVAE:
         check_choice("gzsl_balance", self.gzsl_balance, ("none", "class"))
 
     def _check_fitted(self):
-        if not hasattr(self, "decoder_"):
-            raise RuntimeError("ClusterableCVAE is not fitted yet; call fit(X, y, semantics) first")
+        check_fitted(self, "decoder_", "fit(X, y, semantics)")
 
     def _pre(self, X: np.ndarray) -> np.ndarray:
         """Scaling and F: the input of M (or of the CVAE when there is no M)."""
@@ -568,7 +251,7 @@ class ClusterableCVAE:
         rng = check_random_state(self.random_state)
         seed_net, seed_gau, seed_clf = (int(s) for s in rng.randint(0, 2**31 - 1, size=3))
 
-        self.scaler_ = _FeatureScaler(self.feature_scaling).fit(X)
+        self.scaler_ = FeatureScaler(self.feature_scaling).fit(X)
         Xs = self.scaler_.transform(X)
         self.gaussian_ = None
         if self.use_gaussian:
@@ -587,15 +270,15 @@ class ClusterableCVAE:
         latent = a if self.latent_dim is None else int(self.latent_dim)
         feat_dim = self.projection_dim if self.use_mapping else Xf.shape[1]
         seen_index = np.searchsorted(self.seen_classes_, y)
-        with _torch_seed(seed):
+        with torch_seed(seed):
             self.mapping_ = (
                 nn.Sequential(nn.Linear(Xf.shape[1], self.projection_dim), nn.Sigmoid())
                 if self.use_mapping else None
             )
             self.cls_ = nn.Linear(self.projection_dim, len(self.seen_classes_)) if self.use_mapping else None
             enc_in = feat_dim + (a if self.encoder_conditioning else 0)
-            self.encoder_ = _Encoder(enc_in, self.hidden_size, latent)
-            self.decoder_ = _decoder(latent + a, self.hidden_size, feat_dim, self.output_activation)
+            self.encoder_ = Encoder(enc_in, self.hidden_size, latent)
+            self.decoder_ = decoder(latent + a, self.hidden_size, feat_dim, self.output_activation)
         self.latent_dim_ = latent
         modules = [m for m in (self.mapping_, self.cls_, self.encoder_, self.decoder_) if m is not None]
         dev = resolve_device(self.device)
@@ -608,10 +291,10 @@ class ClusterableCVAE:
         yt = torch.from_numpy(seen_index.astype(np.int64)).to(dev)
         At = torch.from_numpy(S[y]).to(dev)
         self.history_ = {"recon": [], "kl": [], "cls": [], "cls_rec": []}
-        bar = _progress(range(self.epochs), self.progress, "CVAE" + (" + M" if self.use_mapping else ""))
+        bar = progress_bar(range(self.epochs), self.progress, "CVAE" + (" + M" if self.use_mapping else ""))
         for _ in bar:
             sums = dict.fromkeys(self.history_, 0.0)
-            for idx in _batches(len(Xt), self.batch_size, gen):
+            for idx in shuffled_batches(len(Xt), self.batch_size, gen):
                 idx = idx.to(dev)
                 x, lab, att = Xt[idx], yt[idx], At[idx]
                 xp = self.mapping_(x) if self.use_mapping else x  # x' (eq. 2)
@@ -664,7 +347,7 @@ class ClusterableCVAE:
                   weight_decay=self.clf_weight_decay, device=self.device)
         W, b = train_softmax(Xu, np.searchsorted(self.unseen_classes_, yu), len(self.unseen_classes_),
                              random_state=rng, progress=self.progress, **kw)
-        self.zsl_classifier_ = _Softmax(W, b, self.unseen_classes_)
+        self.zsl_classifier_ = SoftmaxScores(W, b, self.unseen_classes_)
         all_classes = np.union1d(self.seen_classes_, self.unseen_classes_)
         Xg = np.concatenate([Xseen, Xu])
         yg = np.searchsorted(all_classes, np.concatenate([y, yu]))
@@ -673,7 +356,7 @@ class ClusterableCVAE:
             weight = 1.0 / np.bincount(yg, minlength=len(all_classes))[yg]
         W, b = train_softmax(Xg, yg, len(all_classes), random_state=rng, progress=self.progress,
                              sample_weight=weight, **kw)
-        self.gzsl_classifier_ = _Softmax(W, b, all_classes)
+        self.gzsl_classifier_ = SoftmaxScores(W, b, all_classes)
 
     def _project(self, Xf: np.ndarray) -> np.ndarray:
         if self.mapping_ is None:
@@ -702,7 +385,7 @@ class ClusterableCVAE:
         if classes.size == 0 or classes.min() < 0 or classes.max() >= len(self.semantics_):
             raise ValueError(f"classes must be non-empty class ids in [0, {len(self.semantics_)})")
         y = np.repeat(classes, int(n_per_class))
-        gen = torch.Generator().manual_seed(_seed_from(random_state))
+        gen = torch.Generator().manual_seed(seed_from(random_state))
         with torch.no_grad():
             z = torch.randn((len(y), self.latent_dim_), generator=gen)
             X = self.decoder_(torch.cat([z, torch.from_numpy(self.semantics_[y])], 1)).numpy()

@@ -18,10 +18,11 @@ import itertools
 
 import numpy as np
 import scipy.linalg
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 
 from ..metrics.zsl import per_class_accuracy
-from ..validation import check_float, check_labels, check_matrix
+from ..validation import check_fitted, check_float, check_labels, check_matrix
 
 
 def _check_xys(X, y, semantics):
@@ -40,8 +41,9 @@ def _check_xys(X, y, semantics):
     return X, y, S
 
 
-class ESZSL:
-    """Closed-form ESZSL estimator.
+class ESZSL(ClassifierMixin, BaseEstimator):
+    """Closed-form ESZSL estimator (a scikit-learn classifier whose ``fit`` also takes the class
+    semantics, and whose ``predict`` may score classes unseen at fit).
 
     Parameters
     ----------
@@ -53,6 +55,8 @@ class ESZSL:
     ----------
     V_ : float64 (d, a). The learned bilinear map.
     classes_ : int64 (z,). The training classes (rows of ``semantics`` used in fit).
+    semantics_ : float64 (n_classes, a). The ``semantics`` given to fit: the default of
+        :meth:`decision_function` and :meth:`predict`.
     """
 
     def __init__(self, gamma: float = 1.0, lambda_: float = 1.0, negative_label: float = -1.0):
@@ -80,12 +84,16 @@ class ESZSL:
         left = scipy.linalg.solve(A, B, assume_a="pos")  # A^{-1} B
         self.V_ = scipy.linalg.solve(C, left.T, assume_a="pos").T  # (A^{-1} B) C^{-1}
         self.classes_ = classes
+        self.semantics_ = S_all
+        self.n_features_in_ = d
         return self
 
-    def decision_function(self, X, semantics) -> np.ndarray:
-        """Compatibility scores (n, n_classes) = X V S^T for every row of ``semantics``."""
-        if not hasattr(self, "V_"):
-            raise RuntimeError("ESZSL is not fitted yet; call fit(X, y, semantics) first")
+    def decision_function(self, X, semantics=None) -> np.ndarray:
+        """Compatibility scores (n, n_classes) = X V S^T for every row of ``semantics`` (default:
+        the semantics given to fit)."""
+        check_fitted(self, "V_", "fit(X, y, semantics)")
+        if semantics is None:
+            semantics = self.semantics_
         X, _, S = _check_xys(X, None, semantics)
         if X.shape[1] != self.V_.shape[0] or S.shape[1] != self.V_.shape[1]:
             raise ValueError(
@@ -94,9 +102,11 @@ class ESZSL:
             )
         return X @ self.V_ @ S.T
 
-    def predict(self, X, semantics, classes=None) -> np.ndarray:
-        """Predicted global class ids (n,), restricted to ``classes`` (default: all rows)."""
-        S = np.asarray(semantics, dtype=np.float64)
+    def predict(self, X, semantics=None, classes=None) -> np.ndarray:
+        """Predicted global class ids (n,), restricted to ``classes`` (default: all rows of
+        ``semantics``, by default the semantics given to fit; unseen classes included)."""
+        check_fitted(self, "V_", "fit(X, y, semantics)")
+        S = np.asarray(self.semantics_ if semantics is None else semantics, dtype=np.float64)
         classes = np.arange(S.shape[0]) if classes is None else np.asarray(classes, dtype=np.int64)
         scores = self.decision_function(X, S[classes])
         return classes[np.argmax(scores, axis=1)]

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..validation import check_matrix, l2_normalize
+from ..validation import check_fitted, check_matrix, l2_normalize
+from .neighbors import MultiLabelEstimator
 
 # The 14 English contexts of the thesis's Table 4.1 (its domain: military equipment).
 THESIS_CONTEXTS = (
@@ -44,21 +45,24 @@ PRODUCT_CONTEXTS = (
 TRANSLATIONS = ("original", "automatic", "manual")
 
 
-class LanguageImageModel:
+class LanguageImageModel(MultiLabelEstimator):
     """Zero-shot multi-label classifier from embedded class-name captions (scikit-learn style).
 
     Parameters
     ----------
     contexts : templates with one ``{}`` where the class name goes.
     weights : relative context weights (>= 0, not all 0); None = equal weights. Normalised to sum 1.
+    threshold : :meth:`predict` keeps the labels whose confidence reaches it.
 
     Usage: ``E = text_encoder(model.captions(names))`` (the caller embeds, e.g. with
     ``zsl_lib.encoders.embed_texts``), then ``model.fit(E, names).predict_proba(Z)``.
     """
 
-    def __init__(self, contexts: Sequence[str] = PRODUCT_CONTEXTS, weights: Sequence[float] | None = None):
-        self.contexts = tuple(contexts)
+    def __init__(self, contexts: Sequence[str] = PRODUCT_CONTEXTS, weights: Sequence[float] | None = None,
+                 threshold: float = 0.5):
+        self.contexts = contexts
         self.weights = weights
+        self.threshold = threshold
 
     def _check(self):
         if not self.contexts:
@@ -90,10 +94,12 @@ class LanguageImageModel:
         names = [str(n) for n in class_names]
         self.class_names_ = names
         self.caption_emb_ = l2_normalize(E).reshape(len(self.contexts), len(names), -1)
+        self.n_features_in_ = E.shape[1]
         return self
 
     def class_embeddings(self, weights: Sequence[float] | None = None) -> np.ndarray:
         """(C, d) float32 unit class vectors: normalised weighted average of the caption vectors."""
+        check_fitted(self, "caption_emb_", "fit(caption_embeddings, class_names)")
         w = self.weights if weights is None else weights
         K = len(self.contexts)
         w = np.ones(K) if w is None else np.asarray(w, dtype=np.float64)
@@ -115,6 +121,7 @@ class LanguageImageModel:
 
     def single_context_scores(self, Z) -> np.ndarray:
         """(K, n, C) scores using each context alone (to pick the best single context)."""
+        check_fitted(self, "caption_emb_", "fit(caption_embeddings, class_names)")
         Z = l2_normalize(check_matrix("Z", Z, dim=self.caption_emb_.shape[2],
                                       fitted="the class names were embedded as"))
         return ((np.einsum("nd,kcd->knc", Z, self.caption_emb_) + 1.0) / 2.0).astype(np.float32)

@@ -29,13 +29,15 @@ from tqdm.auto import tqdm
 
 from ..validation import (
     check_choice,
+    check_fitted,
     check_float,
     check_indicator,
     check_int,
     check_matrix,
+    int_seed,
     l2_normalize,
 )
-from .neighbors import check_reference_keywords
+from .neighbors import MultiLabelEstimator, check_reference_keywords
 
 GROUPINGS = ("random", "kmeans")
 PROTO_LABELS = ("average", "onehot")
@@ -143,7 +145,7 @@ def make_prototypes(X, Y, n_per_class: int = 16, grouping: str = "kmeans", label
     return P, L, owner
 
 
-class NeighborNet:
+class NeighborNet(MultiLabelEstimator):
     """Simple or class-wise neighbour net, zero-shot or fine-tuned (scikit-learn style).
 
     Parameters
@@ -156,19 +158,21 @@ class NeighborNet:
     fine_tune : train W (and tau for the simple net) with SGD + cosine annealing + MSE.
     epochs, batch_size, lr, momentum : SGD settings (the thesis searched them).
     train_temperature : None = True for "simple", False for "classwise" (thesis).
-    random_state : seeds prototypes, batch order and torch.
+    random_state : int, RandomState, Generator or None (scikit-learn's convention): seeds prototypes,
+        batch order and torch (an int is used as the seed itself).
+    threshold : :meth:`predict` keeps the labels whose confidence reaches it.
     """
 
     def __init__(self, kind: str = "simple", temperature: float = 100.0, n_prototypes: int | None = None,
                  grouping: str = "kmeans", proto_labels: str = "average", fine_tune: bool = False,
                  epochs: int = 10, batch_size: int = 64, lr: float = 1e-3, momentum: float = 0.9,
                  train_temperature: bool | None = None, random_state: int = 0, chunk_size: int = 1024,
-                 progress: bool = False):
+                 progress: bool = False, threshold: float = 0.5):
         self.kind, self.temperature, self.n_prototypes = kind, temperature, n_prototypes
         self.grouping, self.proto_labels, self.fine_tune = grouping, proto_labels, fine_tune
         self.epochs, self.batch_size, self.lr, self.momentum = epochs, batch_size, lr, momentum
         self.train_temperature, self.random_state = train_temperature, random_state
-        self.chunk_size, self.progress = chunk_size, progress
+        self.chunk_size, self.progress, self.threshold = chunk_size, progress, threshold
 
     # -- forward -------------------------------------------------------------------------
     def _forward(self, Q: torch.Tensor, W: torch.Tensor, log_t: torch.Tensor,
@@ -199,17 +203,18 @@ class NeighborNet:
         check_float("temperature", self.temperature, low=0, low_open=True)
         X_raw = check_matrix("X", X)
         X = l2_normalize(X_raw)
-        Y = check_reference_keywords(Y, len(X), "Y")
+        Y = check_reference_keywords(self._indicator_targets(Y, len(X)), len(X), "Y")
         C = Y.shape[1]
+        seed = self._seed = int_seed(self.random_state)
         if self.n_prototypes is None:
             W, L, mask = X, Y, Y
         else:  # prototypes from the raw features (normalised once, as prototype_groups does)
             W, L, owner = make_prototypes(X_raw, Y, self.n_prototypes, self.grouping, self.proto_labels,
-                                          self.random_state, groups)
+                                          seed, groups)
             mask = np.zeros_like(L)
             nonempty = np.abs(W).sum(1) > 0
             mask[np.flatnonzero(nonempty), owner[nonempty]] = 1.0
-        torch.manual_seed(self.random_state)
+        torch.manual_seed(seed)
         self.L_t_ = torch.from_numpy(np.ascontiguousarray(L, dtype=np.float32))
         self.M_t_ = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float64))
         W_t = torch.from_numpy(np.array(W, dtype=np.float32))
@@ -219,6 +224,7 @@ class NeighborNet:
             W_t, log_t = self._train(X, Y, W_t, log_t, self_rows=self.n_prototypes is None)
         self.W_, self.log_t_, self.n_classes_ = W_t.detach(), log_t.detach(), C
         self.temperature_ = float(torch.exp(self.log_t_))
+        self.n_features_in_ = X.shape[1]
         return self
 
     def _train(self, X, Y, W_t, log_t, self_rows: bool):
@@ -235,7 +241,7 @@ class NeighborNet:
         n_batches = int(np.ceil(n / self.batch_size))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(self.epochs) * n_batches)
         Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-        gen = torch.Generator().manual_seed(self.random_state)
+        gen = torch.Generator().manual_seed(self._seed)
         for _ in tqdm(range(int(self.epochs)), desc="fine-tuning", disable=not self.progress, leave=False):
             perm = torch.randperm(n, generator=gen)
             total = 0.0
@@ -260,6 +266,7 @@ class NeighborNet:
         ``temperature`` overrides the fitted one (cheap temperature search on a net that is not
         fine-tuned: the prototypes are built once).
         """
+        check_fitted(self, "W_", "fit(X, Y)")
         Q = l2_normalize(check_matrix("Q", Q, dim=self.W_.shape[1], fitted="the model was fitted on"))
         log_t = self.log_t_
         if temperature is not None:
@@ -271,4 +278,4 @@ class NeighborNet:
                 si = None if self_index is None else torch.as_tensor(np.asarray(self_index)[s:s + self.chunk_size])
                 out[s:s + self.chunk_size] = self._forward(torch.from_numpy(Q[s:s + self.chunk_size]),
                                                            self.W_, log_t, si).numpy()
-        return np.clip(out, 0.0, 1.0)
+        return self._class_proba(np.clip(out, 0.0, 1.0))

@@ -21,10 +21,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin
 from tqdm.auto import tqdm
 
 from ..validation import (
     check_choice,
+    check_fitted,
     check_float,
     check_indicator,
     check_int,
@@ -120,7 +122,67 @@ def neighbor_weights(sims: np.ndarray, temperature: float, max_sim_diff: float,
     return np.where(before < stop_weight, w, 0.0).astype(np.float32)
 
 
-class NeighborSearch:
+class MultiLabelEstimator(MultiOutputMixin, ClassifierMixin, BaseEstimator):
+    """Base of the multi-label models: a scikit-learn classifier whose target is an (n, C) {0, 1}
+    indicator matrix (tags ``multi_label``, multi-output only) and whose :meth:`predict` is
+    ``predict_proba(X) >= threshold`` (the ``threshold`` parameter; the notebooks tune it on
+    validation, see :func:`zsl_lib.zeroshot.thresholds.best_global_threshold`)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.two_d_labels = True
+        return tags
+
+    def _indicator_targets(self, Y, n: int) -> np.ndarray:
+        """The (n, C) indicator matrix to fit on. ``Y`` is that matrix (multi-label, the lab's
+        case), or a 1-D vector of class labels (multi-class: one-hot over ``classes_``, and
+        :meth:`predict` then returns the label of the most confident column). ``classes_``: the
+        labels, or for an indicator matrix one ``[0, 1]`` per column (scikit-learn's convention)."""
+        if Y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                             "pass the (n, C) {0, 1} label matrix of the reference items")
+        if not hasattr(Y, "toarray"):
+            Y = np.asarray(Y)
+        if not hasattr(Y, "toarray") and Y.ndim == 2 and Y.shape[1] == 1 and not np.isin(Y, (0, 1)).all():
+            from sklearn.utils.validation import column_or_1d  # noqa: PLC0415
+
+            Y = column_or_1d(Y, warn=True)  # a column of class labels, not an indicator matrix
+        if hasattr(Y, "toarray") or Y.ndim != 1:
+            self.single_label_ = False
+            if Y.ndim == 2:  # scikit-learn's multi-label convention (as KNeighborsClassifier)
+                self.classes_ = [np.array([0, 1])] * Y.shape[1]
+            return Y
+        from sklearn.utils.multiclass import check_classification_targets  # noqa: PLC0415
+
+        y = Y
+        check_classification_targets(y)
+        if y.shape != (n,):
+            raise ValueError(f"y has {y.shape[0]} labels for {n} items; pass one label per row of X")
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.single_label_ = True
+        return (codes[:, None] == np.arange(len(self.classes_))[None, :]).astype(np.float32)
+
+    def _class_proba(self, P: np.ndarray) -> np.ndarray:
+        """``P`` unchanged after a multi-label fit; after a fit on 1-D labels, each row divided by
+        its sum, a distribution over ``classes_`` (the order of classes is unchanged)."""
+        if not getattr(self, "single_label_", False):
+            return P
+        total = P.sum(1, keepdims=True)
+        return np.divide(P, total, out=np.full_like(P, 1.0 / P.shape[1]), where=total > 0)
+
+    def predict(self, X, **kwargs) -> np.ndarray:
+        """Multi-label fit: {0, 1} int64 (n, C), the labels whose confidence reaches ``threshold``.
+        Fit on a 1-D label vector: the label (n,) of the most confident class."""
+        check_float("threshold", self.threshold)
+        P = self.predict_proba(X, **kwargs)
+        if getattr(self, "single_label_", False):
+            return self.classes_[P.argmax(1)]
+        return (P >= self.threshold).astype(np.int64)
+
+
+class NeighborSearch(MultiLabelEstimator):
     """The thesis's neighbour search model (section 3.2.2), scikit-learn style.
 
     Parameters
@@ -135,11 +197,12 @@ class NeighborSearch:
     backend : exact candidate search: "torch" (default: BLAS product + ``torch.topk`` per chunk,
         the fastest here), "faiss" (``IndexFlatIP``) or "numpy" (``argpartition``).
     chunk_size : queries per block; memory is O(chunk_size x n_reference) in the numpy backend.
+    threshold : :meth:`predict` keeps the labels whose confidence reaches it.
     """
 
     def __init__(self, temperature: float = 100.0, max_sim_diff: float = 7.0,
                  max_neighbors: int = 200, stop_weight: float = 0.99, backend: str = "torch",
-                 chunk_size: int = 2048, progress: bool = False):
+                 chunk_size: int = 2048, progress: bool = False, threshold: float = 0.5):
         self.temperature = temperature
         self.max_sim_diff = max_sim_diff
         self.max_neighbors = max_neighbors
@@ -147,6 +210,7 @@ class NeighborSearch:
         self.backend = backend
         self.chunk_size = chunk_size
         self.progress = progress
+        self.threshold = threshold
 
     def _validate_params(self):
         check_float("temperature", self.temperature, low=0)
@@ -159,10 +223,11 @@ class NeighborSearch:
         """Store the reference items: features ``X`` (N, d) (L2-normalised here) and keywords ``Y`` (N, C)."""
         self._validate_params()
         X = check_matrix("X", X)
-        self.Y_ = check_reference_keywords(Y, len(X), "Y")
+        self.Y_ = check_reference_keywords(self._indicator_targets(Y, len(X)), len(X), "Y")
         self.X_ = l2_normalize(X)
         self.Ysp_ = sp.csr_matrix(self.Y_)
         self.n_classes_ = self.Y_.shape[1]
+        self.n_features_in_ = X.shape[1]
         return self
 
     def kneighbors(self, Q, self_index=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -173,6 +238,7 @@ class NeighborSearch:
         Returns ``(ids int64 (nq, k), weights float32 (nq, k), cosine float32 (nq, k))``, padded
         with id -1 and weight 0 where fewer than k items contribute.
         """
+        check_fitted(self, "X_", "fit(X, Y)")
         self._validate_params()
         Q = l2_normalize(check_matrix("Q", Q, dim=self.X_.shape[1], fitted="the model was fitted on"))
         if self_index is not None:
@@ -193,7 +259,7 @@ class NeighborSearch:
         valid = ids.ravel() >= 0
         W = sp.csr_matrix((w.ravel()[valid], (rows[valid], ids.ravel()[valid])),
                           shape=(len(ids), len(self.X_)))
-        return np.clip(np.asarray((W @ self.Ysp_).todense(), dtype=np.float32), 0.0, 1.0)
+        return self._class_proba(np.clip(np.asarray((W @ self.Ysp_).todense(), dtype=np.float32), 0.0, 1.0))
 
     def explain(self, Q, class_names, top: int = 5, self_index=None) -> pd.DataFrame:
         """The reference items that contributed to each query's scores (Table 4.11).
@@ -202,6 +268,7 @@ class NeighborSearch:
         similar), ``reference_index``, ``cosine``, ``weight`` and ``labels`` (the reference item's
         keywords, joined by ", "); at most ``top`` rows per query.
         """
+        check_fitted(self, "X_", "fit(X, Y)")
         if len(class_names) != self.n_classes_:
             raise ValueError(f"class_names has {len(class_names)} names, the model has {self.n_classes_} classes")
         ids, w, cos = self.kneighbors(Q, self_index)
@@ -214,30 +281,41 @@ class NeighborSearch:
 
 
 class OneNearestNeighbor(NeighborSearch):
-    """The 1-NN baseline (thesis 4.1.3): neighbour search with ``max_neighbors=1``; scores are 0/1."""
+    """The 1-NN baseline (thesis 4.1.3): neighbour search with ``max_neighbors=1``; scores are 0/1.
 
-    def __init__(self, backend: str = "torch", chunk_size: int = 2048):
-        super().__init__(temperature=1.0, max_sim_diff=0.0, max_neighbors=1, stop_weight=0.99,
-                         backend=backend, chunk_size=chunk_size)
+    The search's other settings are fixed class attributes, not parameters."""
+
+    temperature, max_sim_diff, max_neighbors, stop_weight, progress = 1.0, 0.0, 1, 0.99, False
+
+    def __init__(self, backend: str = "torch", chunk_size: int = 2048, threshold: float = 0.5):
+        self.backend = backend
+        self.chunk_size = chunk_size
+        self.threshold = threshold
 
 
-class MLkNN:
+class MLkNN(MultiLabelEstimator):
     """ML-kNN (Zhang & Zhou 2007): Bayesian posterior of each label from its count among k neighbours.
 
     Cosine neighbours (exact); Laplace smoothing ``s``; training counts exclude the item itself.
-    ``predict_proba`` returns P(label | count) (n, C) in [0, 1].
+    ``predict_proba`` returns P(label | count) (n, C) in [0, 1]; ``predict`` thresholds it at
+    ``threshold``.
     """
 
-    def __init__(self, k: int = 10, s: float = 1.0, backend: str = "torch"):
-        self.k, self.s, self.backend = k, s, backend
+    def __init__(self, k: int = 10, s: float = 1.0, backend: str = "torch", threshold: float = 0.5):
+        self.k, self.s, self.backend, self.threshold = k, s, backend, threshold
 
     def fit(self, X, Y) -> MLkNN:
+        check_int("k", self.k, minimum=1)
+        check_float("s", self.s, low=0)
+        check_choice("backend", self.backend, BACKENDS)
         X = l2_normalize(check_matrix("X", X))
-        Y = check_indicator("Y", Y, len(X))
+        Y = check_indicator("Y", self._indicator_targets(Y, len(X)), len(X))
         if not 1 <= self.k < len(X):
-            raise ValueError(f"k must lie in [1, {len(X) - 1}] for {len(X)} training items, got {self.k}")
+            raise ValueError(f"k must lie in [1, n_samples - 1] (the item itself is excluded); got "
+                             f"k={self.k} for n_samples={len(X)}")
         n, C = Y.shape
         self.X_, self.Y_ = X, Y
+        self.n_features_in_ = X.shape[1]
         self.prior_ = (self.s + Y.sum(0)) / (2 * self.s + n)
         _, ids = exact_top_k(X, X, self.k, exclude=np.arange(n), backend=self.backend)
         counts = Y[ids].sum(1).astype(np.int64)  # (n, C) neighbours carrying each label
@@ -251,10 +329,11 @@ class MLkNN:
         return self
 
     def predict_proba(self, Q) -> np.ndarray:
+        check_fitted(self, "X_", "fit(X, Y)")
         Q = l2_normalize(check_matrix("Q", Q, dim=self.X_.shape[1], fitted="the model was fitted on"))
         _, ids = exact_top_k(Q, self.X_, self.k, backend=self.backend)
         counts = self.Y_[ids].sum(1).astype(np.int64)
         cls = np.arange(self.Y_.shape[1])[None, :]
         p1 = self.prior_ * self.like1_[counts, cls]
         p0 = (1 - self.prior_) * self.like0_[counts, cls]
-        return (p1 / (p1 + p0)).astype(np.float32)
+        return self._class_proba((p1 / (p1 + p0)).astype(np.float32))

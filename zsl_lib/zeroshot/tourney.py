@@ -42,8 +42,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 
-from zsl_lib.validation import check_choice, check_float, check_int, check_matrix, l2_normalize
+from zsl_lib.validation import (
+    check_choice,
+    check_fitted,
+    check_float,
+    check_int,
+    check_matrix,
+    int_seed,
+    l2_normalize,
+)
 
 __all__ = [
     "cross_variance",
@@ -196,6 +205,15 @@ def pair_training_mask(
     return keep & (assigned == a), keep & (assigned == b)
 
 
+def _numpy_seed(random_state):
+    """``random_state`` as scikit-learn takes it, for ``np.random.default_rng``: an int or None
+    unchanged (seeded results do not move), a ``RandomState`` / ``Generator`` drawn into an int
+    once at fit (so predict replays the same bracket)."""
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        return random_state
+    return int_seed(random_state)
+
+
 def _subsample(idx: np.ndarray, max_items: int | None, rng: np.random.Generator) -> np.ndarray:
     if max_items is None or len(idx) <= max_items:
         return idx
@@ -267,7 +285,7 @@ class _PairInfo:
     fallback: str = ""
 
 
-class PairwiseTourneyClassifier:
+class PairwiseTourneyClassifier(ClassifierMixin, BaseEstimator):
     """Zero-shot classifier: per-pair cross-deviation dimensions + randomised tourney.
 
     Parameters
@@ -361,7 +379,8 @@ class PairwiseTourneyClassifier:
         if class_names is not None and len(class_names) != C:
             raise ValueError(f"class_names has {len(class_names)} names for {C} classes")
         self._class_names = list(class_names) if class_names is not None else None
-        rng = np.random.default_rng(self.random_state)
+        self._seed = _numpy_seed(self.random_state)
+        rng = np.random.default_rng(self._seed)
         pairs, infos = [], []
         for a in range(C):
             for b in range(a + 1, C):
@@ -427,8 +446,7 @@ class PairwiseTourneyClassifier:
 
     # -- prediction -----------------------------------------------------------------------------
     def _check_fitted(self, X) -> np.ndarray:
-        if not hasattr(self, "pairs_"):
-            raise RuntimeError("this PairwiseTourneyClassifier is not fitted; call fit() first")
+        check_fitted(self, "pairs_", "fit(X, class_embeddings)")
         X = _float64_matrix(X, "X")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -454,7 +472,7 @@ class PairwiseTourneyClassifier:
         """Tourney winner per item: int64 (n,) (label 2 = undecided in a binary stage with
         ``undecided_margin``)."""
         M = self.pairwise_margins(X)
-        pred = tourney_bracket(M, self.random_state, self.reshuffle_each_round)
+        pred = tourney_bracket(M, self._seed, self.reshuffle_each_round)
         if self.undecided_margin and self.n_classes_ == 2:
             pred = pred.copy()
             pred[np.abs(M[:, 0, 1]) < self.undecided_margin] = 2
@@ -490,7 +508,7 @@ class PairwiseTourneyClassifier:
         )
 
 
-class OneVsRestSubspaceClassifier:
+class OneVsRestSubspaceClassifier(ClassifierMixin, BaseEstimator):
     """The article's intermediate "sub-feature" baseline: one set of dimensions per class.
 
     For each class c the dimensions whose cross-deviation ratio between the items the base model
@@ -522,7 +540,7 @@ class OneVsRestSubspaceClassifier:
         S = cosine_matrix(X, P)
         assigned = S.argmax(axis=1) if assigned is None else np.asarray(assigned)
         keep = np.ones(len(X), bool) if self.cos_limit is None else S.max(axis=1) >= self.cos_limit
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(_numpy_seed(self.random_state))
         C, d = P.shape
         dims, fallback = [], []
         for c in range(C):
@@ -550,8 +568,7 @@ class OneVsRestSubspaceClassifier:
 
     def decision_function(self, X) -> np.ndarray:
         """float64 (n, C): cosine to each class on that class's dimensions."""
-        if not hasattr(self, "class_dims_"):
-            raise RuntimeError("this OneVsRestSubspaceClassifier is not fitted; call fit() first")
+        check_fitted(self, "class_dims_", "fit(X, class_embeddings)")
         X = _float64_matrix(X, "X")
         _check_same_dim(X, self.class_embeddings_, "X", "the fitted class_embeddings")
         cols = [
