@@ -147,8 +147,10 @@ def test_learning_curve_names_a_model_at_the_floor():
 
 def test_settings_table_follows_the_parameters():
     base = {"max_trials": 25, "min_count": 20, "finetune_settings": "shared", "image_encoder": "efficientnet-lite0",
-            "language_image_encoder": "lit-fashion", "mulan_split": "pooled"}
+            "language_image_encoder": "lit-fashion", "mulan_split": "pooled", "deduplicate": "auto"}
     text = R.settings_section(base)
+    assert "off for Mulan scene's numeric features" in text
+    assert "near-duplicate items merged" not in R.settings_section(dict(base, deduplicate="on"))
     assert "at most 25 trials" in text and "| rare-keyword threshold (training split) | 20 | 50 (on 76k" in text
     assert "not comparable with published Mulan results" in text and "EfficientNet-Lite0" in text
     text = R.settings_section(dict(base, max_trials=1000, min_count=50, mulan_split="given"))

@@ -164,6 +164,7 @@ class Settings:
     suspected_duplicate: float = 0.98
     certain_duplicate: float = 0.995
     duplicate_pairs_csv: str = ""
+    deduplicate: str = "auto"
     min_count: int = 20
     tiny_min_count: int = 3
     max_trials: int = 25
@@ -189,6 +190,7 @@ class Settings:
                              "of an .npz (X, Y, optional label_names, split) or a Mulan/MEKA .arff")
         check_choice("feature_scaling", self.feature_scaling, mld.FEATURE_SCALINGS, "parameter")
         check_choice("mulan_split", self.mulan_split, ("pooled", "given"), "parameter")
+        check_choice("deduplicate", self.deduplicate, mld.DEDUPLICATE, "parameter")
         check_choice("prompt_contexts", self.prompt_contexts, ("auto", *CONTEXT_SETS), "parameter")
         check_choice("finetune_settings", self.finetune_settings, ("shared", "thesis"), "parameter")
         check_choice("encoder_weights", self.encoder_weights, ("pretrained", "random"), "parameter")

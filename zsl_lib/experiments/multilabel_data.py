@@ -30,11 +30,14 @@ import numpy as np
 from .. import config
 from ..data import keywords as kwd
 from ..validation import check_indicator, check_matrix
-from ..zeroshot.multilabel_prep import PreparedData, prepare
+from ..zeroshot.multilabel_prep import PreparedData, prepare, scaling_stats
 
 SPLIT_NAMES = ("train", "val", "test")
 FEATURE_SCALINGS = ("none", "standard", "minmax")
 NUMERIC_DATASETS = ("mulan-scene", "user-features")
+#: de-duplication of items: "auto" = on for image collections, off for numeric feature tables
+#: (whose raw all-positive features make nearly every pair look like a duplicate)
+DEDUPLICATE = ("auto", "on", "off")
 
 
 @dataclass
@@ -169,17 +172,11 @@ def scale_features(d: PreparedData, how: str) -> PreparedData:
     (zero mean, unit variance per feature; constant features left at 0), ``"minmax"`` (per
     feature to [0, 1] on train), ``"none"`` (unchanged). Every model compares by cosine, so L2
     normalisation is implied already; what scaling changes is which features dominate the cosine."""
+    if how not in FEATURE_SCALINGS:
+        raise ValueError(f"parameter feature_scaling={how!r} is not one of {FEATURE_SCALINGS}")
     if how == "none":
         return d
-    if how == "standard":
-        shift = d.X_train.mean(0)
-        scale = d.X_train.std(0)
-    elif how == "minmax":
-        shift = d.X_train.min(0)
-        scale = d.X_train.max(0) - shift
-    else:
-        raise ValueError(f"parameter feature_scaling={how!r} is not one of {FEATURE_SCALINGS}")
-    scale = np.where(scale > 0, scale, 1.0)
+    shift, scale = scaling_stats(d.X_train, how)
     f = lambda A: ((A - shift) / scale).astype(np.float32)  # noqa: E731
     return replace(d, X_train=f(d.X_train), X_val=f(d.X_val), X_test=f(d.X_test),
                    info={**d.info, "feature_scaling": how})
@@ -192,8 +189,11 @@ def prepare_collections(collections: dict[str, Collection], cfg):
     for name, c in collections.items():
         min_count = cfg.tiny_min_count if name == "tiny-imagenet" else cfg.min_count  # a user's too (thesis: 50)
         pairs = str(resolve_user_path("duplicate_pairs_csv", cfg.duplicate_pairs_csv)) if cfg.duplicate_pairs_csv else None
+        numeric = name in NUMERIC_DATASETS
+        dedup = cfg.deduplicate == "on" or (cfg.deduplicate == "auto" and not numeric)
         d = prepare(c.X, c.data.Y, c.data.keywords, cfg.suspected_duplicate, cfg.certain_duplicate,
-                    pairs, min_count=min_count, random_state=cfg.seed, split=c.split)
+                    pairs, min_count=min_count, random_state=cfg.seed, split=c.split,
+                    scaling=cfg.feature_scaling if numeric else "none", deduplicate_items=dedup)
         if name in NUMERIC_DATASETS:
             d = scale_features(d, cfg.feature_scaling)
         elif cfg.feature_scaling != "none":

@@ -146,7 +146,8 @@ def _preparation(res, datasets, duplicate_pairs_csv):
             continue
         removed = int(g["n_removed"])
         at = f" at cosine {g['suspected']:g}" if g["suspected"] is not None else ""
-        dup = (f"no duplicates{at}" if removed == 0 else
+        dup = ("was not de-duplicated (numeric features)" if res.get(f"{ds}.prep.deduplicated") is False else
+               f"no duplicates{at}" if removed == 0 else
                f"lost {removed:,} near-duplicates{at}"
                + (f" ({int(g['n_merged_groups']):,} certain groups merged)" if g["n_merged_groups"] else ""))
         before, after = g["n_keywords_before"], int(g["n_keywords"])
@@ -649,9 +650,15 @@ SOURCE_SETTINGS = (
                                 "(coarse keywords dropped at random per item); Mulan scene (features only)",
      "source": "a non-public military image collection (290,070 images, 126,654 after preparation, Norwegian keywords)",
      "why": "data: the thesis's collection is not public"},
+    {"setting": "near-duplicate items merged", "param": "deduplicate", "source_value": "on",
+     "source": "always (section 3.1.2, on CLIP image embeddings)",
+     "ours": lambda v: ("on for the image collections, off for Mulan scene's numeric features, whose raw "
+                        "all-positive values put nearly every pair above the duplicate cosine"
+                        if v == "auto" else str(v)),
+     "why": "data: a duplicate threshold made for image embeddings does not transfer to raw feature tables"},
     {"setting": "Mulan scene split", "param": "mulan_split", "source_value": "given",
      "source": "Mulan's standard train / test split (the thesis does not use Mulan)",
-     "ours": lambda v: ("official train and test pooled, near-duplicates merged, re-split 60/20/20 as the thesis's "
+     "ours": lambda v: ("official train and test pooled and re-split 60/20/20 as the thesis's "
                         "preparation; ML-kNN on it is not comparable with published Mulan results"
                         if v == "pooled" else str(v)),
      "why": "method: the thesis's preparation applied to every collection"},
