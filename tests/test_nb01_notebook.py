@@ -37,7 +37,7 @@ def test_notebook_page_parts():
     assert "Kaiming init (Fig. 3)" not in code  # the report's Fig. 3 is a load plot
     assert "record_comparison(" in code
     heads = nb["metadata"]["zsl"]["headline"]
-    assert all(isinstance(h, dict) and h["percent"] and h["label"] for h in heads)
+    assert all(isinstance(h, dict) and h["scale"] == 100 and h["label"] for h in heads)
     keys = [h["key"] for h in heads]
     assert keys.index("ann.cifar10.ivf_kmeans.recall_at_10") == keys.index("ann.cifar10.bliss_fixed.recall_at_10") + 1
     assert keys.index("zeroshot.tiny-imagenet.ncm_novel_top1") == keys.index("zeroshot.tiny-imagenet.novel_top1") + 1

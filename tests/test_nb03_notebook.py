@@ -36,7 +36,9 @@ def test_nb03_smoke_records_all_keys(tmp_path):
     assert res[f"{ds}.eszsl.lambda_"] in res["config.eszsl_lambdas"]
     for v in VARIANTS:
         cs, cu = res[f"{ds}.{v}.gzsl_cal.s"], res[f"{ds}.{v}.gzsl_cal.u"]
-        assert res[f"{ds}.{v}.gzsl_cal.h"] == pytest.approx(0 if cs + cu == 0 else 2 * cs * cu / (cs + cu))
+        # values are means over the smoke run's seeds: the harmonic mean is concave, so the mean of
+        # the per-seed H is at most the H of the mean S and U (equal with one seed)
+        assert res[f"{ds}.{v}.gzsl_cal.h"] <= (0 if cs + cu == 0 else 2 * cs * cu / (cs + cu)) + 1e-9
         assert res[f"{ds}.{v}.gzsl.best_h"] >= res[f"{ds}.{v}.gzsl_cal.h"] - 1e-9
     assert res[f"{ds}.cls_gaussian_noise.selected.noise_alpha"] in res["config.cvae_grid"]["noise_alpha"]
     for v in VARIANTS[1:]:
