@@ -158,6 +158,13 @@ def test_unknown_encoder_fails_naming_the_parameter(tmp_path):
     # papermill -p datasets cifar10:resnet56-cifar10 passes a string (was checked letter by letter)
     ({"datasets": "cifar10:resnet56-cifar10"}, ["parameter datasets", "expected a list of names", "-y"]),
     ({"n_queries": -1}, ["parameter n_queries", ">= 1"]),  # was numpy's "negative dimensions"
+    # each used to fail late with a TypeError / KeyError / AttributeError that named no parameter
+    ({"lsh_L": 3}, ["parameter lsh_L", "-y"]),
+    ({"neural_weights": 0.5}, ["parameter neural_weights", "three non-negative numbers"]),
+    ({"report_columns": {"cifar10": "cifar11"}}, ["parameter report_columns", "cifar11", "imagenet"]),
+    ({"limit_per_class": 5}, ["parameter limit_per_class", "expected a dict"]),
+    ({"kmeans_K": [5, 20]}, ["parameter kmeans_K", "expected a dict"]),
+    ({"seed": -1}, ["parameter seed", ">= 0"]),
 ])
 def test_bad_parameters_fail_in_the_setup_cell_naming_them(tmp_path, parameters, names):
     run = runner.run_notebook(STEM, profile="smoke", workdir=tmp_path, parameters=parameters)

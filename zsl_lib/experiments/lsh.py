@@ -44,7 +44,14 @@ from ..index.kmeans import KMeansBuckets
 from ..index.lsh import RandomHyperplaneLSH
 from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
 from ..metrics import retrieval as R
-from ..validation import check_float, check_int, check_matrix, check_name_list, check_positive_ints
+from ..validation import (
+    check_float,
+    check_int,
+    check_int_list,
+    check_matrix,
+    check_name_list,
+    check_positive_ints,
+)
 from .lsh_compare import (  # noqa: F401  (re-exported: the notebook and older code import them from here)
     best_per_method,
     compare_with_report,
@@ -194,6 +201,71 @@ def check_params(
         check_int(f"parameter {name}", v, minimum=1, allow_none=True)
     check_positive_ints(**{f"parameter {k}": v for k, v in positive_ints.items()})
     return specs
+
+
+#: the report's result columns a dataset can be compared with (parameter report_columns)
+REPORT_COLUMNS = ("cifar10", "cifar100", "imagenet")
+
+
+def _dict_param(name: str, value, example: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"parameter {name}: expected a dict, got the {type(value).__name__} {value!r}; "
+                         f"pass it with -y, e.g. -y \"{name}: {example}\"")
+    return value
+
+
+def check_grids(*, specs: dict, report_columns: dict, limit_per_class, kmeans_K, kmeans_pca, lsh_H, lsh_L,
+                neural_J, neural_weights, neural_lr, ivf_lists, ivf_probes, faiss_lsh_bits,
+                faiss_lsh_candidates, lsh_center, seed) -> None:
+    """Check notebook 04's grid parameters before anything runs, each error naming its parameter.
+
+    ``specs``: what :func:`check_params` returned. ``report_columns`` values must be report columns
+    (:data:`REPORT_COLUMNS`); ``kmeans_K`` / ``lsh_H`` / ``neural_J`` map every report column in use
+    to a list of positive integers; ``limit_per_class`` maps ``datasets`` entries to ``{split: n}``;
+    ``kmeans_pca`` entries are None, a variance fraction in (0, 1) or a number of dims; list
+    parameters are lists of positive integers; ``neural_weights`` three non-negative numbers."""
+    for ds, col in _dict_param("report_columns", report_columns, "{cifar10: cifar10}").items():
+        if col not in REPORT_COLUMNS:
+            raise ValueError(f"parameter report_columns: {ds!r} maps to {col!r}, which is not a column of the "
+                             f"report; use one of {', '.join(REPORT_COLUMNS)}")
+    used = {report_columns[ds] for ds, _ in specs.values()}
+    for name, grid, example in (("kmeans_K", kmeans_K, "{cifar10: [10, 100]}"),
+                                ("lsh_H", lsh_H, "{cifar10: [4, 8]}"),
+                                ("neural_J", neural_J, "{cifar10: [8, 16]}")):
+        grid = _dict_param(name, grid, example)
+        for col in sorted(used):
+            if col not in grid:
+                raise ValueError(f"parameter {name} has no entry for report column {col!r} (used by report_columns); "
+                                 f"add one, e.g. -y \"{name}: {{{col}: [...]}}\"")
+            check_int_list(f"{name}[{col!r}]", grid[col], minimum=1)
+    lpc = _dict_param("limit_per_class", limit_per_class, "{cifar10:efficientnet-lite0: {test: 50}}")
+    for spec, per_split in lpc.items():
+        if ":" not in str(spec) and spec not in specs:
+            raise ValueError(f"parameter limit_per_class: {spec!r} is not a dataset:encoder entry (this run's: "
+                             f"{', '.join(specs)})")
+        for split, n in _dict_param(f"limit_per_class[{spec!r}]", per_split, "{test: 50}").items():
+            check_int(f"parameter limit_per_class[{spec!r}][{split!r}]", n, minimum=1)
+    if not isinstance(kmeans_pca, (list, tuple)) or not kmeans_pca:
+        raise ValueError(f"parameter kmeans_pca: expected a non-empty list of None / variance fractions / dims, "
+                         f"got {kmeans_pca!r}; pass it with -y, e.g. -y \"kmeans_pca: [null, 0.95]\"")
+    for v in kmeans_pca:
+        if v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            continue
+        if isinstance(v, float) and 0.0 < v < 1.0:
+            continue
+        raise ValueError(f"parameter kmeans_pca: entry {v!r} is not None, a variance fraction in (0, 1) or a "
+                         "number of dims >= 1")
+    for name, value in (("lsh_L", lsh_L), ("ivf_lists", ivf_lists), ("ivf_probes", ivf_probes),
+                        ("faiss_lsh_bits", faiss_lsh_bits), ("faiss_lsh_candidates", faiss_lsh_candidates)):
+        check_int_list(name, value, minimum=1)
+    if (not isinstance(neural_weights, (list, tuple)) or len(neural_weights) != 3
+            or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in neural_weights)):
+        raise ValueError(f"parameter neural_weights: expected three non-negative numbers [alpha, beta, gamma], "
+                         f"got {neural_weights!r}; pass it with -y, e.g. -y \"neural_weights: [0.3, 0.3, 0.4]\"")
+    check_float("parameter neural_lr", neural_lr, 0.0, None, low_open=True)
+    if not isinstance(lsh_center, bool):
+        raise ValueError(f"parameter lsh_center: expected true or false, got {lsh_center!r}")
+    check_int("parameter seed", seed, minimum=0)
 
 
 def check_user(user: dict | None) -> dict:
