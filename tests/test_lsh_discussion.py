@@ -198,3 +198,52 @@ def test_long_grid_tables_have_human_labels_and_a_short_summary(rec):
     assert len(summary) == 4 and set(summary.setting) == {"no PCA", "PCA, 95 % variance", "PCA to 20 dims",
                                                          "PCA to 10 dims"}
     assert page_problems(V.md_table(summary)) == []
+
+
+def _renamed(rec, old, new):
+    return {k.replace(old, new): v for k, v in rec.items()}
+
+
+def test_a_pca_claim_that_holds_on_two_of_three_rows_is_partly_reproduced(rec):
+    """Decided per dataset: lower on two rows, a tie on the third -> "partly reproduced", naming them."""
+    other, third = R.dataset_key("cifar10:efficientnet-lite0"), R.dataset_key("tiny-imagenet:efficientnet-lite0")
+    three = {**rec, **_renamed(rec, DS, other), **_renamed(rec, DS, third)}
+    three = _set(three, C.pca_key(DS, "pca-2"), 0.1, -0.3, 0.6)
+    three = _set(three, C.pca_key(other, "pca-2"), 1.1, 0.1, 1.9)
+    three = _set(three, C.pca_key(third, "pca-2"), 15.0, 12.9, 17.1)
+    line = next(ln for ln in R._pca_lines(three, [DS, other, third]) if "2 dims" in ln["claim"])
+    assert line["status"] == "partly reproduced"
+    assert line["evidence"].startswith("holds on CIFAR-10 / EfficientNet-Lite0 and Tiny-ImageNet / "
+                                       "EfficientNet-Lite0, not on CIFAR-10 / ResNet-56: ")
+    summary = R.summary_markdown(three, DATASETS, COLS)
+    assert summary.index("**Partly reproduced**") < summary.index("PCA to 2 dims") < summary.index("**Not reproduced**") \
+        or "**Not reproduced**" not in summary
+
+
+def test_grid_values_with_few_candidates_are_not_testable(rec):
+    """A grid group with fewer than two values retrieving the threshold's candidates per query is listed
+    under "not testable at this data size", not as a failed trend; the threshold is recorded and stated."""
+    assert rec["trend.min_candidates"] == C.MIN_TREND_CANDIDATES
+    starved = dict(rec)
+    for key in [k for k in rec if k.startswith(f"{DS}.neural-lsh.") and k.endswith(".candidates_per_query")]:
+        starved[key] = 1.5
+    rows = R._trend_rows(starved, DS, "cifar10")
+    neural = next(r for r in rows if r["method"].startswith("neural LSH"))
+    assert neural["as the report describes"] == "not testable at this gallery size"
+    lines = R._trend_lines(starved, [DS], {DS: "cifar10"})
+    untestable = [ln for ln in lines if ln["status"] == "not testable at this data size"]
+    assert len(untestable) == 1 and "neural LSH" in untestable[0]["claim"] and "(1.5)" in untestable[0]["evidence"]
+    assert all("neural LSH" not in ln["evidence"].split("(trend table)")[0] for ln in lines if ln not in untestable)
+    assert f"fewer than {C.MIN_TREND_CANDIDATES} candidates" in R.trend_rule(rec)
+
+
+def test_faiss_table_has_no_index_column_and_settings_state_the_neural_layer():
+    import pandas as pd
+
+    grid = pd.DataFrame({"dataset": [DS], "method": ["faiss-ivf"], "group": ["nprobe1"], "param": ["nlist"],
+                         "value": [32], "p_at_10": [80.0], "recall_at_10": [70.0], "candidates_per_query": [100.0],
+                         "scanned_per_query": [132.0], "query_ms": [0.1], "fit_s": [0.2]}, index=[39])
+    table = V.md_table(R.faiss_table(grid), digits=R.TABLE_DIGITS)
+    assert table.startswith("| dataset |") and "| 39 |" not in table
+    text = R.settings_markdown(dict(PARAMS, datasets=DATASETS))
+    assert "64 -> 800 on ResNet-56 (an expansion" in text and "1280 -> 800 on EfficientNet-Lite0" in text

@@ -146,3 +146,36 @@ def test_long_table_saves_csv_and_links(tmp_path, monkeypatch):
     assert "(40 rows)" in md and "../results/99-test-grid.csv" in md
     assert len(md.splitlines()) < 10
     assert V.long_table(df.head(5), "small") .count("\n") == 7
+
+
+def test_a_claim_that_holds_on_two_of_three_rows_is_partly_reproduced():
+    assert V.rows_status([True, True, False]) == "partly reproduced"
+    assert V.rows_status([True, None, True]) == "reproduced"
+    assert V.rows_status([False, False]) == "not reproduced"
+    assert V.rows_status([None]) is None
+    assert V.where_text({"A": True, "B": False, "C": True}) == "holds on A and C, not on B"
+    assert V.where_text({"A": False, "B": False}) == "holds on none of A and B"
+    md = V.summary_markdown([{"claim": "X lowers Y", "status": "partly reproduced", "evidence": "holds on A"},
+                             {"claim": "Z", "status": "not testable at this data size", "evidence": "few items"}])
+    assert "**Partly reproduced**" in md and "**Could not be tested at this data size**" in md
+    assert "partly reproduced" in V.rules_markdown(("decision", "rows"))
+
+
+def test_direction_and_magnitude_are_decided_apart():
+    rec = {}
+    V.record_comparison("g.small", {"diff": 0.049, "lo": 0.043, "hi": 0.054, "n": 900, "method": "m"},
+                        rec.__setitem__)
+    V.record_comparison("g.tie", {"diff": 0.0, "lo": -0.002, "hi": 0.001, "n": 900, "method": "m"},
+                        rec.__setitem__)
+    V.record_comparison("g.match", {"diff": 0.30, "lo": 0.25, "hi": 0.40, "n": 900, "method": "m"},
+                        rec.__setitem__)
+    small = V.effect_line(rec, "g.small", "fine-tuning gain", 0.375)
+    assert small["status"] == "partly reproduced"
+    assert small["evidence"].startswith("direction reproduced: +4.9 points")
+    assert "magnitude not reproduced (smaller here): the source's +37.5 points lies above our whole interval" \
+        in small["evidence"]
+    assert V.effect_line(rec, "g.tie", "gain", 0.375)["status"] == "not reproduced"
+    assert V.effect_line(rec, "g.tie", "gain", 0.375)["evidence"].startswith("direction not reproduced (a tie)")
+    assert V.effect_line(rec, "g.match", "gain", 0.375)["status"] == "reproduced"
+    assert V.magnitude(V.read_comparison(rec, "g.match"), 0.1) == "larger here"
+    assert V.effect_line(rec, "g.none", "gain", 0.375)["status"] == "not testable offline"

@@ -11,7 +11,10 @@ recorded by :func:`record_comparisons` (``<key>.diff/.lo/.hi/.n/.method``, in pe
   these queries); ``claim.<dataset>.<metric>.neural_gt_lsh_gt_kmeans`` is True only if both steps
   are above zero.
 - ``ceiling.<dataset>.<metric>.exact-vs-<method>``: exact search minus the method's best grid point.
-- ``trend.<dataset>.<method>.<group>.<metric>``: last minus first grid value of one grid group.
+- ``trend.<dataset>.<method>.<group>.<metric>``: last minus first *testable* grid value of one grid
+  group: grid points whose queries retrieve fewer than :data:`MIN_TREND_CANDIDATES` candidates on
+  average (recorded as ``trend.min_candidates``) are left out, and a group with fewer than two
+  testable points gets no trend (not testable at this gallery size).
 - ``pca.<dataset>.<group>.p_at_10``: k-means precision@10 without PCA minus with PCA, averaged over
   the K values both grids share.
 - ``dominance.<dataset>.lsh_points`` / ``.dominated``: LSH grid points (at least one candidate per
@@ -36,6 +39,9 @@ CHAIN = ("neural-lsh", "lsh", "kmeans")
 CEILING_METRICS = ("p_at_10", "p_at_50", "map_gallery")
 TREND_METRICS = ("map_retrieved", "p_at_10", "p_at_50", "map_gallery", "recall_at_10")
 PER_QUERY_METRICS = ("p_at_10", "p_at_50", "map_retrieved", "map_gallery", "recall_at_10")
+#: a grid point enters a trend only when its queries retrieve at least this many candidates on
+#: average (the ten precision@10 ranks); below it the metrics measure empty buckets, not the method
+MIN_TREND_CANDIDATES = 10
 
 
 # ------------------------------------------------------------------------------------------------
@@ -174,6 +180,8 @@ def record_comparisons(grid: pd.DataFrame, exact: pd.DataFrame,
     ``per_query``).
     """
     out: dict = {}
+    if record_fn:
+        record_fn("trend.min_candidates", MIN_TREND_CANDIDATES)
 
     def put(key, cmp):
         out[key] = V.record_comparison(key, cmp, record_fn) if record_fn else dict(cmp)
@@ -210,6 +218,8 @@ def _trends(grid, ds, put):
     for (method, group), gd in g.groupby(["method", "group"], sort=False):
         if method == "kmeans" and group != "pca-none":
             continue
+        if "candidates_per_query" in gd:
+            gd = gd[gd.candidates_per_query >= MIN_TREND_CANDIDATES]
         if len(gd) < 2:
             continue
         first, last = gd.loc[gd.value.idxmin()], gd.loc[gd.value.idxmax()]

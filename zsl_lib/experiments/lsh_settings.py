@@ -14,6 +14,8 @@ from . import verdicts as V
 from .lsh_source import REPORT
 
 ENCODER_NAMES = {"resnet56-cifar10": "ResNet-56", "efficientnet-lite0": "EfficientNet-Lite0"}
+#: embedding dims of each encoder (the neural LSH layer maps them to ``neural_hidden`` outputs)
+ENCODER_DIMS = {"resnet56-cifar10": 64, "efficientnet-lite0": 1280}
 COLUMN_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet": "ImageNet"}
 
 
@@ -43,6 +45,20 @@ def _galleries_text(params: Mapping) -> str:
         parts.setdefault(name, f"{_datasets_text([spec]).split(' (')[0]}: a seeded subset of {per_class} training "
                                "images per class" if per_class else whole.get(name, f"{name}: its training split"))
     return "; ".join(parts.values())
+
+
+def _neural_layer_text(params: Mapping) -> str:
+    h = params["neural_hidden"]
+    parts = []
+    for enc in dict.fromkeys(s.split(":", 1)[-1] for s in params["datasets"]):
+        d = ENCODER_DIMS.get(enc)
+        name = ENCODER_NAMES.get(enc, enc)
+        if d is None:
+            parts.append(f"its embedding dims -> {h} on {name}")
+        else:
+            parts.append(f"{d} -> {h} on {name}" + (f" (an expansion: {h} sign bits from {d} dims, so many bits are "
+                                                      "correlated)" if d < h else ""))
+    return "; ".join(parts)
 
 
 def settings(params: Mapping) -> list[dict]:
@@ -94,6 +110,9 @@ def settings(params: Mapping) -> list[dict]:
          "why": "chosen"},
         {"setting": "neural LSH loss weights", "param": "neural_weights", "source_value": [0.3, 0.3, 0.4],
          "source": "0.3, 0.3, 0.4", "why": "chosen"},
+        {"setting": "neural LSH layer (input dims -> outputs)", "ours": _neural_layer_text(params),
+         "source": "2048 -> 800 on ResNet-50 features", "why": "offline: the same encoder per row as the other methods "
+         "(see encoders)"},
         {"setting": "neural LSH networks", "ours": "one network per dataset; each of the L tables draws its J bits "
          f"from that network's {params['neural_hidden']} outputs", "source": "\"The experiment is repeated L times\" (one network per table, "
          "as we read it)", "why": "time (L trainings per J value)"},

@@ -43,7 +43,14 @@ VERBS = {"higher": "beats", "lower": "is below", "tie": "ties with"}
 CLAIM_WORDS = {"higher": "reproduces", "lower": "reversed", "tie": "not reproduced (a tie)"}
 #: how a decision reads for a trend along a grid (last point minus first)
 TREND_WORDS = {"higher": "rises", "lower": "falls", "tie": "flat within noise"}
-STATUSES = ("reproduced", "not reproduced", "not testable offline", "beyond the source")
+STATUSES = ("reproduced", "partly reproduced", "not reproduced", "not testable at this data size",
+            "not testable offline", "beyond the source")
+#: how the summary heads each status
+STATUS_HEADS = {"reproduced": "Reproduced", "partly reproduced": "Partly reproduced",
+                "not reproduced": "Not reproduced",
+                "not testable at this data size": "Could not be tested at this data size",
+                "not testable offline": "Could not be tested offline",
+                "beyond the source": "Beyond the source"}
 
 RULES = {
     "bootstrap": ("**Paired items.** Two methods scored on the same queries or test items are "
@@ -60,6 +67,15 @@ RULES = {
                       "data and encoders: their values are shown beside ours, and only orderings and "
                       "directions (which method is better, which way a curve goes) are tested, never "
                       "equality of values."),
+    "rows": ("**Claims over several rows** (datasets, encoders). A claim is decided on each row by the rule "
+             "above: it is *reproduced* when it holds on every row tested, *partly reproduced* when it holds on "
+             "some rows and not on others (the summary names which), and *not reproduced* when it holds on none."),
+    "magnitude": ("**Direction and magnitude.** Where the source reports the size of a difference (a gain in "
+                  "points), its direction and its magnitude are decided apart. The direction is decided by the "
+                  "rule above. The magnitude counts as reproduced when the source's difference lies inside our "
+                  "95 % interval; it is smaller here when the source's difference lies above the whole interval, "
+                  "larger here when below. A claim whose direction is reproduced and whose magnitude is not is "
+                  "*partly reproduced*."),
 }
 
 
@@ -183,6 +199,74 @@ def claim_line(rec: Mapping[str, Any], key: str, claim: str, *, scale: float = 1
             "evidence": f"{CLAIM_WORDS[dec]}: {interval_text(cmp, scale=scale, unit=unit, digits=digits)}"}
 
 
+def rows_status(holds: Sequence[bool | None]) -> str | None:
+    """The status of a claim decided row by row (rule ``"rows"``): ``"reproduced"`` when it holds on
+    every row decided, ``"partly reproduced"`` on some, ``"not reproduced"`` on none; None when no row
+    was decided (every entry None)."""
+    decided = [bool(h) for h in holds if h is not None]
+    if not decided:
+        return None
+    if all(decided):
+        return "reproduced"
+    return "partly reproduced" if any(decided) else "not reproduced"
+
+
+def _join(names: Sequence[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def where_text(holds: Mapping[str, bool | None], *, verb: str = "holds", prep: str = "on") -> str:
+    """``"holds on A and B, not on C"`` from ``{row label: holds}`` (None: not decided, left out)."""
+    yes = [k for k, v in holds.items() if v is True]
+    no = [k for k, v in holds.items() if v is False]
+    if yes and no:
+        return f"{verb} {prep} {_join(yes)}, not {prep} {_join(no)}"
+    if yes:
+        return f"{verb} {prep} {_join(yes)}"
+    if no:
+        return f"{verb} {prep} none of {_join(no)}"
+    return "not decided on any row"
+
+
+def magnitude(cmp: Mapping[str, Any] | None, source_diff: float) -> str | None:
+    """Where the source's difference lies against our interval (rule ``"magnitude"``):
+    ``"inside"``, ``"smaller here"`` (source above the whole interval), ``"larger here"`` (below it);
+    None without an interval."""
+    if decision(cmp) is None:
+        return None
+    if source_diff > cmp["hi"]:
+        return "smaller here"
+    if source_diff < cmp["lo"]:
+        return "larger here"
+    return "inside"
+
+
+def effect_line(rec: Mapping[str, Any], key: str, claim: str, source_diff: float, *,
+                scale: float = 100.0, unit: str = " points", digits: int = 1) -> dict:
+    """One summary line for a source's effect size ``source_diff`` (same units as the record),
+    tested by the comparison under ``key``: direction and magnitude decided apart (rule
+    ``"magnitude"``). Status: "reproduced" (both), "partly reproduced" (direction only), "not
+    reproduced" (direction not reproduced)."""
+    cmp = read_comparison(rec, key)
+    dec = decision(cmp)
+    if dec is None:
+        return {"claim": claim, "status": "not testable offline", "evidence": "not recorded in this run"}
+    want = "higher" if source_diff > 0 else "lower" if source_diff < 0 else "tie"
+    direction = dec == want
+    mag = magnitude(cmp, source_diff)
+    src = fmt(source_diff, scale=scale, digits=digits, signed=True)
+    status = ("reproduced" if direction and mag == "inside" else
+              "partly reproduced" if direction else "not reproduced")
+    where = {"inside": "inside our interval", "smaller here": "above our whole interval",
+             "larger here": "below our whole interval"}[mag]
+    evidence = (f"direction {'reproduced' if direction else CLAIM_WORDS[dec]}: "
+                f"{interval_text(cmp, scale=scale, unit=unit, digits=digits)}; magnitude "
+                f"{'reproduced' if mag == 'inside' else 'not reproduced (' + mag + ')'}: the source's "
+                f"{src}{unit} lies {where}")
+    return {"claim": claim, "status": status, "evidence": evidence}
+
+
 def rules_markdown(kinds: Iterable[str] = ("bootstrap", "decision", "source_values")) -> str:
     """The page's stated rules (see :data:`RULES`) as one Markdown section."""
     parts = [RULES[k] for k in kinds]
@@ -201,9 +285,7 @@ def summary_markdown(lines: Sequence[Mapping[str, str]], *, title: str = "Summar
             raise ValueError(f"summary line {line['claim']!r}: status {line['status']!r} is not one "
                              f"of {', '.join(STATUSES)}")
         groups[line["status"]].append(line)
-    heads = {"reproduced": "Reproduced", "not reproduced": "Not reproduced",
-             "not testable offline": "Could not be tested offline",
-             "beyond the source": "Beyond the source"}
+    heads = STATUS_HEADS
     out = [f"## {title}\n", "_Generated from this run's record; the rules are stated under "
            "\"How verdicts are decided\" below._\n"]
     for status in STATUSES:
