@@ -17,8 +17,15 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from . import verdicts as V
-from .lsh_compare import (CHAIN, CLAIM_METRICS, MIN_TREND_CANDIDATES, ceiling_key, claim_steps, pca_key,
-                          trend_key)
+from .lsh_compare import (
+    CHAIN,
+    CLAIM_METRICS,
+    MIN_TREND_CANDIDATES,
+    ceiling_key,
+    claim_steps,
+    pca_key,
+    trend_key,
+)
 from .lsh_settings import COLUMN_NAMES, ENCODER_NAMES, leakage, settings, settings_markdown  # noqa: F401  (re-exported)
 from .lsh_source import REPORT, SOURCE, source_grids  # noqa: F401  (re-exported)
 

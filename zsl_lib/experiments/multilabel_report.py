@@ -11,94 +11,58 @@ smoke profile, the paper profile, a user's data) are left out and named in one c
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import pandas as pd
-
 from . import verdicts as V
-from .multilabel import FLOOR, FLOOR_LABEL, SOURCE
-
-NAMES = {"fashion-products": "fashion", "tiny-imagenet": "Tiny-ImageNet", "mulan-scene": "Mulan scene"}
-MODELS = {"language_image": "language-image", "one_nn": "1-NN", "neighbor_search": "neighbour search",
-          "simple_net": "simple net", "classwise_net": "class-wise net", "hybrid": "hybrid", "ml_knn": "ML-kNN",
-          FLOOR: FLOOR_LABEL}
-TRANSLATIONS = ("original", "automatic", "manual")
-MATCH_POINTS = 2.0  # F2 points within which two models "match" (and a change is "little")
-
-
-# ----------------------------------------------------------------------------- formatting
-def _num(res: dict, key: str) -> float | None:
-    """The recorded number at ``key``, or None when absent, not a number or not finite."""
-    v = res.get(key)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        return None
-    return float(v)
-
-
-def pct(v: float) -> str:
-    """A fraction as percent with one decimal: ``0.8221`` -> ``"82.2"``."""
-    return f"{100 * v:.1f}"
-
-
-def points(d: float) -> str:
-    """A difference of fractions as signed percentage points: ``0.054`` -> ``"+5.4"`` (never ``-0.0``)."""
-    s = f"{100 * d:+.1f}"
-    return "0.0" if s in ("+0.0", "-0.0") else s
-
-
-def prevalence(v: float) -> str:
-    """A prevalence in percent with three significant digits: ``0.0866`` -> ``"8.66"``."""
-    return f"{100 * v:.3g}"
-
-
-def auc(v: float) -> str:
-    return f"{v:.3f}"
-
-
-def name(ds: str) -> str:
-    return NAMES.get(ds, ds)
-
-
-def model(m: str) -> str:
-    return MODELS.get(m, m)
-
-
-def _quote(words) -> str:
-    return ", ".join(f'"{w}"' for w in words)
-
-
-def _and(parts: list[str]) -> str:
-    parts = list(parts)
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def _or(parts: list[str]) -> str:
-    parts = list(parts)
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
-
-
-def trivial_f2(p: float) -> float:
-    """F2 of suggesting every keyword at test prevalence ``p`` (precision p, recall 1): 5p / (4p + 1)."""
-    return 5 * p / (4 * p + 1)
-
-
-def table47_key(ds: str, variant: str, n_prototypes: int) -> str:
-    """The recorded Table 4.7 key of ``variant`` (``{n}`` = prototypes per class), as the driver writes it."""
-    return f"{ds}.table47.{variant.format(n=n_prototypes)}.f2"
-
-
-def table49(res: dict, ds: str) -> dict[str, dict[str, float]]:
-    """``{model: {keyword: ROC AUC}}`` of ``ds``: the recorded dict, or the flat keys of older records."""
-    t = res.get(f"{ds}.table49")
-    if isinstance(t, dict):
-        return {m: {k: float(v) for k, v in row.items()} for m, row in t.items() if isinstance(row, dict)}
-    prefix, out = f"{ds}.table49.", {}
-    for k, v in res.items():
-        if k.startswith(prefix) and _num(res, k) is not None:
-            m, _, kw = k[len(prefix):].partition(".")
-            out.setdefault(m, {})[kw] = float(v)
-    return out
+from .multilabel import FLOOR, SOURCE
+from .multilabel_summary import (  # noqa: F401  (re-exported)
+    DEFAULT_DATASETS,
+    LEAKAGE,
+    SOURCE_SETTINGS,
+    ordering_result,
+    ordering_steps,
+    ordering_table,
+    rules_section,
+    search_budget,
+    settings_section,
+    summary_lines,
+    summary_section,
+)
+from .multilabel_tables import (  # noqa: F401  (re-exported)
+    PREP_LABELS,
+    curve_table,
+    prep_table,
+    t45_table,
+    t46_table,
+    t47_table,
+    t48_table,
+    t49_table,
+    t410_table,
+    t411_table,
+)
+from .multilabel_words import (  # noqa: F401  (re-exported)
+    FINETUNE_NAMES,
+    FINETUNE_PAIRS,
+    MATCH_POINTS,
+    MODELS,
+    NAMES,
+    TRANSLATIONS,
+    auc,
+    model,
+    name,
+    pct,
+    points,
+    prevalence,
+    table47_key,
+    table49,
+    trivial_f2,
+)
+from .multilabel_words import and_list as _and
+from .multilabel_words import comparison as _cmp
+from .multilabel_words import num as _num
+from .multilabel_words import or_list as _or
+from .multilabel_words import quote as _quote
+from .multilabel_words import says as _says
 
 
 # ----------------------------------------------------------------------------- sections
@@ -114,14 +78,9 @@ def _setting(res, datasets, max_items, fashion_items, tiny_limit_per_class):
     lines = []
     if items:
         lines.append(f"Items per collection before preparation: {_and(items)}.")
-    conv = [(ds, _num(res, f"{ds}.search.n_converged"), _num(res, f"{ds}.search.n_searched")) for ds in datasets]
-    conv = [(ds, int(c), int(n)) for ds, c, n in conv if c is not None and n]
-    cap = next((_num(res, f"{ds}.search.max_trials") for ds in datasets if _num(res, f"{ds}.search.max_trials")), None)
-    if conv and cap is not None:
-        lines.append(f"Hyperparameter searches of Table 4.8's models that reached the thesis's stop rule (10 best "
-                     f"validation F2 within 0.1 points) before the cap of {int(cap):,} trials: "
-                     + _and([f"{c} of {n} ({name(ds)})" for ds, c, n in conv])
-                     + "; the others stopped at the cap (the thesis allows 1,000).")
+    budget = search_budget(res, datasets)
+    if budget:
+        lines.append(budget)
     runtime = _num(res, "runtime_minutes")
     if runtime is not None:
         lines.append(f"This run took {runtime:.1f} minutes.")
@@ -166,21 +125,6 @@ def _preparation(res, datasets, duplicate_pairs_csv):
     elif duplicate_pairs_csv:
         text += " The duplicate thresholds were fitted on the labelled pairs of `duplicate_pairs_csv`."
     return text
-
-
-def _cmp(res, key):
-    """The comparison recorded under ``key`` with its decision, or None."""
-    c = V.read_comparison(res, key)
-    return c if V.decision(c) is not None else None
-
-
-def _iv(res, key) -> str:
-    return V.interval_text(_cmp(res, key))
-
-
-def _says(res, key, a, b) -> str | None:
-    """``"A beats B: +3.1 points (95 % interval ...)"`` from the recorded interval, or None."""
-    return V.verdict(res, key, a, b)
 
 
 def _table45(res, datasets):
@@ -256,13 +200,6 @@ def _table46(res, datasets):
             + f". Thesis {pct(tn)} vs {pct(to)} ({points(tn - to)} points).")
 
 
-FINETUNE_PAIRS = (("simple_all_items", "simple, all items", "simple.all_items"),
-                  ("simple_kmeans_average", "simple, {n} k-means average", "simple.kmeans.average"),
-                  ("classwise_kmeans", "class-wise, {n} k-means", "classwise.kmeans"))
-FINETUNE_NAMES = {"simple_kmeans_average": "simple net with k-means average prototypes",
-                  "classwise_kmeans": "class-wise net with k-means prototypes"}
-
-
 def _table47(res, datasets, n, finetune_settings, finetune_epochs, finetune_lr):
     def f(ds, variant):
         return _num(res, table47_key(ds, variant, n))
@@ -308,15 +245,26 @@ def _table47(res, datasets, n, finetune_settings, finetune_epochs, finetune_lr):
                          + (" (the thesis's gain lies above our whole interval)" if above else ""))
         if parts:
             sent.append(f"Fine-tuning gains on {name(ds)}: " + "; ".join(parts) + ".")
-    big = [(ds, key) for ds in have for key, _, src in FINETUNE_PAIRS[1:]
-           if (c := _cmp(res, f"{ds}.cmp.f2.table47.{key}_finetuned_minus_{key}")) is not None
-           and T[f"table4_7.f2.{src}.finetuned"] - T[f"table4_7.f2.{src}"] > c["hi"]]
-    if big:
-        sent.append("The thesis's large fine-tuning gains (+"
+    eff = [(ds, key, src) for ds in have for key, _, src in FINETUNE_PAIRS[1:]
+           if _cmp(res, f"{ds}.cmp.f2.table47.{key}_finetuned_minus_{key}") is not None]
+    if eff:
+        direction, inside = [], []
+        for ds, key, src in eff:
+            c = _cmp(res, f"{ds}.cmp.f2.table47.{key}_finetuned_minus_{key}")
+            tg = T[f"table4_7.f2.{src}.finetuned"] - T[f"table4_7.f2.{src}"]
+            label = f"{FINETUNE_NAMES[key]} on {name(ds)}"
+            if V.decision(c) == ("higher" if tg > 0 else "lower"):
+                direction.append(label)
+            if V.magnitude(c, tg) == "inside":
+                inside.append(label)
+        sent.append("The thesis's fine-tuning gains (+"
                     + " and +".join(f"{100 * (T[f'table4_7.f2.{src}.finetuned'] - T[f'table4_7.f2.{src}']):.1f}"
                                     for _, _, src in FINETUNE_PAIRS[1:])
-                    + " points) are not reproduced: ours are far smaller on "
-                    + _and(sorted({name(ds) for ds, _ in big}, key=[name(d) for d in have].index)) + ".")
+                    + " points), direction and magnitude decided apart (rules above): the direction (a gain, "
+                    f"interval above zero) is reproduced for {len(direction)} of {len(eff)}"
+                    + (f" ({_and(direction)})" if direction else "")
+                    + f"; the magnitude (the thesis's gain inside our interval) for {len(inside)} of {len(eff)}"
+                    + (f" ({_and(inside)})" if inside else "") + ".")
     if finetune_settings == "shared" and finetune_epochs is not None and finetune_lr is not None:
         sent.append("Unlike the thesis we did not search epochs / batch size / learning rate / momentum "
                     f"(one shared setting, {finetune_epochs} epochs, lr {finetune_lr:g}).")
@@ -329,40 +277,6 @@ def _table47(res, datasets, n, finetune_settings, finetune_epochs, finetune_lr):
         if v:
             sent.append(f"On {name(ds)} {v} (thesis {pct(ts)} vs {pct(tc)}).")
     return "* **Table 4.7.** " + " ".join(sent)
-
-
-def ordering_steps(res, ds):
-    """The recorded steps of Table 4.8's ordering on ``ds``: [(label, key, wanted decision)]."""
-    from .multilabel import ORDERING_STEPS, ORDERING_TIES  # noqa: PLC0415
-
-    steps = [(f"{model(b)} < {model(a)}", f"{ds}.cmp.f2.{a}_minus_{b}", "higher") for a, b in ORDERING_STEPS]
-    steps += [(f"{model(a)} ~ {model(b)}", f"{ds}.cmp.f2.{a}_minus_{b}", "tie") for a, b in ORDERING_TIES]
-    return [(lab, k, want) for lab, k, want in steps if _cmp(res, k) is not None]
-
-
-def ordering_result(res, ds):
-    """(holds, failed step labels) of Table 4.8's ordering on ``ds``; holds None without records."""
-    steps = ordering_steps(res, ds)
-    if not steps:
-        return None, []
-    failed = [lab for lab, k, want in steps if V.decision(_cmp(res, k)) != want]
-    return not failed, failed
-
-
-def ordering_table(res, datasets) -> str | None:
-    """One row per step of Table 4.8's ordering, one column per dataset: interval and decision."""
-    cols = {}
-    for ds in datasets:
-        for lab, k, want in ordering_steps(res, ds):
-            c = _cmp(res, k)
-            dec = V.decision(c)
-            word = {"higher": "higher", "lower": "lower", "tie": "tie"}[dec]
-            ok = "as claimed" if dec == want else "not as claimed"
-            cols.setdefault(name(ds), {})[lab] = (f"{points(c['diff'])} ({points(c['lo'])} to {points(c['hi'])}), "
-                                                  f"{word}, {ok}")
-    if not cols:
-        return None
-    return V.md_table(pd.DataFrame(cols).rename_axis("step (F2 difference in points, 95 % interval)"))
 
 
 def _table48(res, datasets):
@@ -620,229 +534,3 @@ def discussion_markdown(res: dict[str, Any], datasets, *, n_prototypes: int = 16
         lines += ["", "Not in this run's record: " + "; ".join(
             ([f"collection(s) {', '.join(not_run)}"] if not_run else []) + missing) + "."]
     return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- settings, rules, summary
-#: every setting of the default run that differs from the thesis (see verdicts.settings_markdown)
-SOURCE_SETTINGS = (
-    {"setting": "hyperparameter search per model", "param": "max_trials", "source_value": 1000,
-     "source": "Bayesian optimisation, 10 random start-up trials, stop when the 10 best validation F2 lie within "
-               "0.1 points, at most 1000 trials",
-     "ours": lambda v: f"optuna TPE, 10 random start-up trials, the thesis's stop rule, at most {v} trials",
-     "why": "time: a cap below 1000 stops some searches before the thesis's rule would"},
-    {"setting": "rare-keyword threshold (training split)", "param": "min_count", "source_value": 50,
-     "source": "50 (on 76k training images)", "why": "data: our collections are 10 to 30 times smaller"},
-    {"setting": "fine-tuning of the neighbour nets", "param": "finetune_settings", "source_value": "thesis",
-     "source": "epochs, batch size, learning rate and momentum searched per variant (Table 4.4)",
-     "ours": lambda v: "one shared setting for every fine-tuned variant, not searched" if v == "shared" else str(v),
-     "why": "time"},
-    {"setting": "image encoder (image-based models)", "param": "image_encoder", "source_value": "openclip:ViT-B-32/openai",
-     "source": "CLIP ViT-B/32 image encoder",
-     "ours": lambda v: "EfficientNet-Lite0 (ImageNet-trained)" if v == "efficientnet-lite0" else str(v),
-     "why": "offline: no CLIP weights on this machine"},
-    {"setting": "language-image model", "param": "language_image_encoder", "source_value": "openclip:ViT-B-32/openai",
-     "source": "CLIP ViT-B/32 (image and text encoders)",
-     "ours": lambda v: ("a small image->text alignment trained on fashion product photos and titles (disjoint from "
-                        "the evaluation items), with MiniLM text embeddings; fashion collection only"
-                        if v == "lit-fashion" else str(v)),
-     "why": "offline: no CLIP weights; the alignment knows fashion only"},
-    {"setting": "data", "ours": "fashion-products catalogue keywords; Tiny-ImageNet with WordNet hypernym keywords "
-                                "(coarse keywords dropped at random per item); Mulan scene (features only)",
-     "source": "a non-public military image collection (290,070 images, 126,654 after preparation, Norwegian keywords)",
-     "why": "data: the thesis's collection is not public"},
-    {"setting": "near-duplicate items merged", "param": "deduplicate", "source_value": "on",
-     "source": "always (section 3.1.2, on CLIP image embeddings)",
-     "ours": lambda v: ("on for the image collections, off for Mulan scene's numeric features, whose raw "
-                        "all-positive values put nearly every pair above the duplicate cosine"
-                        if v == "auto" else str(v)),
-     "why": "data: a duplicate threshold made for image embeddings does not transfer to raw feature tables"},
-    {"setting": "Mulan scene split", "param": "mulan_split", "source_value": "given",
-     "source": "Mulan's standard train / test split (the thesis does not use Mulan)",
-     "ours": lambda v: ("official train and test pooled and re-split 60/20/20 as the thesis's "
-                        "preparation; ML-kNN on it is not comparable with published Mulan results"
-                        if v == "pooled" else str(v)),
-     "why": "method: the thesis's preparation applied to every collection"},
-)
-
-LEAKAGE = ("EfficientNet-Lite0 was trained on ImageNet, and Tiny-ImageNet's images and classes come from ImageNet: "
-           "the image-based models' Tiny-ImageNet features were learnt with these labels (a supervised encoder, "
-           "where the thesis's CLIP never saw its military images).",
-           "The fashion alignment behind the language-image model was trained on fashion items disjoint from the "
-           "evaluated ones: no overlap.")
-
-
-def settings_section(params: dict) -> str:
-    """The page's "Settings against the source" section, from the notebook's parameters."""
-    return V.settings_markdown(params, SOURCE_SETTINGS, leakage=LEAKAGE)
-
-
-def rules_section() -> str:
-    """How the page decides its verdicts (paired bootstrap over test items of micro F2)."""
-    return (V.rules_markdown(("bootstrap", "decision", "source_values"))
-            + "\nHere the paired items are the test items, and the statistic is micro F2 over their pooled "
-              "true positives, false positives and false negatives. The \"~\" steps of Table 4.8's ordering "
-              "(neighbour nets ~ neighbour search) are claims of a tie: they count as claimed when the interval "
-              "contains zero. 1-NN (0/1 scores) gets no threshold search: a threshold of 0 would suggest every "
-              f"keyword. \"{FLOOR_LABEL.capitalize()}\" is its own row, the floor every model must beat.\n")
-
-
-DEFAULT_DATASETS = ("fashion-products", "tiny-imagenet", "mulan-scene")
-
-
-def summary_lines(res: dict, datasets=None) -> list[dict]:
-    """One summary line per claim of the thesis (and per extension), decided from the record.
-    ``datasets`` defaults to every dataset with a neighbour-search F2 in the record (the notebook's
-    order first), so the README's findings can read the published record alone."""
-    if datasets is None:
-        found = {k.split(".")[0] for k in res if k.endswith(".neighbor_search.f2")}
-        datasets = [d for d in DEFAULT_DATASETS if d in found] + sorted(found - set(DEFAULT_DATASETS))
-    ran = [ds for ds in datasets if any(k.startswith(ds + ".") for k in res)]
-    out = []
-    T = SOURCE
-    for ds in ran:
-        k = f"{ds}.cmp.f2.table45.manual_minus_original"
-        if _cmp(res, k) is not None:
-            out.append(V.claim_line(res, k, f"Table 4.5, manual above original keyword names ({name(ds)}; thesis "
-                                    f"{points(T['table4_5.f2.ensemble.manual'] - T['table4_5.f2.ensemble.original'])})"))
-        k = f"{ds}.cmp.f2.table45.ensemble_minus_single"
-        if _cmp(res, k) is not None:
-            out.append(V.claim_line(res, k, f"Table 4.5, context ensemble above the best single context ({name(ds)}; "
-                                    f"thesis {points(T['table4_5.f2.ensemble.manual'] - T['table4_5.f2.single.manual'])})"))
-    for ds in ran:
-        k = f"{ds}.cmp.f2.neighbor_search_minus_one_nn"
-        if _cmp(res, k) is not None:
-            out.append(dict(V.claim_line(res, k, f"Table 4.6, neighbour search above 1-NN ({name(ds)}; thesis "
-                                         f"{points(T['table4_6.f2.neighbor_search'] - T['table4_6.f2.one_nn'])})"),
-                            readme=True))
-    for ds in ran:
-        for key, _, src in FINETUNE_PAIRS[1:]:
-            k = f"{ds}.cmp.f2.table47.{key}_finetuned_minus_{key}"
-            c = _cmp(res, k)
-            if c is None:
-                continue
-            tg = T[f"table4_7.f2.{src}.finetuned"] - T[f"table4_7.f2.{src}"]
-            line = V.claim_line(res, k, f"Table 4.7, fine-tuning gain of the {FINETUNE_NAMES[key]} "
-                                f"({name(ds)}; thesis {points(tg)})")
-            if tg > c["hi"]:
-                line = {**line, "status": "not reproduced",
-                        "evidence": line["evidence"] + "; the thesis's gain lies above the whole interval"}
-            out.append(line)
-    for ds in ran:
-        holds, failed = ordering_result(res, ds)
-        if holds is None:
-            continue
-        steps = ordering_steps(res, ds)
-        out.append({"claim": f"Table 4.8 ordering, language-image < 1-NN < neighbour nets ~ neighbour search "
-                             f"({name(ds)}; {len(steps)} steps)",
-                    "status": "reproduced" if holds else "not reproduced", "readme": True,
-                    "evidence": ("every step as claimed" if holds else
-                                 "steps not as claimed: " + "; ".join(
-                                     f"{lab} ({_iv(res, k)})" for lab, k, _ in steps if lab in failed))})
-    for ds in ran:
-        for m in ("hybrid",):
-            k = f"{ds}.cmp.f2.{m}_minus_neighbor_search"
-            if _cmp(res, k) is not None:
-                out.append({"claim": f"Hybrid of neighbour search and the language-image model ({name(ds)})",
-                            "status": "beyond the source",
-                            "evidence": _says(res, k, "the hybrid", "neighbour search")})
-        below = [m for m in MODELS if m != FLOOR
-                 and V.decision(_cmp(res, f"{ds}.cmp.f2.{m}_minus_{FLOOR}")) in ("lower", "tie")]
-        if any(_cmp(res, f"{ds}.cmp.f2.{m}_minus_{FLOOR}") is not None for m in MODELS):
-            out.append({"claim": f"Every model above the suggest-every-keyword floor ({name(ds)})",
-                        "status": "beyond the source",
-                        "evidence": ("yes, every interval above zero" if not below else
-                                     "not above it (interval not above zero): " + _and([f"{model(m)} ({_iv(res, f'{ds}.cmp.f2.{m}_minus_{FLOOR}')})"
-                                                    for m in below]))})
-    out.append({"claim": "The thesis's absolute numbers (CLIP on its military collection)",
-                "status": "not testable offline",
-                "evidence": "neither its data nor the CLIP weights are available; only orderings and directions are "
-                            "compared"})
-    return out
-
-
-def summary_section(res: dict, datasets) -> str:
-    return V.summary_markdown(summary_lines(res, datasets))
-
-
-# ----------------------------------------------------------------------------- tables on the page
-PREP_LABELS = {"n_input": "items in", "n_unlabelled_dropped": "unlabelled dropped", "n_removed": "near-duplicates removed",
-               "n_merged_groups": "certain duplicate groups merged", "n_suspected_pairs": "suspected duplicate pairs",
-               "n_certain_pairs": "certain duplicate pairs", "suspected": "suspected-duplicate cosine",
-               "certain": "certain-duplicate cosine", "n_keywords_before": "keywords before the rare filter",
-               "n_keywords": "keywords kept", "n_emptied_dropped": "items left without keywords",
-               "min_count": "rare-keyword threshold", "split": "split", "thresholds_fitted": "thresholds fitted",
-               "train/val/test": "train / validation / test items", "test prevalence": "test prevalence"}
-
-
-def _human_params(p) -> str:
-    if not isinstance(p, dict) or not p:
-        return "–"
-    return ", ".join(f"{k.replace('_', ' ')} {v:.3g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
-                     for k, v in p.items())
-
-
-def prep_table(df: pd.DataFrame) -> str:
-    t = df.rename(index=PREP_LABELS, columns=NAMES).rename_axis("preparation")
-    return V.md_table(t.astype(object).map(lambda v: f"{v:g}" if isinstance(v, float) else v))
-
-
-def t45_table(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "No collection with a language-image model in this run.\n"
-    t = df.assign(dataset=df.dataset.map(name)).rename(columns={"contexts": "contexts", "F2 (ours)": "F2 (%)",
-                                                                "F2 (thesis)": "thesis F2 (%)"})
-    return V.md_table(t, digits={"F2 (%)": 1, "thesis F2 (%)": 1, "threshold": 3}, index=False)
-
-
-def t46_table(df: pd.DataFrame) -> str:
-    t = pd.DataFrame({"dataset": df.dataset.map(name), "model": df.model.map(model), "F2 (%)": df["F2 (ours)"],
-                      "thesis F2 (%)": df["F2 (thesis)"], "hyperparameters": df.hyperparameters.map(_human_params),
-                      "search trials": df.trials, "stop rule reached": df.converged})
-    return V.md_table(t, digits={"F2 (%)": 1, "thesis F2 (%)": 1}, index=False)
-
-
-def t47_table(df: pd.DataFrame) -> str:
-    t = pd.DataFrame({"dataset": df.dataset.map(name), "variant": df.variant, "F2 (%)": df["F2 (ours)"],
-                      "thesis F2 (%)": df["F2 (thesis)"], "temperature": df.temperature.map(lambda v: f"{v:.3g}"),
-                      "fine-tuning": df["fine-tuning"].map(lambda v: _human_params(v) if isinstance(v, dict) else "–"),
-                      "search trials": df.trials, "stop rule reached": df.converged})
-    return V.md_table(t, digits={"F2 (%)": 1, "thesis F2 (%)": 1}, index=False)
-
-
-def t48_table(df: pd.DataFrame) -> str:
-    cols = {"f2": "F2", "f2 (samples)": "F2 samples", "F2 per-class thr.": "F2 per-class thr.",
-            "F2 thesis": "thesis F2", "precision": "precision", "recall": "recall", "accuracy": "accuracy",
-            "subset_accuracy": "subset accuracy", "roc_auc": "ROC AUC", "mse": "MSE"}
-    t = pd.DataFrame({"dataset": df.dataset.map(name), "model": df.model.map(model)})
-    for c, lab in cols.items():
-        t[lab + (" (%)" if c != "mse" and c != "roc_auc" else "")] = 100 * df[c] if c not in ("mse", "roc_auc") else df[c]
-    t["threshold"] = df.threshold
-    t = t.dropna(axis=1, how="all")
-    digits = {c: 1 for c in t.columns if c.endswith("(%)")}
-    digits.update({"ROC AUC": 3, "MSE": 4, "threshold": 3})
-    return V.md_table(t, digits=digits, index=False)
-
-
-def t49_table(df: pd.DataFrame) -> str:
-    return V.md_table(df.rename(columns=MODELS).rename_axis("keyword (ROC AUC)"), digits=3)
-
-
-def t410_table(df: pd.DataFrame) -> str:
-    return V.md_table(df.rename(columns=MODELS).rename_axis("keyword (true ones in capitals)"))
-
-
-def t411_table(df: pd.DataFrame) -> str:
-    t = df.copy()
-    if "weight" in t:
-        t["weight"] = t["weight"].map(lambda v: f"{100 * v:.1f} %")
-    t.columns = [str(c).replace("_", " ") for c in t.columns]
-    return V.md_table(t, index=False)
-
-
-def curve_table(curve: pd.DataFrame) -> str:
-    t = curve.assign(dataset=curve.dataset.map(name), f2=100 * curve.f2)
-    t = t.pivot_table(index=["dataset", "n_reference"], columns="model", values="f2", sort=False)
-    t = t.rename(columns=MODELS).reset_index().rename(columns={"n_reference": "labelled reference items"})
-    t.columns.name = None
-    return ("Test F2 (%):\n\n" + V.md_table(t, digits={c: 1 for c in t.columns if c not in
-                                                      ("dataset", "labelled reference items")}, index=False))
