@@ -521,8 +521,8 @@ def discussion_markdown(res: dict[str, Any], datasets, *, n_prototypes: int = 16
         else:
             lines += text if isinstance(text, list) else [text]
     if feature_scaling is not None:
-        lines.append(f"* **Feature scaling** (`feature_scaling: {feature_scaling}` in this run). Every model compares "
-                     "by cosine; the effect of `standard` / `minmax` scaling on Mulan scene's raw, all-positive "
+        lines.append(f"* **Feature scaling** (this run: {feature_scaling}). Every model compares "
+                     "by cosine; the effect of standard or min-max scaling on Mulan scene's raw, all-positive "
                      "features was measured separately by the lab's tests, not in this record.")
     no_li = [ds for ds in ran if _num(res, f"{ds}.language_image.f2") is None]
     lines.append("* Not done: fine-tuning hyperparameter search"
