@@ -475,29 +475,43 @@ def example_pair_index(model: PairwiseTourneyClassifier, class_names, example_pa
     return a, b, k
 
 
-def pair_ratios(stages: dict[str, StageResult], k: int) -> dict[str, np.ndarray]:
-    """Panel title (side and usable items of each class of the pair) -> the pair's ratios, image
-    and text."""
-    return {f"{side}: {stages[side].model.pair_items_[k][0]} and {stages[side].model.pair_items_[k][1]} "
-            "items estimate the pair": stages[side].model.ratios_[k] for side in ("image", "text")}
+def side_names(titles_masked: bool) -> dict[str, str]:
+    """Panel names of the two sides of the histograms and the gain plot: the text side says
+    which titles it ran on (the recorded ``titles_masked``)."""
+    return {"image": "image",
+            "text": "text, class words masked in the titles" if titles_masked else "text, titles as they are"}
+
+
+def pair_ratios(stages: dict[str, StageResult], k: int, names: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """Panel title (side, named by ``names`` (:func:`side_names`), and usable items of each class
+    of the pair) -> the pair's ratios, image and text."""
+    names = names or {}
+    return {f"{names.get(side, side)}: {stages[side].model.pair_items_[k][0]} and "
+            f"{stages[side].model.pair_items_[k][1]} items estimate the pair": stages[side].model.ratios_[k]
+            for side in ("image", "text")}
 
 
 def gain_tables(stages: dict[str, StageResult], sides: dict, a: int, b: int, k: int,
-                cutoffs) -> dict[str, pd.DataFrame]:
-    """:func:`gain_vs_cutoff` of pair (a, b) (row ``k`` of ``pairs_``) for image and text."""
-    return {side: gain_vs_cutoff(sides[side][0], sides[side][1], a, b, stages[side].model.ratios_[k],
-                                 cutoffs, stages[side].model.base_assignment_)
+                cutoffs, names: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`gain_vs_cutoff` of pair (a, b) (row ``k`` of ``pairs_``) for image and text, keyed by
+    ``names`` (:func:`side_names`; default the side)."""
+    names = names or {}
+    return {names.get(side, side): gain_vs_cutoff(sides[side][0], sides[side][1], a, b,
+                                                  stages[side].model.ratios_[k], cutoffs,
+                                                  stages[side].model.base_assignment_)
             for side in ("image", "text")}
 
 
 def gain_summary(stages: dict[str, StageResult], tables: dict[str, pd.DataFrame], k: int,
                  cutoff: float) -> pd.DataFrame:
     """Per side: dimensions kept at ``cutoff``, the own-class margin at the sweep's nearest
-    cutoff (NaN when the sweep is empty) and on the full embedding."""
-    return pd.DataFrame({side: {
+    cutoff (NaN when the sweep is empty) and on the full embedding. ``tables``: image then text
+    (:func:`gain_tables`), rows named by its keys."""
+    return pd.DataFrame({name: {
         "dims kept at the cutoff": int(np.sum(stages[side].model.ratios_[k] > cutoff)),
         "margin at the cutoff": df.loc[(df["cutoff"] - cutoff).abs().idxmin(), "margin"] if len(df) else np.nan,
-        "margin, full embedding": df.attrs["full_margin"]} for side, df in tables.items()}).T
+        "margin, full embedding": df.attrs["full_margin"]} for side, (name, df) in zip(("image", "text"),
+                                                                                       tables.items())}).T
 
 
 def bracket_risk_table(stages: dict[str, StageResult], sides: dict, labels, *, n_bracket_seeds: int,
