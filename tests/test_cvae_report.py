@@ -50,7 +50,7 @@ def _fewshot(seed=0):
 
 
 def _record(runs, eszsl=None, fewshot=None):
-    rec = {"config.seeds": sorted(runs["seed"].unique().tolist())}
+    rec = {"config.seeds": sorted(runs["seed"].unique().tolist()), "config.fewshot_way": 5}
     rec.update(E.ablation_records(E.aggregate(runs)))
     rec.update({f"tiny-imagenet.eszsl.{k}": v for k, v in (eszsl or _eszsl())["tiny-imagenet"].items()})
     fs = fewshot or _fewshot()
@@ -252,3 +252,13 @@ def test_selection_table_names_the_settings_for_a_reader():
     assert "γ = 100, λ = 0.1" in text and "Gaussian γ = 0.03, noise α = 0.05" in text
     assert "| noise α |" in text and "| λ |" in text
     assert "gaussian_gamma" not in text and "noise_alpha" not in text and "lambda" not in text
+
+
+def test_few_shot_settings_are_named_from_the_record():
+    rec = _record(_runs())
+    assert CV.shot_name(rec, "1shot") == "5-way 1-shot"
+    rec["config.fewshot_way"] = 10
+    o = CV.ordering_markdown(rec, ["tiny-imagenet"], VARIANTS, FULL)
+    assert "Table 5, 10-way 1-shot" in o and "Table 5, 10-way 5-shot" in o and "5-way" not in o
+    del rec["config.fewshot_way"]  # an older record: no way is invented
+    assert CV.shot_name(rec, "10shot") == "10-shot"

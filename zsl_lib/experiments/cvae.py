@@ -687,11 +687,11 @@ def table5(fewshot: dict) -> pd.DataFrame:
     for ds, fs in fewshot.items():
         for name, label in (("baseline", "raw features"), ("gaussian", "Gaussian-loss features")):
             rows.append({"dataset": display_name(ds), "features": label,
-                         **{f"{shot[0]}-shot %": f"{100 * res[name]['mean']:.1f} ± {100 * res[name]['ci95']:.1f}"
+                         **{f"{shot[:-4]}-shot %": f"{100 * res[name]['mean']:.1f} ± {100 * res[name]['ci95']:.1f}"
                             for shot, res in fs.items()}})
     for d in ("CUB", "SUN"):
         for who, name in (("raw features (Ours-Baseline)", "baseline"), ("Gaussian-loss features", "gaussian")):
             rows.append({"dataset": f"{d} (paper)", "features": who,
-                         **{f"{shot[0]}-shot %": _paper_cell(paper(d, "fewshot", f"{shot}.{name}"))
+                         **{f"{shot[:-4]}-shot %": _paper_cell(paper(d, "fewshot", f"{shot}.{name}"))
                             for shot in ("1shot", "5shot")}})
     return pd.DataFrame(rows).set_index(["dataset", "features"])

@@ -198,12 +198,25 @@ def ordering_markdown(res: dict, datasets, variants, full: str) -> str:
             if line:
                 out.append(f"- {METRIC_NAMES[m]} ({what}): {line}; "
                            + _with_chance(res, ds, m, f"{value(res, ds, a, m)} vs {value(res, ds, b, m)} %") + ".")
-        for shot in ("1shot", "5shot"):
+        for shot in _shots(res, ds):
             line = V.verdict(res, fewshot_key(ds, shot), "the Gaussian-loss feature space", "the raw feature space")
             if line:
-                out.append(f"- Table 5, 5-way {shot[0]}-shot: {line}; {_fewshot(res, ds, shot)}.")
+                out.append(f"- Table 5, {shot_name(res, shot)}: {line}; {_fewshot(res, ds, shot)}.")
         out.append("")
     return "\n".join(out)
+
+
+def _shots(res: dict, ds: str) -> list[str]:
+    """The few-shot settings recorded for ``ds`` (``"1shot"``, ``"5shot"``, ...), fewest shots first."""
+    prefix = f"{ds}.cmp.fewshot."
+    found = {k[len(prefix):].split(".")[0] for k in res if k.startswith(prefix) and k.endswith(".diff")}
+    return sorted(found, key=lambda x: int(x[:-len("shot")]))
+
+
+def shot_name(res: dict, shot: str) -> str:
+    """``"5-way 1-shot"`` from the recorded ``config.fewshot_way`` (``"1-shot"`` without it)."""
+    way = res.get("config.fewshot_way")
+    return f"{way}-way {shot[:-len('shot')]}-shot" if way else f"{shot[:-len('shot')]}-shot"
 
 
 def _fewshot(res: dict, ds: str, shot: str) -> str:
@@ -241,13 +254,13 @@ def findings_markdown(res: dict, datasets, variants, full: str) -> str:
                        f"{_verdict(res, key, 'the full method (with noise)', 'CLS + Gaussian (without)', 'gzsl.h')} "
                        f"({value(res, ds, 'cls_gaussian_noise', 'gzsl.h')} vs "
                        f"{value(res, ds, 'cls_gaussian', 'gzsl.h')} %).")
-        for shot in ("1shot", "5shot"):
+        for shot in _shots(res, ds):
             dec = V.decision(V.read_comparison(res, fewshot_key(ds, shot)))
             if dec is None:
                 continue
             agrees = "as in the paper's Table 5" if dec == "higher" else "against the paper's Table 5, " \
                      "where the Gaussian-loss features are higher"
-            out.append(f"- **{name}, few-shot 5-way {shot[0]}-shot:** "
+            out.append(f"- **{name}, few-shot {shot_name(res, shot)}:** "
                        f"{V.verdict(res, fewshot_key(ds, shot), 'the Gaussian-loss feature space', 'the raw feature space')} "
                        f"({_fewshot(res, ds, shot)}), {agrees}.")
         parts = [(m, _verdict(res, cmp_key(ds, "na", full, m), "NA", "the full method", m)) for m in CALIBRATION_FREE]
@@ -318,10 +331,10 @@ def summary_lines(res: dict, datasets=None, variants=None, full: str = "cls_gaus
                                 f"{n}: noise raising GZSL H (Sec. 3.3)", "gzsl.h",
                                 f"{value(res, ds, 'cls_gaussian_noise', 'gzsl.h')} vs "
                                 f"{value(res, ds, 'cls_gaussian', 'gzsl.h')} %"))
-        for shot in ("1shot", "5shot"):
+        for shot in _shots(res, ds):
             if V.read_comparison(res, fewshot_key(ds, shot)) is not None:
                 lines.append(_claim(res, fewshot_key(ds, shot),
-                                    f"{n}: Gaussian-loss features above raw features, 5-way {shot[0]}-shot (Table 5)",
+                                    f"{n}: Gaussian-loss features above raw features, {shot_name(res, shot)} (Table 5)",
                                     "fewshot", _fewshot(res, ds, shot)))
         for m in ("gzsl_cal.h", "gzsl.ausuc"):
             line = _verdict(res, cmp_key(ds, full, "eszsl", m), "the full method", "ESZSL", m)
