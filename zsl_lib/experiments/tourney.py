@@ -486,7 +486,7 @@ def pair_ratios(stages: dict[str, StageResult], k: int, names: dict[str, str] | 
     """Panel title (side, named by ``names`` (:func:`side_names`), and usable items of each class
     of the pair) -> the pair's ratios, image and text."""
     names = names or {}
-    return {f"{names.get(side, side)}: {stages[side].model.pair_items_[k][0]} and "
+    return {f"{names.get(side, side)}:\n{stages[side].model.pair_items_[k][0]} and "
             f"{stages[side].model.pair_items_[k][1]} items estimate the pair": stages[side].model.ratios_[k]
             for side in ("image", "text")}
 

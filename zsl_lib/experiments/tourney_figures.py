@@ -82,7 +82,7 @@ def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str, f
         ax.axhline(df.attrs["full_margin"], color="C3", ls="--", lw=1,
                    label="margin, full embedding")
         ax.set_ylabel("cosine")
-        ax.set_title(f"{name}: items assigned to '{a}' or '{b}'")
+        ax.set_title(f"{name}:\nitems assigned to '{a}' or '{b}'")
         ax2.plot(df["cutoff"], df["n_dims"], color="C4")
         ax2.set_xlabel("cross-deviation ratio cutoff")
         ax2.set_ylabel("dimensions kept (log scale)")
