@@ -85,6 +85,14 @@ def test_smoke_profile_records_every_key(tmp_path, kernel_sees_this_checkout):
     assert "summary" in last["metadata"].get("tags", [])
     summary = markdown_of(last)
     assert summary.startswith("## Summary") and "titles as they are" in summary
+    # the reference table carries both title runs, labelled; the text panels name their titles
+    orient = markdown_of(next(c for c in executed["cells"] if "R.orientation_table(" in "".join(c["source"])))
+    assert "| titles as they are (the article's setting) |" in orient
+    assert "| class words masked in the titles (not the article's setting) |" in orient
+    assert f"{res['titles_unmasked.agreement_orientation.image_reference.multiclass.pairwise']:.3f}" in orient
+    gain = next(c for c in executed["cells"] if "gain_plateau_note" in "".join(c["source"]))
+    assert any("text, class words masked in the titles" in "".join(o.get("data", {}).get("text/markdown", ""))
+               for o in gain["outputs"])
 
 
 @pytest.mark.notebook

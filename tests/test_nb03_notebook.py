@@ -20,6 +20,7 @@ def test_nb03_smoke_records_all_keys(tmp_path):
     res = r.results
     ds = "tiny-imagenet"
     assert res[f"{ds}.data.n_seen"] == 150 and res[f"{ds}.data.n_unseen"] == 50
+    assert res["config.fewshot_way"] == 5  # Table 5's "5-way" is rendered from it
     for v in VARIANTS:
         for k in ("zsl_top1", "gzsl.u", "gzsl.s", "gzsl.h", "kmeans_mi"):
             assert 0.0 <= res[f"{ds}.{v}.{k}"] <= (1.0 if k != "kmeans_mi" else 4.0), (v, k)

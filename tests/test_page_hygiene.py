@@ -108,3 +108,40 @@ def test_render_page_drops_residue_and_opens_with_summary(tmp_path):
     assert page_problems(text) == [], page_problems(text)
     assert "kept line" in text and "<table>" in text
     assert text.index("# Title") < text.index("## Summary") < text.index("<table>")
+
+
+def parameter_names(nb: dict) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters``."""
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    return set(re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]+)?=", "".join(cell["source"]), re.M))
+
+
+def unrendered_parameters(nb: dict) -> list[tuple[int, str]]:
+    """(cell, name) of every notebook parameter named in typed markdown: a reader needs what it
+    means and its value, rendered, not the code name. Also flags papermill how-to lines (the
+    README has the commands)."""
+    names = parameter_names(nb)
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = "".join(cell["source"])
+        found += [(i, w) for w in re.findall(r"`([^`]+)`", text) if w.split("=")[0].split("(")[0].strip() in names]
+        found += [(i, "papermill") for line in text.splitlines() if re.search(r"\bpapermill\b.*\.ipynb", line)]
+    return found
+
+
+def test_unrendered_parameter_check_catches_a_planted_name():
+    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]},
+                     "source": ["fewshot_way: int = 5  # N\n", "seed = 0\n"]},
+                    {"cell_type": "markdown", "metadata": {}, "source": ["episodes draw `fewshot_way` classes"]},
+                    {"cell_type": "markdown", "metadata": {}, "source": ["`papermill 03.ipynb out.ipynb -p seed 1`"]},
+                    {"cell_type": "markdown", "metadata": {}, "source": ["episodes draw 5 classes (`X V` space)"]}]}
+    assert unrendered_parameters(nb) == [(1, "fewshot_way"), (2, "papermill")]
+
+
+@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n.name[:2] in ("01", "02", "03")],
+                         ids=lambda p: p.stem)
+def test_no_parameter_name_in_typed_markdown(notebook):
+    found = unrendered_parameters(json.loads(notebook.read_text()))
+    assert not found, f"{notebook.name}: parameter names or papermill commands in markdown: {found}"

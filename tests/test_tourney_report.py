@@ -259,3 +259,59 @@ def test_gain_plot_shades_the_few_dimension_stretch_and_keeps_the_legend_off_the
     fig.canvas.draw()
     top = min(ax.get_window_extent().y0 for ax in fig.axes)
     assert legend.get_window_extent().y1 <= top  # below every panel
+
+
+def test_orientation_table_carries_both_title_runs_labelled(run):
+    """The displayed table is rendered from the record: the multiclass stage once with the titles
+    as they are (first) and once with the class words masked, each labelled, then the binary stage
+    on the run's (masked) text side."""
+    inp, binary, sides, stages = run
+    rec = Recorder()
+    rec["titles_masked"] = True
+    E.agreement_table(stages, E.binary_table(binary, inp.binary_labels, rec), rec)
+    E.orientation_table(binary, stages, rec)
+    tab = R.orientation_table(dict(rec))
+    titles = [t for _, t, _ in tab.index]
+    unmasked, masked = "titles as they are (the article's setting)", \
+        "class words masked in the titles (not the article's setting)"
+    assert titles == [unmasked, unmasked, masked, masked, masked, masked]
+    assert [s for s, _, _ in tab.index] == ["multiclass"] * 4 + ["binary"] * 2
+    col = "ours: text as reference"
+    assert tab.loc[("multiclass", unmasked, "pairwise tourney"), col] == pytest.approx(
+        f1_score(stages[E.UNMASKED].pairwise, stages["image"].pairwise, average="weighted"))
+    assert tab.loc[("multiclass", masked, "pairwise tourney"), col] == pytest.approx(
+        f1_score(stages["text"].pairwise, stages["image"].pairwise, average="weighted"))
+    assert tab.loc[("binary", masked, "base model"), "ours: as the author's code (see note)"] == \
+        rec["binary.author_f1.base"]
+    text = V.md_table(tab, digits=3)
+    assert "nan" not in text and "titles_unmasked" not in text
+    # a run without masking: one title setting, named as such
+    plain = {k: v for k, v in rec.items() if not k.startswith("titles_unmasked.")} | {"titles_masked": False}
+    assert {t for _, t, _ in R.orientation_table(plain).index} == {unmasked}
+
+
+def test_text_side_panels_say_which_titles(run):
+    inp, binary, sides, stages = run
+    names = E.side_names(True)
+    ratios = E.pair_ratios(stages, 0, names)
+    assert [k.split(":")[0] for k in ratios] == ["image", "text, class words masked in the titles"]
+    tables = E.gain_tables(stages, sides, *stages["image"].model.pairs_[0], 0, np.linspace(1.0, 1.3, 4), names)
+    assert list(tables) == ["image", "text, class words masked in the titles"]
+    assert list(E.gain_summary(stages, tables, 0, 1.1).index) == list(tables)
+    assert "text, class words masked in the titles:" in E.gain_plateau_note(tables)
+    assert E.side_names(False)["text"] == "text, titles as they are"
+    assert list(E.gain_tables(stages, sides, *stages["image"].model.pairs_[0], 0, [1.1])) == ["image", "text"]
+
+
+def test_leakage_states_the_same_catalogue_projection():
+    lines = R.leakage_lines({"source": "fashion-products", "image_encoder": "lit-fashion"})
+    assert "same fashion-products catalogue" in lines[0] and "titles as they are" in lines[0]
+    assert not any(line.startswith("None known") for line in lines)
+    masked = R.leakage_lines({"source": "fashion-products", "image_encoder": "lit-fashion-masked"})
+    assert "class words masked" in masked[0]
+    assert R.leakage_lines({"source": "sqid", "image_encoder": "openclip:ViT-L-14/openai"}) == []
+    section = R.settings_section({"source": "fashion-products", "image_encoder": "lit-fashion",
+                                  "text_encoder": "minilm", "prompt_set": "fashion13", "mask_titles": True,
+                                  "binary_prompt_set": "fashion-apparel-vs-footwear", "multiclass_items": "all",
+                                  "cos_limit": 0.1}, {"n_items": 100, "n_classes": 13})
+    assert "same fashion-products catalogue" in section and "None known" not in section

@@ -179,3 +179,16 @@ def test_direction_and_magnitude_are_decided_apart():
     assert V.effect_line(rec, "g.match", "gain", 0.375)["status"] == "reproduced"
     assert V.magnitude(V.read_comparison(rec, "g.match"), 0.1) == "larger here"
     assert V.effect_line(rec, "g.none", "gain", 0.375)["status"] == "not testable offline"
+
+
+def test_steps_trend_is_decided_step_by_step():
+    rec = {}
+    for key, (lo, hi) in {"a": (-0.3, -0.1), "b": (-0.02, 0.01), "c": (-0.2, -0.05), "d": (0.1, 0.2)}.items():
+        V.record_comparison(key, {"diff": (lo + hi) / 2, "lo": lo, "hi": hi, "n": 3, "method": "seed t-interval"},
+                            rec.__setitem__)
+    assert V.steps_trend(rec, ["a", "c"]) == "falls at every step"
+    assert V.steps_trend(rec, ["d"]) == "rises at every step"
+    assert V.steps_trend(rec, ["a", "b", "b"]) == "falls at 1 of 3 steps and is flat within noise at 2"
+    assert V.steps_trend(rec, ["b", "b"]) == "is flat within noise at 2 of 2 steps"
+    assert V.steps_trend(rec, ["a", "d", "b"]) == "falls at 1 of 3 steps and rises at 1 and is flat within noise at 1"
+    assert V.steps_trend(rec, ["a", "missing"]) is None

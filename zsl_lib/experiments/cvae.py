@@ -450,20 +450,26 @@ def selection_records(selections: dict) -> dict:
             for ds, sel in selections.items() for v, r in sel.items() for k, x in r.items()}
 
 
+#: a reader's names of the settings chosen on validation (tables, not code identifiers)
+SETTING_NAMES = {"gamma": "γ", "lambda_": "λ", "gaussian_gamma": "Gaussian γ", "noise_alpha": "noise α"}
+
+
 def selection_table(eszsl: dict, selections: dict) -> pd.DataFrame:
-    """One row per (dataset, method): the values chosen on validation, whether each sits on an
-    edge of its grid, the validation ZSL top-1 and the calibration offset."""
+    """One row per (dataset, method): the values chosen on validation (named by
+    :data:`SETTING_NAMES`), whether each sits on an edge of its grid, the validation ZSL top-1 and
+    the calibration offset."""
     rows = []
+    name = SETTING_NAMES.get
     for ds, r in eszsl.items():
         rows.append({"dataset": display_name(ds), "method": "ESZSL",
-                     "chosen": f"gamma={r['gamma']:g}, lambda={r['lambda_']:g}",
-                     "on edge": ", ".join(k.rstrip("_") for k in ("gamma", "lambda_") if r[f"{k}_on_edge"]) or "none",
+                     "chosen": f"γ = {r['gamma']:g}, λ = {r['lambda_']:g}",
+                     "on edge": ", ".join(name(k, k) for k in ("gamma", "lambda_") if r[f"{k}_on_edge"]) or "none",
                      "val ZSL top-1 (%)": round(100 * r["val_score"], 1), "offset": round(r["offset"], 3)})
         for v, sel in selections.get(ds, {}).items():
             names = [k[: -len("_on_edge")] for k in sel if k.endswith("_on_edge")]
             rows.append({"dataset": display_name(ds), "method": display_name(v),
-                         "chosen": ", ".join(f"{k}={sel[k]:g}" for k in names) or "(no grid)",
-                         "on edge": ", ".join(k for k in names if sel[f"{k}_on_edge"]) or "none",
+                         "chosen": ", ".join(f"{name(k, k)} = {sel[k]:g}" for k in names) or "(no grid)",
+                         "on edge": ", ".join(name(k, k) for k in names if sel[f"{k}_on_edge"]) or "none",
                          "val ZSL top-1 (%)": round(100 * sel.get("val_score", np.nan), 1),
                          "offset": round(sel.get("offset", np.nan), 3)})
     return pd.DataFrame(rows).set_index(["dataset", "method"])
@@ -681,11 +687,11 @@ def table5(fewshot: dict) -> pd.DataFrame:
     for ds, fs in fewshot.items():
         for name, label in (("baseline", "raw features"), ("gaussian", "Gaussian-loss features")):
             rows.append({"dataset": display_name(ds), "features": label,
-                         **{f"{shot[0]}-shot %": f"{100 * res[name]['mean']:.1f} ± {100 * res[name]['ci95']:.1f}"
+                         **{f"{shot[:-4]}-shot %": f"{100 * res[name]['mean']:.1f} ± {100 * res[name]['ci95']:.1f}"
                             for shot, res in fs.items()}})
     for d in ("CUB", "SUN"):
         for who, name in (("raw features (Ours-Baseline)", "baseline"), ("Gaussian-loss features", "gaussian")):
             rows.append({"dataset": f"{d} (paper)", "features": who,
-                         **{f"{shot[0]}-shot %": _paper_cell(paper(d, "fewshot", f"{shot}.{name}"))
+                         **{f"{shot[:-4]}-shot %": _paper_cell(paper(d, "fewshot", f"{shot}.{name}"))
                             for shot in ("1shot", "5shot")}})
     return pd.DataFrame(rows).set_index(["dataset", "features"])

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.manifold import TSNE
 
 from ..validation import check_choice
+from . import cvae_verdicts as CV
 from . import verdicts as V
 from .cvae import TSNE_PANELS, display_name, eszsl_scorer, gzsl_calibration_curve
 
@@ -218,10 +219,11 @@ def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
     for ds in datasets:
         f, e = f"{ds}.{full}", f"{ds}.eszsl"
         lines += [
-            f"**{ds}** ({res.get(f'{ds}.data.n_seen')} seen / {res.get(f'{ds}.data.n_unseen')} unseen classes, "
+            f"**{display_name(ds)}** ({res.get(f'{ds}.data.n_seen')} seen / {res.get(f'{ds}.data.n_unseen')} unseen classes, "
             f"{res.get(f'{ds}.data.n_train')} training items; {_seeds(res)}).",
             f"- ZSL top-1: full method {pct(f + '.zsl_top1')} % (seeds {pct(f + '.zsl_top1_min')}-"
-            f"{pct(f + '.zsl_top1_max')}) vs ESZSL {pct(e + '.zsl_top1')} %.",
+            f"{pct(f + '.zsl_top1_max')}) vs ESZSL {pct(e + '.zsl_top1')} %"
+            + (f"; {CV.chance(res, ds)}" if CV.chance(res, ds) else "") + ".",
             f"- GZSL uncalibrated U / S / H: full method {pct(f + '.gzsl.u')} / {pct(f + '.gzsl.s')} / "
             f"{pct(f + '.gzsl.h')} % vs ESZSL {pct(e + '.gzsl.u')} / {pct(e + '.gzsl.s')} / {pct(e + '.gzsl.h')} %.",
             f"- GZSL with the offset chosen on validation U / S / H: full method {pct(f + '.gzsl_cal.u')} / "
@@ -229,9 +231,9 @@ def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
             f"{pct(e + '.gzsl_cal.s')} / {pct(e + '.gzsl_cal.h')} %; upper bound (offset from test labels) "
             f"{pct(f + '.gzsl.best_h')} vs {pct(e + '.gzsl.best_h')} %; AUSUC {pct(f + '.gzsl.ausuc')} vs "
             f"{pct(e + '.gzsl.ausuc')} %.",
-            f"- ESZSL chose gamma = {res.get(e + '.gamma')}, lambda = {res.get(e + '.lambda_')} on validation; "
+            f"- ESZSL chose γ = {res.get(e + '.gamma')}, λ = {res.get(e + '.lambda_')} on validation; "
             "on an edge of its grid: " + ("; ".join(_edge(res, e, n, label) for n, label in
-                                                   (("gamma", "gamma"), ("lambda_", "lambda"))
+                                                   (("gamma", "γ"), ("lambda_", "λ"))
                                                    if res.get(f"{e}.{n}_on_edge")) or "none") + ".",
         ]
         edges = [f"{display_name(v)}: " + _edge(res, f"{ds}.{v}.selected", k.split(".selected.")[1][:-len("_on_edge")])
@@ -248,7 +250,7 @@ def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
                 f"nearest seen-class mean ({100 * res[f'{cov}.closer_to_seen']:.0f} % nearer a seen class).")
         ab = ", ".join(f"{display_name(v)} {pct(f'{ds}.{v}.zsl_top1')}" for v in variants)
         lines.append(f"- Ablation, ZSL top-1 (%): {ab}; k-means NMI: "
-                     + ", ".join(f"{display_name(v)} {V.fmt(res.get(f'{ds}.{v}.kmeans_nmi'), digits=2)}"
+                     + ", ".join(f"{display_name(v)} {V.fmt(res.get(f'{ds}.{v}.kmeans_nmi'), digits=3)}"
                                  for v in variants) + ".")
         lines.append("")
     if "runtime_seconds" in res:

@@ -108,13 +108,24 @@ def record_comparisons(cmps: dict, record_fn=None) -> None:
 
 
 def value(res: dict, ds: str, method: str, metric: str) -> str:
-    """A recorded mean with the digits its seed spread supports (percent, or NMI as a fraction)."""
+    """A recorded mean, one rule for every number the verdicts put side by side: percentages with
+    one decimal and NMI with three, the digits of the intervals they are read with
+    (:func:`~zsl_lib.experiments.verdicts.fmt`)."""
     scale, _, digits = _scale(metric)
-    v = res.get(f"{ds}.{method}.{metric}")
-    std = res.get(f"{ds}.{method}.{metric}_std")
-    if std is None or not std:
-        return V.fmt(v, scale=scale, digits=digits)
-    return V.fmt(v, spread=max(float(std), 10.0 ** -digits / scale), scale=scale)
+    return V.fmt(res.get(f"{ds}.{method}.{metric}"), scale=scale, digits=digits)
+
+
+def chance(res: dict, ds: str) -> str | None:
+    """The ZSL chance rate from the record: ``"chance 2.0 % (1 of 50 unseen classes)"``, or None."""
+    n = res.get(f"{ds}.data.n_unseen")
+    if not n:
+        return None
+    return f"chance {V.fmt(1 / n, scale=100, digits=1)} % (1 of {n} unseen classes)"
+
+
+def _with_chance(res: dict, ds: str, metric: str, text: str) -> str:
+    c = chance(res, ds) if metric == "zsl_top1" else None
+    return f"{text}; {c}" if c else text
 
 
 def _verdict(res: dict, key: str, a: str, b: str, metric: str) -> str | None:
@@ -127,11 +138,33 @@ def _chain(res: dict, ds: str, order, metric: str) -> str:
     return " → ".join(f"{display_name(v)} {value(res, ds, v, metric)}" for v in order) + unit
 
 
+def _step_keys(ds: str, order, metric: str) -> list[str]:
+    return [cmp_key(ds, hi, lo, metric) for lo, hi in zip(order, order[1:])]
+
+
 def _steps(res: dict, ds: str, order, metric: str) -> tuple[bool | None, list[str]]:
-    keys = [cmp_key(ds, hi, lo, metric) for lo, hi in zip(order, order[1:])]
+    keys = _step_keys(ds, order, metric)
     words = [_verdict(res, k, display_name(hi), display_name(lo), metric)
              for k, (lo, hi) in zip(keys, zip(order, order[1:]))]
     return V.ordering_holds(res, keys), [w for w in words if w]
+
+
+def _trend(res: dict, ds: str, order, metric: str) -> str | None:
+    """"falls at every step" / "falls at 1 of 3 steps and is flat within noise at 2", decided step by step."""
+    return V.steps_trend(res, _step_keys(ds, order, metric))
+
+
+def _end_to_end(res: dict, ds: str, order, metric: str) -> str | None:
+    """From the ablation's first variant to its last (recorded as ``last_vs_first``), in words."""
+    if len(order) < 3:
+        return None
+    cmp = V.read_comparison(res, cmp_key(ds, order[-1], order[0], metric))
+    dec = V.decision(cmp)
+    if dec is None:
+        return None
+    scale, unit, digits = _scale(metric)
+    return (f"from {display_name(order[0])} to {display_name(order[-1])} it {V.TREND_WORDS[dec]}: "
+            f"{V.interval_text(cmp, scale=scale, unit=unit, digits=digits)}")
 
 
 def _no_interval(res: dict) -> str:
@@ -153,8 +186,9 @@ def ordering_markdown(res: dict, datasets, variants, full: str) -> str:
                 continue
             holds, steps = _steps(res, ds, order, metric)
             state = {True: "holds", False: "does not hold", None: _no_interval(res)}[holds]
+            trend = _trend(res, ds, order, metric)
             out.append(f"- {claim} (paper's claim): {_chain(res, ds, order, metric)}. The ordering {state}"
-                       + (": " + "; ".join(steps) if steps else "") + ".")
+                       + (f" (it {trend})" if trend else "") + (": " + "; ".join(steps) if steps else "") + ".")
         for a, b, m, what in [(full, "eszsl", "zsl_top1", "Table 2"), (full, "eszsl", "gzsl.h", "Table 1"),
                               (full, "eszsl", "gzsl_cal.h", "calibrated stacking, beyond the paper"),
                               (full, "eszsl", "gzsl.ausuc", "calibrated stacking, beyond the paper"),
@@ -162,13 +196,27 @@ def ordering_markdown(res: dict, datasets, variants, full: str) -> str:
                               ("cls_gaussian_noise", "cls_gaussian", "gzsl_cal.h", "noise, Sec. 3.3")]:
             line = _verdict(res, cmp_key(ds, a, b, m), display_name(a), display_name(b), m)
             if line:
-                out.append(f"- {METRIC_NAMES[m]} ({what}): {line}; {value(res, ds, a, m)} vs {value(res, ds, b, m)} %.")
-        for shot in ("1shot", "5shot"):
+                out.append(f"- {METRIC_NAMES[m]} ({what}): {line}; "
+                           + _with_chance(res, ds, m, f"{value(res, ds, a, m)} vs {value(res, ds, b, m)} %") + ".")
+        for shot in _shots(res, ds):
             line = V.verdict(res, fewshot_key(ds, shot), "the Gaussian-loss feature space", "the raw feature space")
             if line:
-                out.append(f"- Table 5, 5-way {shot[0]}-shot: {line}; {_fewshot(res, ds, shot)}.")
+                out.append(f"- Table 5, {shot_name(res, shot)}: {line}; {_fewshot(res, ds, shot)}.")
         out.append("")
     return "\n".join(out)
+
+
+def _shots(res: dict, ds: str) -> list[str]:
+    """The few-shot settings recorded for ``ds`` (``"1shot"``, ``"5shot"``, ...), fewest shots first."""
+    prefix = f"{ds}.cmp.fewshot."
+    found = {k[len(prefix):].split(".")[0] for k in res if k.startswith(prefix) and k.endswith(".diff")}
+    return sorted(found, key=lambda x: int(x[:-len("shot")]))
+
+
+def shot_name(res: dict, shot: str) -> str:
+    """``"5-way 1-shot"`` from the recorded ``config.fewshot_way`` (``"1-shot"`` without it)."""
+    way = res.get("config.fewshot_way")
+    return f"{way}-way {shot[:-len('shot')]}-shot" if way else f"{shot[:-len('shot')]}-shot"
 
 
 def _fewshot(res: dict, ds: str, shot: str) -> str:
@@ -183,16 +231,21 @@ def findings_markdown(res: dict, datasets, variants, full: str) -> str:
     out = []
     for ds in datasets:
         name = display_name(ds)
-        key = cmp_key(ds, full, "na", "kmeans_nmi")
-        dec = V.decision(V.read_comparison(res, key))
+        order = [v for v in ABLATION_ORDER if v in variants]
+        key = cmp_key(ds, order[-1], order[0], "kmeans_nmi") if len(order) > 1 else None
+        cmp = V.read_comparison(res, key) if key else None
+        dec = V.decision(cmp)
         if dec is not None:
-            cmp = V.read_comparison(res, key)
             against = {"lower": "the reverse of the paper's Table 4, where MI rises along the ablation",
                        "tie": "not the rise of the paper's Table 4", "higher": "as in the paper's Table 4"}[dec]
-            order = [v for v in ABLATION_ORDER if v in variants]
-            out.append(f"- **{name}, clusterability:** the k-means NMI of the real unseen features "
-                       f"{V.TREND_WORDS[dec]} along the ablation ({_chain(res, ds, order, 'kmeans_nmi')}; full "
-                       f"method minus NA {V.interval_text(cmp, scale=1, unit='', digits=3)}): {against}.")
+            holds, steps = _steps(res, ds, order, "kmeans_nmi")
+            trend = _trend(res, ds, order, "kmeans_nmi")
+            step_text = (f" Step by step it {trend}: " + "; ".join(steps) + "." if trend and steps else "")
+            out.append(f"- **{name}, clusterability:** from {display_name(order[0])} to {display_name(order[-1])} "
+                       f"the k-means NMI of the real unseen features {V.TREND_WORDS[dec]} "
+                       f"({_chain(res, ds, order, 'kmeans_nmi')}; last minus first "
+                       f"{V.interval_text(cmp, scale=1, unit='', digits=3)}): from end to end, {against}."
+                       + step_text)
         key = cmp_key(ds, "cls_gaussian_noise", "cls_gaussian", "gzsl.h")
         dec = V.decision(V.read_comparison(res, key))
         if dec is not None:
@@ -201,13 +254,13 @@ def findings_markdown(res: dict, datasets, variants, full: str) -> str:
                        f"{_verdict(res, key, 'the full method (with noise)', 'CLS + Gaussian (without)', 'gzsl.h')} "
                        f"({value(res, ds, 'cls_gaussian_noise', 'gzsl.h')} vs "
                        f"{value(res, ds, 'cls_gaussian', 'gzsl.h')} %).")
-        for shot in ("1shot", "5shot"):
+        for shot in _shots(res, ds):
             dec = V.decision(V.read_comparison(res, fewshot_key(ds, shot)))
             if dec is None:
                 continue
             agrees = "as in the paper's Table 5" if dec == "higher" else "against the paper's Table 5, " \
                      "where the Gaussian-loss features are higher"
-            out.append(f"- **{name}, few-shot 5-way {shot[0]}-shot:** "
+            out.append(f"- **{name}, few-shot {shot_name(res, shot)}:** "
                        f"{V.verdict(res, fewshot_key(ds, shot), 'the Gaussian-loss feature space', 'the raw feature space')} "
                        f"({_fewshot(res, ds, shot)}), {agrees}.")
         parts = [(m, _verdict(res, cmp_key(ds, "na", full, m), "NA", "the full method", m)) for m in CALIBRATION_FREE]
@@ -236,11 +289,16 @@ def _claim(res: dict, key: str, claim: str, metric: str, values: str) -> dict:
     return line
 
 
-def _ordering_claim(res: dict, ds: str, order, metric: str, claim: str) -> dict:
+def _ordering_claim(res: dict, ds: str, order, metric: str, claim: str, end_to_end=None) -> dict:
+    """A claim "rises at every step", decided per step; the evidence says how it moves step by step
+    and, when ``end_to_end`` (a longer order) is given, from its first variant to its last."""
     holds, steps = _steps(res, ds, order, metric)
     status = {True: "reproduced", False: "not reproduced", None: "not testable offline"}[holds]
-    evidence = _chain(res, ds, order, metric) + ("; " + "; ".join(steps) if steps else "; " + _no_interval(res))
-    return {"claim": claim, "status": status, "evidence": evidence}
+    trend = _trend(res, ds, order, metric)
+    evidence = _chain(res, ds, order, metric) + (f"; step by step it {trend}" if trend else "")
+    evidence += (": " + "; ".join(steps)) if steps else "; " + _no_interval(res)
+    span = _end_to_end(res, ds, end_to_end, metric) if end_to_end else None
+    return {"claim": claim, "status": status, "evidence": evidence + (f"; {span}" if span else "")}
 
 
 def summary_lines(res: dict, datasets=None, variants=None, full: str = "cls_gaussian_noise") -> list[dict]:
@@ -261,22 +319,22 @@ def summary_lines(res: dict, datasets=None, variants=None, full: str = "cls_gaus
         for m, table in (("zsl_top1", "Table 2"), ("gzsl.h", "Table 1")):
             lines.append(_claim(res, cmp_key(ds, full, "eszsl", m),
                                 f"{n}: the full method above ESZSL on {METRIC_NAMES[m]} ({table})", m,
-                                f"{value(res, ds, full, m)} vs {value(res, ds, 'eszsl', m)} %"))
+                                _with_chance(res, ds, m, f"{value(res, ds, full, m)} vs {value(res, ds, 'eszsl', m)} %")))
         if len(run) > 1:
             lines.append(_ordering_claim(res, ds, run, "zsl_top1",
                                          f"{n}: ZSL top-1 rising at every ablation step (Table 4)"))
         if len(mi) > 1:
             lines.append(_ordering_claim(res, ds, mi, "kmeans_nmi",
-                                         f"{n}: k-means MI rising at every ablation step (Table 4)"))
+                                         f"{n}: k-means MI rising at every ablation step (Table 4)", end_to_end=run))
         if "cls_gaussian" in variants and "cls_gaussian_noise" in variants:
             lines.append(_claim(res, cmp_key(ds, "cls_gaussian_noise", "cls_gaussian", "gzsl.h"),
                                 f"{n}: noise raising GZSL H (Sec. 3.3)", "gzsl.h",
                                 f"{value(res, ds, 'cls_gaussian_noise', 'gzsl.h')} vs "
                                 f"{value(res, ds, 'cls_gaussian', 'gzsl.h')} %"))
-        for shot in ("1shot", "5shot"):
+        for shot in _shots(res, ds):
             if V.read_comparison(res, fewshot_key(ds, shot)) is not None:
                 lines.append(_claim(res, fewshot_key(ds, shot),
-                                    f"{n}: Gaussian-loss features above raw features, 5-way {shot[0]}-shot (Table 5)",
+                                    f"{n}: Gaussian-loss features above raw features, {shot_name(res, shot)} (Table 5)",
                                     "fewshot", _fewshot(res, ds, shot)))
         for m in ("gzsl_cal.h", "gzsl.ausuc"):
             line = _verdict(res, cmp_key(ds, full, "eszsl", m), "the full method", "ESZSL", m)

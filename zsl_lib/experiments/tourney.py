@@ -5,43 +5,52 @@ The method itself (cross-deviation dimensions, the bracket, the estimators) is
 
 * inputs (:mod:`zsl_lib.experiments.tourney_inputs`): the offline fashion-products ``eval`` set
   or the article's SQID parquet, as one :class:`TourneyInputs`;
-* evaluation: :func:`run_stage` (base model, tourney, round-robin, one-vs-rest), the article's
-  score :func:`agreement_f1`, a supervised upper bound :func:`logreg_cv_predict`, the gain table
+* evaluation (:mod:`zsl_lib.experiments.tourney_scoring`, re-exported here): :func:`run_stage`
+  (base model, tourney, round-robin, one-vs-rest), the article's score :func:`agreement_f1`, a supervised upper bound :func:`logreg_cv_predict`, the gain table
   :func:`gain_vs_cutoff`, the bracket's match-up risk;
 * the notebook's steps (:func:`check_parameters` ... :func:`bracket_risk_table`), each recording
-  its numbers through the ``record`` function it is given, and the figures;
+  its numbers through the ``record`` function it is given; the figures are
+  :mod:`zsl_lib.experiments.tourney_figures` (re-exported here);
 * :data:`SOURCE`: the article's numbers, flat dotted keys named like the recorded keys.
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from matplotlib.ticker import FuncFormatter, NullFormatter
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
+from sklearn.metrics import accuracy_score, f1_score
 
 from zsl_lib.experiments import verdicts as V
-from zsl_lib.experiments.tourney_inputs import SOURCES, TourneyInputs, load_inputs, user_class_names
-from zsl_lib.metrics.stats import micro_fbeta_statistic
-from zsl_lib.validation import check_choice, check_float, check_int, check_matrix, check_name_list
-from zsl_lib.zeroshot.prompts import PROMPT_SETS, get_prompt_set
-from zsl_lib.zeroshot.tourney import (
-    OneVsRestSubspaceClassifier,
-    PairwiseTourneyClassifier,
-    argmax_cosine,
-    subspace_cosine,
-    tourney_bracket,
+
+# evaluation and figures live beside this module, re-exported (noqa: F401) so that the notebook
+# and the tests reach every step as ``tourney.<name>``
+from zsl_lib.experiments.tourney_figures import (  # noqa: F401
+    FEW_DIMS,
+    few_dims_cutoff,
+    gain_plateau_note,
+    plot_confusions,
+    plot_cross_deviation_hist,
+    plot_gain_vs_cutoff,
 )
+from zsl_lib.experiments.tourney_inputs import SOURCES, TourneyInputs, load_inputs, user_class_names
+from zsl_lib.experiments.tourney_scoring import (  # noqa: F401
+    AUTHOR_BINARY_POSITIVE,
+    REFERENCES,
+    StageResult,
+    agreement_f1,
+    author_binary_f1,
+    binary_f1_counts,
+    bracket_seed_study,
+    gain_vs_cutoff,
+    logreg_cv_predict,
+    run_stage,
+    weighted_f1_counts,
+    weighted_f1_statistic,
+)
+from zsl_lib.metrics.stats import micro_fbeta_statistic
+from zsl_lib.validation import check_choice, check_float, check_int, check_name_list
+from zsl_lib.zeroshot.prompts import PROMPT_SETS, get_prompt_set
+from zsl_lib.zeroshot.tourney import PairwiseTourneyClassifier, tourney_bracket
 
 # The article's numbers (shared/papers/02-pairwise-tourney-article.txt), keyed like the recorded
 # keys. The table: weighted F1 of the image classes against the text classes. The prose gives a
@@ -64,210 +73,10 @@ MULTICLASS_ITEMS = ("all", "binary_agreement")
 METHODS = ("base", "one_vs_rest", "pairwise", "round_robin")
 IMAGE_ENCODER_PREFIXES = ("lit-fashion", "openclip:")
 UNMASKED = "text (unmasked titles)"
-REFERENCES = ("text", "image")
 #: The author's code scores the base model with the text classes as the reference and the
 #: pairwise model with the image classes as the reference (issue 15); ``author_code`` reproduces it.
 AUTHOR_REFERENCE = {"base": "text", "pairwise": "image"}
 ORIENTATIONS = ("text_reference", "image_reference", "author_code")
-
-
-# --------------------------------------------------------------------------------------------
-# evaluation: stages, scores, the supervised bound, the gain table
-# --------------------------------------------------------------------------------------------
-def logreg_cv_predict(X, y, n_splits: int = 5, C: float = 0.1, random_state: int = 0) -> np.ndarray:
-    """Supervised upper bound: out-of-fold predictions of a standardised logistic regression.
-
-    X (n, d), y (n,) true labels -> int64 (n,) predictions from stratified ``n_splits``-fold
-    cross-validation (scikit-learn ``cross_val_predict``), so every item is predicted by a model
-    that did not see it. ``C`` is the inverse L2 strength on standardised features (fixed, not
-    tuned on the evaluation items).
-    """
-    check_matrix("X", X)
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if y.shape != (len(X),):
-        raise ValueError(f"y must have shape ({len(X)},); got {y.shape}")
-    counts = np.bincount(np.unique(y, return_inverse=True)[1])
-    if counts.min() < n_splits:
-        raise ValueError(
-            f"logreg_cv_predict: the smallest class has {counts.min()} items, fewer than "
-            f"n_splits={n_splits}; lower n_splits or drop that class"
-        )
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
-    cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
-    # one BLAS thread: these small fits run ~15x faster than with oversubscribed threads on a
-    # shared CPU (measured 5.7 s vs 87 s for 3,187 x 384 on the 2-core development machine)
-    with threadpool_limits(1):
-        return cross_val_predict(model, X, y, cv=cv).astype(np.int64)
-
-
-def agreement_f1(text_pred, image_pred, reference: str = "text") -> float:
-    """The article's score: weighted F1 of one modality's classes against the other's.
-
-    ``reference="text"`` (default, the notebook's headline): text predictions are ``y_true``,
-    image predictions ``y_pred``; ``"image"`` swaps them. Weighted F1 is not symmetric: the
-    weights are the reference classes' supports.
-    """
-    check_choice("reference", reference, REFERENCES)
-    text_pred = np.asarray(text_pred)
-    image_pred = np.asarray(image_pred)
-    if text_pred.shape != image_pred.shape:
-        raise ValueError(
-            f"text and image predictions must have the same shape; got {text_pred.shape} and "
-            f"{image_pred.shape}"
-        )
-    y_true, y_pred = (text_pred, image_pred) if reference == "text" else (image_pred, text_pred)
-    return float(f1_score(y_true, y_pred, average="weighted", zero_division=0))
-
-
-#: The author's code scores the binary stage as ``f1_score(text_class == 0, image_class == 0)``
-#: (crossdev_dim.py): plain binary F1 of class 0 (clothing there, apparel here), text as the
-#: reference for both models, "undecided" counted as not class 0.
-AUTHOR_BINARY_POSITIVE = 0
-
-
-def author_binary_f1(text_pred, image_pred, positive: int = AUTHOR_BINARY_POSITIVE) -> float:
-    """The binary stage scored exactly as the author's code: binary F1 of class ``positive``,
-    text predictions as ``y_true`` and image predictions as ``y_pred`` (the same for the base
-    and the pairwise model); any other label ("undecided" included) is the negative class."""
-    text_pred, image_pred = np.asarray(text_pred), np.asarray(image_pred)
-    if text_pred.shape != image_pred.shape:
-        raise ValueError(f"text and image predictions must have the same shape; got {text_pred.shape} "
-                         f"and {image_pred.shape}")
-    return float(f1_score(text_pred == positive, image_pred == positive, zero_division=0))
-
-
-def binary_f1_counts(y_true, y_pred, positive: int = AUTHOR_BINARY_POSITIVE) -> np.ndarray:
-    """Per-item ``[tp, fp, fn]`` of class ``positive`` (n, 3): their column means give
-    :func:`author_binary_f1` through ``micro_fbeta_statistic(1)``, so it can be bootstrapped."""
-    t, p = np.asarray(y_true) == positive, np.asarray(y_pred) == positive
-    return np.stack([t & p, ~t & p, t & ~p], axis=1).astype(np.float64)
-
-
-def weighted_f1_counts(y_true, y_pred, n_labels: int) -> np.ndarray:
-    """Per-item counts (n, 3L): one-hot true label, one-hot predicted label, one-hot hit. Their
-    column means give the weighted F1 (:func:`weighted_f1_statistic`), so a paired bootstrap over
-    the items resamples the non-decomposable score correctly."""
-    eye = np.eye(n_labels)
-    t, p = eye[np.asarray(y_true)], eye[np.asarray(y_pred)]
-    return np.hstack([t, p, t * p])
-
-
-def weighted_f1_statistic(n_labels: int):
-    """``statistic`` for :func:`zsl_lib.metrics.stats.paired_bootstrap` over
-    :func:`weighted_f1_counts`: scikit-learn's ``f1_score(average="weighted")``."""
-    L = int(n_labels)
-
-    def f(m: np.ndarray) -> np.ndarray:
-        t, p, tp = m[..., :L], m[..., L:2 * L], m[..., 2 * L:]
-        den = t + p
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f1 = np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0)
-            return (t * f1).sum(-1) / t.sum(-1)
-    return f
-
-
-def gain_vs_cutoff(X, class_embeddings, a: int, b: int, ratio, cutoffs, assigned) -> pd.DataFrame:
-    """The article's gain plot, as a table: how cosines move as the cutoff keeps fewer dimensions.
-
-    For each cutoff: ``n_dims`` kept (ratio > cutoff), the mean cosine of the items assigned to a
-    or b to the prompts of a (``cos_a``) and of b (``cos_b``), the author's ``gain = cos_a -
-    cos_b``, and ``margin`` = mean over those items of (cosine to own assigned class - cosine to the
-    other): how well the pair's dimensions separate the two classes. Rows with no dimension left are
-    dropped. ``cutoff=None`` rows are not produced; the full-embedding values are in ``attrs``.
-    """
-    check_matrix("X", X)
-    X, P = np.asarray(X), np.asarray(class_embeddings)
-    check_matrix("class_embeddings", P, dim=X.shape[1], fitted="the items X are")
-    ratio = np.nan_to_num(np.asarray(ratio, dtype=np.float64), nan=-np.inf)
-    assigned = np.asarray(assigned)
-    ix = np.flatnonzero((assigned == a) | (assigned == b))
-    if len(ix) == 0:
-        raise ValueError(f"no item is assigned to class {a} or {b}")
-    sign = np.where(assigned[ix] == a, 1.0, -1.0)
-
-    def _row(dims):
-        s = subspace_cosine(X[ix], P[[a, b]], dims)
-        return s[:, 0].mean(), s[:, 1].mean(), float(np.mean(sign * (s[:, 0] - s[:, 1])))
-
-    rows = []
-    for c in np.asarray(cutoffs, dtype=np.float64):
-        dims = np.flatnonzero(ratio > c)
-        if len(dims) == 0:
-            break
-        ca, cb, m = _row(dims)
-        rows.append({"cutoff": c, "n_dims": len(dims), "cos_a": ca, "cos_b": cb, "gain": ca - cb,
-                     "margin": m})
-    df = pd.DataFrame(rows, columns=["cutoff", "n_dims", "cos_a", "cos_b", "gain", "margin"])
-    ca, cb, m = _row(np.arange(X.shape[1]))
-    df.attrs.update({"full_cos_a": ca, "full_cos_b": cb, "full_gain": ca - cb, "full_margin": m})
-    return df
-
-
-@dataclass
-class StageResult:
-    """Predictions of one stage for one modality (image or text): int64 arrays (n,)."""
-
-    base: np.ndarray
-    pairwise: np.ndarray
-    round_robin: np.ndarray | None = None
-    one_vs_rest: np.ndarray | None = None
-    model: PairwiseTourneyClassifier | None = None
-    extra: dict = field(default_factory=dict)
-
-
-def run_stage(
-    X,
-    P,
-    *,
-    cutoff: float = 1.1,
-    cos_limit: float | None = None,
-    cos_diff: float = 0.0,
-    max_items_per_class: int | None = 1500,
-    max_dims: int | None = None,
-    reshuffle_each_round: bool = True,
-    undecided_base: float | None = None,
-    undecided_pairwise: float | None = None,
-    one_vs_rest: bool = True,
-    ovr_cutoff: float = 1.05,
-    ovr_max_dims: int | None = 10,
-    class_names=None,
-    random_state: int | None = 0,
-) -> StageResult:
-    """One stage (binary or multiclass) for one modality: base model, pairwise tourney, round-robin
-    and (optionally) the one-vs-rest sub-feature baseline. X (n, d) items, P (C, d) prompts.
-
-    ``undecided_base`` / ``undecided_pairwise`` (binary only) add the "undecided" label 2 when the
-    two cosines differ by less (the author: 0.03 for the base model, 0 for pairwise)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RuntimeWarning)
-        clf = PairwiseTourneyClassifier(
-            cutoff=cutoff, cos_limit=cos_limit, cos_diff=cos_diff,
-            max_items_per_class=max_items_per_class, max_dims=max_dims,
-            reshuffle_each_round=reshuffle_each_round, undecided_margin=undecided_pairwise,
-            random_state=random_state,
-        ).fit(X, P, class_names=class_names)
-    base = argmax_cosine(X, P, undecided_margin=undecided_base)
-    ovr = None
-    if one_vs_rest:
-        ovr = OneVsRestSubspaceClassifier(
-            cutoff=ovr_cutoff, max_dims=ovr_max_dims, cos_limit=cos_limit,
-            max_items_per_class=max_items_per_class, random_state=random_state,
-        ).fit(X, P).predict(X)
-    return StageResult(
-        base=base,
-        pairwise=clf.predict(X),
-        round_robin=clf.predict_round_robin(X),
-        one_vs_rest=ovr,
-        model=clf,
-        extra={"warnings": [str(w.message) for w in caught]},
-    )
-
-
-def bracket_seed_study(margins, seeds) -> np.ndarray:
-    """Winners of the bracket under several seeds: margins (n, C, C), seeds (k,) -> int64 (k, n).
-    The spread across rows measures the tourney's match-up risk."""
-    return np.stack([tourney_bracket(margins, random_state=int(s)) for s in seeds])
 
 
 # --------------------------------------------------------------------------------------------
@@ -666,29 +475,43 @@ def example_pair_index(model: PairwiseTourneyClassifier, class_names, example_pa
     return a, b, k
 
 
-def pair_ratios(stages: dict[str, StageResult], k: int) -> dict[str, np.ndarray]:
-    """Panel title (side and usable items of each class of the pair) -> the pair's ratios, image
-    and text."""
-    return {f"{side}: {stages[side].model.pair_items_[k][0]} and {stages[side].model.pair_items_[k][1]} "
-            "items estimate the pair": stages[side].model.ratios_[k] for side in ("image", "text")}
+def side_names(titles_masked: bool) -> dict[str, str]:
+    """Panel names of the two sides of the histograms and the gain plot: the text side says
+    which titles it ran on (the recorded ``titles_masked``)."""
+    return {"image": "image",
+            "text": "text, class words masked in the titles" if titles_masked else "text, titles as they are"}
+
+
+def pair_ratios(stages: dict[str, StageResult], k: int, names: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """Panel title (side, named by ``names`` (:func:`side_names`), and usable items of each class
+    of the pair) -> the pair's ratios, image and text."""
+    names = names or {}
+    return {f"{names.get(side, side)}:\n{stages[side].model.pair_items_[k][0]} and "
+            f"{stages[side].model.pair_items_[k][1]} items estimate the pair": stages[side].model.ratios_[k]
+            for side in ("image", "text")}
 
 
 def gain_tables(stages: dict[str, StageResult], sides: dict, a: int, b: int, k: int,
-                cutoffs) -> dict[str, pd.DataFrame]:
-    """:func:`gain_vs_cutoff` of pair (a, b) (row ``k`` of ``pairs_``) for image and text."""
-    return {side: gain_vs_cutoff(sides[side][0], sides[side][1], a, b, stages[side].model.ratios_[k],
-                                 cutoffs, stages[side].model.base_assignment_)
+                cutoffs, names: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`gain_vs_cutoff` of pair (a, b) (row ``k`` of ``pairs_``) for image and text, keyed by
+    ``names`` (:func:`side_names`; default the side)."""
+    names = names or {}
+    return {names.get(side, side): gain_vs_cutoff(sides[side][0], sides[side][1], a, b,
+                                                  stages[side].model.ratios_[k], cutoffs,
+                                                  stages[side].model.base_assignment_)
             for side in ("image", "text")}
 
 
 def gain_summary(stages: dict[str, StageResult], tables: dict[str, pd.DataFrame], k: int,
                  cutoff: float) -> pd.DataFrame:
     """Per side: dimensions kept at ``cutoff``, the own-class margin at the sweep's nearest
-    cutoff (NaN when the sweep is empty) and on the full embedding."""
-    return pd.DataFrame({side: {
+    cutoff (NaN when the sweep is empty) and on the full embedding. ``tables``: image then text
+    (:func:`gain_tables`), rows named by its keys."""
+    return pd.DataFrame({name: {
         "dims kept at the cutoff": int(np.sum(stages[side].model.ratios_[k] > cutoff)),
         "margin at the cutoff": df.loc[(df["cutoff"] - cutoff).abs().idxmin(), "margin"] if len(df) else np.nan,
-        "margin, full embedding": df.attrs["full_margin"]} for side, df in tables.items()}).T
+        "margin, full embedding": df.attrs["full_margin"]} for side, (name, df) in zip(("image", "text"),
+                                                                                       tables.items())}).T
 
 
 def bracket_risk_table(stages: dict[str, StageResult], sides: dict, labels, *, n_bracket_seeds: int,
@@ -718,127 +541,3 @@ def bracket_risk_table(stages: dict[str, StageResult], sides: dict, labels, *, n
 def n_rounds(n_classes: int) -> int:
     """Rounds of the bracket over ``n_classes`` classes (``ceil(log2 C)``), as played."""
     return tourney_bracket(np.zeros((1, n_classes, n_classes)), return_rounds=True)[1]
-
-
-# --------------------------------------------------------------------------------------------
-# figures (the notebook only calls these and savefig)
-# --------------------------------------------------------------------------------------------
-def plot_cross_deviation_hist(ratios: dict, cutoff: float, title: str):
-    """Histogram of per-dimension cross-deviation ratios, one panel per entry of ``ratios``
-    (name -> (d,) array), with the cutoff marked and the number of kept dimensions in the legend."""
-    fig, axes = plt.subplots(1, len(ratios), figsize=(5.2 * len(ratios), 3.6), squeeze=False)
-    for ax, (name, r) in zip(axes[0], ratios.items()):
-        r = np.asarray(r, dtype=np.float64)
-        r = r[np.isfinite(r)]
-        kept = int((r > cutoff).sum())
-        ax.hist(r, bins=50, color="C0", alpha=0.8)
-        ax.axvline(cutoff, color="C3", ls="--", label=f"cutoff {cutoff:g}: {kept} of {len(r)} dims kept")
-        ax.axvline(1.0, color="0.4", ls=":", label="1 = same distribution")
-        ax.set_xlabel("cross-deviation ratio\n√(cross-variance / (σ of class A × σ of class B))")
-        ax.set_ylabel("number of dimensions")
-        ax.set_title(name)
-        ax.legend(loc="upper right", fontsize="small")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-#: the gain plot's "few dimensions" stretch: cutoffs where at most this many dimensions remain
-FEW_DIMS = 2
-
-
-def few_dims_cutoff(df: pd.DataFrame, few: int = FEW_DIMS) -> float | None:
-    """The smallest cutoff of a :func:`gain_vs_cutoff` table from which at most ``few``
-    dimensions remain (``n_dims`` only falls as the cutoff rises); None when it never happens."""
-    rows = df.loc[df["n_dims"] <= few, "cutoff"]
-    return float(rows.min()) if len(rows) else None
-
-
-def gain_plateau_note(tables: dict, few: int = FEW_DIMS) -> str:
-    """One Markdown sentence per modality on the gain plot's right end, from the tables: from
-    which cutoff only ``few`` or fewer dimensions remain, and the own-class margin there."""
-    parts = []
-    for name, df in tables.items():
-        c = few_dims_cutoff(df, few)
-        if c is None:
-            parts.append(f"{name}: more than {few} dimensions remain up to the sweep's last cutoff "
-                         f"({df['cutoff'].max():.2f})")
-            continue
-        tail = df[df["cutoff"] >= c]
-        lo, hi = int(tail["n_dims"].min()), int(tail["n_dims"].max())
-        parts.append(f"{name}: from cutoff {c:.2f} on only {lo if lo == hi else f'{lo}–{hi}'} "
-                     f"dimension(s) remain ({len(tail)} of the sweep's {len(df)} cutoffs), where the "
-                     "own-class margin " + (f"stays at {tail['margin'].min():.3f}" if
-                                            f"{tail['margin'].min():.3f}" == f"{tail['margin'].max():.3f}" else
-                                            f"stays between {tail['margin'].min():.3f} and {tail['margin'].max():.3f}"))
-    return ("**The flat right end of the gain plot** (shaded): " + "; ".join(parts) + ". A cosine "
-            f"over {few} or fewer coordinates changes only when a dimension drops out, so that stretch "
-            "is a step function of very few coordinates, not a stable gain.\n")
-
-
-def plot_gain_vs_cutoff(tables: dict, pair_names: tuple[str, str], title: str, few: int = FEW_DIMS):
-    """The article's gain plot: per modality (name -> :func:`gain_vs_cutoff` table), top: mean
-    cosine to each class of the pair, the author's gain (difference) and the own-class margin, with
-    the full-embedding values dashed; bottom: dimensions kept. The cutoffs where ``few`` or fewer
-    dimensions remain are shaded and labelled; one opaque legend sits below the panels."""
-    fig, axes = plt.subplots(2, len(tables), figsize=(5.8 * len(tables), 6.8), sharex=True,
-                             squeeze=False)
-    a, b = pair_names
-    for j, (name, df) in enumerate(tables.items()):
-        ax, ax2 = axes[0, j], axes[1, j]
-        ax.plot(df["cutoff"], df["cos_a"], color="C0", alpha=0.6, label=f"mean cosine to '{a}'")
-        ax.plot(df["cutoff"], df["cos_b"], color="C1", alpha=0.6, label=f"mean cosine to '{b}'")
-        ax.plot(df["cutoff"], df["gain"], color="C2", label=f"gain (author): cosine to '{a}' − to '{b}'")
-        ax.plot(df["cutoff"], df["margin"], color="C3", label="own-class margin")
-        ax.axhline(df.attrs["full_gain"], color="C2", ls="--", lw=1, label="gain, full embedding")
-        ax.axhline(df.attrs["full_margin"], color="C3", ls="--", lw=1,
-                   label="margin, full embedding")
-        ax.set_ylabel("cosine")
-        ax.set_title(f"{name}: items assigned to '{a}' or '{b}'")
-        ax2.plot(df["cutoff"], df["n_dims"], color="C4")
-        ax2.set_xlabel("cross-deviation ratio cutoff")
-        ax2.set_ylabel("dimensions kept (log scale)")
-        ax2.set_yscale("log")  # the few-dimension stretch stays readable beside hundreds
-        lo, hi = float(df["n_dims"].min()), float(df["n_dims"].max())
-        ax2.set_yticks([t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000) if lo / 1.5 <= t <= hi * 1.5])
-        ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax2.yaxis.set_minor_formatter(NullFormatter())
-        c = few_dims_cutoff(df, few)
-        if c is not None:
-            right = float(df["cutoff"].max())
-            for axis in (ax, ax2):
-                axis.axvspan(c, right, color="0.85", zorder=0,
-                             label=f"{few} or fewer dimensions left" if axis is ax else None)
-            ax2.annotate(f"from {c:.2f}: {few} or fewer\ndimensions left", xy=(c, float(np.sqrt(np.prod(ax2.get_ylim())))),
-                         xytext=(-6, 0), textcoords="offset points", ha="right", fontsize=8, color="0.25")
-    legend = {}
-    for ax in axes[0]:
-        legend |= {lab: h for h, lab in zip(*ax.get_legend_handles_labels()) if lab not in legend}
-    handles, labels = list(legend.values()), list(legend)
-    fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize="small", framealpha=1.0,
-               bbox_to_anchor=(0.5, 0.0))
-    return fig
-
-
-def plot_confusions(y_true, preds: dict, class_names, title: str):
-    """Row-normalised confusion matrices (true class -> predicted), one panel per prediction."""
-    k = len(preds)
-    fig, axes = plt.subplots(1, k, figsize=(5.6 * k, 5.8), squeeze=False)
-    labels = np.arange(len(class_names))
-    for ax, (name, p) in zip(axes[0], preds.items()):
-        cm = confusion_matrix(y_true, p, labels=labels, normalize="true")
-        text = np.where(cm >= 0.05, np.char.mod("%d", np.round(100 * cm).astype(int)), "")
-        sns.heatmap(cm, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, square=True,
-                    xticklabels=class_names, yticklabels=class_names, annot=text, fmt="",
-                    annot_kws={"size": 6})
-        acc = float(np.mean(np.asarray(y_true) == np.asarray(p)))
-        ax.set_title(f"{name}: accuracy {acc:.3f}")
-        ax.set_xlabel("predicted class")
-        ax.set_ylabel("true class")
-        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-        ax.tick_params(axis="y", labelrotation=0, labelsize=7)
-    fig.suptitle(f"{title}\n(cells: % of the true class's items, values >= 5 shown)")
-    fig.tight_layout()
-    return fig

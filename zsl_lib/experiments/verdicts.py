@@ -144,6 +144,23 @@ def ordering_holds(rec: Mapping[str, Any], step_keys: Sequence[str]) -> bool | N
     return all(d == "higher" for d in decs)
 
 
+def steps_trend(rec: Mapping[str, Any], step_keys: Sequence[str]) -> str | None:
+    """How a quantity moves along an ordering, decided step by step (each step key holds
+    ``later - earlier``): ``"rises at every step"`` / ``"falls at every step"`` only when every
+    step says so, else the count of each decision, e.g. ``"falls at 1 of 3 steps and is flat
+    within noise at 2"``. None when a step was not recorded."""
+    decs = ordering_decisions(rec, step_keys)
+    if not decs or any(d is None for d in decs):
+        return None
+    if len(set(decs)) == 1 and decs[0] != "tie":
+        return f"{TREND_WORDS[decs[0]]} at every step"
+    counts = [(d, decs.count(d)) for d in ("lower", "higher", "tie") if d in decs]
+    verb = {"higher": "rises", "lower": "falls", "tie": "is flat within noise"}
+    (d0, n0), rest = counts[0], counts[1:]
+    return (f"{verb[d0]} at {n0} of {len(decs)} step{'s' if len(decs) != 1 else ''}"
+            + "".join(f" and {verb[d]} at {n}" for d, n in rest))
+
+
 # --- words -----------------------------------------------------------------------------------
 
 def fmt(value: float | None, *, spread: float | None = None, digits: int | None = None,
