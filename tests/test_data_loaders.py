@@ -722,3 +722,51 @@ def test_multilabel_csv_skips_bad_images_with_their_rows(tmp_path):
         ds = load_dataset("multilabel-csv", path=str(root / "k.csv"), bad_images="skip")
     assert len(ds.items) == 2 and ds.extra["Y"].shape == (2, 4)
     assert ds.class_names == ["blue", "large", "red", "small"]
+
+
+def _folder_with_a_truncated_jpeg(tmp_path):
+    """Two classes of real JPEGs, plus a JPEG cut to 60 % of its bytes (its header intact: PIL opens
+    and verifies it; only decoding its pixels fails) and a text file named .jpg."""
+    root = tmp_path / "photos"
+    rng = np.random.default_rng(0)
+    for cls in ("cat", "dog"):
+        (root / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(root / cls / f"{i}.jpg", quality=90)
+    whole = (root / "dog" / "0.jpg").read_bytes()
+    (root / "dog" / "cut.jpg").write_bytes(whole[: int(len(whole) * 0.6)])
+    (root / "cat" / "notes.jpg").write_text("not an image at all")
+    with Image.open(root / "dog" / "cut.jpg") as im:  # the header check alone passes it
+        im.verify()
+    return root
+
+
+def test_image_folder_decodes_every_image_up_front_so_a_truncated_jpeg_is_caught(tmp_path):
+    root = _folder_with_a_truncated_jpeg(tmp_path)
+    with pytest.raises(ValueError, match="2 of 6 images cannot be read") as e:
+        load_dataset("image-folder", root=str(root))
+    assert str(root / "dog" / "cut.jpg") in str(e.value) and "truncated" in str(e.value)
+    assert str(root / "cat" / "notes.jpg") in str(e.value)
+    with pytest.warns(UserWarning, match="skipping 2 of 6 unreadable images"):
+        ds = load_dataset("image-folder", root=str(root), bad_images="skip")
+    assert ds.labels.tolist() == [0, 0, 1, 1]
+    assert not any(i.endswith(("cut.jpg", "notes.jpg")) for i in ds.items)
+    assert all(ds.get_image(i).size == (64, 64) for i in range(len(ds.items)))
+
+
+def test_values_beyond_float32_are_named_before_the_cast(tmp_path):
+    """1e39 is finite but beyond float32's range: the cast made it inf, reported as "NaN or inf"."""
+    X = np.ones((5, 3))
+    X[3, 1] = 1e39
+    np.savez(tmp_path / "big.npz", X=X, y=np.array([0, 0, 1, 1, 1]))
+    with pytest.raises(ValueError, match=r"value 1e\+39 at row 3, column 1 exceeds float32's range") as e:
+        load_dataset("embeddings", path=tmp_path / "big.npz")
+    assert "NaN" not in str(e.value) and "Rescale" in str(e.value)
+    np.savez(tmp_path / "words.npz", X=np.array([["a", "b"]] * 5), y=np.array([0, 0, 1, 1, 1]))
+    with pytest.raises(ValueError, match="X of .*words.npz must hold real numbers; got dtype <U1"):
+        load_dataset("embeddings", path=tmp_path / "words.npz")  # was numpy's "could not convert string"
+    p = tmp_path / "big.arff"
+    p.write_text("@relation 'x: -C 1'\n@attribute A {0,1}\n@attribute f1 numeric\n@attribute f2 numeric\n"
+                 "@data\n1,0.5,2\n0,1e39,3\n")
+    with pytest.raises(ValueError, match=r"features: value 1e\+39 at row 1, column 0 exceeds float32's range"):
+        load_dataset("multilabel-arff", path=p)

@@ -16,7 +16,7 @@ import numpy as np
 
 from zsl_lib.data import registry
 from zsl_lib.data.base import FeatureDataset, fingerprint_of
-from zsl_lib.validation import check_choice
+from zsl_lib.validation import check_choice, check_float32_range
 
 _MEKA_C = re.compile(r"-C\s+(-?\d+)")
 
@@ -139,7 +139,9 @@ def load_multilabel_arff(
     nominal = [attrs[j][0] for j in feat_idx if isinstance(attrs[j][1], list) or str(attrs[j][1]).upper() == "STRING"]
     if nominal:
         raise ValueError(f"{path}: non-numeric feature attributes are not supported: {nominal[:5]}")
-    X = data[:, feat_idx].astype(np.float32)
+    X = data[:, feat_idx].astype(np.float64)
+    check_float32_range(f"{path}: features", X)  # before the cast, which makes such values inf
+    X = X.astype(np.float32)
     Y = data[:, lab_idx].astype(np.float64)
     if not np.isin(Y, (0.0, 1.0)).all():
         raise ValueError(f"{path}: label columns must be 0/1")

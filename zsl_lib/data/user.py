@@ -24,7 +24,7 @@ from PIL import Image
 
 from zsl_lib.data.base import FeatureDataset, ImageDataset, fingerprint_of
 from zsl_lib.fileio import hash_file
-from zsl_lib.validation import check_choice
+from zsl_lib.validation import check_choice, check_float32_range
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 KEYWORD_SEPARATORS = "|;"  # the one rule of every keyword loader (multilabel-csv, notebook 05's user CSV)
@@ -72,17 +72,23 @@ BAD_IMAGES = ("raise", "skip")
 
 
 def _unreadable(path: str) -> str | None:
-    """Why ``path`` is not a readable image (None if it is)."""
+    """Why ``path`` is not a readable image (None if it is).
+
+    The image is decoded in full: ``verify()`` checks the structure (a PNG's checksums) but not
+    the pixel data, so a truncated JPEG passed it and failed only during embedding; the file is
+    therefore reopened and ``load()`` decodes every pixel ("image file is truncated")."""
     try:
         with Image.open(path) as im:
             im.verify()
+        with Image.open(path) as im:
+            im.load()
         return None
     except Exception as err:  # noqa: BLE001  (PIL raises many kinds for broken files)
         return f"{type(err).__name__}: {err}"
 
 
 def find_bad_images(paths: list[str]) -> list[tuple[str, str]]:
-    """``(path, reason)`` of every file in ``paths`` that PIL cannot read, in one pass."""
+    """``(path, reason)`` of every file in ``paths`` that PIL cannot open or fully decode, in one pass."""
     with ThreadPoolExecutor(max_workers=8) as pool:
         reasons = list(pool.map(_unreadable, paths))
     return [(p, r) for p, r in zip(paths, reasons) if r is not None]
@@ -223,7 +229,7 @@ def load_embeddings(path: str | Path) -> FeatureDataset:
         missing = [k for k in ("X", "y") if k not in z.files]
         if missing:
             raise ValueError(f"embeddings: {path} lacks {missing}; it has {z.files} (expected X, y, optional class_names)")
-        X = np.asarray(z["X"], dtype=np.float32)
+        X = np.asarray(z["X"])
         y = np.asarray(z["y"])
         names = [str(c) for c in z["class_names"]] if "class_names" in z.files else None
     if X.ndim != 2:
@@ -232,8 +238,12 @@ def load_embeddings(path: str | Path) -> FeatureDataset:
         raise ValueError(f"embeddings: {path} has 0 rows in X; it needs at least one item per class")
     if y.shape != (len(X),):
         raise ValueError(f"embeddings: y must have shape ({len(X)},), got {y.shape}")
+    if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise ValueError(f"embeddings: X of {path} must hold real numbers; got dtype {X.dtype}")
     if not np.isfinite(X).all():
         raise ValueError(f"embeddings: X contains NaN or inf ({(~np.isfinite(X)).sum()} values)")
+    check_float32_range(f"embeddings: X of {path}", X)  # before the cast, which makes such values inf
+    X = X.astype(np.float32)
     if y.dtype.kind in "US":
         classes, y = np.unique(y.astype(str), return_inverse=True)
         if names is not None and list(classes) != names:
