@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import folder_with_bad_jpegs
 from PIL import Image
 
 from zsl_lib.data import load_dataset, registry
@@ -724,25 +725,8 @@ def test_multilabel_csv_skips_bad_images_with_their_rows(tmp_path):
     assert ds.class_names == ["blue", "large", "red", "small"]
 
 
-def _folder_with_a_truncated_jpeg(tmp_path):
-    """Two classes of real JPEGs, plus a JPEG cut to 60 % of its bytes (its header intact: PIL opens
-    and verifies it; only decoding its pixels fails) and a text file named .jpg."""
-    root = tmp_path / "photos"
-    rng = np.random.default_rng(0)
-    for cls in ("cat", "dog"):
-        (root / cls).mkdir(parents=True)
-        for i in range(2):
-            Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(root / cls / f"{i}.jpg", quality=90)
-    whole = (root / "dog" / "0.jpg").read_bytes()
-    (root / "dog" / "cut.jpg").write_bytes(whole[: int(len(whole) * 0.6)])
-    (root / "cat" / "notes.jpg").write_text("not an image at all")
-    with Image.open(root / "dog" / "cut.jpg") as im:  # the header check alone passes it
-        im.verify()
-    return root
-
-
 def test_image_folder_decodes_every_image_up_front_so_a_truncated_jpeg_is_caught(tmp_path):
-    root = _folder_with_a_truncated_jpeg(tmp_path)
+    root = folder_with_bad_jpegs(tmp_path / "photos")
     with pytest.raises(ValueError, match="2 of 6 images cannot be read") as e:
         load_dataset("image-folder", root=str(root))
     assert str(root / "dog" / "cut.jpg") in str(e.value) and "truncated" in str(e.value)

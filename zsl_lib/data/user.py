@@ -94,7 +94,7 @@ def find_bad_images(paths: list[str]) -> list[tuple[str, str]]:
     return [(p, r) for p, r in zip(paths, reasons) if r is not None]
 
 
-def _drop_bad_images(what: str, items: list[str], bad_images: str) -> np.ndarray:
+def drop_bad_images(what: str, items: list[str], bad_images: str) -> np.ndarray:
     """Indices of the readable images; all unreadable ones reported at once (raise) or dropped
     with a warning (skip)."""
     check_choice("bad_images", bad_images, BAD_IMAGES, what)
@@ -145,7 +145,7 @@ def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTE
             f"image-folder: no images found under {root}; expected {root}/<class>/<image> with "
             f"extensions {sorted(exts)}"
         )
-    keep = _drop_bad_images(f"image-folder {root}", items, bad_images)
+    keep = drop_bad_images(f"image-folder {root}", items, bad_images)
     items = [items[i] for i in keep]
     labels = np.asarray(labels, dtype=np.int64)[keep]
     present = np.unique(labels)
@@ -188,7 +188,7 @@ def load_multilabel_csv(path: str | Path, root: str | Path | None = None,
     missing = [p for p in items if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"multilabel-csv: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
-    keep = _drop_bad_images(f"multilabel-csv {path}", items, bad_images)
+    keep = drop_bad_images(f"multilabel-csv {path}", items, bad_images)
     if len(keep) < len(items):
         df = df.iloc[keep].reset_index(drop=True)
         items = [items[i] for i in keep]

@@ -39,6 +39,7 @@ import pandas as pd
 
 from ..config import resolve_device
 from ..data import keywords as kwd
+from ..data.user import BAD_IMAGES
 from ..metrics.multilabel import (
     METRIC_NAMES,
     binarize,
@@ -165,6 +166,7 @@ class Settings:
     certain_duplicate: float = 0.995
     duplicate_pairs_csv: str = ""
     deduplicate: str = "auto"
+    bad_images: str = "raise"
     min_count: int = 20
     tiny_min_count: int = 3
     max_trials: int = 25
@@ -191,6 +193,7 @@ class Settings:
         check_choice("feature_scaling", self.feature_scaling, mld.FEATURE_SCALINGS, "parameter")
         check_choice("mulan_split", self.mulan_split, ("pooled", "given"), "parameter")
         check_choice("deduplicate", self.deduplicate, mld.DEDUPLICATE, "parameter")
+        check_choice("parameter bad_images", self.bad_images, BAD_IMAGES)
         check_choice("prompt_contexts", self.prompt_contexts, ("auto", *CONTEXT_SETS), "parameter")
         check_choice("finetune_settings", self.finetune_settings, ("shared", "thesis"), "parameter")
         check_choice("encoder_weights", self.encoder_weights, ("pretrained", "random"), "parameter")

@@ -148,7 +148,7 @@ def load_collection(name: str, cfg) -> Collection:
     elif name == "user-features":
         kd, split = user_feature_collection(cfg)
     else:
-        kd = kwd.user_keywords(resolve_user_path("user_csv", cfg.user_csv))
+        kd = kwd.user_keywords(resolve_user_path("user_csv", cfg.user_csv), bad_images=cfg.bad_images)
     if split is None:
         kd = kd.sample(cfg.max_items, cfg.seed)
     else:
