@@ -754,3 +754,28 @@ def test_values_beyond_float32_are_named_before_the_cast(tmp_path):
                  "@data\n1,0.5,2\n0,1e39,3\n")
     with pytest.raises(ValueError, match=r"features: value 1e\+39 at row 1, column 0 exceeds float32's range"):
         load_dataset("multilabel-arff", path=p)
+
+
+def test_bad_user_files_are_named_with_their_path(tmp_path):
+    """Sweep of issue 22: a corrupt .npz (numpy's bare "File is not a zip file"), an X with 0
+    columns (loaded silently), an ARFF with a missing value '?' (loaded silently as NaN) or a word
+    in a numeric column (liac-arff's "Invalid numerical value, at line 5.", no file named)."""
+    from zsl_lib.experiments.multilabel_data import load_feature_table
+
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(ValueError, match=r"embeddings: .*corrupt\.npz is not a readable \.npz .*numpy\.savez"):
+        load_dataset("embeddings", path=tmp_path / "corrupt.npz")
+    with pytest.raises(ValueError, match=r"parameter user_features: .*corrupt\.npz is not a readable \.npz"):
+        load_feature_table(tmp_path / "corrupt.npz")
+    np.savez(tmp_path / "nocols.npz", X=np.zeros((4, 0)), y=np.array([0, 0, 1, 1]))
+    with pytest.raises(ValueError, match=r"X of .*nocols\.npz has 0 columns"):
+        load_dataset("embeddings", path=tmp_path / "nocols.npz")
+    p = tmp_path / "gap.arff"
+    p.write_text("@relation 'x: -C 1'\n@attribute A {0,1}\n@attribute f numeric\n@attribute g numeric\n"
+                 "@data\n1,0.5,2\n0,?,3\n")
+    with pytest.raises(ValueError, match=r"gap\.arff: 1 missing feature value\(s\) \('\?'\), the first at data row 1, "
+                                         r"attribute 'f'; impute"):
+        load_dataset("multilabel-arff", path=p)
+    p.write_text("@relation 'x: -C 1'\n@attribute A {0,1}\n@attribute f numeric\n@data\n1,abc\n")
+    with pytest.raises(ValueError, match=r"gap\.arff: not a valid ARFF file: Invalid numerical value, at line 5"):
+        load_dataset("multilabel-arff", path=p)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -215,6 +216,17 @@ def load_multilabel_csv(path: str | Path, root: str | Path | None = None,
     )
 
 
+def open_npz(path: Path, what: str, expected: str):
+    """``np.load(path)`` of a user's ``.npz`` (no pickles); a file that is not one (a corrupt or
+    renamed file: numpy's "File is not a zip file") is a ValueError naming ``what``, the path and
+    the ``expected`` arrays."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{what}: {path} is not a readable .npz ({type(err).__name__}: {err}); save it with "
+                         f"numpy.savez(path, {expected})") from None
+
+
 def load_embeddings(path: str | Path) -> FeatureDataset:
     """Precomputed embeddings from an ``.npz`` (``X`` (n, d), ``y`` (n,), optional ``class_names``).
 
@@ -225,7 +237,7 @@ def load_embeddings(path: str | Path) -> FeatureDataset:
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"embeddings: {path} not found")
-    with np.load(path, allow_pickle=False) as z:
+    with open_npz(path, "embeddings", "X=..., y=...") as z:
         missing = [k for k in ("X", "y") if k not in z.files]
         if missing:
             raise ValueError(f"embeddings: {path} lacks {missing}; it has {z.files} (expected X, y, optional class_names)")
@@ -236,6 +248,8 @@ def load_embeddings(path: str | Path) -> FeatureDataset:
         raise ValueError(f"embeddings: X must be 2-D (n, d), got shape {X.shape}")
     if len(X) == 0:
         raise ValueError(f"embeddings: {path} has 0 rows in X; it needs at least one item per class")
+    if X.shape[1] == 0:
+        raise ValueError(f"embeddings: X of {path} has 0 columns (shape {X.shape}); it needs one feature vector per row")
     if y.shape != (len(X),):
         raise ValueError(f"embeddings: y must have shape ({len(X)},), got {y.shape}")
     if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):

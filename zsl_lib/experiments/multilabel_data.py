@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import config
 from ..data import keywords as kwd
+from ..data.user import open_npz
 from ..validation import check_indicator, check_matrix
 from ..zeroshot.multilabel_prep import PreparedData, prepare, scaling_stats
 
@@ -60,7 +61,7 @@ def load_feature_table(path: Path, n_labels: int = 0) -> tuple[np.ndarray, np.nd
     see the module docstring). ``split`` is None unless the .npz has one."""
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
+        with open_npz(path, "parameter user_features", "X=..., Y=...") as z:
             missing = [k for k in ("X", "Y") if k not in z.files]
             if missing:
                 raise ValueError(f"parameter user_features: {path} lacks {missing}; it has {z.files} (expected X "
