@@ -147,3 +147,32 @@ def test_every_image_folder_notebook_has_bad_images_and_passes_it(stem):
     passed = [n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.keyword) and n.arg == "bad_images"
               and isinstance(n.value, ast.Name) and n.value.id == "bad_images"]
     assert passed, f"{stem}: bad_images is never passed on"
+
+
+# --- the sweep of issue 22: parameters that passed silently or were named late ------------------
+
+def test_03_repeated_seeds_are_refused():
+    from zsl_lib.experiments import cvae
+
+    base03 = _call_kwargs("03-cvae-clusterable-features", "E.check_parameters")
+    with pytest.raises(ValueError, match=r"parameter seeds=\[0, 0\] repeats a seed"):  # was silent: counted twice
+        cvae.check_parameters(**{**base03, "seeds": [0, 0]})
+
+
+def test_05_certain_below_suspected_duplicate_is_named_in_setup():
+    from zsl_lib.experiments import multilabel
+
+    base05 = {**_call_kwargs("05-clip-multilabel", "E.Settings"), "device": "cpu"}
+    with pytest.raises(ValueError, match=r"parameter certain_duplicate=0.5 must be >= suspected_duplicate=0.98"):
+        multilabel.Settings(**{**base05, "certain_duplicate": 0.5})  # failed only in the preparation, unnamed
+
+
+def test_02_single_class_user_data_is_named(tmp_path):
+    from zsl_lib.experiments import tourney
+
+    np.savez(tmp_path / "one.npz", X=np.ones((4, 3)), y=np.zeros(4, int))
+    base02 = {**_call_kwargs("02-pairwise-tourney", "E.check_parameters"), "source": "user", "example_pair": [],
+              "user_images": str(tmp_path / "one.npz")}
+    with pytest.warns(UserWarning, match="only one class"), \
+            pytest.raises(ValueError, match=r"parameter user_images: .*one\.npz holds 1 class"):
+        tourney.check_parameters(**base02)  # was "parameter example_pair: expected two class names"

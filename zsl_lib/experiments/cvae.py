@@ -167,7 +167,10 @@ def check_parameters(*, datasets, variants, seeds, tiny_train_source, test_fract
                              f"{user_unseen_classes!r}; pass lists with -y")
         check_int("user_n_unseen", user_n_unseen, minimum=2, allow_none=True)
     check_name_list("variants", variants, list(ABLATION_VARIANTS))
-    _check_int_list("seeds", seeds, minimum=0)
+    seed_list = _check_int_list("seeds", seeds, minimum=0)
+    if len(set(seed_list)) < len(seed_list):
+        raise ValueError(f"parameter seeds={seed_list} repeats a seed; each seed is one independent run (a repeat "
+                         "would be counted twice in the mean and the spread over seeds): list distinct seeds")
     _check_int_list("fewshot_shots", fewshot_shots, minimum=1)
     check_choice("tiny_train_source", tiny_train_source, ("train", "val"))
     check_choice("semantic_scaling", semantic_scaling, ("none", "center", "standard"))

@@ -222,6 +222,9 @@ class Settings:
         check_float("parameter tiny_coarse_drop", self.tiny_coarse_drop, 0, 1, high_open=True)
         check_float("parameter suspected_duplicate", self.suspected_duplicate, -1, 1)
         check_float("parameter certain_duplicate", self.certain_duplicate, -1, 1)
+        if self.certain_duplicate < self.suspected_duplicate:
+            raise ValueError(f"parameter certain_duplicate={self.certain_duplicate} must be >= suspected_duplicate="
+                             f"{self.suspected_duplicate} (certain duplicates are a subset of the suspected ones)")
         check_float("parameter finetune_lr", self.finetune_lr, low=0, low_open=True)
         check_float("parameter finetune_momentum", self.finetune_momentum, 0, 1, high_open=True)
         if not isinstance(self.learning_curve_sizes, (list, tuple)) or not self.learning_curve_sizes:

@@ -310,6 +310,9 @@ def check_parameters(*, source, classes, prompt_set, binary_prompt_set, image_en
             "'lit-fashion' or 'lit-fashion-masked' (offline) or an 'openclip:<arch>/<pretrained>' encoder")
     names = class_names_for(source, classes, prompt_set, user_images, bad_images)
     if source == "user":
+        if len(names) < 2:
+            raise ValueError(f"parameter user_images: {user_images} holds {len(names)} class ({names}); the tourney "
+                             "compares classes: give at least 2")
         check_name_list("user_binary_group", user_binary_group, names, allow_empty=True)
     pair = check_name_list("example_pair", example_pair_or_default(example_pair, names), names)
     if len(pair) != 2:
