@@ -779,3 +779,18 @@ def test_bad_user_files_are_named_with_their_path(tmp_path):
     p.write_text("@relation 'x: -C 1'\n@attribute A {0,1}\n@attribute f numeric\n@data\n1,abc\n")
     with pytest.raises(ValueError, match=r"gap\.arff: not a valid ARFF file: Invalid numerical value, at line 5"):
         load_dataset("multilabel-arff", path=p)
+
+
+def test_an_image_listed_twice_in_a_keyword_csv_is_warned_about(tmp_path):
+    """Sweep of issue 22: the same image on two rows loaded silently; its copies could land in the
+    training and the test split (with deduplicate off)."""
+    from zsl_lib.data import keywords as kwd
+
+    (tmp_path / "img").mkdir()
+    for i in range(2):
+        Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / "img" / f"{i}.png")
+    (tmp_path / "k.csv").write_text("path,keywords\nimg/0.png,a\nimg/1.png,b\n./img/0.png,c\n")
+    for load in (lambda: load_dataset("multilabel-csv", path=tmp_path / "k.csv"),
+                 lambda: kwd.user_keywords(tmp_path / "k.csv")):
+        with pytest.warns(UserWarning, match=r"1 image\(s\) listed more than once, e\.g\. .*0\.png.*a leak"):
+            load()

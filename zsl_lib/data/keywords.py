@@ -193,7 +193,7 @@ def user_keywords(csv_path: str | Path, root: str | Path | None = None, bad_imag
     content (SHA-256), so replacing an image gives a new embedding, even by a copy that kept the
     old modification time.
     """
-    from .user import drop_bad_images, file_stat_fingerprint, split_keywords
+    from .user import drop_bad_images, file_stat_fingerprint, split_keywords, warn_repeated_items
 
     csv_path = Path(csv_path)
     if not csv_path.exists():
@@ -214,6 +214,7 @@ def user_keywords(csv_path: str | Path, root: str | Path | None = None, bad_imag
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} images listed in {csv_path} do not exist, e.g. {missing[:3]}")
+    warn_repeated_items(f"keyword CSV {csv_path}", paths)
     keep = drop_bad_images(f"keyword CSV {csv_path}", paths, bad_images)
     if len(keep) < len(paths):
         df, paths = df.iloc[keep].reset_index(drop=True), [paths[i] for i in keep]

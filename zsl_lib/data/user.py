@@ -69,6 +69,19 @@ def warn_single_class(what: str, present_classes) -> None:
         )
 
 
+def warn_repeated_items(what: str, items: list[str]) -> None:
+    """Warn when a list of images names one file more than once: the copies can land in the
+    training and the test split (a leak), each with only part of the image's keywords."""
+    paths = pd.Series([str(Path(p).resolve()) for p in items])
+    repeated = paths[paths.duplicated()].unique()
+    if len(repeated):
+        warnings.warn(
+            f"{what}: {len(repeated)} image(s) listed more than once, e.g. {repeated[:3].tolist()}; the copies can "
+            "land in both the training and the test split (a leak): list each image once, with all its keywords",
+            stacklevel=3,
+        )
+
+
 BAD_IMAGES = ("raise", "skip")
 
 
@@ -189,6 +202,7 @@ def load_multilabel_csv(path: str | Path, root: str | Path | None = None,
     missing = [p for p in items if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"multilabel-csv: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
+    warn_repeated_items(f"multilabel-csv {path}", items)
     keep = drop_bad_images(f"multilabel-csv {path}", items, bad_images)
     if len(keep) < len(items):
         df = df.iloc[keep].reset_index(drop=True)
