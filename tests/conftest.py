@@ -97,3 +97,23 @@ def write_cifar100_archive(path: Path, splits: dict, fine_names: list[str], coar
         add("meta", {b"fine_label_names": [n.encode() for n in fine_names],
                      b"coarse_label_names": [n.encode() for n in coarse_names]})
     return path
+
+
+def folder_with_bad_jpegs(root: Path) -> Path:
+    """A user's image folder ``root/<cat|dog>/`` with two good 64x64 JPEGs per class, a JPEG cut to
+    60 % of its bytes (``dog/cut.jpg``: its header is intact, so PIL opens and verifies it; only
+    decoding its pixels fails) and a text file named ``cat/notes.jpg``: 6 files, 2 unreadable."""
+    import numpy as np  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    for cls in ("cat", "dog"):
+        (root / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(root / cls / f"{i}.jpg", quality=90)
+    whole = (root / "dog" / "0.jpg").read_bytes()
+    (root / "dog" / "cut.jpg").write_bytes(whole[: int(len(whole) * 0.6)])
+    (root / "cat" / "notes.jpg").write_text("not an image at all")
+    with Image.open(root / "dog" / "cut.jpg") as im:  # the header check alone passes it
+        im.verify()
+    return root

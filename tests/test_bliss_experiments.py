@@ -214,6 +214,70 @@ def test_check_params_names_the_bad_parameter(bad, match):
         ex.check_params(**{**_GOOD, **bad})
 
 
+@pytest.fixture
+def six_classes(tmp_path):
+    """A user's .npz: 6 classes of 10 items (60), for the size checks of check_params."""
+    X = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)
+    np.savez(tmp_path / "six.npz", X=X, y=np.repeat(np.arange(6), 10))
+    return str(tmp_path / "six.npz")
+
+
+_SIZES = dict(seed=0, zs_rerank=None, fixed_capacity=1.2, bad_images="raise", ann_limit_per_class=1, ann_queries=10,
+              ann_buckets=4, ann_neighbors=4, fixed_k_choices=2, zs_limit_per_class=1, zs_novel=2, zs_support=2,
+              zs_metaclasses=4)
+
+
+def test_check_params_accepts_sizes_that_fit_the_data(six_classes):
+    user = dict(ann_dataset="user", zs_dataset="user", ann_user_data=six_classes, zs_user_data=six_classes)
+    assert ex.check_params(**{**_GOOD, **user, **_SIZES}) == [2, 4]
+
+
+@pytest.mark.parametrize("bad, match", [
+    # issue 22: these failed late (numpy's "expected non-negative integer", an empty gallery, BLISS's
+    # "k_choices=4 must not exceed n_buckets=2"), naming no notebook parameter
+    ({"seed": -1}, r"parameter seed must be an integer >= 0; got -1"),
+    ({"ann_queries": 100000}, r"parameter ann_queries=100000: ann_user_data .*six.npz has 60 items, which leaves a "
+                              r"gallery of 0; .*lower ann_queries to at most 48"),
+    ({"zs_metaclasses": 2}, r"parameter zs_metaclasses=2 is below the 4 metaclasses BLISSNet places each class in"),
+    # and the others of the same kind
+    ({"zs_metaclasses": 5}, r"parameter zs_metaclasses=5 exceeds the 4 seen classes \(6 classes of .* minus zs_novel=2\)"),
+    ({"zs_novel": 6}, r"parameter zs_novel=6: .* has 6 classes and at least one must stay seen; lower zs_novel to at most 5"),
+    ({"zs_support": 10}, r"parameter zs_support=10: the smallest class .* has 10 images.*at most 9"),
+    ({"zs_rerank": 0}, r"parameter zs_rerank must be an integer >= 1"),
+    ({"zs_rerank": "all"}, r"parameter zs_rerank must be an integer \(or None\); got 'all'"),
+    ({"fixed_capacity": 0.5}, r"parameter fixed_capacity must lie in \[1, inf\]"),
+    ({"ann_buckets": 2}, r"parameter ann_buckets=2 is below the K=4 buckets"),
+    ({"fixed_k_choices": 8}, r"parameter fixed_k_choices=8 exceeds ann_buckets=4"),
+    ({"ann_neighbors": 500}, r"parameters ann_buckets / ann_neighbors: .* has 60 items but the gallery needs at least 500"),
+    ({"bad_images": "ignore"}, r"unknown parameter bad_images 'ignore'; accepted values: 'raise', 'skip'"),
+    ({"ann_queries": 0}, r"parameter ann_queries must be an integer >= 1"),
+])
+def test_check_params_names_a_bad_size_or_seed(six_classes, bad, match):
+    user = dict(ann_dataset="user", zs_dataset="user", ann_user_data=six_classes, zs_user_data=six_classes)
+    with pytest.raises(ValueError, match=match):
+        ex.check_params(**{**_GOOD, **user, **_SIZES, **bad})
+
+
+def test_check_params_names_the_split_parameter():
+    with pytest.raises(ValueError, match=r"parameter ann_split: cifar10: unknown split 'val'"):
+        ex.check_params(**{**_GOOD, **_SIZES, "ann_split": "val", "zs_limit_per_class": None})
+
+
+def test_a_users_image_folder_is_accepted_and_fully_decoded_up_front(tmp_path):
+    """01's user data may be an image folder (was refused: "no file at"); a truncated JPEG or a
+    non-image in it is named by the setup's check, or skipped with bad_images='skip'."""
+    from conftest import folder_with_bad_jpegs
+
+    folder = str(folder_with_bad_jpegs(tmp_path / "imgs"))
+    assert ex.check_params(**{**_GOOD, "ann_dataset": "user", "ann_user_data": folder}) == [2, 4]
+    with pytest.raises(ValueError, match=r"2 of 6 images cannot be read: .*cut\.jpg.*truncated"):
+        ex.section_labels("user", split="test", limit_per_class=None, user_data=folder, parameter="ann_user_data")
+    with pytest.warns(UserWarning, match="skipping 2 of 6"):
+        labels, what = ex.section_labels("user", split="test", limit_per_class=None, user_data=folder,
+                                         parameter="ann_user_data", bad_images="skip")
+    assert labels.tolist() == [0, 0, 1, 1] and what == f"ann_user_data {folder}"
+
+
 def test_load_features_reads_a_users_embeddings_and_checks_the_path(tmp_path):
     X = np.random.default_rng(0).normal(size=(30, 8)).astype(np.float32)
     y = np.repeat(np.array(["a", "b", "c"]), 10)

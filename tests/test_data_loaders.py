@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import folder_with_bad_jpegs
 from PIL import Image
 
 from zsl_lib.data import load_dataset, registry
@@ -722,3 +723,74 @@ def test_multilabel_csv_skips_bad_images_with_their_rows(tmp_path):
         ds = load_dataset("multilabel-csv", path=str(root / "k.csv"), bad_images="skip")
     assert len(ds.items) == 2 and ds.extra["Y"].shape == (2, 4)
     assert ds.class_names == ["blue", "large", "red", "small"]
+
+
+def test_image_folder_decodes_every_image_up_front_so_a_truncated_jpeg_is_caught(tmp_path):
+    root = folder_with_bad_jpegs(tmp_path / "photos")
+    with pytest.raises(ValueError, match="2 of 6 images cannot be read") as e:
+        load_dataset("image-folder", root=str(root))
+    assert str(root / "dog" / "cut.jpg") in str(e.value) and "truncated" in str(e.value)
+    assert str(root / "cat" / "notes.jpg") in str(e.value)
+    with pytest.warns(UserWarning, match="skipping 2 of 6 unreadable images"):
+        ds = load_dataset("image-folder", root=str(root), bad_images="skip")
+    assert ds.labels.tolist() == [0, 0, 1, 1]
+    assert not any(i.endswith(("cut.jpg", "notes.jpg")) for i in ds.items)
+    assert all(ds.get_image(i).size == (64, 64) for i in range(len(ds.items)))
+
+
+def test_values_beyond_float32_are_named_before_the_cast(tmp_path):
+    """1e39 is finite but beyond float32's range: the cast made it inf, reported as "NaN or inf"."""
+    X = np.ones((5, 3))
+    X[3, 1] = 1e39
+    np.savez(tmp_path / "big.npz", X=X, y=np.array([0, 0, 1, 1, 1]))
+    with pytest.raises(ValueError, match=r"value 1e\+39 at row 3, column 1 exceeds float32's range") as e:
+        load_dataset("embeddings", path=tmp_path / "big.npz")
+    assert "NaN" not in str(e.value) and "Rescale" in str(e.value)
+    np.savez(tmp_path / "words.npz", X=np.array([["a", "b"]] * 5), y=np.array([0, 0, 1, 1, 1]))
+    with pytest.raises(ValueError, match="X of .*words.npz must hold real numbers; got dtype <U1"):
+        load_dataset("embeddings", path=tmp_path / "words.npz")  # was numpy's "could not convert string"
+    p = tmp_path / "big.arff"
+    p.write_text("@relation 'x: -C 1'\n@attribute A {0,1}\n@attribute f1 numeric\n@attribute f2 numeric\n"
+                 "@data\n1,0.5,2\n0,1e39,3\n")
+    with pytest.raises(ValueError, match=r"features: value 1e\+39 at row 1, column 0 exceeds float32's range"):
+        load_dataset("multilabel-arff", path=p)
+
+
+def test_bad_user_files_are_named_with_their_path(tmp_path):
+    """Sweep of issue 22: a corrupt .npz (numpy's bare "File is not a zip file"), an X with 0
+    columns (loaded silently), an ARFF with a missing value '?' (loaded silently as NaN) or a word
+    in a numeric column (liac-arff's "Invalid numerical value, at line 5.", no file named)."""
+    from zsl_lib.experiments.multilabel_data import load_feature_table
+
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(ValueError, match=r"embeddings: .*corrupt\.npz is not a readable \.npz .*numpy\.savez"):
+        load_dataset("embeddings", path=tmp_path / "corrupt.npz")
+    with pytest.raises(ValueError, match=r"parameter user_features: .*corrupt\.npz is not a readable \.npz"):
+        load_feature_table(tmp_path / "corrupt.npz")
+    np.savez(tmp_path / "nocols.npz", X=np.zeros((4, 0)), y=np.array([0, 0, 1, 1]))
+    with pytest.raises(ValueError, match=r"X of .*nocols\.npz has 0 columns"):
+        load_dataset("embeddings", path=tmp_path / "nocols.npz")
+    p = tmp_path / "gap.arff"
+    p.write_text("@relation 'x: -C 1'\n@attribute A {0,1}\n@attribute f numeric\n@attribute g numeric\n"
+                 "@data\n1,0.5,2\n0,?,3\n")
+    with pytest.raises(ValueError, match=r"gap\.arff: 1 missing feature value\(s\) \('\?'\), the first at data row 1, "
+                                         r"attribute 'f'; impute"):
+        load_dataset("multilabel-arff", path=p)
+    p.write_text("@relation 'x: -C 1'\n@attribute A {0,1}\n@attribute f numeric\n@data\n1,abc\n")
+    with pytest.raises(ValueError, match=r"gap\.arff: not a valid ARFF file: Invalid numerical value, at line 5"):
+        load_dataset("multilabel-arff", path=p)
+
+
+def test_an_image_listed_twice_in_a_keyword_csv_is_warned_about(tmp_path):
+    """Sweep of issue 22: the same image on two rows loaded silently; its copies could land in the
+    training and the test split (with deduplicate off)."""
+    from zsl_lib.data import keywords as kwd
+
+    (tmp_path / "img").mkdir()
+    for i in range(2):
+        Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / "img" / f"{i}.png")
+    (tmp_path / "k.csv").write_text("path,keywords\nimg/0.png,a\nimg/1.png,b\n./img/0.png,c\n")
+    for load in (lambda: load_dataset("multilabel-csv", path=tmp_path / "k.csv"),
+                 lambda: kwd.user_keywords(tmp_path / "k.csv")):
+        with pytest.warns(UserWarning, match=r"1 image\(s\) listed more than once, e\.g\. .*0\.png.*a leak"):
+            load()

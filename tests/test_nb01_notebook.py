@@ -216,3 +216,26 @@ def test_paper_profile_runs_the_reports_setting_on_standin_files(tmp_path, monke
     metas = [json.loads(p.read_text()) for p in (tmp_path / "cache").rglob("*.json")]
     tv = [m for m in metas if str(m.get("cache_key", "")).startswith("torchvision-resnet50|random-seed0") and "shape" in m]
     assert len(tv) == 2 and all(m["shape"][1] == 2048 for m in tv)  # the ANN and the zero-shot split
+
+
+@pytest.mark.parametrize("parameters, names", [
+    # issue 22: each failed late (numpy's "expected non-negative integer" in the Beta section, an empty
+    # gallery after the cluster grid, BLISS's "k_choices=4 must not exceed n_buckets=2"), naming no parameter
+    ({"seed": -1}, ["parameter seed", ">= 0"]),
+    ({"ann_queries": 100000}, ["parameter ann_queries=100000", "600 items", "lower ann_queries to at most"]),
+    ({"zs_metaclasses": 2}, ["parameter zs_metaclasses=2", "at least 4"]),
+])
+def test_bad_parameters_fail_in_the_setup_cell_naming_them(tmp_path, monkeypatch, parameters, names):
+    from conftest import real_file
+
+    from zsl_lib.runner import run_notebook
+
+    real_file("cifar10/cifar10-test.zip")
+    for var in ("ZSL_RESULTS_DIR", "ZSL_FIGURES_DIR", "ZSL_BUILD_DIR", "ZSL_REPORTS_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    run = run_notebook(STEM, profile="smoke", workdir=tmp_path / "run", parameters=parameters)
+    assert run.status == "failed"
+    assert all(n in run.error for n in names), run.error
+    cells = json.loads((config.notebooks_dir() / f"{STEM}.ipynb").read_text())["cells"]
+    setup = next(i for i, c in enumerate(cells) if "ex.check_params(" in "".join(c["source"]))
+    assert run.error.startswith(f"cell {setup + 1} of {len(cells)} "), run.error  # the setup cell, before any section

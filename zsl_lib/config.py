@@ -64,8 +64,9 @@ def caller_dir() -> tuple[Path, str]:
     return base, "the working directory"
 
 
-def resolve_user_path(parameter: str, value, *, must_exist: bool = True, folder: bool = False) -> Path:
-    """A user's file (or ``folder``) given as a notebook parameter, as an absolute path.
+def resolve_user_path(parameter: str, value, *, must_exist: bool = True, folder: bool | None = False) -> Path:
+    """A user's file (or ``folder``; ``folder=None``: a file or a folder) given as a notebook
+    parameter, as an absolute path.
 
     A relative path resolves against :func:`caller_dir`; a missing one is a FileNotFoundError that
     names the parameter, the resolved path and the rule.
@@ -79,8 +80,8 @@ def resolve_user_path(parameter: str, value, *, must_exist: bool = True, folder:
         p = base / p
         where = f" (relative paths resolve against {why}: {base}; or give an absolute path)"
     p = p.resolve()
-    if must_exist and not (p.is_dir() if folder else p.is_file()):
-        kind = "folder" if folder else "file"
+    if must_exist and not (p.exists() if folder is None else p.is_dir() if folder else p.is_file()):
+        kind = "file or folder" if folder is None else "folder" if folder else "file"
         raise FileNotFoundError(f"parameter {parameter}={str(value)!r}: no {kind} at {p}{where}")
     return p
 

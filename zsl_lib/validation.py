@@ -6,6 +6,8 @@ other module imports these helpers; none writes its own copy.
 
 - :func:`check_matrix`: a 2-D finite real matrix, returned as C-contiguous float32, with an
   overflow guard for values so large that inner products leave float32 range.
+- :func:`check_float32_range`: finite values a float32 cast would turn into inf, named by row
+  and column (before the cast; after it they read as "NaN or inf").
 - :func:`l2_normalize`: rows scaled to unit L2 norm without overflow (zero rows stay zero).
 - :func:`check_choice`, :func:`check_int`, :func:`check_positive_ints`, :func:`check_float`:
   scalar options.
@@ -83,6 +85,30 @@ def check_matrix(name: str, A, *, dim: int | None = None, min_rows: int = 1,
                 "l2_normalize or sklearn.preprocessing.StandardScaler)"
             )
     return np.ascontiguousarray(A, dtype=np.float32)
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32_range(name: str, A) -> None:
+    """Raise ValueError when a finite value of the numeric array ``A`` lies beyond float32's range
+    (|x| > 3.4e38), naming the first such value with its row and column and the fix.
+
+    Call it before casting to float32: the cast turns such values into inf, which a later check
+    can only report as "NaN or inf"."""
+    A = np.asarray(A)
+    if not A.size or not np.issubdtype(A.dtype, np.floating) or np.finfo(A.dtype).max <= FLOAT32_MAX:
+        return
+    with np.errstate(invalid="ignore"):
+        over = np.isfinite(A) & (np.abs(A) > FLOAT32_MAX)
+    if over.any():
+        where = np.argwhere(over)[0]
+        at = f"row {where[0]}, column {where[1]}" if A.ndim == 2 else f"index {tuple(where.tolist())}"
+        raise ValueError(
+            f"{name}: value {A[tuple(where)]:.3g} at {at} exceeds float32's range (+-{FLOAT32_MAX:.3g}); "
+            f"{int(over.sum())} value(s) do. Rescale the features (e.g. divide by their largest value or "
+            "standardise them) before saving"
+        )
 
 
 def l2_normalize(A, eps: float = 1e-12, *, dtype=np.float32) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from zsl_lib.data import registry
 from zsl_lib.data.base import FeatureDataset, fingerprint_of
-from zsl_lib.validation import check_choice
+from zsl_lib.validation import check_choice, check_float32_range
 
 _MEKA_C = re.compile(r"-C\s+(-?\d+)")
 
@@ -70,6 +70,14 @@ def _check_label_count(path, attrs, data, n_labels, labels_first, given) -> None
     )
 
 
+def _parse(liac_arff, path: Path, text: str, return_type):
+    """liac-arff's parse of ``text``; its errors ("Invalid numerical value, at line 5.") name the file."""
+    try:
+        return liac_arff.loads(text, return_type=return_type)
+    except liac_arff.ArffException as err:
+        raise ValueError(f"{path}: not a valid ARFF file: {err}") from None
+
+
 def load_multilabel_arff(
     path: str | Path,
     n_labels: int | None = None,
@@ -106,11 +114,13 @@ def load_multilabel_arff(
         obj = liac_arff.loads(text)
         data = np.asarray(obj["data"], dtype=object)
     except liac_arff.BadLayout:
-        obj = liac_arff.loads(text, return_type=liac_arff.COO)
+        obj = _parse(liac_arff, path, text, liac_arff.COO)
         vals, (rows, cols) = obj["data"][0], obj["data"][1:]
         data = np.zeros((max(rows) + 1 if rows else 0, len(obj["attributes"])), dtype=object)
         data[:] = 0
         data[rows, cols] = vals
+    except liac_arff.ArffException as err:
+        raise ValueError(f"{path}: not a valid ARFF file: {err}") from None
     attrs = obj["attributes"]
     relation = obj.get("relation", "")
     signed = meka_label_count(relation)
@@ -139,7 +149,13 @@ def load_multilabel_arff(
     nominal = [attrs[j][0] for j in feat_idx if isinstance(attrs[j][1], list) or str(attrs[j][1]).upper() == "STRING"]
     if nominal:
         raise ValueError(f"{path}: non-numeric feature attributes are not supported: {nominal[:5]}")
-    X = data[:, feat_idx].astype(np.float32)
+    X = data[:, feat_idx].astype(np.float64)  # a missing value ('?') becomes NaN
+    if np.isnan(X).any():
+        r, c = np.argwhere(np.isnan(X))[0]
+        raise ValueError(f"{path}: {int(np.isnan(X).sum())} missing feature value(s) ('?'), the first at data row {r}, "
+                         f"attribute {attrs[feat_idx[c]][0]!r}; impute or drop them before loading")
+    check_float32_range(f"{path}: features", X)  # before the cast, which makes such values inf
+    X = X.astype(np.float32)
     Y = data[:, lab_idx].astype(np.float64)
     if not np.isin(Y, (0.0, 1.0)).all():
         raise ValueError(f"{path}: label columns must be 0/1")

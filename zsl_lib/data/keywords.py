@@ -183,15 +183,17 @@ def mulan_scene(split: str = "train") -> KeywordData:
     return KeywordData("mulan-scene", np.asarray(fd.Y, np.uint8), list(fd.class_names), X=np.asarray(fd.X, np.float32))
 
 
-def user_keywords(csv_path: str | Path, root: str | Path | None = None) -> KeywordData:
+def user_keywords(csv_path: str | Path, root: str | Path | None = None, bad_images: str = "raise") -> KeywordData:
     """A user's collection: CSV with columns ``path`` (relative to ``root``, default the CSV's
     folder) and ``keywords`` (separated by ``|`` or ``;``; empty = no keywords, dropped by prepare).
+    Every image is decoded up front: unreadable ones stop the run, all listed (``bad_images=
+    "raise"``), or are left out with their rows and a warning (``"skip"``).
 
     The fingerprint (embedding cache key) covers the CSV, the image paths and each image's size and
     content (SHA-256), so replacing an image gives a new embedding, even by a copy that kept the
     old modification time.
     """
-    from .user import file_stat_fingerprint, split_keywords
+    from .user import drop_bad_images, file_stat_fingerprint, split_keywords, warn_repeated_items
 
     csv_path = Path(csv_path)
     if not csv_path.exists():
@@ -212,6 +214,10 @@ def user_keywords(csv_path: str | Path, root: str | Path | None = None) -> Keywo
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} images listed in {csv_path} do not exist, e.g. {missing[:3]}")
+    warn_repeated_items(f"keyword CSV {csv_path}", paths)
+    keep = drop_bad_images(f"keyword CSV {csv_path}", paths, bad_images)
+    if len(keep) < len(paths):
+        df, paths = df.iloc[keep].reset_index(drop=True), [paths[i] for i in keep]
     lists = split_keywords(df["keywords"])
     keywords = sorted({k for ks in lists for k in ks})
     col = {k: i for i, k in enumerate(keywords)}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from PIL import Image
 
 from zsl_lib.data.base import FeatureDataset, ImageDataset, fingerprint_of
 from zsl_lib.fileio import hash_file
-from zsl_lib.validation import check_choice
+from zsl_lib.validation import check_choice, check_float32_range
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 KEYWORD_SEPARATORS = "|;"  # the one rule of every keyword loader (multilabel-csv, notebook 05's user CSV)
@@ -68,27 +69,46 @@ def warn_single_class(what: str, present_classes) -> None:
         )
 
 
+def warn_repeated_items(what: str, items: list[str]) -> None:
+    """Warn when a list of images names one file more than once: the copies can land in the
+    training and the test split (a leak), each with only part of the image's keywords."""
+    paths = pd.Series([str(Path(p).resolve()) for p in items])
+    repeated = paths[paths.duplicated()].unique()
+    if len(repeated):
+        warnings.warn(
+            f"{what}: {len(repeated)} image(s) listed more than once, e.g. {repeated[:3].tolist()}; the copies can "
+            "land in both the training and the test split (a leak): list each image once, with all its keywords",
+            stacklevel=3,
+        )
+
+
 BAD_IMAGES = ("raise", "skip")
 
 
 def _unreadable(path: str) -> str | None:
-    """Why ``path`` is not a readable image (None if it is)."""
+    """Why ``path`` is not a readable image (None if it is).
+
+    The image is decoded in full: ``verify()`` checks the structure (a PNG's checksums) but not
+    the pixel data, so a truncated JPEG passed it and failed only during embedding; the file is
+    therefore reopened and ``load()`` decodes every pixel ("image file is truncated")."""
     try:
         with Image.open(path) as im:
             im.verify()
+        with Image.open(path) as im:
+            im.load()
         return None
     except Exception as err:  # noqa: BLE001  (PIL raises many kinds for broken files)
         return f"{type(err).__name__}: {err}"
 
 
 def find_bad_images(paths: list[str]) -> list[tuple[str, str]]:
-    """``(path, reason)`` of every file in ``paths`` that PIL cannot read, in one pass."""
+    """``(path, reason)`` of every file in ``paths`` that PIL cannot open or fully decode, in one pass."""
     with ThreadPoolExecutor(max_workers=8) as pool:
         reasons = list(pool.map(_unreadable, paths))
     return [(p, r) for p, r in zip(paths, reasons) if r is not None]
 
 
-def _drop_bad_images(what: str, items: list[str], bad_images: str) -> np.ndarray:
+def drop_bad_images(what: str, items: list[str], bad_images: str) -> np.ndarray:
     """Indices of the readable images; all unreadable ones reported at once (raise) or dropped
     with a warning (skip)."""
     check_choice("bad_images", bad_images, BAD_IMAGES, what)
@@ -139,7 +159,7 @@ def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTE
             f"image-folder: no images found under {root}; expected {root}/<class>/<image> with "
             f"extensions {sorted(exts)}"
         )
-    keep = _drop_bad_images(f"image-folder {root}", items, bad_images)
+    keep = drop_bad_images(f"image-folder {root}", items, bad_images)
     items = [items[i] for i in keep]
     labels = np.asarray(labels, dtype=np.int64)[keep]
     present = np.unique(labels)
@@ -182,7 +202,8 @@ def load_multilabel_csv(path: str | Path, root: str | Path | None = None,
     missing = [p for p in items if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"multilabel-csv: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
-    keep = _drop_bad_images(f"multilabel-csv {path}", items, bad_images)
+    warn_repeated_items(f"multilabel-csv {path}", items)
+    keep = drop_bad_images(f"multilabel-csv {path}", items, bad_images)
     if len(keep) < len(items):
         df = df.iloc[keep].reset_index(drop=True)
         items = [items[i] for i in keep]
@@ -209,6 +230,17 @@ def load_multilabel_csv(path: str | Path, root: str | Path | None = None,
     )
 
 
+def open_npz(path: Path, what: str, expected: str):
+    """``np.load(path)`` of a user's ``.npz`` (no pickles); a file that is not one (a corrupt or
+    renamed file: numpy's "File is not a zip file") is a ValueError naming ``what``, the path and
+    the ``expected`` arrays."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{what}: {path} is not a readable .npz ({type(err).__name__}: {err}); save it with "
+                         f"numpy.savez(path, {expected})") from None
+
+
 def load_embeddings(path: str | Path) -> FeatureDataset:
     """Precomputed embeddings from an ``.npz`` (``X`` (n, d), ``y`` (n,), optional ``class_names``).
 
@@ -219,21 +251,27 @@ def load_embeddings(path: str | Path) -> FeatureDataset:
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"embeddings: {path} not found")
-    with np.load(path, allow_pickle=False) as z:
+    with open_npz(path, "embeddings", "X=..., y=...") as z:
         missing = [k for k in ("X", "y") if k not in z.files]
         if missing:
             raise ValueError(f"embeddings: {path} lacks {missing}; it has {z.files} (expected X, y, optional class_names)")
-        X = np.asarray(z["X"], dtype=np.float32)
+        X = np.asarray(z["X"])
         y = np.asarray(z["y"])
         names = [str(c) for c in z["class_names"]] if "class_names" in z.files else None
     if X.ndim != 2:
         raise ValueError(f"embeddings: X must be 2-D (n, d), got shape {X.shape}")
     if len(X) == 0:
         raise ValueError(f"embeddings: {path} has 0 rows in X; it needs at least one item per class")
+    if X.shape[1] == 0:
+        raise ValueError(f"embeddings: X of {path} has 0 columns (shape {X.shape}); it needs one feature vector per row")
     if y.shape != (len(X),):
         raise ValueError(f"embeddings: y must have shape ({len(X)},), got {y.shape}")
+    if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise ValueError(f"embeddings: X of {path} must hold real numbers; got dtype {X.dtype}")
     if not np.isfinite(X).all():
         raise ValueError(f"embeddings: X contains NaN or inf ({(~np.isfinite(X)).sum()} values)")
+    check_float32_range(f"embeddings: X of {path}", X)  # before the cast, which makes such values inf
+    X = X.astype(np.float32)
     if y.dtype.kind in "US":
         classes, y = np.unique(y.astype(str), return_inverse=True)
         if names is not None and list(classes) != names:

@@ -168,13 +168,15 @@ def load_user_zsl_split(
     *, embeddings=None, image_dir=None, encoder: str = "efficientnet-lite0", text_encoder: str = "minilm",
     attributes=None, unseen_classes=None, n_unseen: int | None = None, split_seed: int = 0,
     test_fraction: float = 0.2, max_train_per_class: int | None = None, progress: bool = True,
+    bad_images: str = "raise",
 ) -> ZSLSplit:
     """A :class:`ZSLSplit` of a user's data.
 
     Features: ``embeddings`` (an ``.npz`` with ``X``, ``y`` and optional ``class_names``, the
     ``embeddings`` loader) or ``image_dir`` (``<dir>/<class>/<image>``, the ``image-folder``
-    loader, embedded by ``encoder``): exactly one. Class semantics: ``attributes`` (see
-    :func:`read_attribute_matrix`) or, without it, ``text_encoder`` embeddings of the class names.
+    loader, embedded by ``encoder``; unreadable images: ``bad_images`` "raise" or "skip"): exactly
+    one. Class semantics: ``attributes`` (see :func:`read_attribute_matrix`) or, without it,
+    ``text_encoder`` embeddings of the class names.
     Unseen classes: ``unseen_classes`` (class names) as given, else a seeded ``n_unseen``
     (default: a quarter, at least 2) by ``split_seed``. Seen-class items are split (seeded,
     stratified) into training and ``test_fraction`` seen test items; training items are capped at
@@ -187,7 +189,7 @@ def load_user_zsl_split(
         ds = load_dataset("embeddings", path=str(Path(embeddings).expanduser().resolve()))
         X, y = ds.X, np.asarray(ds.y)
     else:
-        ds = load_dataset("image-folder", root=str(Path(image_dir).expanduser().resolve()))
+        ds = load_dataset("image-folder", root=str(Path(image_dir).expanduser().resolve()), bad_images=bad_images)
         X, y = embed(ds, encoder, progress=progress), np.asarray(ds.labels)
     names = [str(c) for c in ds.class_names]
     if len(names) < 4:

@@ -14,9 +14,11 @@ import pandas as pd
 
 from ..config import resolve_user_path
 from ..data import load_dataset, synthetic
+from ..data.user import BAD_IMAGES
 from ..index.bliss import BLISS
-from ..index.bliss_fixed import FIXED_DEFAULTS
-from ..validation import check_choice, check_float, check_int_list, check_positive_ints
+from ..index.bliss_fixed import FAST_DEFAULTS, FIXED_DEFAULTS
+from ..validation import check_choice, check_float, check_int, check_int_list, check_positive_ints
+from ..zeroshot.blissnet import METACLASS_CHOICES
 from .bliss_ann import ann_curves, paired_at_fraction, per_query_at_fraction, value_at_fraction
 from .bliss_plots import (
     bary_fraction,
@@ -115,21 +117,39 @@ BETA_BASE = {
 
 ANN_DATASETS = ("cifar10", "cifar100", "user")
 ZS_DATASETS = ("tiny-imagenet", "cifar100", "user")  # cifar100: the BLISSNet report's own setting
+REPORT_ANN_K = 4  # K of the report's BLISS on the real features (notebook 01's report_params)
 # "user": a user's own labelled data, ann_user_data / zs_user_data (see load_features)
 
 
 def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: float, ann_dataset: str,
                  zs_dataset: str, ann_encoder: str, zs_encoder: str, ann_user_data=None,
-                 zs_user_data=None, **positive_ints) -> list[int]:
-    """Check notebook 01's parameters (each error names the parameter); returns ``cluster_counts``.
+                 zs_user_data=None, seed=0, zs_rerank=None, fixed_capacity=1.2, bad_images="raise",
+                 ann_split: str = "test", zs_split: str = "val", ann_limit_per_class=None, ann_queries=None,
+                 ann_buckets=None, ann_neighbors=None, fixed_k_choices=None, zs_limit_per_class=None,
+                 zs_novel=None, zs_support=None, zs_metaclasses=None, **positive_ints) -> list[int]:
+    """Check notebook 01's parameters before anything runs (each error names the parameter and the
+    fix); returns ``cluster_counts``.
 
     ``cluster_counts``: a list of integers in 1..128 holding ``mechanism_clusters`` (a bare
     integer from papermill's ``-p`` is refused with the ``-y`` form to use); ``scan_fraction`` in
-    (0, 1); datasets among the supported ones, encoders that the registry accepts;
-    every other keyword (``n_seeds``, ``epochs``...) a positive integer. A dataset ``"user"`` needs
-    its ``*_user_data`` path to exist (see :func:`load_features`).
+    (0, 1); datasets among the supported ones, encoders that the registry accepts; ``seed`` >= 0;
+    ``zs_rerank`` None or a positive integer; ``fixed_capacity`` >= 1; ``bad_images`` "raise" or
+    "skip"; the sizes and every other keyword (``n_seeds``, ``epochs``...) positive integers. A
+    dataset ``"user"`` needs its ``*_user_data`` (an .npz or an image folder) to exist.
+
+    Given the sizes of a section (``ann_limit_per_class``, ``ann_queries``, ``ann_buckets``,
+    ``ann_neighbors``, ``fixed_k_choices``; ``zs_limit_per_class``, ``zs_novel``, ``zs_support``,
+    ``zs_metaclasses``), its data's labels are read (not embedded; an image folder is fully decoded,
+    so a broken image is named now: :func:`section_labels`) and the sizes checked against them:
+    queries leave a gallery large enough for the buckets and neighbours, the novel classes and
+    support images leave seen classes and test images, the metaclasses fit the seen classes.
     """
-    check_positive_ints(**{f"parameter {k}": v for k, v in positive_ints.items()})
+    sizes = {"ann_limit_per_class": ann_limit_per_class, "ann_queries": ann_queries, "ann_buckets": ann_buckets,
+             "ann_neighbors": ann_neighbors, "fixed_k_choices": fixed_k_choices,
+             "zs_limit_per_class": zs_limit_per_class, "zs_novel": zs_novel, "zs_support": zs_support,
+             "zs_metaclasses": zs_metaclasses}
+    given = {k: v for k, v in sizes.items() if v is not None}
+    check_positive_ints(**{f"parameter {k}": v for k, v in {**positive_ints, **given}.items()})
     counts = check_int_list("cluster_counts", cluster_counts, minimum=1, maximum=128)
     if mechanism_clusters not in counts:
         raise ValueError(f"parameter cluster_counts={counts} must contain mechanism_clusters={mechanism_clusters}; "
@@ -137,6 +157,10 @@ def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: floa
     check_float("parameter scan_fraction", scan_fraction, 0.0, 1.0, low_open=True, high_open=True)
     check_choice("parameter ann_dataset", ann_dataset, ANN_DATASETS)
     check_choice("parameter zs_dataset", zs_dataset, ZS_DATASETS)
+    check_int("parameter seed", seed, minimum=0)
+    check_int("parameter zs_rerank", zs_rerank, minimum=1, allow_none=True)
+    check_float("parameter fixed_capacity", fixed_capacity, 1.0, None)
+    check_choice("parameter bad_images", bad_images, BAD_IMAGES)
     from ..encoders import check_encoder_name  # noqa: PLC0415  (encoders import torch: kept lazy)
 
     check_encoder_name("parameter ann_encoder", ann_encoder)
@@ -146,31 +170,111 @@ def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: floa
             if data is None:
                 raise ValueError(f"parameter {prefix}_dataset='user' needs {prefix}_user_data: an .npz with X (n, d), "
                                  "y (n,) and optional class_names, or an image folder <dir>/<class>/<image>")
-            resolve_user_path(f"{prefix}_user_data", data)
+            resolve_user_path(f"{prefix}_user_data", data, folder=None)
+    if all(sizes[k] is not None for k in ("ann_limit_per_class", "ann_queries", "ann_buckets", "ann_neighbors",
+                                           "fixed_k_choices")):
+        _check_ann_sizes(ann_dataset, ann_split, ann_limit_per_class, ann_user_data, seed, bad_images,
+                         ann_queries, ann_buckets, ann_neighbors, fixed_k_choices)
+    if all(sizes[k] is not None for k in ("zs_limit_per_class", "zs_novel", "zs_support", "zs_metaclasses")):
+        _check_zs_sizes(zs_dataset, zs_split, zs_limit_per_class, zs_user_data, seed, bad_images,
+                        zs_novel, zs_support, zs_metaclasses)
     return counts
 
 
+def _section_data(dataset: str, *, split: str, limit_per_class: int | None, seed: int, user_data, parameter: str,
+                  bad_images: str = "raise"):
+    """The dataset a real-feature section reads, not embedded: a registered ``dataset``'s split
+    (ImageDataset), or the user's image folder (ImageDataset, every image decoded) or .npz
+    (FeatureDataset)."""
+    if dataset != "user":
+        try:
+            return load_dataset(dataset, split=split, limit_per_class=limit_per_class, seed=seed)
+        except ValueError as err:  # name the notebook parameter behind the loader's split argument
+            if "unknown split" not in str(err):
+                raise
+            raise ValueError(f"parameter {parameter.replace('user_data', 'split')}: {err}") from None
+    path = resolve_user_path(parameter, user_data, folder=None)
+    if path.is_dir():
+        return load_dataset("image-folder", root=str(path), bad_images=bad_images)
+    return load_dataset("embeddings", path=str(path))
+
+
+def section_labels(dataset: str, *, split: str, limit_per_class: int | None, seed: int = 0, user_data=None,
+                   parameter: str = "user_data", bad_images: str = "raise") -> tuple[np.ndarray, str]:
+    """``(labels (n,), description)`` of the items :func:`load_features` would embed, without
+    embedding them (a description such as "cifar10 test (60 per class)" for error messages)."""
+    ds = _section_data(dataset, split=split, limit_per_class=limit_per_class, seed=seed, user_data=user_data,
+                       parameter=parameter, bad_images=bad_images)
+    labels = np.asarray(ds.labels if hasattr(ds, "labels") else ds.y)
+    what = (f"{parameter} {user_data}" if dataset == "user"
+            else f"{dataset} {split} ({limit_per_class} per class)")
+    return labels, what
+
+
+def _check_ann_sizes(dataset, split, limit_per_class, user_data, seed, bad_images, ann_queries, ann_buckets,
+                     ann_neighbors, fixed_k_choices) -> None:
+    k_min = max(REPORT_ANN_K, FAST_DEFAULTS["k_choices"])
+    if ann_buckets < k_min:
+        raise ValueError(f"parameter ann_buckets={ann_buckets} is below the K={REPORT_ANN_K} buckets the report's "
+                         f"BLISS places each item in; raise ann_buckets to at least {k_min}")
+    if fixed_k_choices > ann_buckets:
+        raise ValueError(f"parameter fixed_k_choices={fixed_k_choices} exceeds ann_buckets={ann_buckets}; lower it "
+                         "(the report's K is 4, the fixed BLISS's default 2)")
+    labels, what = section_labels(dataset, split=split, limit_per_class=limit_per_class, seed=seed,
+                                  user_data=user_data, parameter="ann_user_data", bad_images=bad_images)
+    n = len(labels)
+    fast_share = FAST_DEFAULTS["train_size"]
+    need = max(10, ann_neighbors, int(np.ceil(ann_buckets / fast_share - 1e-9)))
+    why = (f"the gallery needs at least {need} items (ann_buckets={ann_buckets} k-means starts in the fast "
+           f"BLISS's {fast_share:.0%} training share, ann_neighbors={ann_neighbors} neighbours, 10 for recall@10)")
+    if n <= need:
+        raise ValueError(f"parameters ann_buckets / ann_neighbors: {what} has {n} items but {why}: lower ann_buckets "
+                         "or ann_neighbors, or use more data"
+                         + (" (raise ann_limit_per_class)" if dataset != "user" else ""))
+    if n - ann_queries < need:
+        raise ValueError(f"parameter ann_queries={ann_queries}: {what} has {n} items, which leaves a gallery of "
+                         f"{max(n - ann_queries, 0)}; {why}: lower ann_queries to at most {n - need}")
+
+
+def _check_zs_sizes(dataset, split, limit_per_class, user_data, seed, bad_images, zs_novel, zs_support,
+                    zs_metaclasses) -> None:
+    if zs_metaclasses < METACLASS_CHOICES:
+        raise ValueError(f"parameter zs_metaclasses={zs_metaclasses} is below the {METACLASS_CHOICES} metaclasses "
+                         f"BLISSNet places each class in; raise it to at least {METACLASS_CHOICES}")
+    labels, what = section_labels(dataset, split=split, limit_per_class=limit_per_class, seed=seed,
+                                  user_data=user_data, parameter="zs_user_data", bad_images=bad_images)
+    _, per_class = np.unique(labels, return_counts=True)
+    C = len(per_class)
+    if zs_novel >= C:
+        raise ValueError(f"parameter zs_novel={zs_novel}: {what} has {C} classes and at least one must stay seen; "
+                         f"lower zs_novel to at most {C - 1}")
+    if zs_support >= per_class.min():
+        raise ValueError(f"parameter zs_support={zs_support}: the smallest class of {what} has {per_class.min()} "
+                         f"images, so a novel class could keep no test image; lower zs_support to at most "
+                         f"{per_class.min() - 1}" + (" or raise zs_limit_per_class" if dataset != "user" else ""))
+    if zs_metaclasses > C - zs_novel:
+        raise ValueError(f"parameter zs_metaclasses={zs_metaclasses} exceeds the {C - zs_novel} seen classes "
+                         f"({C} classes of {what} minus zs_novel={zs_novel}); lower zs_metaclasses or zs_novel")
+
+
 def load_features(dataset: str, *, split: str, limit_per_class: int | None, encoder: str, seed: int = 0,
-                  device: str = "cpu", user_data=None, parameter: str = "user_data"):
+                  device: str = "cpu", user_data=None, parameter: str = "user_data", bad_images: str = "raise"):
     """``(features (n, d) float32, labels (n,))`` for a real-feature experiment.
 
     A registered ``dataset``'s ``split``, a seeded ``limit_per_class`` images per class, embedded by
     ``encoder`` (cached); or ``dataset="user"``: ``user_data`` is an ``.npz`` of precomputed
     embeddings (``X``, ``y``, optional ``class_names``: used as they are) or an image folder
-    ``<dir>/<class>/<image>`` embedded by ``encoder``; a relative path resolves by the one user-path
-    rule (``parameter`` names it in errors). ``split`` and ``limit_per_class`` do not apply to it.
+    ``<dir>/<class>/<image>`` embedded by ``encoder`` (unreadable images: ``bad_images`` "raise" or
+    "skip"); a relative path resolves by the one user-path rule (``parameter`` names it in errors).
+    ``split`` and ``limit_per_class`` do not apply to it.
     """
     from ..encoders import embed  # noqa: PLC0415  (encoders import torch: kept lazy)
 
-    if dataset != "user":
-        ds = load_dataset(dataset, split=split, limit_per_class=limit_per_class, seed=seed)
-        return embed(ds, encoder, device=device), np.asarray(ds.labels)
-    path = resolve_user_path(parameter, user_data)
-    if path.is_dir():
-        ds = load_dataset("image-folder", root=str(path))
-        return embed(ds, encoder, device=device), np.asarray(ds.labels)
-    ds = load_dataset("embeddings", path=str(path))
-    return np.asarray(ds.X, dtype=np.float32), np.asarray(ds.y)
+    ds = _section_data(dataset, split=split, limit_per_class=limit_per_class, seed=seed, user_data=user_data,
+                       parameter=parameter, bad_images=bad_images)
+    if hasattr(ds, "X"):
+        return np.asarray(ds.X, dtype=np.float32), np.asarray(ds.y)
+    return embed(ds, encoder, device=device), np.asarray(ds.labels)
 
 
 def bimodal_beta(n: int, alpha: float = 0.1, beta: float = 0.1, seed: int = 0) -> np.ndarray:

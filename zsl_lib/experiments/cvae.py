@@ -29,6 +29,7 @@ import pandas as pd
 from sklearn.preprocessing import MinMaxScaler
 from tqdm.auto import tqdm
 
+from ..data.user import BAD_IMAGES
 from ..data.zsl_splits import ZSL_DATASETS, validation_split
 from ..encoders.semantics import load_user_zsl_split, load_zsl_split
 from ..metrics.zsl import (
@@ -136,9 +137,11 @@ def check_parameters(*, datasets, variants, seeds, tiny_train_source, test_fract
                      eszsl_gammas, eszsl_lambdas, fewshot_shots, fewshot_way, fewshot_queries, fewshot_episodes,
                      fewshot_classifier, tsne_classes, n_threads, val_fraction=0.2, cvae_grid=None,
                      synth_spread="model", gzsl_balance="none", device="auto", user_embeddings=None,
-                     user_image_dir=None, user_attributes=None, user_unseen_classes=None, user_n_unseen=None) -> None:
+                     user_image_dir=None, user_attributes=None, user_unseen_classes=None, user_n_unseen=None,
+                     bad_images="raise") -> None:
     """Check notebook 03's parameters; a ValueError naming the first bad one and the fix."""
     check_name_list("datasets", datasets, [*ZSL_DATASETS, "user"])
+    check_choice("parameter bad_images", bad_images, BAD_IMAGES)
     check_float("val_fraction", val_fraction, 0, 1, low_open=True, high_open=True)
     check_choice("synth_spread", synth_spread, ("model", "match"))
     check_choice("gzsl_balance", gzsl_balance, ("none", "class"))
@@ -164,7 +167,10 @@ def check_parameters(*, datasets, variants, seeds, tiny_train_source, test_fract
                              f"{user_unseen_classes!r}; pass lists with -y")
         check_int("user_n_unseen", user_n_unseen, minimum=2, allow_none=True)
     check_name_list("variants", variants, list(ABLATION_VARIANTS))
-    _check_int_list("seeds", seeds, minimum=0)
+    seed_list = _check_int_list("seeds", seeds, minimum=0)
+    if len(set(seed_list)) < len(seed_list):
+        raise ValueError(f"parameter seeds={seed_list} repeats a seed; each seed is one independent run (a repeat "
+                         "would be counted twice in the mean and the spread over seeds): list distinct seeds")
     _check_int_list("fewshot_shots", fewshot_shots, minimum=1)
     check_choice("tiny_train_source", tiny_train_source, ("train", "val"))
     check_choice("semantic_scaling", semantic_scaling, ("none", "center", "standard"))

@@ -37,6 +37,7 @@ import pandas as pd
 
 from ..config import resolve_device, resolve_user_path
 from ..data import list_datasets, load_dataset
+from ..data.user import BAD_IMAGES
 from ..index.buckets import BucketIndex, csr_topk_unsorted
 from ..index.exact import exact_topk
 from ..index.faiss_baselines import FaissFlatIP, FaissIVFFlat, FaissLSH
@@ -45,6 +46,7 @@ from ..index.lsh import RandomHyperplaneLSH
 from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
 from ..metrics import retrieval as R
 from ..validation import (
+    check_choice,
     check_float,
     check_int,
     check_int_list,
@@ -140,6 +142,9 @@ def make_task(
     if n_queries is not None and n_queries < Q.shape[0]:
         keep = np.sort(np.random.default_rng(seed).choice(Q.shape[0], n_queries, replace=False))
         Q, yq = Q[keep], yq[keep]
+    if X.shape[0] < 10:
+        raise ValueError(f"{name}: the gallery holds {X.shape[0]} items but precision@10 needs at least 10; use more "
+                         "items (for your data: a lower user_query_fraction), or a larger n_gallery")
     k = min(50, X.shape[0])
     exact_topk(Q[:8], X, 10, "cosine")  # warm-up
     t0 = time.perf_counter()
@@ -200,6 +205,7 @@ def check_params(
     for name, v in (("n_queries", n_queries), ("n_gallery", n_gallery), ("n_threads", n_threads)):
         check_int(f"parameter {name}", v, minimum=1, allow_none=True)
     check_positive_ints(**{f"parameter {k}": v for k, v in positive_ints.items()})
+    check_choice("parameter bad_images", (user or {}).get("bad_images", "raise"), BAD_IMAGES)
     return specs
 
 
@@ -274,14 +280,17 @@ def check_user(user: dict | None) -> dict:
     ``user``: ``{"embeddings": <.npz with X, y, optional class_names>}`` or ``{"image_dir":
     <dir>/<class>/<image>, "encoder": <encoder name>}`` (exactly one of the two sources), plus
     ``"query_fraction"`` (default 0.1): the seeded, stratified share of the items that become the
-    queries; the rest is the gallery. Relative paths resolve like every user path
-    (:func:`zsl_lib.config.resolve_user_path`). Returns ``embeddings``, ``image_dir``, ``encoder``
-    (``"embeddings"`` for precomputed features) and ``query_fraction``.
+    queries; the rest is the gallery; ``"bad_images"`` (default "raise"): unreadable images of the
+    folder stop the run listing them all, or with "skip" are left out with a warning. Relative
+    paths resolve like every user path (:func:`zsl_lib.config.resolve_user_path`). Returns
+    ``embeddings``, ``image_dir``, ``encoder`` (``"embeddings"`` for precomputed features),
+    ``query_fraction`` and ``bad_images``.
     """
     user = dict(user or {})
-    unknown = sorted(set(user) - {"embeddings", "image_dir", "encoder", "query_fraction"})
+    unknown = sorted(set(user) - {"embeddings", "image_dir", "encoder", "query_fraction", "bad_images"})
     if unknown:
-        raise ValueError(f"user data: unknown keys {unknown}; accepted: embeddings, image_dir, encoder, query_fraction")
+        raise ValueError(f"user data: unknown keys {unknown}; accepted: embeddings, image_dir, encoder, query_fraction, "
+                         "bad_images")
     emb, img = user.get("embeddings"), user.get("image_dir")
     if (emb is None) == (img is None):
         raise ValueError(
@@ -290,7 +299,8 @@ def check_user(user: dict | None) -> dict:
         )
     out = {"embeddings": None, "image_dir": None, "encoder": "embeddings",
            "query_fraction": check_float("user_query_fraction", user.get("query_fraction", 0.1), 0.0, 1.0,
-                                         low_open=True, high_open=True)}
+                                         low_open=True, high_open=True),
+           "bad_images": check_choice("parameter bad_images", user.get("bad_images", "raise"), BAD_IMAGES)}
     if emb is not None:
         out["embeddings"] = resolve_user_path("user_embeddings", emb)
     else:
@@ -325,7 +335,7 @@ def load_user_task(
         ds = load_dataset("embeddings", path=str(user["embeddings"]))
         X, y = ds.X, np.asarray(ds.y)
     else:
-        ds = load_dataset("image-folder", root=str(user["image_dir"]))
+        ds = load_dataset("image-folder", root=str(user["image_dir"]), bad_images=user["bad_images"])
         X, y = embed(ds, user["encoder"], progress=progress, device=resolve_device(device)), np.asarray(ds.labels)
     classes, counts = np.unique(y, return_counts=True)
     if (counts < 2).any():

@@ -38,6 +38,7 @@ import pandas as pd
 
 from ..config import resolve_device
 from ..data import keywords as kwd
+from ..data.user import BAD_IMAGES
 from ..metrics.multilabel import (
     METRIC_NAMES,
     binarize,
@@ -172,6 +173,7 @@ class Settings:
     certain_duplicate: float = 0.995
     duplicate_pairs_csv: str = ""
     deduplicate: str = "auto"
+    bad_images: str = "raise"
     min_count: int = 20
     tiny_min_count: int = 3
     max_trials: int = 25
@@ -198,6 +200,7 @@ class Settings:
         check_choice("feature_scaling", self.feature_scaling, mld.FEATURE_SCALINGS, "parameter")
         check_choice("mulan_split", self.mulan_split, ("pooled", "given"), "parameter")
         check_choice("deduplicate", self.deduplicate, mld.DEDUPLICATE, "parameter")
+        check_choice("parameter bad_images", self.bad_images, BAD_IMAGES)
         check_choice("prompt_contexts", self.prompt_contexts, ("auto", *CONTEXT_SETS), "parameter")
         check_choice("finetune_settings", self.finetune_settings, ("shared", "thesis"), "parameter")
         check_choice("encoder_weights", self.encoder_weights, ("pretrained", "random"), "parameter")
@@ -226,6 +229,9 @@ class Settings:
         check_float("parameter tiny_coarse_drop", self.tiny_coarse_drop, 0, 1, high_open=True)
         check_float("parameter suspected_duplicate", self.suspected_duplicate, -1, 1)
         check_float("parameter certain_duplicate", self.certain_duplicate, -1, 1)
+        if self.certain_duplicate < self.suspected_duplicate:
+            raise ValueError(f"parameter certain_duplicate={self.certain_duplicate} must be >= suspected_duplicate="
+                             f"{self.suspected_duplicate} (certain duplicates are a subset of the suspected ones)")
         check_float("parameter finetune_lr", self.finetune_lr, low=0, low_open=True)
         check_float("parameter finetune_momentum", self.finetune_momentum, 0, 1, high_open=True)
         if not isinstance(self.learning_curve_sizes, (list, tuple)) or not self.learning_curve_sizes:

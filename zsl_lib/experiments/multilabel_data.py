@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import config
 from ..data import keywords as kwd
+from ..data.user import open_npz
 from ..validation import check_indicator, check_matrix
 from ..zeroshot.multilabel_prep import PreparedData, prepare, scaling_stats
 
@@ -60,7 +61,7 @@ def load_feature_table(path: Path, n_labels: int = 0) -> tuple[np.ndarray, np.nd
     see the module docstring). ``split`` is None unless the .npz has one."""
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
+        with open_npz(path, "parameter user_features", "X=..., Y=...") as z:
             missing = [k for k in ("X", "Y") if k not in z.files]
             if missing:
                 raise ValueError(f"parameter user_features: {path} lacks {missing}; it has {z.files} (expected X "
@@ -148,7 +149,7 @@ def load_collection(name: str, cfg) -> Collection:
     elif name == "user-features":
         kd, split = user_feature_collection(cfg)
     else:
-        kd = kwd.user_keywords(resolve_user_path("user_csv", cfg.user_csv))
+        kd = kwd.user_keywords(resolve_user_path("user_csv", cfg.user_csv), bad_images=cfg.bad_images)
     if split is None:
         kd = kd.sample(cfg.max_items, cfg.seed)
     else:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
+from zsl_lib.data.user import BAD_IMAGES
 from zsl_lib.experiments import verdicts as V
 
 # evaluation and figures live beside this module, re-exported (noqa: F401) so that the notebook
@@ -82,12 +83,12 @@ ORIENTATIONS = ("text_reference", "image_reference", "author_code")
 # --------------------------------------------------------------------------------------------
 # the notebook's steps
 # --------------------------------------------------------------------------------------------
-def class_names_for(source: str, classes, prompt_set: str, user_images: str = "") -> list[str]:
+def class_names_for(source: str, classes, prompt_set: str, user_images: str = "", bad_images: str = "raise") -> list[str]:
     """The class names a run will use: ``classes`` for fashion-products, the prompt set's keys for
     sqid, the folder's (or .npz's) classes for user data (the names :func:`load_inputs` gives
     ``TourneyInputs.class_names``)."""
     if source == "user":
-        return user_class_names(user_images)
+        return user_class_names(user_images, bad_images)
     return list(classes) if source == "fashion-products" else list(get_prompt_set(prompt_set))
 
 
@@ -99,7 +100,7 @@ def example_pair_or_default(example_pair, class_names) -> list[str]:
 def check_parameters(*, source, classes, prompt_set, binary_prompt_set, image_encoder,
                      mask_titles, multiclass_items, example_pair, cutoff_grid, undecided_base,
                      undecided_pairwise, limit, n_bracket_seeds, logreg_folds, seed, user_images="",
-                     user_binary_group=()) -> None:
+                     user_binary_group=(), bad_images="raise") -> None:
     """Notebook 02's parameters that are not options of the estimator (:func:`stage_options`
     checks those): a clear ``ValueError`` naming the parameter and the fix, before any data is
     loaded. A list parameter given as a string (papermill ``-p``) says to pass it with ``-y``."""
@@ -110,13 +111,17 @@ def check_parameters(*, source, classes, prompt_set, binary_prompt_set, image_en
     if len(get_prompt_set(binary_prompt_set)) != 2:
         raise ValueError(f"parameter binary_prompt_set={binary_prompt_set!r} must name 2 classes")
     check_choice("parameter multiclass_items", multiclass_items, MULTICLASS_ITEMS)
+    check_choice("parameter bad_images", bad_images, BAD_IMAGES)
     image_folder = source == "user" and not str(user_images).endswith(".npz")
     if (source == "fashion-products" or image_folder) and not str(image_encoder).startswith(IMAGE_ENCODER_PREFIXES):
         raise ValueError(
             f"parameter image_encoder={image_encoder!r} must map images into the prompts' text space: "
             "'lit-fashion' or 'lit-fashion-masked' (offline) or an 'openclip:<arch>/<pretrained>' encoder")
-    names = class_names_for(source, classes, prompt_set, user_images)
+    names = class_names_for(source, classes, prompt_set, user_images, bad_images)
     if source == "user":
+        if len(names) < 2:
+            raise ValueError(f"parameter user_images: {user_images} holds {len(names)} class ({names}); the tourney "
+                             "compares classes: give at least 2")
         check_name_list("user_binary_group", user_binary_group, names, allow_empty=True)
     pair = check_name_list("example_pair", example_pair_or_default(example_pair, names), names)
     if len(pair) != 2:
@@ -166,7 +171,7 @@ def stage_options(*, cutoff, cos_limit, cos_diff, max_items_per_class, max_dims,
 def notebook_inputs(source: str, *, classes, prompt_set, binary_prompt_set, image_encoder,
                     text_encoder, image_template, text_template, mask_titles, sqid_path,
                     clip_arch, clip_pretrained, limit, seed, user_images="", user_titles_csv="",
-                    user_binary_group=(), device="cpu") -> TourneyInputs:
+                    user_binary_group=(), device="cpu", bad_images="raise") -> TourneyInputs:
     """:func:`load_inputs` with the notebook's parameters (empty strings and 0 mean "default");
     ``device``: torch device of every encoder that extracts features (image, text, open_clip tower)."""
     if source == "user":
@@ -174,7 +179,7 @@ def notebook_inputs(source: str, *, classes, prompt_set, binary_prompt_set, imag
                            binary_group=list(user_binary_group) or None, image_encoder=image_encoder,
                            text_encoder=text_encoder, image_template=image_template,
                            text_template=text_template, mask_titles=mask_titles, limit=limit or None, seed=seed,
-                           device=device)
+                           device=device, bad_images=bad_images)
     common = dict(prompt_set=prompt_set, binary_prompt_set=binary_prompt_set,
                   image_template=image_template, text_template=text_template,
                   limit=limit or None, seed=seed, device=device)

@@ -231,12 +231,13 @@ def user_path(value, parameter: str) -> Path:
     return resolved
 
 
-def user_class_names(images) -> list[str]:
-    """The classes of a user's data, in the loader's order (folder names / the .npz's names)."""
+def user_class_names(images, bad_images: str = "raise") -> list[str]:
+    """The classes of a user's data, in the loader's order (folder names / the .npz's names); a
+    folder's images are all decoded (unreadable ones: ``bad_images`` "raise" or "skip")."""
     path = user_path(images, "user_images")
     if path.suffix == ".npz":
         return list(load_dataset("embeddings", path=path).class_names)
-    return list(load_dataset("image-folder", root=path).class_names)
+    return list(load_dataset("image-folder", root=path, bad_images=bad_images).class_names)
 
 
 def _user_titles(csv, items: list[str] | None, n: int, root: Path | None) -> list[str]:
@@ -280,6 +281,7 @@ def load_user_inputs(
     seed: int = 0,
     progress: bool = True,
     device: str = "cpu",
+    bad_images: str = "raise",
 ) -> TourneyInputs:
     """A user's own data: ``images`` is an image folder ``root/<class>/<image>`` (embedded with
     ``image_encoder``, which must map images into ``text_encoder``'s space, e.g. ``lit-fashion``
@@ -289,14 +291,15 @@ def load_user_inputs(
     ``titles_csv`` (see :func:`_user_titles`), masked of the class-name words when ``mask_titles``.
     Binary stage: the classes in ``binary_group`` (default: the first half, by name) against the
     rest, each side prompted by the mean of its classes' prompt embeddings; the truth follows
-    the labels. ``device``: torch device of the image and text encoders."""
+    the labels. ``device``: torch device of the image and text encoders. ``bad_images``: unreadable
+    images of the folder stop the run, all listed ("raise"), or are left out with a warning ("skip")."""
     path = user_path(images, "user_images")
     device = config.resolve_device(device)
     if path.suffix == ".npz":
         ds = load_dataset("embeddings", path=path)
         items, root = None, None
     else:
-        ds = load_dataset("image-folder", root=path)
+        ds = load_dataset("image-folder", root=path, bad_images=bad_images)
         items, root = list(ds.items), path
     names = list(ds.class_names)
     if len(names) < 2:

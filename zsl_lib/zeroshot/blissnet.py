@@ -36,6 +36,9 @@ from ..validation import check_fitted, check_int, check_matrix, int_seed, l2_nor
 
 __all__ = ["BLISSNet", "NearestClassMean", "class_means"]
 
+#: K: metaclasses each class is placed in by the BLISS over the class prototypes (n_metaclasses >= K)
+METACLASS_CHOICES = 4
+
 
 def class_means(X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Mean of the L2-normalised rows of ``X`` (n, d) per class of ``classes`` -> float32 (C, d)."""
@@ -178,12 +181,15 @@ class BLISSNet(ClassifierMixin, BaseEstimator):
         rng = np.random.default_rng(rs if rs is None or isinstance(rs, np.random.Generator) else int_seed(rs))
         protos = class_means(X, y, seen)
         params = {
-            **FIXED_DEFAULTS, "n_buckets": B, "n_repetitions": R, "k_choices": 4, "n_probe": 1,
+            **FIXED_DEFAULTS, "n_buckets": B, "n_repetitions": R, "k_choices": METACLASS_CHOICES, "n_probe": 1,
             "epochs": 60, "epochs_per_balance": 2, "batch_size": 8, "n_neighbors": 4, "n_rerank": None,
             "distance": "cosine", "hidden_dim": 64, "random_state": int(rng.integers(2**31 - 1)), "device": self.device,
             **(self.bliss_params or {}),
         }
         params["n_repetitions"], params["n_buckets"] = R, B
+        if params["k_choices"] > B:
+            raise ValueError(f"n_metaclasses={B} is below the {params['k_choices']} metaclasses each class is placed "
+                             f"in (k_choices); raise n_metaclasses to at least {params['k_choices']}")
         self.bliss_ = BLISS(**params).fit(protos)
         self.classes_ = seen
         C = len(seen)
