@@ -340,7 +340,7 @@ def _pca_lines(results, ran) -> list[dict]:
             claim = (f"{name} leaves k-means precision@10 unchanged (the report's \"comparable\")" if frac else
                      f"{name} lowers k-means precision@10 (the report's \"degrading\")")
             lines.append({"claim": claim + ", averaged over the K grid", "status": V.rows_status(list(holds.values())),
-                          "evidence": V.where_text(holds) + ": " + "; ".join(parts)})
+                          "evidence": (V.where_text(holds) + ": " if len(holds) > 1 else "") + "; ".join(parts)})
     return lines
 
 

@@ -133,7 +133,7 @@ def settings_section(params: dict) -> str:
 
 def rules_section() -> str:
     """How the page decides its verdicts (paired bootstrap over test items of micro F2)."""
-    return (V.rules_markdown(("bootstrap", "decision", "magnitude", "source_values"))
+    return (V.rules_markdown(("bootstrap", "decision", "source_values", "magnitude"))
             + "\nHere the paired items are the test items, and the statistic is micro F2 over their pooled "
               "true positives, false positives and false negatives. The \"~\" steps of Table 4.8's ordering "
               "(neighbour nets ~ neighbour search) are claims of a tie: they count as claimed when the interval "

@@ -71,8 +71,9 @@ RULES = {
              "above: it is *reproduced* when it holds on every row tested, *partly reproduced* when it holds on "
              "some rows and not on others (the summary names which), and *not reproduced* when it holds on none."),
     "magnitude": ("**Direction and magnitude.** Where the source reports the size of a difference (a gain in "
-                  "points), its direction and its magnitude are decided apart. The direction is decided by the "
-                  "rule above. The magnitude counts as reproduced when the source's difference lies inside our "
+                  "points) and claims it as large, its direction and its magnitude are decided apart. The "
+                  "direction is decided by the rule above. The magnitude is not an equality test: it counts as "
+                  "reproduced when the source's difference lies inside our "
                   "95 % interval; it is smaller here when the source's difference lies above the whole interval, "
                   "larger here when below. A claim whose direction is reproduced and whose magnitude is not is "
                   "*partly reproduced*."),
