@@ -70,7 +70,9 @@ def _run_ray(fn, tasks, max_retries, progress, desc, address, num_cpus, task_cpu
         address = address or os.environ.get("RAY_ADDRESS") or None
         kwargs = {"address": address} if address else {"num_cpus": num_cpus}
         ray.init(**kwargs, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    remote = ray.remote(num_cpus=task_cpus, max_retries=max_retries, retry_exceptions=True)(fn)
+    # SPREAD: shards go to every node of a cluster (Ray's default packs the driver's node first)
+    remote = ray.remote(num_cpus=task_cpus, max_retries=max_retries, retry_exceptions=True,
+                        scheduling_strategy="SPREAD")(fn)
     refs = [remote.remote(t) for t in tasks]
     pending = {r: i for i, r in enumerate(refs)}
     with bar(total=len(refs), desc=desc, disable=not progress) as pb:
