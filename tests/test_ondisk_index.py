@@ -153,3 +153,19 @@ def test_greedy_pass_in_pieces_equals_one_pass():
                  for a, b in [(0, 300), (300, 750), (750, 1000)]]
         np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
         np.testing.assert_array_equal(loads, np.stack([np.bincount(w, minlength=12) for w in whole]))
+
+
+@pytest.mark.parametrize("kind", ["ivf", "bliss"])
+def test_cli_index_builds_from_a_store(kind, cifar, tmp_path, capsys):
+    from zsl_lib.cli import main
+
+    X, Q = cifar
+    s = write_store(tmp_path / "s", X[:4000], 1000)
+    assert main(["index", str(s), "--kind", kind, "--nlist", "16", "--train-size", "2000", "--out", str(tmp_path / "ix")]) == 0
+    assert f"{kind}: 4000 vectors" in capsys.readouterr().out
+    if kind == "ivf":
+        D, ids = OnDiskIVF.open(tmp_path / "ix").search(Q, 10)
+        assert ids.min() >= 0 and ids.max() < 4000
+    else:
+        A = np.load(tmp_path / "ix" / "assignments.npy")
+        assert A.shape == (FAST_DEFAULTS["n_repetitions"], 4000) and A.max() < 16

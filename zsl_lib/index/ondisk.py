@@ -45,7 +45,7 @@ from ..validation import check_choice, check_fitted, check_int, check_matrix, l2
 from .bliss import BLISS
 from .bliss_balance import greedy_assign
 
-__all__ = ["OnDiskIVF", "open_store", "store_sample", "assign_store", "bliss_logits_part", "add_part"]
+__all__ = ["OnDiskIVF", "open_store", "store_parts", "store_sample", "assign_store", "bliss_logits_part", "add_part"]
 
 KINDS = ("flat", "pq")
 METRICS = ("cosine", "l2")
@@ -94,8 +94,10 @@ def _complete_shards(store) -> list[int]:
     return done
 
 
-def _source(X_or_store, shard_size: int):
-    """(store path or None, list of (shard spec, start row, rows), total rows, dim)."""
+def store_parts(X_or_store, shard_size: int):
+    """The shards of a store (path or opened) or of an array cut into ``shard_size`` rows:
+    ``(store path or None, [(shard spec, first global row, rows), ...], total rows, dim)``; a spec
+    is what an engine task reads its vectors from."""
     if isinstance(X_or_store, (str, os.PathLike)) or hasattr(X_or_store, "done_shards"):
         store = open_store(X_or_store) if isinstance(X_or_store, (str, os.PathLike)) else X_or_store
         shards = _complete_shards(store)
@@ -119,7 +121,7 @@ def _load(spec) -> np.ndarray:
 
 def store_sample(parts, n_total: int, size: int, seed: int) -> np.ndarray:
     """``size`` rows float32 drawn without replacement (seeded, sorted) from the shards ``parts``
-    (as :func:`_source` lists them), read one shard at a time."""
+    (as :func:`store_parts` lists them), read one shard at a time."""
     size = min(size, n_total)
     rows = np.sort(np.random.default_rng(seed).choice(n_total, size, replace=False))
     out = []
@@ -212,7 +214,7 @@ class OnDiskIVF(BaseEstimator):
 
         self._validate()
         t0 = time.perf_counter()
-        _, parts, n, dim = _source(X, self.shard_size)
+        _, parts, n, dim = store_parts(X, self.shard_size)
         if self.n_lists > n:
             raise ValueError(f"n_lists={self.n_lists} exceeds the {n} gallery items")
         out = Path(self.directory or tempfile.mkdtemp(prefix="zsl-ondisk-")).resolve()
@@ -298,7 +300,7 @@ def assign_store(model: BLISS, X, *, shard_size: int = 10_000, engine: str = "lo
     """
     if not isinstance(model, BLISS):
         raise TypeError(f"model must be a fitted BLISS; got {type(model).__name__}")
-    _, parts, n, _ = _source(X, check_int("shard_size", shard_size))
+    _, parts, n, _ = store_parts(X, check_int("shard_size", shard_size))
     scorer = model.scorer()
     work = Path(work_dir or tempfile.mkdtemp(prefix="zsl-bliss-assign-"))
     work.mkdir(parents=True, exist_ok=True)
