@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import real_file
+from zsl_lib.data.store import Store
 from zsl_lib.index.bliss import BLISS
 from zsl_lib.index.bliss_balance import greedy_assign
 from zsl_lib.index.bliss_fixed import FAST_DEFAULTS
@@ -28,15 +29,13 @@ SHARD = 2500
 
 
 def write_store(path, X, shard_size):
-    """A store directory in the format of ``zsl_lib.data.store`` (manifest, shards, done markers)."""
-    (path / "shards").mkdir(parents=True)
-    starts = range(0, len(X), shard_size)
-    for i, s in enumerate(starts):
-        np.save(path / "shards" / f"emb_{i:05d}.npy", X[s: s + shard_size])
-        (path / "shards" / f"done_{i:05d}.json").write_text(json.dumps({"rows": len(X[s: s + shard_size])}))
-    (path / "manifest.json").write_text(json.dumps({
-        "format": "zsl-store/1", "encoder": "resnet56-cifar10", "dim": X.shape[1], "dtype": "float32",
-        "shard_size": shard_size, "n_items": len(X), "n_shards": len(starts)}))
+    """A complete store of the rows of ``X`` (as ``zsl-lab embed`` would leave it)."""
+    ids = [f"img{i:05d}" for i in range(len(X))]
+    store = Store.create(path, encoder="resnet56-cifar10", dim=X.shape[1], shard_size=shard_size,
+                         items={"id": ids, "path": [f"{i}.png" for i in ids]})
+    for i in range(store.n_shards):
+        a, b = store.shard_range(i)
+        store.write_shard(i, X[a:b], store.items().iloc[a:b])
     return path
 
 
@@ -101,7 +100,8 @@ def test_an_array_and_its_store_give_the_same_index(cifar, store, tmp_path):
 
 def test_a_store_with_a_shard_not_done_is_refused(cifar, tmp_path):
     s = write_store(tmp_path / "s", cifar[0][:3000], 1000)
-    (s / "shards" / "done_00001.json").unlink()
+    with open(s / "shards" / "emb_00001.npy", "r+b") as f:  # a truncated shard
+        f.truncate(1000)
     with pytest.raises(ValueError, match=r"shards not done: \[1\].*rerun zsl-lab embed"):
         OnDiskIVF(n_lists=8, directory=tmp_path / "ix").fit(s)
 

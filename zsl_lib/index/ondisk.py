@@ -23,9 +23,9 @@ order, carrying the bucket loads, and assigns exactly as ``greedy_assign`` on th
 does (the power-of-K-choices balance is sequential by nature: each item sees the loads of those
 before it).
 
-A store is a directory in the format of :mod:`zsl_lib.data.store` (``manifest.json``,
-``shards/emb_{i:05d}.npy`` and ``shards/done_{i:05d}.json``); an array is cut into shards of
-``shard_size`` rows and goes through the same tasks.
+A store is a :class:`zsl_lib.data.store.Store` (or its directory; every shard must be done); its
+rows are numbered in store order, shard after shard. An array is cut into shards of ``shard_size``
+rows and goes through the same tasks.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..data.store import Store
 from ..engine import run_tasks
 from ..validation import check_choice, check_fitted, check_int, check_matrix, l2_normalize
 from .bliss import BLISS
@@ -52,54 +53,26 @@ METRICS = ("cosine", "l2")
 
 
 # -- the store, read shard by shard ----------------------------------------------------------------
-class _ShardDir:
-    """The reading half of the store format (``zsl_lib.data.store.Store`` where that exists)."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-        if not (self.path / "manifest.json").is_file():
-            raise FileNotFoundError(f"{self.path} is not an embedding store (no manifest.json); "
-                                    "write one with zsl-lab embed SOURCE --out STORE")
-        self.manifest = json.loads((self.path / "manifest.json").read_text())
-
-    def done_shards(self) -> list[int]:
-        return sorted(int(p.stem.split("_")[1]) for p in (self.path / "shards").glob("done_*.json"))
-
-    def shard(self, i: int) -> np.ndarray:
-        return np.load(self.path / "shards" / f"emb_{i:05d}.npy", mmap_mode="r")
-
-    def __len__(self) -> int:
-        return sum(json.loads((self.path / "shards" / f"done_{i:05d}.json").read_text())["rows"]
-                   for i in self.done_shards())
-
-
-def open_store(path):
-    """The store at ``path``: :class:`zsl_lib.data.store.Store` if the lab has it, else a reader of
-    the same files."""
-    try:
-        from ..data.store import Store  # noqa: PLC0415
-    except ImportError:
-        return _ShardDir(path)
+def open_store(path) -> Store:
+    """The store at ``path`` (:class:`zsl_lib.data.store.Store`)."""
     return Store.open(path)
 
 
 def _complete_shards(store) -> list[int]:
     """Done shard numbers, checked to be 0..n_shards-1 (an incomplete store cannot be indexed)."""
-    done = list(store.done_shards())
-    want = int(getattr(store, "manifest", {}).get("n_shards", len(done)) or len(done))
-    missing = sorted(set(range(want)) - set(done))
-    if missing or not done:
-        raise ValueError(f"store {getattr(store, 'path', '')} has shards not done: {missing[:10] or 'all'}; "
-                         "finish it first (rerun zsl-lab embed with the same --out: done shards are skipped)")
-    return done
+    missing = store.missing_shards()
+    if missing:
+        raise ValueError(f"store {store.path} has shards not done: {missing[:10]}; finish it first (rerun "
+                         "zsl-lab embed with the same --out: done shards are skipped, damaged ones redone)")
+    return list(range(store.n_shards))
 
 
 def store_parts(X_or_store, shard_size: int):
     """The shards of a store (path or opened) or of an array cut into ``shard_size`` rows:
     ``(store path or None, [(shard spec, first global row, rows), ...], total rows, dim)``; a spec
     is what an engine task reads its vectors from."""
-    if isinstance(X_or_store, (str, os.PathLike)) or hasattr(X_or_store, "done_shards"):
-        store = open_store(X_or_store) if isinstance(X_or_store, (str, os.PathLike)) else X_or_store
+    if isinstance(X_or_store, (str, os.PathLike, Store)):
+        store = X_or_store if isinstance(X_or_store, Store) else open_store(X_or_store)
         shards = _complete_shards(store)
         rows = [store.shard(i).shape[0] for i in shards]
         starts = np.concatenate(([0], np.cumsum(rows)))[:-1]
