@@ -80,10 +80,17 @@ def cluster():
     from ray.cluster_utils import Cluster
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
-    # a raylet waits ~15 s by default for its agents to start, less than they take on a loaded shared CPU
-    os.environ.setdefault("RAY_raylet_start_wait_time_s", "60")
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    c.add_node(num_cpus=1)
+    # on a loaded shared CPU a raylet's agents can take longer to start than the ~15 s Ray waits for
+    # them (the raylet then exits and the node times out): one more try before failing
+    for attempt in range(2):
+        try:
+            c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+            c.add_node(num_cpus=1)
+            break
+        except Exception:
+            ray.shutdown()
+            if attempt:
+                raise
     try:
         ray.init(address=c.address)
         yield c
