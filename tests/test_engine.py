@@ -5,7 +5,6 @@ on both nodes. One Ray cluster for the whole module (it takes seconds to start).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -83,12 +82,13 @@ def cluster():
     # on a loaded shared CPU a raylet's agents can take longer to start than the ~15 s Ray waits for
     # them (the raylet then exits and the node times out): one more try before failing
     for attempt in range(2):
+        c = Cluster()
         try:
-            c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+            c.add_node(num_cpus=1)  # the head
             c.add_node(num_cpus=1)
             break
         except Exception:
-            ray.shutdown()
+            c.shutdown()  # every process it started
             if attempt:
                 raise
     try:
