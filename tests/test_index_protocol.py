@@ -19,6 +19,7 @@ from zsl_lib.index.faiss_baselines import FaissFlatIP, FaissIVFFlat, FaissLSH
 from zsl_lib.index.kmeans import KMeansBuckets
 from zsl_lib.index.lsh import RandomHyperplaneLSH
 from zsl_lib.index.neural_lsh import NeuralLSH
+from zsl_lib.index.ondisk import OnDiskIVF
 
 N, D, NQ, K = 240, 12, 25, 5
 
@@ -34,6 +35,7 @@ FULL_SCAN = {
                                    network_params={"n_hidden": 8, "epochs": 1}),
     "FaissLSH": lambda: FaissLSH(n_bits=16, n_candidates=N),
     "FaissIVFFlat": lambda: FaissIVFFlat(n_lists=4, n_probe=4),
+    "OnDiskIVF": lambda: OnDiskIVF(n_lists=4, n_probe=4, shard_size=100),  # 3 parts merged on disk
 }
 NARROW = {  # few candidates per query: fewer than k for some queries
     "BLISS": lambda: BLISS(n_buckets=40, n_repetitions=1, n_probe=1, k_choices=2, epochs=1, n_neighbors=1,
@@ -44,6 +46,7 @@ NARROW = {  # few candidates per query: fewer than k for some queries
                                    network_params={"n_hidden": 16, "epochs": 1}),
     "FaissLSH": lambda: FaissLSH(n_bits=16, n_candidates=3),
     "FaissIVFFlat": lambda: FaissIVFFlat(n_lists=60, n_probe=1),
+    "OnDiskIVF": lambda: OnDiskIVF(n_lists=60, n_probe=1, shard_size=100),
 }
 
 

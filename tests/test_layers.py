@@ -44,7 +44,7 @@ PACKAGE = "zsl_lib"
 
 #: top-level module or package of zsl_lib -> layer (see the module docstring)
 LAYERS: dict[str, int] = {
-    "config": 0, "validation": 0, "fileio": 0, "progress": 0,
+    "config": 0, "validation": 0, "fileio": 0, "progress": 0, "engine": 0,
     "record": 1, "plots": 1, "pages": 1,
     "data": 2,
     "encoders": 3,

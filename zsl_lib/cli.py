@@ -7,6 +7,8 @@ Commands::
     zsl-lab run [NAME ...] [--profile P] [--log-output]
                                        run notebooks (all by default) with a parameter profile
     zsl-lab results                    the published headline numbers beside the sources'
+    zsl-lab index STORE --kind ivf|ivfpq|bliss [--engine local|ray] [--address A] [--nlist N] [--out DIR]
+                                       an index of an embedding store, built shard by shard
 
 ``zsl-lab run`` is ``python -m zsl_lib.runner``; only its default profile publishes to
 ``results/`` and ``figures/``.
@@ -53,6 +55,59 @@ def _cmd_results(args) -> int:
     return results.main(args.rest)
 
 
+def _cmd_index(args) -> int:
+    """``zsl-lab index``: IVF / IVF-PQ merged on disk, or BLISS trained on a sample with the whole
+    store assigned shard by shard (see :mod:`zsl_lib.index.ondisk`)."""
+    import json  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from .index.ondisk import OnDiskIVF, assign_store, open_store, store_parts, store_sample  # noqa: PLC0415
+
+    store = open_store(args.store)
+    out = Path(args.out or Path(args.store) / f"index-{args.kind}")
+    run = {"engine": args.engine, "address": args.address, "num_cpus": args.num_cpus}
+    if args.kind in ("ivf", "ivfpq"):
+        ix = OnDiskIVF(kind="flat" if args.kind == "ivf" else "pq", n_lists=args.nlist, n_probe=args.nprobe,
+                       pq_m=args.pq_m, train_size=args.train_size, directory=out, random_state=args.seed,
+                       progress=True, **run).fit(store)
+        print(f"{args.kind}: {ix.n_gallery_} vectors, {args.nlist} lists, built in {ix.build_seconds_:.1f} s -> {out}")
+        return 0
+    import numpy as np  # noqa: PLC0415
+    import torch  # noqa: PLC0415
+
+    from .index.bliss_fixed import FAST_DEFAULTS, fixed_bliss  # noqa: PLC0415
+
+    _, parts, n, _ = store_parts(store, 10_000)
+    sample = store_sample(parts, n, args.train_size, args.seed)
+    model = fixed_bliss(**{**FAST_DEFAULTS, "n_buckets": args.nlist, "n_probe": args.nprobe, "distance": "cosine",
+                           "train_size": None, "random_state": args.seed}).fit(sample)
+    A = assign_store(model, store, progress=True, **run)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "assignments.npy", A)
+    torch.save(model.scorer(), out / "bliss_model.pt")
+    (out / "bliss.json").write_text(json.dumps({"n_items": n, "train_items": len(sample),
+                                                "params": model.get_params()}, indent=1, default=str))
+    print(f"bliss: {n} vectors in {args.nlist} buckets x {model.n_repetitions} repetitions, trained on "
+          f"{len(sample)} -> {out}")
+    return 0
+
+
+def _add_index_parser(sub) -> None:
+    p = sub.add_parser("index", help="index an embedding store shard by shard (IVF / IVF-PQ on disk, BLISS)")
+    p.add_argument("store", help="an embedding store directory (zsl-lab embed ... --out STORE)")
+    p.add_argument("--kind", choices=("ivf", "ivfpq", "bliss"), default="ivf")
+    p.add_argument("--engine", choices=("local", "ray"), default="local")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: RAY_ADDRESS or a local cluster)")
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of a new local Ray cluster")
+    p.add_argument("--nlist", type=int, default=100, help="IVF lists / BLISS buckets")
+    p.add_argument("--nprobe", type=int, default=4, help="lists / buckets probed per query (stored default)")
+    p.add_argument("--pq-m", type=int, default=8, help="IVF-PQ sub-quantisers (must divide the dimension)")
+    p.add_argument("--train-size", type=int, default=100_000, help="items of the seeded training sample")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="output directory (default: STORE/index-KIND)")
+    p.set_defaults(func=_cmd_index)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zsl-lab", description="The zero-shot similarity lab: notebooks, data and results.",
@@ -73,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("results", help="published headline numbers beside the sources'")
     p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_results)
+    _add_index_parser(sub)
     return parser
 
 

@@ -38,6 +38,7 @@ Public methods take and return numpy arrays; torch stays inside.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -410,7 +411,7 @@ class BLISS(BaseEstimator):
         nbrs_t = torch.from_numpy(nbrs).to(self.device_)
         self._params = self._init_params(d, gen)
         opt = torch.optim.Adam(self._params, lr=self.lr)
-        chunk = self.balance_chunk or max(1, n // 256)
+        chunk = self.greedy_chunk(n)
         hist = BlissHistory()
         self._log_epoch(hist, Xtr, assign, float("nan"), False)
         steps = max(1, m // self.batch_size)
@@ -484,6 +485,38 @@ class BLISS(BaseEstimator):
         self._lists = stacked_lists(self.assignments_, B)
         self.loads_ = np.stack([np.bincount(a, minlength=B) for a in self.assignments_])
         self._Xf = np.ascontiguousarray(self.Xn_ if self.distance == "cosine" else self.X_, dtype=np.float32)
+
+    # -- a gallery assigned apart from the fit (zsl_lib.index.ondisk) ----------------------------
+    def greedy_chunk(self, n: int) -> int:
+        """Items per chunk of the greedy pass over a gallery of ``n`` items (``balance_chunk``)."""
+        return self.balance_chunk or max(1, n // 256)
+
+    def scorer(self) -> BLISS:
+        """A light copy of the fitted model that computes ``decision_function`` only (the networks
+        and the standardisation; no gallery, lists or history): what a shard task needs."""
+        self._check_fitted()
+        out = copy.copy(self)
+        for name in ("X_", "Xn_", "_Xf", "_lists", "neighbors_", "history_", "assignments_", "train_rows_"):
+            out.__dict__.pop(name, None)
+        out.assignments_ = np.zeros((self.n_repetitions, 0), dtype=np.int64)  # marks it fitted
+        out._params = [p.detach().cpu() for p in self._params]
+        out.device_ = "cpu"
+        return out
+
+    def set_gallery(self, X, assignments) -> BLISS:
+        """Search ``X`` float (n, d) with the given bucket ``assignments`` int64 (R, n) (e.g. a
+        store assigned shard by shard with this model's networks) instead of the fitted gallery."""
+        self._check_fitted()
+        X = check_matrix("X", X, dim=self.d_, fitted=FITTED)
+        A = np.asarray(assignments)
+        if A.shape != (self.n_repetitions, X.shape[0]) or A.min(initial=0) < 0 or A.max(initial=0) >= self.n_buckets:
+            raise ValueError(f"assignments must be int (R, n) = {(self.n_repetitions, X.shape[0])} bucket ids in "
+                             f"[0, {self.n_buckets}); got shape {A.shape}")
+        self.X_ = X
+        self.Xn_ = l2_normalize(X) if self.distance == "cosine" else X
+        self.assignments_ = A.astype(np.int64)
+        self._build_lists()
+        return self
 
     # -- inference -------------------------------------------------------------------------
     def _check_fitted(self) -> None:

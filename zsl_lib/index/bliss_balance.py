@@ -27,16 +27,14 @@ def _kernel():
         import numba  # noqa: PLC0415
 
         @numba.njit(cache=True, nogil=True, boundscheck=False)
-        def greedy(scores, order, k, topk_rule, cap, load_penalty, chunk):  # pragma: no cover - compiled
+        def greedy(scores, order, k, topk_rule, cap, load_penalty, chunk, loads, done):  # pragma: no cover - compiled
             R, n, B = scores.shape
-            loads = np.zeros((R, B), dtype=np.int64)
             out = np.empty((R, n), dtype=np.int64)
             sc = np.empty(B, dtype=np.float64)
             taken = np.zeros(B, dtype=np.bool_)
             top = np.empty(k, dtype=np.int64)
             topv = np.empty(k, dtype=np.float64)
             lo = np.empty(k, dtype=np.int64)
-            done = 0
             for s in range(0, n, chunk):
                 e = min(n, s + chunk)
                 mean = max(done / B, 1.0)
@@ -110,6 +108,9 @@ def greedy_assign(
     load_penalty: float = 0.0,
     chunk_size: int = 1,
     order: np.ndarray | None = None,
+    loads: np.ndarray | None = None,
+    n_done: int = 0,
+    n_total: int | None = None,
 ) -> np.ndarray:
     """Assign every item to a bucket with the BLISS greedy load-balancing pass.
 
@@ -126,6 +127,12 @@ def greedy_assign(
     an item whose ``k`` choices are all closed goes to its best-ranked open bucket.
     ``load_penalty``: ``lambda``; rankings use ``scores - lambda * (load / max(n_done / B, 1) - 1)``.
 
+    Streaming (a gallery assigned piece by piece, :func:`zsl_lib.index.ondisk.assign_store`):
+    ``loads`` int64 (R, B), the loads left by the items before these (updated in place; None:
+    zeros), ``n_done`` the number of those items and ``n_total`` the size of the whole gallery
+    (the capacity's ``n``; None: ``n_done + n``). Pieces that start at multiples of
+    ``chunk_size`` give exactly the assignment of one call on the whole gallery.
+
     Returns int64 (R, n) bucket ids.
     """
     scores = np.asarray(scores, dtype=np.float32)
@@ -140,8 +147,17 @@ def greedy_assign(
     order = np.arange(n) if order is None else np.asarray(order, dtype=np.int64)
     if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
         raise ValueError(f"order must be a permutation of 0..{n - 1} (one entry per item)")
-    cap = -1 if capacity is None else int(np.ceil(capacity * n / B))
-    if capacity is not None and cap * B < n:
-        raise ValueError(f"capacity={capacity} gives {cap} items per bucket, too few for {n} items in {B} buckets")
+    n_done = check_int("n_done", n_done, minimum=0)
+    total = n_done + n if n_total is None else check_int("n_total", n_total)
+    if total < n_done + n:
+        raise ValueError(f"n_total={n_total} is smaller than n_done + n = {n_done + n}")
+    if loads is None:
+        loads = np.zeros((R, B), dtype=np.int64)
+    elif not (isinstance(loads, np.ndarray) and loads.dtype == np.int64 and loads.shape == (R, B)
+              and loads.flags.c_contiguous):
+        raise ValueError(f"loads must be a C-contiguous int64 array of shape (R, B) = {(R, B)}")
+    cap = -1 if capacity is None else int(np.ceil(capacity * total / B))
+    if capacity is not None and cap * B < total:
+        raise ValueError(f"capacity={capacity} gives {cap} items per bucket, too few for {total} items in {B} buckets")
     return _kernel()(np.ascontiguousarray(scores), np.ascontiguousarray(order), k, rule == "least_loaded_of_topk",
-                     cap, float(load_penalty), chunk_size)
+                     cap, float(load_penalty), chunk_size, loads, n_done)

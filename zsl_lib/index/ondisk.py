@@ -1,0 +1,298 @@
+"""Indexes past RAM over a sharded embedding store (issue 21), in the way of criteo/autofaiss.
+
+:class:`OnDiskIVF` (``kind="flat"``: FAISS ``IndexIVFFlat``; ``kind="pq"``: ``IndexIVFPQ``):
+
+1. the coarse quantiser (and the PQ codebooks) train on a seeded sample of ``train_size`` items;
+   the trained, empty index is written to ``trained.index``;
+2. one engine task per shard (:func:`zsl_lib.engine.run_tasks`, local or Ray) reads its shard
+   memory-mapped and writes a part file: the trained empty index plus that shard's vectors under
+   their global ids (the row number in the store);
+3. the parts are merged on disk (``faiss.contrib.ondisk.merge_ondisk``) into one
+   ``OnDiskInvertedLists`` file, ``lists.ivfdata``, which a query reads memory-mapped; the index
+   that refers to it is ``index.faiss``. No step holds more than one shard of vectors (and the
+   training sample) in memory.
+
+Queries return what the in-memory ``IndexIVFFlat`` / ``IndexIVFPQ`` with the same trained
+quantiser and ``n_probe`` returns (``tests/test_ondisk_index.py``). The directory may be moved:
+``open`` looks for the lists file beside ``index.faiss``.
+
+:func:`assign_store`: BLISS trained on a sample, the whole store assigned with the trained
+networks: one engine task per shard computes the shard's logits (the network's forward, the
+costly part) and writes them to a part file; one streaming greedy pass then reads the parts in
+order, carrying the bucket loads, and assigns exactly as ``greedy_assign`` on the whole gallery
+does (the power-of-K-choices balance is sequential by nature: each item sees the loads of those
+before it).
+
+A store is a :class:`zsl_lib.data.store.Store` (or its directory; every shard must be done); its
+rows are numbered in store order, shard after shard. An array is cut into shards of ``shard_size``
+rows and goes through the same tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ..data.store import Store
+from ..engine import run_tasks
+from ..validation import check_choice, check_fitted, check_int, check_matrix, l2_normalize
+from .bliss import BLISS
+from .bliss_balance import greedy_assign
+
+__all__ = ["OnDiskIVF", "open_store", "store_parts", "store_sample", "assign_store", "bliss_logits_part", "add_part"]
+
+KINDS = ("flat", "pq")
+METRICS = ("cosine", "l2")
+
+
+# -- the store, read shard by shard ----------------------------------------------------------------
+def open_store(path) -> Store:
+    """The store at ``path`` (:class:`zsl_lib.data.store.Store`)."""
+    return Store.open(path)
+
+
+def _complete_shards(store) -> list[int]:
+    """Done shard numbers, checked to be 0..n_shards-1 (an incomplete store cannot be indexed)."""
+    missing = store.missing_shards()
+    if missing:
+        raise ValueError(f"store {store.path} has shards not done: {missing[:10]}; finish it first (rerun "
+                         "zsl-lab embed with the same --out: done shards are skipped, damaged ones redone)")
+    return list(range(store.n_shards))
+
+
+def store_parts(X_or_store, shard_size: int):
+    """The shards of a store (path or opened) or of an array cut into ``shard_size`` rows:
+    ``(store path or None, [(shard spec, first global row, rows), ...], total rows, dim)``; a spec
+    is what an engine task reads its vectors from."""
+    if isinstance(X_or_store, (str, os.PathLike, Store)):
+        store = X_or_store if isinstance(X_or_store, Store) else open_store(X_or_store)
+        shards = _complete_shards(store)
+        rows = [store.shard(i).shape[0] for i in shards]
+        starts = np.concatenate(([0], np.cumsum(rows)))[:-1]
+        dim = store.shard(shards[0]).shape[1]
+        path = str(Path(store.path).resolve())
+        return path, [({"store": path, "shard": i}, int(s), r) for i, s, r in zip(shards, starts, rows)], \
+            int(sum(rows)), int(dim)
+    X = check_matrix("X", X_or_store)
+    n = X.shape[0]
+    return None, [({"X": np.ascontiguousarray(X[s: s + shard_size], dtype=np.float32)}, s, min(shard_size, n - s))
+                  for s in range(0, n, shard_size)], n, X.shape[1]
+
+
+def _load(spec) -> np.ndarray:
+    if "X" in spec:
+        return spec["X"]
+    return np.ascontiguousarray(open_store(spec["store"]).shard(spec["shard"]), dtype=np.float32)
+
+
+def store_sample(parts, n_total: int, size: int, seed: int) -> np.ndarray:
+    """``size`` rows float32 drawn without replacement (seeded, sorted) from the shards ``parts``
+    (as :func:`store_parts` lists them), read one shard at a time."""
+    size = min(size, n_total)
+    rows = np.sort(np.random.default_rng(seed).choice(n_total, size, replace=False))
+    out = []
+    for spec, start, r in parts:
+        take = rows[(rows >= start) & (rows < start + r)] - start
+        if len(take):
+            src = spec["X"] if "X" in spec else open_store(spec["store"]).shard(spec["shard"])
+            out.append(np.asarray(src[take], dtype=np.float32))
+    return np.concatenate(out)
+
+
+# -- on-disk IVF -------------------------------------------------------------------------------------
+def add_part(task) -> int:
+    """Engine task: the trained empty index plus one shard's vectors (global ids) -> a part file."""
+    import faiss  # noqa: PLC0415
+
+    X = _load(task["spec"])
+    if task["normalize"]:
+        X = l2_normalize(X)
+    index = faiss.read_index(task["trained"])
+    index.add_with_ids(np.ascontiguousarray(X, dtype=np.float32), np.arange(task["start"], task["start"] + len(X)))
+    tmp = task["part"] + ".tmp"
+    faiss.write_index(index, tmp)
+    os.replace(tmp, task["part"])  # a part exists only whole
+    return len(X)
+
+
+class OnDiskIVF(BaseEstimator):
+    """FAISS IVF-Flat / IVF-PQ built shard by shard and merged on disk (see the module doc).
+
+    Parameters: ``kind`` ``"flat"`` or ``"pq"``; ``n_lists`` coarse centroids; ``n_probe`` lists
+    scanned per query; ``pq_m`` sub-quantisers and ``pq_bits`` bits each (``"pq"``);
+    ``train_size`` items of the training sample; ``metric`` ``"cosine"`` (inner product on
+    normalised vectors) or ``"l2"``; ``directory`` where the index is written (None: a new
+    temporary directory); ``shard_size`` rows per task when ``fit`` gets an array; ``engine``,
+    ``address``, ``num_cpus``: see :func:`zsl_lib.engine.run_tasks`; ``random_state`` seeds the
+    sample and FAISS's k-means.
+
+    ``fit(X)`` takes an array (n, d) or a store (its path or the opened store).
+    """
+
+    def __init__(self, kind: str = "flat", n_lists: int = 100, n_probe: int = 1, *, pq_m: int = 8, pq_bits: int = 8,
+                 train_size: int = 100_000, metric: str = "cosine", directory=None, shard_size: int = 10_000,
+                 engine: str = "local", address: str | None = None, num_cpus: int | None = None,
+                 random_state: int = 0, progress: bool = False):
+        self.kind = kind
+        self.n_lists = n_lists
+        self.n_probe = n_probe
+        self.pq_m = pq_m
+        self.pq_bits = pq_bits
+        self.train_size = train_size
+        self.metric = metric
+        self.directory = directory
+        self.shard_size = shard_size
+        self.engine = engine
+        self.address = address
+        self.num_cpus = num_cpus
+        self.random_state = random_state
+        self.progress = progress
+
+    def _validate(self) -> None:
+        check_choice("kind", self.kind, KINDS)
+        check_choice("metric", self.metric, METRICS)
+        for name in ("n_lists", "n_probe", "pq_m", "pq_bits", "train_size", "shard_size"):
+            check_int(name, getattr(self, name))
+        if self.n_probe > self.n_lists:
+            raise ValueError(f"n_probe={self.n_probe} cannot exceed n_lists={self.n_lists}")
+
+    def empty_index(self, dim: int):
+        """The untrained FAISS index of these parameters for ``dim``-d vectors."""
+        import faiss  # noqa: PLC0415
+
+        ip = self.metric == "cosine"
+        quant = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
+        metric = faiss.METRIC_INNER_PRODUCT if ip else faiss.METRIC_L2
+        if self.kind == "flat":
+            index = faiss.IndexIVFFlat(quant, dim, self.n_lists, metric)
+        else:
+            if dim % self.pq_m:
+                raise ValueError(f"pq_m={self.pq_m} must divide the dimension {dim}")
+            index = faiss.IndexIVFPQ(quant, dim, self.n_lists, self.pq_m, self.pq_bits, metric)
+        index.own_fields = True
+        quant.this.disown()
+        index.cp.seed = int(self.random_state)
+        return index
+
+    def fit(self, X, y=None) -> OnDiskIVF:
+        import faiss  # noqa: PLC0415
+        from faiss.contrib.ondisk import merge_ondisk  # noqa: PLC0415
+
+        self._validate()
+        t0 = time.perf_counter()
+        _, parts, n, dim = store_parts(X, self.shard_size)
+        if self.n_lists > n:
+            raise ValueError(f"n_lists={self.n_lists} exceeds the {n} gallery items")
+        out = Path(self.directory or tempfile.mkdtemp(prefix="zsl-ondisk-")).resolve()
+        (out / "parts").mkdir(parents=True, exist_ok=True)
+        normalize = self.metric == "cosine"
+        sample = store_sample(parts, n, self.train_size, self.random_state)
+        trained = self.empty_index(dim)
+        trained.train(l2_normalize(sample) if normalize else sample)
+        del sample
+        faiss.write_index(trained, str(out / "trained.index"))
+        tasks = [{"spec": spec, "start": start, "normalize": normalize, "trained": str(out / "trained.index"),
+                  "part": str(out / "parts" / f"part_{j:05d}.index")} for j, (spec, start, _) in enumerate(parts)]
+        run_tasks(add_part, tasks, self.engine, self.address, self.num_cpus, self.progress, desc="index parts")
+        index = faiss.read_index(str(out / "trained.index"))
+        lists = out / "lists.ivfdata"
+        lists.unlink(missing_ok=True)
+        merge_ondisk(index, [t["part"] for t in tasks], str(lists))
+        faiss.write_index(index, str(out / "index.faiss"))
+        del index
+        shutil.rmtree(out / "parts")
+        meta = {"params": {k: v for k, v in self.get_params().items() if k not in ("directory", "address")},
+                "n_items": n, "dim": dim, "n_parts": len(tasks), "build_seconds": time.perf_counter() - t0}
+        (out / "ondisk.json").write_text(json.dumps(meta, indent=1))
+        self._attach(out, n, dim)
+        self.build_seconds_ = meta["build_seconds"]
+        return self
+
+    def _attach(self, out: Path, n: int, dim: int) -> None:
+        import faiss  # noqa: PLC0415
+
+        self.directory_ = out
+        self.index_ = faiss.read_index(str(out / "index.faiss"), faiss.IO_FLAG_ONDISK_SAME_DIR)  # lists: memory-mapped
+        self.n_gallery_, self.dim_ = n, dim
+        self.n_features_in_ = dim
+
+    @classmethod
+    def open(cls, directory) -> OnDiskIVF:
+        """The index written by ``fit`` into ``directory`` (its lists stay on disk)."""
+        directory = Path(directory).resolve()
+        meta_file = directory / "ondisk.json"
+        if not meta_file.is_file():
+            raise FileNotFoundError(f"{directory} holds no on-disk index (no ondisk.json); build one with "
+                                    "zsl-lab index STORE --kind ivf --out DIR")
+        meta = json.loads(meta_file.read_text())
+        self = cls(**meta["params"], directory=str(directory))
+        self._attach(directory, meta["n_items"], meta["dim"])
+        return self
+
+    def search(self, Q, k: int, n_probe: int | None = None):
+        """``(scores float32 (nq, k), ids int64 (nq, k))`` by FAISS's IVF search, -inf / -1 pads.
+        Scores: cosine (``metric="cosine"``) or the negative squared distance (``"l2"``)."""
+        check_fitted(self, "index_", "fit(X)")
+        Q = check_matrix("Q (queries)", Q, dim=self.dim_, min_rows=0)
+        k = check_int("k", k)
+        self.index_.nprobe = check_int("n_probe", self.n_probe if n_probe is None else n_probe, maximum=self.n_lists)
+        Qf = l2_normalize(Q) if self.metric == "cosine" else np.ascontiguousarray(Q, dtype=np.float32)
+        D, ids = self.index_.search(np.ascontiguousarray(Qf, dtype=np.float32), k)
+        D = D if self.metric == "cosine" else -D
+        return np.where(ids >= 0, D, -np.inf).astype(np.float32), ids.astype(np.int64)
+
+
+# -- BLISS: the whole store assigned shard by shard -------------------------------------------------
+def bliss_logits_part(task) -> str:
+    """Engine task: the logits float32 (R, rows, B) of one shard under a fitted model's networks,
+    written to ``task["part"]`` (``.npy``)."""
+    logits = task["model"].decision_function(_load(task["spec"]))
+    tmp = task["part"] + ".tmp.npy"
+    np.save(tmp, logits)
+    os.replace(tmp, task["part"])
+    return task["part"]
+
+
+def assign_store(model: BLISS, X, *, shard_size: int = 10_000, engine: str = "local", address: str | None = None,
+                 num_cpus: int | None = None, work_dir=None, progress: bool = False) -> np.ndarray:
+    """Bucket assignments int64 (R, n) of every item of ``X`` (an array or a store) with the fitted
+    ``model``'s networks and its greedy balance (``rebalance``, ``k_choices``, ``capacity``,
+    ``load_penalty``, chunks of ``model.greedy_chunk(n)`` items).
+
+    Equal to the last re-assignment of ``model.fit`` on the same gallery when its networks are the
+    final ones (``epochs`` a multiple of ``epochs_per_balance``): the forward passes run as one
+    engine task per shard, the greedy pass streams the shards' logits in order with the loads
+    carried over (memory: one shard's logits).
+    """
+    if not isinstance(model, BLISS):
+        raise TypeError(f"model must be a fitted BLISS; got {type(model).__name__}")
+    _, parts, n, _ = store_parts(X, check_int("shard_size", shard_size))
+    scorer = model.scorer()
+    work = Path(work_dir or tempfile.mkdtemp(prefix="zsl-bliss-assign-"))
+    work.mkdir(parents=True, exist_ok=True)
+    tasks = [{"model": scorer, "spec": spec, "part": str(work / f"logits_{j:05d}.npy")} for j, (spec, _, _) in enumerate(parts)]
+    files = run_tasks(bliss_logits_part, tasks, engine, address, num_cpus, progress, desc="BLISS shard logits")
+    R, B = model.n_repetitions, model.n_buckets
+    chunk = model.greedy_chunk(n)
+    loads = np.zeros((R, B), dtype=np.int64)
+    out = np.empty((R, n), dtype=np.int64)
+    carry = np.zeros((R, 0, B), dtype=np.float32)
+    done = 0
+    for j, f in enumerate(files):
+        S = np.concatenate([carry, np.load(f)], axis=1)
+        Path(f).unlink()
+        take = S.shape[1] if j == len(files) - 1 else (S.shape[1] // chunk) * chunk  # whole chunks, as in one pass
+        if take:
+            out[:, done: done + take] = greedy_assign(S[:, :take], model.k_choices, model.rebalance, model.capacity,
+                                                      model.load_penalty, chunk, loads=loads, n_done=done, n_total=n)
+        carry, done = S[:, take:], done + take
+    if not work_dir:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
