@@ -1,0 +1,134 @@
+"""The sharded embedding store (zsl_lib.data.store): layout, done markers, damage detection, readers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zsl_lib.data.store import FORMAT, Store, StoreError, load_store
+
+
+def _items(n, labels=True):
+    d = {"id": [f"im{i:04d}" for i in range(n)], "path": [f"/x/im{i:04d}.png" for i in range(n)]}
+    if labels:
+        d["label"] = [i % 3 for i in range(n)]
+    return pd.DataFrame(d)
+
+
+def _fill(store, X, items):
+    for i in store.missing_shards():
+        a, b = store.shard_range(i)
+        store.write_shard(i, X[a:b], items.iloc[a:b], seconds={"read": 0.1, "forward": 0.2})
+
+
+@pytest.fixture
+def filled(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(23, 5)).astype(np.float32)
+    items = _items(23)
+    store = Store.create(tmp_path / "s", encoder="enc-a", dim=5, shard_size=10, items=items,
+                         class_names=["a", "b", "c"])
+    _fill(store, X, items)
+    return store, X, items
+
+
+def test_layout_manifest_and_deterministic_shards(filled):
+    store, X, items = filled
+    m = json.loads((store.path / "manifest.json").read_text())
+    assert m["format"] == FORMAT and m["encoder"] == "enc-a" and m["dim"] == 5 and m["dtype"] == "float32"
+    assert (m["shard_size"], m["n_items"], m["n_shards"]) == (10, 23, 3)
+    assert [store.shard_range(i) for i in range(3)] == [(0, 10), (10, 20), (20, 23)]
+    for i in range(3):
+        assert (store.path / "shards" / f"emb_{i:05d}.npy").is_file()
+        assert (store.path / "shards" / f"meta_{i:05d}.parquet").is_file()
+        done = json.loads((store.path / "shards" / f"done_{i:05d}.json").read_text())
+        assert set(done) >= {"rows", "sha256", "seconds", "images_per_s", "worker"}
+        assert set(done["seconds"]) == {"read", "forward", "write"}
+    assert store.done_shards() == [0, 1, 2] and store.missing_shards() == []
+    assert len(store) == 23
+    np.testing.assert_array_equal(store.to_array(), X)
+    sh = store.shard(1)
+    assert isinstance(sh, np.memmap) and sh.shape == (10, 5)
+    np.testing.assert_array_equal(sh, X[10:20])
+    meta = store.shard_meta(2)
+    assert list(meta.columns) == ["id", "path", "label"] and list(meta["id"]) == ["im0020", "im0021", "im0022"]
+
+
+def test_iter_chunks_walks_pieces_in_order(filled):
+    store, X, items = filled
+    pieces = list(store.iter_chunks(rows=4))
+    assert max(len(x) for _, x in pieces) == 4
+    np.testing.assert_array_equal(np.concatenate([x for _, x in pieces]), X)
+    assert list(np.concatenate([i for i, _ in pieces])) == list(items["id"])
+
+
+def test_missing_marker_truncated_and_rewritten_files_are_missing(filled):
+    store, X, items = filled
+    store.done_path(0).unlink()
+    npy = store.emb_path(1)
+    data = npy.read_bytes()
+    npy.write_bytes(data[:-7])  # truncated
+    raw = bytearray(store.emb_path(2).read_bytes())
+    raw[-1] ^= 0xFF  # same size, different bytes
+    store.emb_path(2).write_bytes(bytes(raw))
+    assert store.missing_shards() == [0, 1, 2]
+    with pytest.raises(StoreError, match="not done"):
+        store.to_array()
+    with pytest.raises(StoreError, match="shard 1 is not done"):
+        store.shard(1)
+    _fill(store, X, items)
+    assert store.missing_shards() == []
+    np.testing.assert_array_equal(store.to_array(), X)
+
+
+def test_create_reopens_the_same_plan_and_refuses_to_mix(filled, tmp_path):
+    store, X, items = filled
+    again = Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=items)
+    assert again.done_shards() == [0, 1, 2]
+    with pytest.raises(StoreError, match="encoder 'enc-a', not 'enc-b'"):
+        Store.create(store.path, encoder="enc-b", dim=5, shard_size=10, items=items)
+    with pytest.raises(StoreError, match="shard size"):
+        Store.create(store.path, encoder="enc-a", dim=5, shard_size=7, items=items)
+    with pytest.raises(StoreError, match="item list"):
+        Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=_items(24))
+    with pytest.raises(ValueError, match="shard_size"):
+        Store.create(tmp_path / "t", encoder="enc-a", dim=5, shard_size=0, items=items)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "x.txt").write_text("x")
+    with pytest.raises(StoreError, match="not empty"):
+        Store.create(tmp_path / "junk", encoder="enc-a", dim=5, items=items)
+    with pytest.raises(FileNotFoundError, match="no manifest"):
+        Store.open(tmp_path / "nowhere")
+
+
+def test_write_shard_checks_rows_and_records_skipped(tmp_path):
+    items = _items(4)
+    store = Store.create(tmp_path / "s", encoder="e", dim=2, shard_size=4, items=items)
+    with pytest.raises(ValueError, match="planned items"):
+        store.write_shard(0, np.zeros((3, 2)), items.iloc[:3])
+    m = store.write_shard(0, np.ones((3, 2)), items.iloc[[0, 1, 3]], skipped=[["/x/im0002.png", "broken"]])
+    assert m["rows"] == 3 and m["skipped"] == [["/x/im0002.png", "broken"]]
+    assert store.missing_shards() == [] and len(store) == 3
+    assert store.summary_stats()["skipped"] == 1
+
+
+def test_load_store_is_user_data_with_labels(filled):
+    store, X, items = filled
+    ds = load_store(store.path)
+    np.testing.assert_array_equal(ds.X, X)
+    np.testing.assert_array_equal(ds.y, items["label"].to_numpy())
+    assert ds.class_names == ["a", "b", "c"]
+
+
+def test_load_store_string_labels_and_one_shard_is_memory_mapped(tmp_path):
+    items = _items(6, labels=False)
+    items["label"] = ["dog", "cat"] * 3
+    store = Store.create(tmp_path / "s", encoder="e", dim=3, shard_size=10, items=items)
+    X = np.arange(18, dtype=np.float32).reshape(6, 3)
+    store.write_shard(0, X, items)
+    ds = load_store(store.path)
+    assert isinstance(ds.X, np.memmap)
+    assert ds.class_names == ["cat", "dog"] and list(ds.y) == [1, 0, 1, 0, 1, 0]
