@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..config import resolve_user_path
 from ..data import load_dataset, synthetic
+from ..data.store import Store
 from ..index.bliss import BLISS
 from ..index.bliss_fixed import FIXED_DEFAULTS
 from ..validation import check_choice, check_float, check_int_list, check_positive_ints
@@ -145,9 +146,17 @@ def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: floa
         if dataset == "user":
             if data is None:
                 raise ValueError(f"parameter {prefix}_dataset='user' needs {prefix}_user_data: an .npz with X (n, d), "
-                                 "y (n,) and optional class_names, or an image folder <dir>/<class>/<image>")
-            resolve_user_path(f"{prefix}_user_data", data)
+                                 "y (n,) and optional class_names, a store folder made by zsl-lab embed, or an "
+                                 "image folder <dir>/<class>/<image>")
+            user_data_path(f"{prefix}_user_data", data)
     return counts
+
+
+def user_data_path(parameter: str, user_data):
+    """The user's data (an ``.npz`` file, or a store or image folder) as an absolute path; a
+    missing one is the user-path rule's FileNotFoundError naming ``parameter``."""
+    path = resolve_user_path(parameter, user_data, must_exist=False)
+    return path if path.is_dir() else resolve_user_path(parameter, user_data)
 
 
 def load_features(dataset: str, *, split: str, limit_per_class: int | None, encoder: str, seed: int = 0,
@@ -165,8 +174,8 @@ def load_features(dataset: str, *, split: str, limit_per_class: int | None, enco
     if dataset != "user":
         ds = load_dataset(dataset, split=split, limit_per_class=limit_per_class, seed=seed)
         return embed(ds, encoder, device=device), np.asarray(ds.labels)
-    path = resolve_user_path(parameter, user_data)
-    if path.is_dir():
+    path = user_data_path(parameter, user_data)
+    if path.is_dir() and not Store.is_store(path):
         ds = load_dataset("image-folder", root=str(path))
         return embed(ds, encoder, device=device), np.asarray(ds.labels)
     ds = load_dataset("embeddings", path=str(path))

@@ -37,6 +37,7 @@ import pandas as pd
 
 from ..config import resolve_device, resolve_user_path
 from ..data import list_datasets, load_dataset
+from ..data.store import Store
 from ..index.buckets import BucketIndex, csr_topk_unsorted
 from ..index.exact import exact_topk
 from ..index.faiss_baselines import FaissFlatIP, FaissIVFFlat, FaissLSH
@@ -271,7 +272,8 @@ def check_grids(*, specs: dict, report_columns: dict, limit_per_class, kmeans_K,
 def check_user(user: dict | None) -> dict:
     """The ``"user"`` entry's description, checked, with absolute paths.
 
-    ``user``: ``{"embeddings": <.npz with X, y, optional class_names>}`` or ``{"image_dir":
+    ``user``: ``{"embeddings": <.npz with X, y, optional class_names, or a store folder made by
+    zsl-lab embed>}`` or ``{"image_dir":
     <dir>/<class>/<image>, "encoder": <encoder name>}`` (exactly one of the two sources), plus
     ``"query_fraction"`` (default 0.1): the seeded, stratified share of the items that become the
     queries; the rest is the gallery. Relative paths resolve like every user path
@@ -292,7 +294,8 @@ def check_user(user: dict | None) -> dict:
            "query_fraction": check_float("user_query_fraction", user.get("query_fraction", 0.1), 0.0, 1.0,
                                          low_open=True, high_open=True)}
     if emb is not None:
-        out["embeddings"] = resolve_user_path("user_embeddings", emb)
+        path = resolve_user_path("user_embeddings", emb, must_exist=False)
+        out["embeddings"] = path if Store.is_store(path) else resolve_user_path("user_embeddings", emb)
     else:
         from ..encoders import check_encoder_name  # noqa: PLC0415  (encoders import torch: kept lazy)
 
