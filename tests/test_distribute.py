@@ -8,7 +8,9 @@ Ray starts twice in the module (a local 2-CPU Ray, then a simulated 2-node clust
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import sys
 import warnings
 
@@ -168,14 +170,45 @@ def test_efficientnet_local_store_equals_embed(small, tmp_path):
     np.testing.assert_allclose(embed(store), embed(small, "efficientnet-lite0", progress=False), atol=2e-4, rtol=1e-4)
 
 
-class TestRayLocal:
-    """One local Ray with 2 CPUs for this class."""
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    @pytest.fixture(scope="class", autouse=True)
-    def ray_local(self):
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        yield
+
+def _node_args(num_cpus: int) -> dict:
+    """A simulated node with fixed agent ports: on the shared, loaded 2-core machine a raylet
+    waiting for its agents' port files timed out after 30 s (``ray.init()`` failed 3 times in a
+    row); with the ports given it starts."""
+    return {"num_cpus": num_cpus, "object_store_memory": 400 * 2**20, "metrics_agent_port": _free_port(), "metrics_export_port": _free_port(),
+            "dashboard_agent_listen_port": _free_port(), "runtime_env_agent_port": _free_port()}
+
+
+@contextlib.contextmanager
+def ray_cluster(*cpus_per_node: int):
+    """A local Ray cluster of ``len(cpus_per_node)`` simulated nodes, connected; shut down after."""
+    from ray.cluster_utils import Cluster  # noqa: PLC0415
+
+    cluster = Cluster(initialize_head=True, head_node_args=_node_args(cpus_per_node[0]))
+    try:
+        for c in cpus_per_node[1:]:
+            cluster.add_node(**_node_args(c))
+        ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
+        yield cluster
+    finally:
         ray.shutdown()
+        cluster.shutdown()
+
+
+@pytest.fixture(scope="class")
+def ray_local():
+    with ray_cluster(2):
+        yield
+
+
+@pytest.mark.usefixtures("ray_local")
+class TestRayLocal:
+    """One local Ray with 2 CPUs (one node) for this class."""
 
     def test_ray_and_local_write_the_same_shards(self, cifar, tmp_path):
         local = extract_to_store(cifar, TinyEncoder(), tmp_path / "l", shard_size=500, progress=False)
@@ -220,21 +253,13 @@ class TestRayLocal:
                                    atol=2e-4, rtol=1e-4)
 
 
-def test_ray_two_node_cluster_runs_on_both_nodes(small, tmp_path, monkeypatch):
-    from ray.cluster_utils import Cluster  # noqa: PLC0415
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
-    cluster.add_node(num_cpus=2)
-    try:
-        monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+def test_ray_two_node_cluster_runs_on_both_nodes(small, tmp_path):
+    with ray_cluster(2, 2):
         store = extract_to_store(small, TinyEncoder(), tmp_path / "s", shard_size=25, engine="ray", progress=False)
-        assert store.done_shards() == list(range(8))
-        nodes = {w.split("/")[0] for m in _markers(store) for w in m["worker"].split(",")}
-        assert len(nodes) == 2, nodes
-        assert store.manifest["stats"]["ray"]["nodes"] == 2
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
+    assert store.done_shards() == list(range(8))
+    nodes = {w.split("/")[0] for m in _markers(store) for w in m["worker"].split(",")}
+    assert len(nodes) == 2, nodes
+    assert store.manifest["stats"]["ray"]["nodes"] == 2
 
 
 def test_ray_resources_leave_the_decode_stage_a_cpu():

@@ -343,8 +343,15 @@ def run_ray(store: Store, dataset: ImageDataset, encoder: str | Encoder, todo: l
     ray = import_ray()
     started = False
     if not ray.is_initialized():
-        ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except Exception as e:  # noqa: BLE001 - add the way out to Ray's startup error
+            raise RuntimeError(
+                f"engine='ray': could not {'join the Ray cluster at ' + address if address else 'start a local Ray'} "
+                f"({type(e).__name__}: {e}). On a busy machine a local raylet can time out waiting for its agents: "
+                "start one with `ray start --head --num-cpus N --metrics-export-port P` and pass --address auto"
+            ) from e
         started = True
     try:
         enc = _encoder(encoder)
@@ -358,7 +365,7 @@ def run_ray(store: Store, dataset: ImageDataset, encoder: str | Encoder, todo: l
             failures = _ray_pass(ray, store, dataset, encoder, remaining, bs, bad_images, r, progress, attempt)
             remaining = [i for i, why in failures.items() if not why.startswith("unreadable")]
         stats = {"ray": {"actors": r["actors"], "cpus_per_actor": r["num_cpus"], "gpus_per_actor": r["num_gpus"],
-                         "threads_per_actor": r["threads"], "nodes": len(ray.nodes())}}
+                         "threads_per_actor": r["threads"], "nodes": sum(bool(n.get("Alive")) for n in ray.nodes())}}
         return {i: why.removeprefix("unreadable ") for i, why in failures.items()}, stats
     finally:
         if started:
