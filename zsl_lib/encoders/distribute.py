@@ -430,3 +430,51 @@ def _ray_write(store, shard, g, bad_images, failures, acc) -> None:
         return
     for k in acc["seconds"]:
         acc["seconds"][k] += m["seconds"].get(k, 0.0)
+
+
+# ---- sources -----------------------------------------------------------------------------------
+def load_labelled_csv(path: str | Path, bad_images: str = "error") -> ImageDataset:
+    """Images listed in a CSV with the header ``path,label`` (``path`` relative to the CSV's
+    folder or absolute; ``label`` a class name, or empty for none) as an :class:`ImageDataset`
+    (classes: the sorted distinct labels; rows in file order)."""
+    from zsl_lib.data.base import fingerprint_of  # noqa: PLC0415
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"embed: CSV {path} not found")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if list(df.columns[:2]) != ["path", "label"]:
+        raise ValueError(f"embed: {path} must have the header 'path,label', got {list(df.columns)}")
+    if len(df) == 0:
+        raise ValueError(f"embed: {path} has no rows")
+    items = [p if Path(p).is_absolute() else str(path.parent / p) for p in df["path"].str.strip()]
+    missing = [p for p in items if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"embed: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
+    lab = df["label"].str.strip()
+    classes = sorted(set(lab) - {""})
+    labels = pd.Categorical(lab.where(lab != ""), categories=classes).codes.astype(np.int64)  # -1: no label
+    return ImageDataset(name=f"csv:{path.stem}", split="all", items=items, labels=labels, class_names=classes,
+                        fingerprint=fingerprint_of("csv", items, list(lab)), extra={"csv": str(path)})
+
+
+def load_source(source: str, bad_images: str = "error") -> tuple[ImageDataset, dict]:
+    """The collection named by ``source``: an image folder (``<dir>/<class>/<image>``), a CSV of
+    ``path,label``, or a registered dataset split ``name:split`` (e.g. ``cifar10:test``).
+    Returns ``(dataset, description for the manifest)``."""
+    from zsl_lib.data import list_datasets, load_dataset  # noqa: PLC0415
+
+    check_choice("bad_images", bad_images, BAD_IMAGES, "embed")
+    p = Path(source).expanduser()
+    if p.is_dir():
+        ds = load_dataset("image-folder", root=str(p), bad_images="raise" if bad_images == "error" else "skip")
+        return ds, {"kind": "image-folder", "root": str(p.resolve())}
+    if p.suffix.lower() == ".csv":
+        return load_labelled_csv(p, bad_images), {"kind": "csv", "path": str(p.resolve())}
+    name, sep, split = str(source).partition(":")
+    if sep and name in list_datasets():
+        return load_dataset(name, split=split), {"kind": "dataset", "name": name, "split": split}
+    raise FileNotFoundError(
+        f"embed: SOURCE {source!r} is neither an image folder (<dir>/<class>/<image>), a CSV of path,label, nor a "
+        f"registered dataset split name:split (datasets: {', '.join(list_datasets())}; e.g. cifar10:test)"
+    )
