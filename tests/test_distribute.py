@@ -8,9 +8,7 @@ Ray starts twice in the module (a local 2-CPU Ray, then a simulated 2-node clust
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import sys
 import warnings
 
@@ -25,7 +23,12 @@ from zsl_lib.data.base import ImageDataset
 from zsl_lib.data.store import Store
 from zsl_lib.encoders import embed
 from zsl_lib.encoders.base import Encoder
-from zsl_lib.encoders.distribute import ShardErrors, extract_to_store, ray_resources
+from zsl_lib.encoders.distribute import (
+    ShardErrors,
+    extract_to_store,
+    local_ray_cluster,
+    ray_resources,
+)
 
 ray = pytest.importorskip("ray", reason="engine='ray' needs pip install -e .[scale]")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -170,39 +173,9 @@ def test_efficientnet_local_store_equals_embed(small, tmp_path):
     np.testing.assert_allclose(embed(store), embed(small, "efficientnet-lite0", progress=False), atol=2e-4, rtol=1e-4)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _node_args(num_cpus: int) -> dict:
-    """A simulated node with fixed agent ports: on the shared, loaded 2-core machine a raylet
-    waiting for its agents' port files timed out after 30 s (``ray.init()`` failed 3 times in a
-    row); with the ports given it starts."""
-    return {"num_cpus": num_cpus, "object_store_memory": 400 * 2**20, "metrics_agent_port": _free_port(), "metrics_export_port": _free_port(),
-            "dashboard_agent_listen_port": _free_port(), "runtime_env_agent_port": _free_port()}
-
-
-@contextlib.contextmanager
-def ray_cluster(*cpus_per_node: int):
-    """A local Ray cluster of ``len(cpus_per_node)`` simulated nodes, connected; shut down after."""
-    from ray.cluster_utils import Cluster  # noqa: PLC0415
-
-    cluster = Cluster(initialize_head=True, head_node_args=_node_args(cpus_per_node[0]))
-    try:
-        for c in cpus_per_node[1:]:
-            cluster.add_node(**_node_args(c))
-        ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
-        yield cluster
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-
-
 @pytest.fixture(scope="class")
 def ray_local():
-    with ray_cluster(2):
+    with local_ray_cluster(2):
         yield
 
 
@@ -254,7 +227,7 @@ class TestRayLocal:
 
 
 def test_ray_two_node_cluster_runs_on_both_nodes(small, tmp_path):
-    with ray_cluster(2, 2):
+    with local_ray_cluster(2, 2):
         store = extract_to_store(small, TinyEncoder(), tmp_path / "s", shard_size=25, engine="ray", progress=False)
     assert store.done_shards() == list(range(8))
     nodes = {w.split("/")[0] for m in _markers(store) for w in m["worker"].split(",")}

@@ -28,6 +28,7 @@ bar and recorded in every done marker and in the manifest's ``stats``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -334,6 +335,40 @@ def ray_resources(ray, num_actors: int | None, threads: int | None) -> dict:
     n = int(num_actors or max(1, int(cpus) - 1 if cpus > 2 else int(cpus)))
     per = min(1.0, max(0.25, (cpus - 1) / n))
     return {"actors": n, "num_cpus": per, "num_gpus": 0, "threads": threads or max(1, int(cpus // n)), "device": "cpu"}
+
+
+def _free_port() -> int:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def local_ray_cluster(*cpus_per_node: int, object_store_mb: int = 400):
+    """A Ray cluster of ``len(cpus_per_node)`` simulated nodes on this machine
+    (``ray.cluster_utils.Cluster``, how Ray tests itself), connected, shut down on exit.
+
+    Every node's agent ports are given: on a loaded machine a raylet that waits for its agents'
+    port files timed out after 30 s (plain ``ray.init()`` failed that way here under load)."""
+    ray = import_ray()
+    from ray.cluster_utils import Cluster  # noqa: PLC0415
+
+    def node(cpus):
+        return {"num_cpus": cpus, "object_store_memory": object_store_mb * 2**20,
+                "metrics_agent_port": _free_port(), "metrics_export_port": _free_port(),
+                "dashboard_agent_listen_port": _free_port(), "runtime_env_agent_port": _free_port()}
+
+    cluster = Cluster(initialize_head=True, head_node_args=node(cpus_per_node[0]))
+    try:
+        for c in cpus_per_node[1:]:
+            cluster.add_node(**node(c))
+        ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
 
 
 def run_ray(store: Store, dataset: ImageDataset, encoder: str | Encoder, todo: list[int], *, batch_size=None,
