@@ -92,11 +92,11 @@ def memory(sizes: list[int], encoder: str, shard_size: int) -> list[dict]:
     return out
 
 
-def engines(n: int, shard_size: int) -> dict:
+def engines(n: int, shard_size: int, res: dict) -> dict:
+    """Fill ``res`` with the local and Ray stores' stats (local first: kept if Ray cannot start)."""
     from zsl_lib.encoders.distribute import extract_to_store, local_ray_cluster  # noqa: PLC0415
 
     ds = load_dataset("cifar10", split="test").subset(np.arange(n))
-    res = {}
     with tempfile.TemporaryDirectory() as tmp:
         local = extract_to_store(ds, "efficientnet-lite0", Path(tmp) / "local", shard_size=shard_size, progress=False)
         res["local"] = local.manifest["stats"]
@@ -127,10 +127,15 @@ def main(argv=None) -> None:
     print(f"CPU cores: {os.cpu_count()}, torch {torch.__version__}, load average {os.getloadavg()}")
     r = None
     if not args.skip_engines:
+        part: dict = {}
         try:
-            r = engines(args.n_engines, args.engine_shard_size)
+            r = engines(args.n_engines, args.engine_shard_size, part)
         except Exception as e:  # noqa: BLE001 - e.g. Ray could not start on the loaded machine
-            print(f"\n== engines: not measured: {type(e).__name__}: {str(e)[:300]}")
+            print(f"\n== engines: Ray not measured: {type(e).__name__}: {str(e)[:300]}")
+            if "local" in part:
+                st = part["local"]
+                print(f"local (reference) alone: {args.n_engines} images in {st['wall_s']:.1f} s, "
+                      f"{st['images_per_s_wall']:.1f} images/s; stage seconds {st['seconds']}")
     if r is not None:
         print(f"\n== engines: {args.n_engines} CIFAR-10 test images, EfficientNet-Lite0, shards of "
               f"{args.engine_shard_size}; Ray: local one-node cluster of 2 CPUs (started in {r['ray_start_s']:.0f} s, "

@@ -346,21 +346,29 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_ray_cluster(*cpus_per_node: int, object_store_mb: int = 400):
+def local_ray_cluster(*cpus_per_node: int, object_store_mb: int = 400, attempts: int = 3):
     """A Ray cluster of ``len(cpus_per_node)`` simulated nodes on this machine
     (``ray.cluster_utils.Cluster``, how Ray tests itself), connected, shut down on exit.
 
-    Every node's agent ports are given: on a loaded machine a raylet that waits for its agents'
-    port files timed out after 30 s (plain ``ray.init()`` failed that way here under load)."""
+    Every node's agent ports are given, and the head is started up to ``attempts`` times: on this
+    loaded 2-core machine a raylet gave up (after ~15 s) on agents that took 16 s or more to
+    start, and plain ``ray.init()`` failed that way repeatedly."""
     ray = import_ray()
     from ray.cluster_utils import Cluster  # noqa: PLC0415
+
 
     def node(cpus):
         return {"num_cpus": cpus, "object_store_memory": object_store_mb * 2**20,
                 "metrics_agent_port": _free_port(), "metrics_export_port": _free_port(),
                 "dashboard_agent_listen_port": _free_port(), "runtime_env_agent_port": _free_port()}
 
-    cluster = Cluster(initialize_head=True, head_node_args=node(cpus_per_node[0]))
+    for attempt in range(attempts):
+        try:
+            cluster = Cluster(initialize_head=True, head_node_args=node(cpus_per_node[0]))
+            break
+        except Exception:  # noqa: BLE001 - a raylet that gave up on slow agents: start again
+            if attempt == attempts - 1:
+                raise
     try:
         for c in cpus_per_node[1:]:
             cluster.add_node(**node(c))
