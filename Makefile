@@ -25,7 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 lock:  ## re-resolve pyproject.toml's ranges in a fresh venv and pin them in requirements.txt
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
-	build/lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	build/lock-venv/bin/python -m pip install --quiet -e '.[dev,scale]'
 	(echo "# Exact versions 'make env' installs (Linux x86_64, Python 3.11). Regenerate with 'make lock'."; \
 	 build/lock-venv/bin/python -m pip freeze --exclude-editable) > requirements.txt
 	rm -rf build/lock-venv

@@ -39,7 +39,8 @@ def _top_level_imports(folder: Path) -> set[str]:
 def test_every_third_party_import_of_the_library_is_a_declared_dependency():
     stdlib = set(sys.stdlib_module_names)
     dists = packages_distributions()
-    declared = set(_declared())
+    # optional extras count for the modules that import them lazily (ray: zsl_lib.encoders.distribute)
+    declared = set(_declared()) | set(_declared("scale"))
     missing = {}
     for mod in sorted(_top_level_imports(ROOT / "zsl_lib") - stdlib - {"zsl_lib"}):
         owners = {canonicalize_name(d) for d in dists.get(mod, [])}
@@ -100,3 +101,22 @@ def test_cli_rejects_an_unknown_command():
     proc = subprocess.run([sys.executable, "-m", "zsl_lib.cli", "frobnicate"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_ray_is_an_optional_lazy_import_of_the_ray_distributor_only():
+    # `pip install -e .` without the scale extra must work: nothing imports ray at module level,
+    # and only zsl_lib/encoders/distribute.py imports it at all
+    users = []
+    for path in (ROOT / "zsl_lib").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            mods = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                    else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(m == "ray" or m.startswith("ray.") for m in mods):
+                users.append(path.relative_to(ROOT).as_posix())
+                assert node not in tree.body, f"{path}: ray imported at module level"
+    assert set(users) == {"zsl_lib/encoders/distribute.py"}
+    assert "scale" in PYPROJECT["project"]["optional-dependencies"]
+    assert any(line.startswith("ray[data]==") for line in (ROOT / "requirements.txt").read_text().splitlines())
+    code = "import sys, zsl_lib.cli, zsl_lib.encoders.distribute; assert 'ray' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

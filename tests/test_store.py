@@ -132,3 +132,30 @@ def test_load_store_string_labels_and_one_shard_is_memory_mapped(tmp_path):
     ds = load_store(store.path)
     assert isinstance(ds.X, np.memmap)
     assert ds.class_names == ["cat", "dog"] and list(ds.y) == [1, 0, 1, 0, 1, 0]
+
+
+def test_notebooks_01_and_04_take_a_store_as_user_data(tmp_path):
+    from zsl_lib.config import resolve_user_path
+    from zsl_lib.experiments.bliss import load_features, section_labels
+    from zsl_lib.experiments.lsh import check_user, load_user_task
+
+    rng = np.random.default_rng(3)
+    items = _items(40, labels=False)
+    items["label"] = ["cat", "dog"] * 20
+    X = rng.normal(size=(40, 4)).astype(np.float32)
+    store = Store.create(tmp_path / "s", encoder="e", dim=4, shard_size=16, items=items)
+    _fill(store, X, items)
+    # notebook 01: ann_user_data / zs_user_data
+    assert resolve_user_path("ann_user_data", str(store.path), folder=None) == store.path.resolve()
+    labels, _ = section_labels("user", split="all", limit_per_class=None, user_data=str(store.path))
+    assert list(labels[:4]) == [0, 1, 0, 1]
+    F, y = load_features("user", split="all", limit_per_class=None, encoder="efficientnet-lite0",
+                         user_data=str(store.path))
+    np.testing.assert_array_equal(F, X)
+    assert list(y[:4]) == [0, 1, 0, 1]
+    # notebook 04: user_embeddings
+    assert check_user({"embeddings": str(store.path)})["embeddings"] == store.path.resolve()
+    task = load_user_task({"embeddings": str(store.path)}, progress=False)
+    assert task.X.shape[1] == 4 and len(task.X) + len(task.Q) == 40
+    with pytest.raises(FileNotFoundError, match="user_embeddings"):
+        check_user({"embeddings": str(tmp_path / "nowhere")})

@@ -7,6 +7,10 @@ Commands::
     zsl-lab run [NAME ...] [--profile P] [--log-output]
                                        run notebooks (all by default) with a parameter profile
     zsl-lab results                    the published headline numbers beside the sources'
+    zsl-lab embed SOURCE --encoder NAME --out STORE [--engine local|ray] [--address ADDR]
+                  [--shard-size N] [--bad-images error|skip]
+                                       embed an image folder, a CSV of path,label or a
+                                       dataset split (cifar10:test) into a sharded store
     zsl-lab index STORE --kind ivf|ivfpq|bliss [--engine local|ray] [--address A] [--nlist N] [--out DIR]
                                        an index of an embedding store, built shard by shard
 
@@ -108,6 +112,38 @@ def _add_index_parser(sub) -> None:
     p.set_defaults(func=_cmd_index)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _cmd_embed(args) -> int:
+    from .encoders import check_encoder_name  # noqa: PLC0415  (imports torch)
+    from .encoders.distribute import ShardErrors, extract_to_store, load_source  # noqa: PLC0415
+
+    try:
+        check_encoder_name("--encoder", args.encoder)
+        dataset, source = load_source(args.source, args.bad_images)
+        store = extract_to_store(dataset, args.encoder, args.out, engine=args.engine, address=args.address,
+                                 shard_size=args.shard_size, bad_images=args.bad_images, batch_size=args.batch_size,
+                                 source=source, progress=not args.quiet)
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError, ShardErrors) as e:
+        print(f"zsl-lab embed: error: {e}", file=sys.stderr)
+        return 2
+    st = store.manifest["stats"]
+    s = st["seconds"]
+    print(f"{store.path}: {st['rows']} rows x {store.dim} ({store.encoder}) in {store.n_shards} shards; "
+          f"this run: {st['shards_extracted_last_run']} shard(s) in {st['wall_s']:.1f} s; stage seconds "
+          f"read {s['read']:.1f}, forward {s['forward']:.1f}, write {s['write']:.1f}"
+          + (f"; {st['skipped']} unreadable image(s) skipped" if st["skipped"] else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zsl-lab", description="The zero-shot similarity lab: notebooks, data and results.",
@@ -125,6 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="default", choices=runner.PROFILES)
     p.add_argument("--log-output", action="store_true", help="stream cell output")
     p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("embed", help="embed a collection into a sharded, resumable store")
+    p.add_argument("source", metavar="SOURCE",
+                   help="image folder <dir>/<class>/<image>, CSV of path,label, or dataset split (cifar10:test)")
+    p.add_argument("--encoder", required=True, help="image encoder name (zsl-lab list)")
+    p.add_argument("--out", required=True, help="store folder (created; an existing store of the same plan is resumed)")
+    p.add_argument("--engine", default="local", choices=("local", "ray"),
+                   help="local: this process (default); ray: Ray Data (pip install -e .[scale])")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--shard-size", type=_positive_int, default=10_000, help="items per shard (default 10000)")
+    p.add_argument("--bad-images", default="error", choices=("error", "skip"),
+                   help="unreadable images: report them with their paths (default) or skip them")
+    p.add_argument("--batch-size", type=_positive_int, default=None, help="images per forward pass")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_embed)
     p = sub.add_parser("results", help="published headline numbers beside the sources'")
     p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_results)

@@ -8,7 +8,8 @@
   ``extra["Y"]`` is the (n, L) int64 {0,1} indicator matrix over ``class_names`` (the sorted
   keywords); ``labels`` is the single keyword's index for items with exactly one keyword, else -1.
 * ``embeddings``: an ``.npz`` with ``X`` (n, d) features and ``y`` (n,) labels (ints, or strings
-  mapped to sorted class names), optional ``class_names`` (for integer ``y``).
+  mapped to sorted class names), optional ``class_names`` (for integer ``y``); or a store folder
+  written by ``zsl-lab embed`` (:mod:`zsl_lib.data.store`: labels from its shard metas).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pandas as pd
 from PIL import Image
 
 from zsl_lib.data.base import FeatureDataset, ImageDataset, fingerprint_of
+from zsl_lib.data.store import Store, load_store
 from zsl_lib.fileio import hash_file
 from zsl_lib.validation import check_choice, check_float32_range
 
@@ -242,13 +244,16 @@ def open_npz(path: Path, what: str, expected: str):
 
 
 def load_embeddings(path: str | Path) -> FeatureDataset:
-    """Precomputed embeddings from an ``.npz`` (``X`` (n, d), ``y`` (n,), optional ``class_names``).
+    """Precomputed embeddings from an ``.npz`` (``X`` (n, d), ``y`` (n,), optional ``class_names``)
+    or from a store folder made by ``zsl-lab embed`` (:func:`zsl_lib.data.store.load_store`).
 
     ``X`` is returned as float32. String labels are mapped to sorted class names.
     """
     if path is None:
-        raise ValueError("embeddings: pass path=<file.npz with X, y and optional class_names>")
+        raise ValueError("embeddings: pass path=<file.npz with X, y and optional class_names, or a store folder>")
     path = Path(path).expanduser()
+    if Store.is_store(path):
+        return load_store(path)
     if not path.is_file():
         raise FileNotFoundError(f"embeddings: {path} not found")
     with open_npz(path, "embeddings", "X=..., y=...") as z:

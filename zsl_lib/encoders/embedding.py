@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 
 from zsl_lib import config
 from zsl_lib.data.base import FeatureDataset, ImageDataset
+from zsl_lib.data.store import Store
 from zsl_lib.fileio import atomic_write, file_lock, hash_file
 from zsl_lib.validation import check_int
 
@@ -308,7 +309,10 @@ def _load_partials(pdir: Path, n: int, dim: int) -> tuple[np.ndarray, np.ndarray
     return X, found
 
 
-def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = "efficientnet-lite0",
+DEFAULT_IMAGE_ENCODER = "efficientnet-lite0"
+
+
+def embed(dataset: ImageDataset | FeatureDataset | Store, encoder_name: str | Encoder | None = None,
           batch_size: int | None = None, progress: bool = True, num_workers: int | None = None,
           device: str = "cpu", cache: bool = True, num_threads: int | None = None,
           chunk_size: int | None = None) -> np.ndarray:
@@ -316,9 +320,11 @@ def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = 
 
     Parameters
     ----------
-    dataset : :class:`ImageDataset` (from :func:`zsl_lib.data.load_dataset`), or a
-        :class:`FeatureDataset` whose ``X`` is returned as is (user embeddings).
-    encoder_name : a name from :func:`list_encoders` with an image side, or an :class:`Encoder`.
+    dataset : :class:`ImageDataset` (from :func:`zsl_lib.data.load_dataset`), a
+        :class:`FeatureDataset` whose ``X`` is returned as is (user embeddings), or a complete
+        :class:`zsl_lib.data.store.Store` (``zsl-lab embed``): its rows, in store order.
+    encoder_name : a name from :func:`list_encoders` with an image side, or an :class:`Encoder`
+        (default ``efficientnet-lite0``; for a store, its encoder, and another name is refused).
     batch_size : images per forward pass (default: the encoder's ``default_batch_size``).
     progress : show a tqdm bar (images/s).
     num_workers : DataLoader worker processes decoding images (default: :func:`default_num_workers`).
@@ -334,6 +340,14 @@ def embed(dataset: ImageDataset | FeatureDataset, encoder_name: str | Encoder = 
     float32 array (n, encoder.dim), row i = item i. Image features are raw (not L2-normalised),
     except for encoders whose ``normalized`` is True (openclip, lit-fashion).
     """
+    if isinstance(dataset, Store):
+        name = encoder_name.name if isinstance(encoder_name, Encoder) else encoder_name
+        if name is not None and name != dataset.encoder:
+            raise ValueError(f"embed: store {dataset.path} holds {dataset.encoder!r} embeddings, not {name!r}; "
+                             "extract a store with that encoder (zsl-lab embed --encoder ...)")
+        return dataset.to_array()
+    if encoder_name is None:
+        encoder_name = DEFAULT_IMAGE_ENCODER
     if isinstance(dataset, FeatureDataset):
         X = np.asarray(dataset.X, dtype=np.float32)
         if X.ndim != 2 or len(X) == 0:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..config import resolve_user_path
 from ..data import load_dataset, synthetic
+from ..data.store import Store
 from ..data.user import BAD_IMAGES
 from ..index.bliss import BLISS
 from ..index.bliss_fixed import FAST_DEFAULTS, FIXED_DEFAULTS
@@ -169,7 +170,8 @@ def check_params(*, cluster_counts, mechanism_clusters: int, scan_fraction: floa
         if dataset == "user":
             if data is None:
                 raise ValueError(f"parameter {prefix}_dataset='user' needs {prefix}_user_data: an .npz with X (n, d), "
-                                 "y (n,) and optional class_names, or an image folder <dir>/<class>/<image>")
+                                 "y (n,) and optional class_names, a store folder made by zsl-lab embed, or an "
+                                 "image folder <dir>/<class>/<image>")
             resolve_user_path(f"{prefix}_user_data", data, folder=None)
     if all(sizes[k] is not None for k in ("ann_limit_per_class", "ann_queries", "ann_buckets", "ann_neighbors",
                                            "fixed_k_choices")):
@@ -194,7 +196,7 @@ def _section_data(dataset: str, *, split: str, limit_per_class: int | None, seed
                 raise
             raise ValueError(f"parameter {parameter.replace('user_data', 'split')}: {err}") from None
     path = resolve_user_path(parameter, user_data, folder=None)
-    if path.is_dir():
+    if path.is_dir() and not Store.is_store(path):
         return load_dataset("image-folder", root=str(path), bad_images=bad_images)
     return load_dataset("embeddings", path=str(path))
 

@@ -37,6 +37,7 @@ import pandas as pd
 
 from ..config import resolve_device, resolve_user_path
 from ..data import list_datasets, load_dataset
+from ..data.store import Store
 from ..data.user import BAD_IMAGES
 from ..index.buckets import BucketIndex, csr_topk_unsorted
 from ..index.exact import exact_topk
@@ -277,7 +278,8 @@ def check_grids(*, specs: dict, report_columns: dict, limit_per_class, kmeans_K,
 def check_user(user: dict | None) -> dict:
     """The ``"user"`` entry's description, checked, with absolute paths.
 
-    ``user``: ``{"embeddings": <.npz with X, y, optional class_names>}`` or ``{"image_dir":
+    ``user``: ``{"embeddings": <.npz with X, y, optional class_names, or a store folder made by
+    zsl-lab embed>}`` or ``{"image_dir":
     <dir>/<class>/<image>, "encoder": <encoder name>}`` (exactly one of the two sources), plus
     ``"query_fraction"`` (default 0.1): the seeded, stratified share of the items that become the
     queries; the rest is the gallery; ``"bad_images"`` (default "raise"): unreadable images of the
@@ -302,7 +304,8 @@ def check_user(user: dict | None) -> dict:
                                          low_open=True, high_open=True),
            "bad_images": check_choice("parameter bad_images", user.get("bad_images", "raise"), BAD_IMAGES)}
     if emb is not None:
-        out["embeddings"] = resolve_user_path("user_embeddings", emb)
+        path = resolve_user_path("user_embeddings", emb, must_exist=False)
+        out["embeddings"] = path if Store.is_store(path) else resolve_user_path("user_embeddings", emb)
     else:
         from ..encoders import check_encoder_name  # noqa: PLC0415  (encoders import torch: kept lazy)
 

@@ -1,0 +1,75 @@
+"""``zsl-lab embed``: sources (folder, CSV, dataset split), the store it writes, and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from zsl_lib import cli
+from zsl_lib.data import load_dataset
+from zsl_lib.data.store import Store
+from zsl_lib.encoders import create_encoder
+from zsl_lib.encoders.distribute import load_source
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    rng = np.random.default_rng(1)
+    root = tmp_path / "imgs"
+    for c in ("cat", "dog"):
+        (root / c).mkdir(parents=True)
+        for k in range(3):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(root / c / f"{k}.png")
+    return root
+
+
+def test_embed_folder_writes_a_store_equal_to_the_encoder(folder, tmp_path, capsys):
+    out = tmp_path / "store"
+    assert cli.main(["embed", str(folder), "--encoder", "resnet20-cifar10", "--out", str(out),
+                     "--shard-size", "4", "--quiet"]) == 0
+    assert "6 rows x 64 (resnet20-cifar10) in 2 shards" in capsys.readouterr().out
+    store = Store.open(out)
+    assert store.done_shards() == [0, 1] and store.manifest["source"]["kind"] == "image-folder"
+    ds = load_dataset("embeddings", path=str(out))  # user data of notebooks 01 / 04
+    assert ds.class_names == ["cat", "dog"] and list(ds.y) == [0, 0, 0, 1, 1, 1]
+    ref = create_encoder("resnet20-cifar10").encode_images([Image.open(p).convert("RGB") for p in sorted(
+        str(f) for f in folder.rglob("*.png"))])
+    np.testing.assert_allclose(ds.X, ref, atol=1e-5)
+    # a second run with another encoder into the same store is refused
+    assert cli.main(["embed", str(folder), "--encoder", "resnet32-cifar10", "--out", str(out), "--quiet"]) == 2
+    assert "made with encoder 'resnet20-cifar10', not 'resnet32-cifar10'" in capsys.readouterr().err
+
+
+def test_embed_csv_source(folder, tmp_path):
+    csv = tmp_path / "list.csv"
+    csv.write_text("path,label\nimgs/cat/0.png,cat\nimgs/dog/1.png,dog\nimgs/dog/2.png,\n")
+    ds, src = load_source(str(csv))
+    assert src["kind"] == "csv" and ds.class_names == ["cat", "dog"] and list(ds.labels) == [0, 1, -1]
+    out = tmp_path / "s"
+    assert cli.main(["embed", str(csv), "--encoder", "resnet20-cifar10", "--out", str(out), "--quiet"]) == 0
+    meta = Store.open(out).meta()
+    assert meta["label"].isna().tolist() == [False, False, True]
+
+
+def test_dataset_split_source_names_the_registered_split():
+    ds, src = load_source("cifar10:test")
+    assert len(ds) == 10_000 and src == {"kind": "dataset", "name": "cifar10", "split": "test"}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["embed", "/no/such/folder", "--encoder", "resnet20-cifar10", "--out", "X"], "neither an image folder"),
+    (["embed", "FOLDER", "--encoder", "no-such-encoder", "--out", "X"], "--encoder: unknown encoder 'no-such-encoder'"),
+    (["embed", "FOLDER", "--encoder", "resnet20-cifar10", "--out", "X", "--engine", "local", "--bad-images", "skip",
+      "--shard-size", "0"], "--shard-size: must be a positive integer, got '0'"),
+])
+def test_embed_errors_are_clear(argv, message, folder, tmp_path, capsys):
+    argv = [str(folder) if a == "FOLDER" else str(tmp_path / "o") if a == "X" else a for a in argv]
+    try:
+        rc = cli.main(argv)
+    except SystemExit as e:  # argparse
+        rc = e.code
+    assert rc == 2
+    assert message in capsys.readouterr().err

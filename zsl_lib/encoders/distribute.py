@@ -1,0 +1,523 @@
+"""Sharded, resumable extraction of a collection into a :class:`~zsl_lib.data.store.Store`.
+
+One worker, two distributors:
+
+* the worker is three plain functions over one shard's items: :func:`read_piece` (read, decode
+  and preprocess images: the CPU stage), :func:`forward_piece` (the encoder's forward pass) and
+  :func:`finish_shard` (write the embeddings, the meta and the done marker last).
+  :func:`extract_shard` runs them in sequence for one shard.
+* ``engine="local"`` (default, no extra dependency): the shards in this process, one after the
+  other (what runs on a laptop and in the notebooks).
+* ``engine="ray"`` (``pip install -e .[scale]``): a Ray Data pipeline. The images of the missing
+  shards are decoded by CPU tasks (:func:`read_piece`), a pool of actors runs the forward pass
+  (:class:`ForwardActor`: the encoder is loaded once per actor, one GPU per actor where the
+  cluster has GPUs), and the driver writes each shard once all its rows are back
+  (:func:`finish_shard`), so the shard files are the same whichever engine ran. ``ray.init()``
+  starts a local Ray by default; ``address=`` (or ``RAY_ADDRESS``) joins an existing cluster
+  (the store folder must then be on a file system the driver writes).
+
+A rerun skips done shards (:meth:`Store.missing_shards`: a shard with a truncated or damaged file
+is extracted again). A shard whose worker raised is retried ``retries`` times; shards that still
+fail, and unreadable images with ``bad_images="error"``, are reported together at the end with
+their paths after every other shard was written. ``bad_images="skip"`` leaves unreadable images
+out (listed in the shard's done marker and the manifest's ``stats``).
+
+Per-stage seconds (read/decode, forward, write) and images/s per worker are shown in the progress
+bar and recorded in every done marker and in the manifest's ``stats``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from zsl_lib.data.base import ImageDataset
+from zsl_lib.data.store import DEFAULT_SHARD_SIZE, Store, default_worker
+from zsl_lib.validation import check_choice, check_int
+
+from .base import Encoder, create_encoder
+
+ENGINES = ("local", "ray")
+BAD_IMAGES = ("error", "skip")
+SCALE_HINT = "pip install -e .[scale]"
+
+
+class ShardErrors(RuntimeError):
+    """Some shards could not be written (their reasons, with image paths, are in the message);
+    every other shard was written and a rerun extracts only the failed ones."""
+
+    def __init__(self, failures: dict[int, str]):
+        self.failures = dict(sorted(failures.items()))
+        lines = "; ".join(f"shard {i}: {why}" for i, why in list(self.failures.items())[:10])
+        more = f"; ... {len(self.failures) - 10} more" if len(self.failures) > 10 else ""
+        super().__init__(f"{len(self.failures)} shard(s) not written: {lines}{more}. Fix or remove the files named, "
+                         "or pass bad_images='skip' (--bad-images skip), then run again: done shards are kept")
+
+
+class UnreadableImages(ValueError):
+    """A shard holds images that cannot be read (``bad_images="error"``); the message names them."""
+
+
+def _encoder(encoder: str | Encoder, device: str = "cpu") -> Encoder:
+    return encoder if isinstance(encoder, Encoder) else create_encoder(encoder, device=device)
+
+
+def item_frame(dataset: ImageDataset) -> pd.DataFrame:
+    """The store items of ``dataset`` in its order: ``id`` (the item), ``path`` (the file, or
+    ``<archive>::<member>``), ``label`` (None where the item has no single label)."""
+    src = getattr(dataset.source, "path", None)
+    paths = [f"{src}::{it}" for it in dataset.items] if src is not None else list(dataset.items)
+    labels = pd.array(np.asarray(dataset.labels), dtype="Int64")
+    labels[np.asarray(dataset.labels) < 0] = pd.NA
+    return pd.DataFrame({"id": list(dataset.items), "path": paths, "label": labels})
+
+
+def open_store(out: str | Path, dataset: ImageDataset, encoder: str | Encoder,
+               shard_size: int = DEFAULT_SHARD_SIZE, source: dict | None = None) -> Store:
+    """Plan (or reopen, to resume) the store of ``dataset`` embedded by ``encoder`` at ``out``."""
+    enc = _encoder(encoder)
+    if "image" not in enc.modality:
+        raise ValueError(f"encoder {enc.name!r} is a {enc.modality} encoder: a store needs an image encoder")
+    if getattr(enc, "base_image_encoder", None) is not None:
+        raise ValueError(f"encoder {enc.name!r} is derived from {enc.base_image_encoder!r}: store the base "
+                         "encoder's embeddings and apply its projection when reading")
+    return Store.create(out, encoder=enc.name, dim=enc.dim, shard_size=shard_size, items=item_frame(dataset),
+                        preprocess=enc.cache_key, class_names=dataset.class_names,
+                        source=dict(source or {}, dataset=dataset.name, split=dataset.split,
+                                    fingerprint=dataset.fingerprint))
+
+
+# ---- the worker ------------------------------------------------------------------------------
+def read_piece(dataset: ImageDataset, positions: np.ndarray, preprocess) -> tuple[torch.Tensor, np.ndarray, list, float]:
+    """Read, decode and preprocess the images at ``positions`` of ``dataset``.
+
+    Returns ``(pixels (k, ...), kept positions (k,), bad [(path, reason)], seconds)``: unreadable
+    images are returned in ``bad`` with the path and the reason, never raised."""
+    t0 = time.perf_counter()
+    tensors, kept, bad = [], [], []
+    src = getattr(dataset.source, "path", None)
+    with torch.inference_mode():
+        for p in np.asarray(positions, dtype=np.int64):
+            try:
+                tensors.append(preprocess(dataset.get_image(int(p))))
+                kept.append(int(p))
+            except Exception as e:  # noqa: BLE001 - any unreadable image is reported with its path
+                item = dataset.items[int(p)]
+                bad.append((f"{src}::{item}" if src is not None else item, f"{type(e).__name__}: {e}"))
+    pixels = torch.stack(tensors) if tensors else torch.zeros((0,))
+    return pixels, np.asarray(kept, dtype=np.int64), bad, time.perf_counter() - t0
+
+
+def forward_piece(encoder: Encoder, pixels: torch.Tensor, threads: int | None = None) -> tuple[np.ndarray, float]:
+    """The encoder's forward pass over ``pixels`` with ``threads`` torch / ONNX threads (None:
+    unchanged); returns ``(float32 (k, dim), seconds)``."""
+    t0 = time.perf_counter()
+    if len(pixels) == 0:
+        return np.zeros((0, encoder.dim), np.float32), 0.0
+    old = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        with torch.inference_mode():
+            y = encoder.forward(pixels.to(encoder.device)).float().cpu().numpy()
+    finally:
+        torch.set_num_threads(old)
+    return np.ascontiguousarray(y, dtype=np.float32), time.perf_counter() - t0
+
+
+def finish_shard(store: Store, i: int, X: np.ndarray, kept: np.ndarray, bad: list, bad_images: str,
+                 seconds: dict, worker: str) -> dict:
+    """Write shard ``i`` from its rows (``kept``: positions in the item list, in any order) and
+    return its done marker. With ``bad_images="error"`` and unreadable images, nothing is written
+    and a ValueError names the paths."""
+    if bad and bad_images == "error":
+        listing = "; ".join(f"{p} ({r})" for p, r in bad[:5]) + (f"; ... {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise UnreadableImages(f"{len(bad)} unreadable image(s): {listing}")
+    order = np.argsort(kept, kind="stable")
+    a, _ = store.shard_range(i)
+    meta = store.shard_items(i).iloc[np.asarray(kept)[order] - a]
+    return store.write_shard(i, np.asarray(X)[order], meta, seconds=seconds, worker=worker,
+                             skipped=sorted(bad) if bad else None)
+
+
+def extract_shard(store: Store, i: int, dataset: ImageDataset, encoder: Encoder, *, batch_size: int | None = None,
+                  bad_images: str = "error", threads: int | None = None, worker: str | None = None) -> dict:
+    """Extract shard ``i`` in this process (read, forward, write, done marker); returns the marker."""
+    a, b = store.shard_range(i)
+    bs = int(batch_size or encoder.default_batch_size)
+    secs = {"read": 0.0, "forward": 0.0}
+    parts, kept, bad = [], [], []
+    encoder.model  # noqa: B018 - load the model before timing
+    for s in range(a, b, bs):
+        pixels, k, bd, t_read = read_piece(dataset, np.arange(s, min(s + bs, b)), encoder.preprocess)
+        y, t_fwd = forward_piece(encoder, pixels, threads)
+        parts.append(y)
+        kept.append(k)
+        bad += bd
+        secs["read"] += t_read
+        secs["forward"] += t_fwd
+    X = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32)
+    return finish_shard(store, i, X, np.concatenate(kept), bad, bad_images, secs, worker or default_worker())
+
+
+def _check_plan(store: Store, dataset: ImageDataset, encoder: Encoder) -> None:
+    if store.encoder != encoder.name or store.manifest.get("preprocess") != encoder.cache_key:
+        raise ValueError(f"store {store.path} holds {store.encoder!r} embeddings; refusing to add {encoder.name!r} "
+                         "ones (one store per encoder): write to another folder")
+    if store.n_items != len(dataset):
+        raise ValueError(f"store {store.path} plans {store.n_items} items, the collection has {len(dataset)}")
+
+
+def _postfix(stats: dict) -> dict:
+    s = stats["seconds"]
+    busy = sum(s.values()) or 1e-9
+    return {"read": f"{s['read'] / busy:.0%}", "fwd": f"{s['forward'] / busy:.0%}", "write": f"{s['write'] / busy:.0%}"}
+
+
+def _finish(store: Store, failures: dict[int, str], wall: float, engine: str, n_done: int, extra: dict) -> Store:
+    stats = store.summary_stats()
+    stats.update(engine=engine, wall_s=round(wall, 3), shards_extracted_last_run=n_done,
+                 images_per_s_wall=round(stats["rows"] / wall, 2) if wall > 0 and n_done else None,
+                 skipped_images=[s for i in store.done_shards() for s in store.marker(i).get("skipped", [])][:1000],
+                 **extra)
+    store.update_stats(stats)
+    skipped = stats["skipped"]
+    if skipped:
+        warnings.warn(f"store {store.path}: {skipped} unreadable image(s) skipped (listed in the manifest's stats "
+                      "and the shards' done markers)", stacklevel=3)
+    if failures:
+        raise ShardErrors(failures)
+    return store
+
+
+def extract_to_store(dataset: ImageDataset, encoder: str | Encoder, out: str | Path, *, engine: str = "local",
+                     shard_size: int = DEFAULT_SHARD_SIZE, bad_images: str = "error", batch_size: int | None = None,
+                     retries: int = 1, progress: bool = True, address: str | None = None,
+                     num_actors: int | None = None, threads: int | None = None, device: str = "cpu",
+                     source: dict | None = None) -> Store:
+    """Embed every image of ``dataset`` with ``encoder`` into the store at ``out`` (created, or
+    resumed: only missing shards are extracted). Returns the :class:`Store`.
+
+    ``engine``: ``"local"`` or ``"ray"`` (see the module docstring; ``address``, ``num_actors``
+    apply to Ray). ``bad_images``: ``"error"`` (shards with an unreadable image are not written;
+    their paths are reported after every other shard is done) or ``"skip"``. ``retries``: times a
+    shard whose worker raised is tried again in the same run. ``threads``: torch / ONNX threads
+    of each forward pass (default: unchanged locally, the actor's CPUs on Ray).
+    """
+    check_choice("engine", engine, ENGINES, "extract_to_store")
+    check_choice("bad_images", bad_images, BAD_IMAGES, "extract_to_store")
+    check_int("shard_size", shard_size, minimum=1)
+    check_int("retries", retries, minimum=0)
+    if not isinstance(dataset, ImageDataset):
+        raise TypeError(f"extract_to_store expects an ImageDataset, got {type(dataset).__name__}")
+    enc = _encoder(encoder, device)
+    store = open_store(out, dataset, enc, shard_size, source)
+    _check_plan(store, dataset, enc)
+    todo = store.missing_shards()
+    t0 = time.perf_counter()
+    if engine == "local":
+        failures = _run_local(store, dataset, enc, todo, batch_size, bad_images, retries, progress, threads)
+        extra = {}
+    else:
+        failures, extra = run_ray(store, dataset, encoder if isinstance(encoder, Encoder) else enc.name, todo,
+                                  batch_size=batch_size, bad_images=bad_images, retries=retries, progress=progress,
+                                  address=address, num_actors=num_actors, threads=threads, device=device)
+    return _finish(store, failures, time.perf_counter() - t0, engine, len(todo) - len(failures), extra)
+
+
+def _run_local(store, dataset, enc, todo, batch_size, bad_images, retries, progress, threads) -> dict[int, str]:
+    failures: dict[int, str] = {}
+    n_rows = sum(b - a for a, b in map(store.shard_range, todo))
+    acc = {"seconds": {"read": 0.0, "forward": 0.0, "write": 0.0}}
+    with tqdm(total=n_rows, unit="img", desc=f"{enc.name} -> {store.path.name} (local)", disable=not progress) as bar:
+        for i in todo:
+            for attempt in range(retries + 1):
+                try:
+                    m = extract_shard(store, i, dataset, enc, batch_size=batch_size, bad_images=bad_images,
+                                      threads=threads)
+                    failures.pop(i, None)
+                    break
+                except UnreadableImages as e:  # retrying cannot help
+                    failures[i] = str(e)
+                    break
+                except Exception as e:  # noqa: BLE001 - a failed worker: retried, then reported
+                    failures[i] = f"{type(e).__name__}: {e} (after {attempt + 1} attempt(s))"
+            a, b = store.shard_range(i)
+            bar.update(b - a)
+            if i not in failures:
+                for k in acc["seconds"]:
+                    acc["seconds"][k] += m["seconds"].get(k, 0.0)
+                bar.set_postfix(_postfix(acc) | {"img/s": m["images_per_s"]})
+    return failures
+
+
+# ---- Ray -------------------------------------------------------------------------------------
+def import_ray():
+    """``ray`` (with Ray Data), or an ImportError naming the extra to install."""
+    try:
+        import ray  # noqa: PLC0415
+        import ray.data  # noqa: F401, PLC0415
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(f"engine='ray' needs Ray Data: {SCALE_HINT} (or pip install 'ray[data]'); {e}") from e
+    return ray
+
+
+def decode_stage(batch: dict, dataset: ImageDataset, encoder: str | Encoder) -> dict:
+    """Ray Data CPU stage (tasks): pieces of shards in (``shard``, ``start``, ``stop``), one row per
+    image out: ``pixels`` (zeros for an unreadable image), its position ``pos``, ``bad`` (``"path\treason"``
+    for an unreadable image, else ``""``) and its share of the read seconds ``t_read``."""
+    preprocess = _encoder(encoder).preprocess
+    shard, pos, pieces, bad, t_read = [], [], [], [], []
+    for sh, start, stop in zip(batch["shard"], batch["start"], batch["stop"]):
+        want = np.arange(int(start), int(stop))
+        px, kept, bd, dt = read_piece(dataset, want, preprocess)
+        lost = np.setdiff1d(want, kept)  # read_piece reports bad images in position order
+        shard += [int(sh)] * len(want)
+        pos += kept.tolist() + lost.tolist()
+        pieces.append((px.numpy(), len(lost)))
+        bad += [""] * len(kept) + [f"{p}\t{why}" for p, why in bd]
+        t_read += [dt / len(want)] * len(want)
+    shape = next((px.shape[1:] for px, _ in pieces if len(px)), (1,))
+    pixels = np.concatenate([np.concatenate([px.reshape((-1, *shape)), np.zeros((n_lost, *shape), np.float32)])
+                             for px, n_lost in pieces]) if pieces else np.zeros((0, *shape), np.float32)
+    return {"shard": np.asarray(shard, np.int64), "pos": np.asarray(pos, np.int64), "pixels": pixels,
+            "bad": np.asarray(bad, dtype=object), "t_read": np.asarray(t_read, np.float64)}
+
+
+class ForwardActor:
+    """Ray Data actor stage: the encoder is built once per actor; each batch of decoded images is
+    run through its forward pass. A failure is returned in the ``error`` column (the driver
+    retries the shard) instead of failing the whole job."""
+
+    def __init__(self, encoder: str | Encoder, threads: int | None = None, device: str = "cpu"):
+        import ray  # noqa: PLC0415
+
+        self.encoder = _encoder(encoder, device)
+        self.threads = threads
+        self.encoder.model  # noqa: B018 - load once per actor
+        ctx = ray.get_runtime_context()
+        self.worker = f"node:{ctx.get_node_id()[:12]}/{default_worker()}"
+
+    def __call__(self, batch: dict) -> dict:
+        n = len(batch["pos"])
+        ok = np.asarray([b == "" for b in batch["bad"]], dtype=bool)
+        emb = np.zeros((n, self.encoder.dim), np.float32)
+        error, t_fwd = "", 0.0
+        try:
+            if ok.any():
+                y, t_fwd = forward_piece(self.encoder, torch.from_numpy(np.ascontiguousarray(batch["pixels"][ok])),
+                                         self.threads)
+                emb[ok] = y
+        except Exception as e:  # noqa: BLE001 - reported per shard, retried by the driver
+            error = f"{type(e).__name__}: {e}"
+        return {"shard": batch["shard"], "pos": batch["pos"], "bad": batch["bad"], "t_read": batch["t_read"],
+                "emb": emb, "t_forward": np.full(n, t_fwd / max(int(ok.sum()), 1)) * ok,
+                "error": np.full(n, error, dtype=object), "worker": np.full(n, self.worker, dtype=object)}
+
+
+def ray_resources(ray, num_actors: int | None, threads: int | None) -> dict:
+    """Actors, CPUs per actor, GPUs per actor and torch threads for the forward pool: one actor
+    per GPU where the cluster has GPUs; otherwise CPU actors sized to leave the decode stage a
+    CPU (2 CPUs: 2 actors of 0.5 CPU each; a deadlock otherwise, every CPU held by an idle actor)."""
+    res = ray.cluster_resources()
+    cpus, gpus = float(res.get("CPU", 1)), int(res.get("GPU", 0))
+    if gpus:
+        n = int(num_actors or gpus)
+        return {"actors": n, "num_cpus": 1.0, "num_gpus": 1, "threads": threads or 1, "device": "cuda"}
+    n = int(num_actors or max(1, int(cpus) - 1 if cpus > 2 else int(cpus)))
+    per = min(1.0, max(0.25, (cpus - 1) / n))
+    return {"actors": n, "num_cpus": per, "num_gpus": 0, "threads": threads or max(1, int(cpus // n)), "device": "cpu"}
+
+
+def _free_port() -> int:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def local_ray_cluster(*cpus_per_node: int, object_store_mb: int = 400, attempts: int = 3):
+    """A Ray cluster of ``len(cpus_per_node)`` simulated nodes on this machine
+    (``ray.cluster_utils.Cluster``, how Ray tests itself), connected, shut down on exit.
+
+    Every node's agent ports are given, and the head is started up to ``attempts`` times: on this
+    loaded 2-core machine a raylet gave up (after ~15 s) on agents that took 16 s or more to
+    start, and plain ``ray.init()`` failed that way repeatedly."""
+    ray = import_ray()
+    from ray.cluster_utils import Cluster  # noqa: PLC0415
+
+
+    def node(cpus):
+        return {"num_cpus": cpus, "object_store_memory": object_store_mb * 2**20,
+                "metrics_agent_port": _free_port(), "metrics_export_port": _free_port(),
+                "dashboard_agent_listen_port": _free_port(), "runtime_env_agent_port": _free_port()}
+
+    for attempt in range(attempts):
+        try:
+            cluster = Cluster(initialize_head=True, head_node_args=node(cpus_per_node[0]))
+            break
+        except Exception:  # noqa: BLE001 - a raylet that gave up on slow agents: start again
+            if attempt == attempts - 1:
+                raise
+    try:
+        for c in cpus_per_node[1:]:
+            cluster.add_node(**node(c))
+        ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def run_ray(store: Store, dataset: ImageDataset, encoder: str | Encoder, todo: list[int], *, batch_size=None,
+            bad_images="error", retries=1, progress=True, address=None, num_actors=None, threads=None,
+            device="cpu") -> tuple[dict[int, str], dict]:
+    """Extract shards ``todo`` with Ray Data (see the module docstring); returns ``(failures, stats)``."""
+    ray = import_ray()
+    started = False
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except Exception as e:  # noqa: BLE001 - add the way out to Ray's startup error
+            raise RuntimeError(
+                f"engine='ray': could not {'join the Ray cluster at ' + address if address else 'start a local Ray'} "
+                f"({type(e).__name__}: {e}). On a busy machine a local raylet can time out waiting for its agents: "
+                "start one with `ray start --head --num-cpus N --metrics-export-port P` and pass --address auto"
+            ) from e
+        started = True
+    try:
+        enc = _encoder(encoder)
+        bs = int(batch_size or enc.default_batch_size)
+        r = ray_resources(ray, num_actors, threads)
+        failures: dict[int, str] = {}
+        remaining = list(todo)
+        for attempt in range(retries + 1):
+            if not remaining:
+                break
+            failures = _ray_pass(ray, store, dataset, encoder, remaining, bs, bad_images, r, progress, attempt)
+            remaining = [i for i, why in failures.items() if not why.startswith("unreadable")]
+        stats = {"ray": {"actors": r["actors"], "cpus_per_actor": r["num_cpus"], "gpus_per_actor": r["num_gpus"],
+                         "threads_per_actor": r["threads"], "nodes": sum(bool(n.get("Alive")) for n in ray.nodes())}}
+        return {i: why.removeprefix("unreadable ") for i, why in failures.items()}, stats
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_pass(ray, store, dataset, encoder, todo, bs, bad_images, r, progress, attempt) -> dict[int, str]:
+    from ray.data import ActorPoolStrategy, DataContext  # noqa: PLC0415
+
+    DataContext.get_current().enable_progress_bars = False
+    rows = [{"shard": i, "start": s, "stop": min(s + bs, store.shard_range(i)[1])}
+            for i in todo for s in range(*store.shard_range(i)[:2], bs)]
+    ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), 200))
+    ds = ds.map_batches(decode_stage, fn_kwargs={"dataset": dataset, "encoder": encoder}, batch_size=1,
+                        num_cpus=0.5 if r["num_gpus"] == 0 else 1)
+    ds = ds.map_batches(ForwardActor, fn_constructor_kwargs={"encoder": encoder, "threads": r["threads"],
+                                                               "device": r["device"]},
+                        batch_size=bs, compute=ActorPoolStrategy(size=r["actors"]), num_cpus=r["num_cpus"],
+                        num_gpus=r["num_gpus"] or None)
+    need = {i: store.shard_range(i)[1] - store.shard_range(i)[0] for i in todo}
+    got: dict[int, dict] = {}
+    failures: dict[int, str] = {}
+    acc = {"seconds": {"read": 0.0, "forward": 0.0, "write": 0.0}}
+    desc = f"{Path(str(store.path)).name} (ray, {r['actors']} actors)" + (f" retry {attempt}" if attempt else "")
+    with tqdm(total=sum(need.values()), unit="img", desc=desc, disable=not progress) as bar:
+        for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            for j, shard in enumerate(batch["shard"]):
+                shard = int(shard)
+                g = got.setdefault(shard, {"n": 0, "kept": [], "emb": [], "bad": [], "t_read": 0.0,
+                                           "t_forward": 0.0, "workers": set(), "error": ""})
+                g["n"] += 1
+                g["t_read"] += float(batch["t_read"][j])
+                g["t_forward"] += float(batch["t_forward"][j])
+                g["error"] = g["error"] or str(batch["error"][j])
+                if batch["bad"][j]:
+                    g["bad"].append(tuple(str(batch["bad"][j]).split("\t", 1)))
+                else:
+                    g["kept"].append(int(batch["pos"][j]))
+                    g["emb"].append(batch["emb"][j])
+                    g["workers"].add(str(batch["worker"][j]))
+                bar.update(1)
+                if g["n"] == need[shard]:
+                    _ray_write(store, shard, g, bad_images, failures, acc)
+                    bar.set_postfix(_postfix(acc))
+                    del got[shard]
+    for shard in set(need) - set(failures) - set(store.done_shards()):
+        failures[shard] = "rows missing from the Ray pipeline"
+    return failures
+
+
+def _ray_write(store, shard, g, bad_images, failures, acc) -> None:
+    """Write one shard whose rows all came back from the actors (the driver's write stage)."""
+    if g["error"]:
+        failures[shard] = f"worker raised {g['error']}"
+        return
+    X = np.stack(g["emb"]) if g["emb"] else np.zeros((0, store.dim), np.float32)
+    try:
+        m = finish_shard(store, shard, X, np.asarray(g["kept"], np.int64), sorted(g["bad"]), bad_images,
+                         {"read": g["t_read"], "forward": g["t_forward"]}, ",".join(sorted(g["workers"])) or "ray")
+    except UnreadableImages as e:
+        failures[shard] = f"unreadable {e}"
+        return
+    for k in acc["seconds"]:
+        acc["seconds"][k] += m["seconds"].get(k, 0.0)
+
+
+# ---- sources -----------------------------------------------------------------------------------
+def load_labelled_csv(path: str | Path, bad_images: str = "error") -> ImageDataset:
+    """Images listed in a CSV with the header ``path,label`` (``path`` relative to the CSV's
+    folder or absolute; ``label`` a class name, or empty for none) as an :class:`ImageDataset`
+    (classes: the sorted distinct labels; rows in file order)."""
+    from zsl_lib.data.base import fingerprint_of  # noqa: PLC0415
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"embed: CSV {path} not found")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if list(df.columns[:2]) != ["path", "label"]:
+        raise ValueError(f"embed: {path} must have the header 'path,label', got {list(df.columns)}")
+    if len(df) == 0:
+        raise ValueError(f"embed: {path} has no rows")
+    items = [p if Path(p).is_absolute() else str(path.parent / p) for p in df["path"].str.strip()]
+    missing = [p for p in items if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"embed: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
+    lab = df["label"].str.strip()
+    classes = sorted(set(lab) - {""})
+    labels = pd.Categorical(lab.where(lab != ""), categories=classes).codes.astype(np.int64)  # -1: no label
+    return ImageDataset(name=f"csv:{path.stem}", split="all", items=items, labels=labels, class_names=classes,
+                        fingerprint=fingerprint_of("csv", items, list(lab)), extra={"csv": str(path)})
+
+
+def load_source(source: str, bad_images: str = "error") -> tuple[ImageDataset, dict]:
+    """The collection named by ``source``: an image folder (``<dir>/<class>/<image>``), a CSV of
+    ``path,label``, or a registered dataset split ``name:split`` (e.g. ``cifar10:test``).
+    Returns ``(dataset, description for the manifest)``."""
+    from zsl_lib.data import list_datasets, load_dataset  # noqa: PLC0415
+
+    check_choice("bad_images", bad_images, BAD_IMAGES, "embed")
+    p = Path(source).expanduser()
+    if p.is_dir():
+        ds = load_dataset("image-folder", root=str(p), bad_images="raise" if bad_images == "error" else "skip")
+        return ds, {"kind": "image-folder", "root": str(p.resolve())}
+    if p.suffix.lower() == ".csv":
+        return load_labelled_csv(p, bad_images), {"kind": "csv", "path": str(p.resolve())}
+    name, sep, split = str(source).partition(":")
+    if sep and name in list_datasets():
+        return load_dataset(name, split=split), {"kind": "dataset", "name": name, "split": split}
+    raise FileNotFoundError(
+        f"embed: SOURCE {source!r} is neither an image folder (<dir>/<class>/<image>), a CSV of path,label, nor a "
+        f"registered dataset split name:split (datasets: {', '.join(list_datasets())}; e.g. cifar10:test)"
+    )
