@@ -203,6 +203,11 @@ def _edge(res: dict, prefix: str, name: str, label: str | None = None) -> str:
     return f"{label or name} = {v:g} ({why})" if isinstance(v, (int, float)) else f"{label or name} ({why})"
 
 
+def _g(v) -> str:
+    """A recorded grid value as the grid gives it (100, 0.001), "n/a" when not recorded."""
+    return f"{v:g}" if isinstance(v, (int, float)) else "n/a"
+
+
 def _seeds(res: dict) -> str:
     n = len(res.get("config.seeds", []))
     return f"{n} seed{'s' if n != 1 else ''}"
@@ -231,7 +236,7 @@ def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
             f"{pct(e + '.gzsl_cal.s')} / {pct(e + '.gzsl_cal.h')} %; upper bound (offset from test labels) "
             f"{pct(f + '.gzsl.best_h')} vs {pct(e + '.gzsl.best_h')} %; AUSUC {pct(f + '.gzsl.ausuc')} vs "
             f"{pct(e + '.gzsl.ausuc')} %.",
-            f"- ESZSL chose γ = {res.get(e + '.gamma')}, λ = {res.get(e + '.lambda_')} on validation; "
+            f"- ESZSL chose γ = {_g(res.get(e + '.gamma'))}, λ = {_g(res.get(e + '.lambda_'))} on validation; "
             "on an edge of its grid: " + ("; ".join(_edge(res, e, n, label) for n, label in
                                                    (("gamma", "γ"), ("lambda_", "λ"))
                                                    if res.get(f"{e}.{n}_on_edge")) or "none") + ".",
