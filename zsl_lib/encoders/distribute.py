@@ -377,6 +377,7 @@ def local_ray_cluster(*cpus_per_node: int, object_store_mb: int = 400, attempts:
     try:
         for c in cpus_per_node[1:]:
             cluster.add_node(**node(c))
+        cluster.wait_for_nodes()  # every node registered before work is scheduled
         ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
         yield cluster
     finally:
