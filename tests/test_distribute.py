@@ -192,7 +192,7 @@ class TestRayLocal:
             assert dist.shard_meta(i).equals(local.shard_meta(i))
         stats = dist.manifest["stats"]
         assert stats["engine"] == "ray" and stats["ray"]["actors"] == 2 and stats["ray"]["cpus_per_actor"] < 1
-        assert all(m["worker"].startswith("node:") for m in _markers(dist))
+        assert all(m["worker"].startswith("node:") and "read@node:" in m["worker"] for m in _markers(dist))
         assert set(_markers(dist)[0]["seconds"]) == {"read", "forward", "write"}
 
     def test_ray_flaky_actor_retried_every_shard_once(self, small, tmp_path, monkeypatch):
@@ -228,9 +228,11 @@ class TestRayLocal:
 
 def test_ray_two_node_cluster_runs_on_both_nodes(small, tmp_path):
     with local_ray_cluster(2, 2):
-        store = extract_to_store(small, TinyEncoder(), tmp_path / "s", shard_size=25, engine="ray", progress=False)
+        store = extract_to_store(small, TinyEncoder(), tmp_path / "s", shard_size=25, engine="ray", batch_size=25,
+                                 progress=False)
     assert store.done_shards() == list(range(8))
-    nodes = {w.split("/")[0] for m in _markers(store) for w in m["worker"].split(",")}
+    # forward actors ("node:<id>/host/pid") and decode tasks ("read@node:<id>") of every shard
+    nodes = {w.split("/")[0].removeprefix("read@") for m in _markers(store) for w in m["worker"].split(",")}
     assert len(nodes) == 2, nodes
     assert store.manifest["stats"]["ray"]["nodes"] == 2
 

@@ -288,8 +288,12 @@ def decode_stage(batch: dict, dataset: ImageDataset, encoder: str | Encoder) -> 
     shape = next((px.shape[1:] for px, _ in pieces if len(px)), (1,))
     pixels = np.concatenate([np.concatenate([px.reshape((-1, *shape)), np.zeros((n_lost, *shape), np.float32)])
                              for px, n_lost in pieces]) if pieces else np.zeros((0, *shape), np.float32)
+    import ray  # noqa: PLC0415
+
+    reader = f"read@node:{ray.get_runtime_context().get_node_id()[:12]}"
     return {"shard": np.asarray(shard, np.int64), "pos": np.asarray(pos, np.int64), "pixels": pixels,
-            "bad": np.asarray(bad, dtype=object), "t_read": np.asarray(t_read, np.float64)}
+            "bad": np.asarray(bad, dtype=object), "t_read": np.asarray(t_read, np.float64),
+            "reader": np.full(len(pos), reader, dtype=object)}
 
 
 class ForwardActor:
@@ -319,6 +323,7 @@ class ForwardActor:
         except Exception as e:  # noqa: BLE001 - reported per shard, retried by the driver
             error = f"{type(e).__name__}: {e}"
         return {"shard": batch["shard"], "pos": batch["pos"], "bad": batch["bad"], "t_read": batch["t_read"],
+                "reader": batch["reader"],
                 "emb": emb, "t_forward": np.full(n, t_fwd / max(int(ok.sum()), 1)) * ok,
                 "error": np.full(n, error, dtype=object), "worker": np.full(n, self.worker, dtype=object)}
 
@@ -372,6 +377,7 @@ def local_ray_cluster(*cpus_per_node: int, object_store_mb: int = 400, attempts:
     try:
         for c in cpus_per_node[1:]:
             cluster.add_node(**node(c))
+        cluster.wait_for_nodes()  # every node registered before work is scheduled
         ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
         yield cluster
     finally:
@@ -438,11 +444,12 @@ def _ray_pass(ray, store, dataset, encoder, todo, bs, bad_images, r, progress, a
             for j, shard in enumerate(batch["shard"]):
                 shard = int(shard)
                 g = got.setdefault(shard, {"n": 0, "kept": [], "emb": [], "bad": [], "t_read": 0.0,
-                                           "t_forward": 0.0, "workers": set(), "error": ""})
+                                           "t_forward": 0.0, "workers": set(), "readers": set(), "error": ""})
                 g["n"] += 1
                 g["t_read"] += float(batch["t_read"][j])
                 g["t_forward"] += float(batch["t_forward"][j])
                 g["error"] = g["error"] or str(batch["error"][j])
+                g["readers"].add(str(batch["reader"][j]))
                 if batch["bad"][j]:
                     g["bad"].append(tuple(str(batch["bad"][j]).split("\t", 1)))
                 else:
@@ -467,7 +474,7 @@ def _ray_write(store, shard, g, bad_images, failures, acc) -> None:
     X = np.stack(g["emb"]) if g["emb"] else np.zeros((0, store.dim), np.float32)
     try:
         m = finish_shard(store, shard, X, np.asarray(g["kept"], np.int64), sorted(g["bad"]), bad_images,
-                         {"read": g["t_read"], "forward": g["t_forward"]}, ",".join(sorted(g["workers"])) or "ray")
+                         {"read": g["t_read"], "forward": g["t_forward"]}, ",".join(sorted(g["workers"]) + sorted(g["readers"])) or "ray")
     except UnreadableImages as e:
         failures[shard] = f"unreadable {e}"
         return
