@@ -255,3 +255,26 @@ def test_ray_resources_leave_the_decode_stage_a_cpu():
     assert four["actors"] * four["num_cpus"] <= 3.0
     gpu = ray_resources(R({"CPU": 8.0, "GPU": 2.0}), None, None)
     assert gpu["actors"] == 2 and gpu["num_gpus"] == 1 and gpu["device"] == "cuda"
+
+
+def test_ray_retries_keep_an_unreadable_shard_reported(monkeypatch):
+    """A retry pass reruns only the shards whose worker failed; a shard with unreadable images
+    found in an earlier pass stays reported (it was dropped before, and the run said success)."""
+    import zsl_lib.encoders.distribute as D
+
+    class FakeRay:
+        def is_initialized(self):
+            return True
+
+        def nodes(self):
+            return [{"Alive": True}]
+
+    passes = iter([{0: "unreadable image a.jpg", 1: "worker raised RuntimeError"}, {}])
+    monkeypatch.setattr(D, "import_ray", lambda: FakeRay())
+    monkeypatch.setattr(D, "_encoder", lambda e, device="cpu": TinyEncoder())
+    monkeypatch.setattr(D, "ray_resources", lambda ray, n, t: {"actors": 1, "num_cpus": 1, "num_gpus": 0, "threads": 1})
+    seen = []
+    monkeypatch.setattr(D, "_ray_pass", lambda ray, store, ds, enc, todo, *a: seen.append(list(todo)) or next(passes))
+    failures, _ = D.run_ray(None, None, "tiny", [0, 1], retries=1, progress=False)
+    assert seen == [[0, 1], [1]]
+    assert failures == {0: "image a.jpg"}
