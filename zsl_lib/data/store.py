@@ -198,8 +198,11 @@ class Store:
         return i * self.shard_size, min((i + 1) * self.shard_size, self.n_items)
 
     def items(self) -> pd.DataFrame:
-        """Every planned item (``id``, ``path``, ``label``) in store order."""
-        return pd.read_parquet(self.path / "items.parquet")
+        """Every planned item (``id``, ``path``, ``label``) in store order (read once per opened
+        store: the plan never changes under a manifest, and reading it per shard was quadratic)."""
+        if getattr(self, "_items", None) is None:
+            self._items = pd.read_parquet(self.path / "items.parquet")
+        return self._items
 
     def shard_items(self, i: int) -> pd.DataFrame:
         """The planned items of shard ``i``."""
