@@ -13,6 +13,7 @@ import json
 
 import faiss
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.conftest import real_file
@@ -165,7 +166,25 @@ def test_cli_index_builds_from_a_store(kind, cifar, tmp_path, capsys):
     assert f"{kind}: 4000 vectors" in capsys.readouterr().out
     if kind == "ivf":
         D, ids = OnDiskIVF.open(tmp_path / "ix").search(Q, 10)
-        assert ids.min() >= 0 and ids.max() < 4000
+        ref = OnDiskIVF(kind="flat", n_lists=16, n_probe=4, train_size=2000, random_state=0,
+                        directory=tmp_path / "ref", progress=False).fit(X[:4000])
+        D2, ids2 = ref.search(Q, 10)
+        np.testing.assert_array_equal(ids, ids2)  # global store rows, as the in-process fit of the same array
+        np.testing.assert_allclose(D, D2, rtol=1e-5, atol=1e-5)
     else:
         A = np.load(tmp_path / "ix" / "assignments.npy")
         assert A.shape == (FAST_DEFAULTS["n_repetitions"], 4000) and A.max() < 16
+
+
+def test_cli_index_reports_bad_input_in_one_line(tmp_path, capsys):
+    from zsl_lib.cli import main
+    from zsl_lib.data.store import Store
+
+    assert main(["index", str(tmp_path / "nowhere")]) == 2
+    assert "zsl-lab index: error:" in capsys.readouterr().err
+    items = pd.DataFrame({"id": [f"i{i}" for i in range(6)], "path": [f"/x/{i}" for i in range(6)]})
+    store = Store.create(tmp_path / "s", encoder="e", dim=4, shard_size=6, items=items)
+    store.write_shard(0, np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32), items)
+    assert main(["index", str(store.path), "--nlist", "3", "--nprobe", "1", "--train-size", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "needs at least 3" in err and "--nlist" in err and "Traceback" not in err

@@ -159,3 +159,43 @@ def test_notebooks_01_and_04_take_a_store_as_user_data(tmp_path):
     assert task.X.shape[1] == 4 and len(task.X) + len(task.Q) == 40
     with pytest.raises(FileNotFoundError, match="user_embeddings"):
         check_user({"embeddings": str(tmp_path / "nowhere")})
+
+
+def test_a_store_reopened_with_relabelled_items_or_new_contents_is_refused(filled):
+    store, X, items = filled
+    relabelled = items.assign(label=[(i + 1) % 3 for i in range(len(items))])
+    with pytest.raises(StoreError, match="item list"):
+        Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=relabelled, class_names=["a", "b", "c"])
+    with pytest.raises(StoreError, match="class names"):
+        Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=items, class_names=["x", "y", "z"])
+    # the same plan is reopened as is
+    assert Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=items,
+                        class_names=["a", "b", "c"]).done_shards() == [0, 1, 2]
+
+
+def test_a_source_whose_files_changed_is_refused(tmp_path):
+    items = _items(4)
+    Store.create(tmp_path / "s", encoder="e", dim=2, shard_size=2, items=items, source={"fingerprint": "old"})
+    with pytest.raises(StoreError, match="other file contents"):
+        Store.create(tmp_path / "s", encoder="e", dim=2, shard_size=2, items=items, source={"fingerprint": "new"})
+
+
+def test_a_swapped_or_rewritten_meta_makes_its_shards_missing(filled):
+    store, X, items = filled
+    m0, m1 = store.meta_path(0), store.meta_path(1)
+    a, b = m0.read_bytes(), m1.read_bytes()
+    m0.write_bytes(b)
+    m1.write_bytes(a)
+    assert store.missing_shards() == [0, 1]  # same row counts, other ids: both redone, never served misaligned
+
+
+def test_embed_refuses_a_store_with_skipped_images(tmp_path):
+    from zsl_lib.encoders.embedding import embed
+
+    items = _items(4)
+    store = Store.create(tmp_path / "s", encoder="e", dim=2, shard_size=4, items=items)
+    store.write_shard(0, np.ones((3, 2), np.float32), items.iloc[[0, 1, 3]], skipped=[["/x/im0002.png", "bad"]])
+    with pytest.raises(ValueError, match="left out 1 unreadable image"):
+        embed(store, "e")
+    ds = load_store(store.path)
+    assert list(ds.y) == [0, 1, 0]  # the kept rows' own labels

@@ -152,5 +152,5 @@ def test_user_npz_inputs_with_titles_csv(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="image embeddings are 512-d but 'minilm' embeds texts in 384-d"):
         I.load_inputs("user", images=str(tmp_path / "emb.npz"), titles_csv=str(tmp_path / "titles.csv"),
                       text_encoder="minilm", progress=False)
-    with pytest.raises(FileNotFoundError, match="parameter user_images='nope.npz'.*resolved against"):
+    with pytest.raises(FileNotFoundError, match="parameter user_images='nope.npz'.*resolve against"):
         I.load_inputs("user", images="nope.npz", text_encoder=enc)

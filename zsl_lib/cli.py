@@ -60,6 +60,15 @@ def _cmd_results(args) -> int:
 
 
 def _cmd_index(args) -> int:
+    """``zsl-lab index`` with bad input reported as one ``error:`` line and exit status 2."""
+    try:
+        return _build_index(args)
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError) as e:
+        print(f"zsl-lab index: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _build_index(args) -> int:
     """``zsl-lab index``: IVF / IVF-PQ merged on disk, or BLISS trained on a sample with the whole
     store assigned shard by shard (see :mod:`zsl_lib.index.ondisk`)."""
     import json  # noqa: PLC0415

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from zsl_lib.data.base import FeatureDataset, fingerprint_of
-from zsl_lib.fileio import atomic_write, atomic_write_json, hash_file
+from zsl_lib.fileio import atomic_write, atomic_write_json, file_lock, hash_file
 from zsl_lib.validation import check_int
 
 FORMAT = "zsl-store/1"
@@ -74,8 +74,10 @@ def _items_frame(items) -> pd.DataFrame:
 
 
 def items_fingerprint(df: pd.DataFrame) -> str:
-    """Hash of the item ids and paths in order (the identity of a store's plan)."""
-    return fingerprint_of(df["id"].to_numpy().astype(str), df["path"].to_numpy().astype(str))
+    """Hash of the item ids, paths and labels in order (the identity of a store's plan: a store
+    reopened with relabelled items is refused, not served with its old labels)."""
+    return fingerprint_of(df["id"].to_numpy().astype(str), df["path"].to_numpy().astype(str),
+                          df["label"].astype(str).to_numpy())
 
 
 class StoreError(ValueError):
@@ -117,7 +119,17 @@ class Store:
             old = cls.open(path)
             m = old.manifest
             for key, what in [("encoder", "encoder"), ("preprocess", "preprocessing"), ("dim", "dimension"),
-                              ("shard_size", "shard size"), ("items_fingerprint", "item list")]:
+                              ("shard_size", "shard size"), ("items_fingerprint", "item list (ids, paths, labels)"),
+                              ("class_names", "class names"), ("source_fingerprint", "source content")]:
+                if key == "source_fingerprint":
+                    was, now = (m.get("source") or {}).get("fingerprint"), manifest["source"].get("fingerprint")
+                    if was is None or now is None or was == now:
+                        continue
+                    raise StoreError(
+                        f"store {path} was made from other file contents (source fingerprint {was!r}, now {now!r}): "
+                        "images changed under the same names; write to another --out folder or delete the store")
+                if key == "class_names" and (m.get(key) is None or manifest[key] is None):
+                    continue  # class names not given on one side: nothing to compare
                 if m.get(key) != manifest[key]:
                     hint = ("; pass --shard-size " + str(m.get("shard_size"))) if key == "shard_size" else ""
                     raise StoreError(
@@ -186,8 +198,11 @@ class Store:
         return i * self.shard_size, min((i + 1) * self.shard_size, self.n_items)
 
     def items(self) -> pd.DataFrame:
-        """Every planned item (``id``, ``path``, ``label``) in store order."""
-        return pd.read_parquet(self.path / "items.parquet")
+        """Every planned item (``id``, ``path``, ``label``) in store order (read once per opened
+        store: the plan never changes under a manifest, and reading it per shard was quadratic)."""
+        if getattr(self, "_items", None) is None:
+            self._items = pd.read_parquet(self.path / "items.parquet")
+        return self._items
 
     def shard_items(self, i: int) -> pd.DataFrame:
         """The planned items of shard ``i``."""
@@ -215,6 +230,8 @@ class Store:
             if hash_file(npy) != m["sha256"]:
                 return None
             if len(pd.read_parquet(self.meta_path(i), columns=["id"])) != rows:
+                return None
+            if hash_file(self.meta_path(i)) != m.get("meta_sha256"):  # a rewritten or swapped meta
                 return None
             return m
         except Exception:  # noqa: BLE001 - unreadable files: the shard is missing
@@ -245,6 +262,10 @@ class Store:
             raise ValueError(f"shard {i}: {X.shape} embeddings, {len(meta)} meta rows and {len(skipped)} skipped "
                              f"for {b - a} planned items of dim {self.dim}")
         seconds = dict(seconds or {})
+        with file_lock(self.done_path(i)):  # two writers of one shard: one after the other, never mixed
+            return self._write_shard_locked(i, X, meta, seconds, worker, skipped)
+
+    def _write_shard_locked(self, i, X, meta, seconds, worker, skipped) -> dict:
         t0 = time.perf_counter()
         self.done_path(i).unlink(missing_ok=True)  # a redone shard is not done until its new marker
         npy = self.emb_path(i)
@@ -255,6 +276,7 @@ class Store:
         busy = sum(seconds.get(k, 0.0) for k in ("read", "forward", "write"))
         marker = {
             "rows": int(len(X)), "sha256": hash_file(npy, memo=False),
+            "meta_sha256": hash_file(self.meta_path(i), memo=False),
             "seconds": {k: round(float(v), 4) for k, v in seconds.items()},
             "images_per_s": round(len(X) / busy, 2) if busy > 0 else None,
             "worker": worker or default_worker(), "skipped": skipped,

@@ -345,6 +345,11 @@ def embed(dataset: ImageDataset | FeatureDataset | Store, encoder_name: str | En
         if name is not None and name != dataset.encoder:
             raise ValueError(f"embed: store {dataset.path} holds {dataset.encoder!r} embeddings, not {name!r}; "
                              "extract a store with that encoder (zsl-lab embed --encoder ...)")
+        skipped = sum(len(dataset.marker(i).get("skipped", [])) for i in dataset.done_shards())
+        if skipped:
+            raise ValueError(f"embed: store {dataset.path} left out {skipped} unreadable image(s), so its rows are not "
+                             "the collection's items one to one; read it with zsl_lib.data.store.load_store (ids and "
+                             "labels of the kept rows) instead")
         return dataset.to_array()
     if encoder_name is None:
         encoder_name = DEFAULT_IMAGE_ENCODER

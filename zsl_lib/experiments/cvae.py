@@ -40,7 +40,7 @@ from ..metrics.zsl import (
     seen_unseen_curve,
 )
 from ..plots import display_name  # noqa: F401  (the lab's one name mapping; re-exported for notebook 03)
-from ..validation import check_choice, check_float, check_int, check_name_list
+from ..validation import check_choice, check_float, check_int, check_int_list, check_name_list
 from ..zeroshot.cvae import ABLATION_VARIANTS, ClusterableCVAE, GaussianSimilarityMapping
 from ..zeroshot.eszsl import ESZSL
 from ..zeroshot.fewshot import CLASSIFIERS, evaluate_episodes
@@ -107,15 +107,6 @@ def paper(dataset: str, method: str, metric: str) -> float:
 # ----------------------------------------------------------------------------- parameters
 
 
-def _check_int_list(name: str, value, minimum: int) -> list[int]:
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(
-            f"parameter {name}: expected a non-empty list of integers, got {value!r}. Pass lists to "
-            f"papermill with -y, e.g. -y \"{name}: [0, 1]\", or in a YAML file (-f)"
-        )
-    return [check_int(f"{name} entry", v, minimum=minimum) for v in value]
-
-
 def _check_per_dataset(name: str, table) -> dict:
     if not isinstance(table, dict) or "default" not in table:
         raise ValueError(
@@ -167,11 +158,11 @@ def check_parameters(*, datasets, variants, seeds, tiny_train_source, test_fract
                              f"{user_unseen_classes!r}; pass lists with -y")
         check_int("user_n_unseen", user_n_unseen, minimum=2, allow_none=True)
     check_name_list("variants", variants, list(ABLATION_VARIANTS))
-    seed_list = _check_int_list("seeds", seeds, minimum=0)
+    seed_list = check_int_list("seeds", seeds, minimum=0)
     if len(set(seed_list)) < len(seed_list):
         raise ValueError(f"parameter seeds={seed_list} repeats a seed; each seed is one independent run (a repeat "
                          "would be counted twice in the mean and the spread over seeds): list distinct seeds")
-    _check_int_list("fewshot_shots", fewshot_shots, minimum=1)
+    check_int_list("fewshot_shots", fewshot_shots, minimum=1)
     check_choice("tiny_train_source", tiny_train_source, ("train", "val"))
     check_choice("semantic_scaling", semantic_scaling, ("none", "center", "standard"))
     check_choice("fewshot_classifier", fewshot_classifier, CLASSIFIERS)

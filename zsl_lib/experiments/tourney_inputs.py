@@ -219,16 +219,11 @@ def load_sqid_inputs(
 
 
 def user_path(value, parameter: str) -> Path:
-    """A user's path: relative values are resolved against the directory the command was run from
-    (:func:`zsl_lib.config.base_dir`); a missing file names the parameter and the resolved path."""
+    """A user's file or folder given as a notebook parameter: :func:`zsl_lib.config.resolve_user_path`
+    (relative paths resolve against the directory the command was run from, as in every notebook)."""
     if not value:
         raise ValueError(f"parameter {parameter} is empty: give the path of your data")
-    path = Path(str(value)).expanduser()
-    resolved = path if path.is_absolute() else config.base_dir() / path
-    if not resolved.exists():
-        raise FileNotFoundError(f"parameter {parameter}={str(value)!r}: {resolved} does not exist"
-                                + ("" if path.is_absolute() else f" (relative paths are resolved against {config.base_dir()})"))
-    return resolved
+    return config.resolve_user_path(parameter, value, folder=None)
 
 
 def user_class_names(images, bad_images: str = "raise") -> list[str]:

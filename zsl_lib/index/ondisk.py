@@ -194,6 +194,11 @@ class OnDiskIVF(BaseEstimator):
         (out / "parts").mkdir(parents=True, exist_ok=True)
         normalize = self.metric == "cosine"
         sample = store_sample(parts, n, self.train_size, self.random_state)
+        need = max(self.n_lists, 2 ** self.pq_bits if self.kind == "pq" else 0)
+        if len(sample) < need:
+            raise ValueError(f"the training sample has {len(sample)} vectors but {self.kind} IVF with n_lists={self.n_lists}"
+                             + (f" and pq_bits={self.pq_bits}" if self.kind == "pq" else "")
+                             + f" needs at least {need}: lower n_lists (--nlist) or raise train_size (--train-size)")
         trained = self.empty_index(dim)
         trained.train(l2_normalize(sample) if normalize else sample)
         del sample
