@@ -406,10 +406,10 @@ def test_discussion_markdown_renders_recorded_numbers():
            "d.full.selected.noise_alpha_on_edge": True, "d.full.selected.noise_alpha": 0.8,
            "d.eszsl.lambda__on_edge": True, "d.eszsl.lambda__edge_tie": True, "d.eszsl.gamma_on_edge": False}
     text = R.discussion_markdown(res, ["d"], ["full"], "full")
-    assert "full: noise_alpha = 0.8 (validation still rising toward the edge" in text
-    assert "lambda = 1 (validation flat: the next grid value scores the same" in text
+    assert "full: noise α = 0.8 (validation still rising toward the edge" in text
+    assert "λ = 1 (validation flat: the next grid value scores the same" in text
     assert "full method 45.7 % (seeds 40.0-50.0) vs ESZSL 12.3 %" in text
-    assert "5.1" in text and "gamma = 10.0" in text and "full: noise_alpha" in text
+    assert "5.1" in text and "γ = 10" in text and "full: noise α" in text and "noise_alpha" not in text
     res["d.full.zsl_top1"] = 0.5
     assert "full method 50.0 %" in R.discussion_markdown(res, ["d"], ["full"], "full")
 

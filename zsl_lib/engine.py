@@ -35,12 +35,16 @@ class TaskError(RuntimeError):
                          f"{type(cause).__name__}: {cause}")
 
 
-def ray_module():
-    """``import ray``, or an ImportError that says how to install it."""
+def ray_module(data: bool = False):
+    """``import ray`` (and Ray Data with ``data=True``), or an ImportError that says how to
+    install it: the lab's one place that imports Ray."""
     try:
         import ray  # noqa: PLC0415
+        if data:
+            import ray.data  # noqa: F401, PLC0415
     except ImportError as err:
-        raise ImportError("engine='ray' needs Ray: pip install -e .[scale] (or pip install 'ray[data]')") from err
+        raise ImportError(f"engine='ray' needs Ray{' Data' if data else ''}: pip install -e .[scale] "
+                          f"(or pip install 'ray[data]'); {err}") from err
     return ray
 
 

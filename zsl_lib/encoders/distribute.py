@@ -41,10 +41,11 @@ from tqdm.auto import tqdm
 
 from zsl_lib.data.base import ImageDataset
 from zsl_lib.data.store import DEFAULT_SHARD_SIZE, Store, default_worker
+from zsl_lib.engine import ray_module
 from zsl_lib.validation import check_choice, check_int
 
 from .base import Encoder, create_encoder
-from .embedding import _threads
+from .embedding import torch_threads
 
 ENGINES = ("local", "ray")
 BAD_IMAGES = ("error", "skip")
@@ -105,7 +106,7 @@ def read_piece(dataset: ImageDataset, positions: np.ndarray, preprocess) -> tupl
     t0 = time.perf_counter()
     tensors, kept, bad = [], [], []
     src = getattr(dataset.source, "path", None)
-    with torch.inference_mode(), _threads(1):  # one thread: 3-30x faster small per-image ops (see extract())
+    with torch.inference_mode(), torch_threads(1):  # one thread: 3-30x faster small per-image ops (see extract())
         for p in np.asarray(positions, dtype=np.int64):
             try:
                 tensors.append(preprocess(dataset.get_image(int(p))))
@@ -262,13 +263,8 @@ def _run_local(store, dataset, enc, todo, batch_size, bad_images, retries, progr
 
 # ---- Ray -------------------------------------------------------------------------------------
 def import_ray():
-    """``ray`` (with Ray Data), or an ImportError naming the extra to install."""
-    try:
-        import ray  # noqa: PLC0415
-        import ray.data  # noqa: F401, PLC0415
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError(f"engine='ray' needs Ray Data: {SCALE_HINT} (or pip install 'ray[data]'); {e}") from e
-    return ray
+    """``ray`` with Ray Data (:func:`zsl_lib.engine.ray_module`), or an ImportError naming the extra."""
+    return ray_module(data=True)
 
 
 def decode_stage(batch: dict, dataset: ImageDataset, encoder: str | Encoder) -> dict:

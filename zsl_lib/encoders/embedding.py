@@ -222,7 +222,7 @@ def default_num_threads() -> int:
 
 
 @contextlib.contextmanager
-def _threads(n: int | None):
+def torch_threads(n: int | None):
     old = torch.get_num_threads()
     torch.set_num_threads(int(n) if n else default_num_threads())
     try:
@@ -256,13 +256,13 @@ def extract(dataset: ImageDataset, encoder: Encoder, batch_size: int | None = No
     out = np.empty((n, encoder.dim), np.float32)
     desc = f"{encoder.name} {dataset.name}/{dataset.split}"
     threads = int(num_threads) if num_threads else default_num_threads()
-    with _threads(preprocess_threads or threads), torch.inference_mode(), \
+    with torch_threads(preprocess_threads or threads), torch.inference_mode(), \
             tqdm(total=n, unit="img", desc=desc, disable=not progress, smoothing=0.1) as bar:
-        with _threads(threads):
+        with torch_threads(threads):
             encoder.model  # noqa: B018 - build the model (and its runtime session) before the bar starts
         s = flushed = 0
         for batch in loader:
-            with _threads(threads):
+            with torch_threads(threads):
                 y = encoder.forward(batch.to(encoder.device)).float().cpu().numpy()
             out[s:s + len(y)] = y
             s += len(y)

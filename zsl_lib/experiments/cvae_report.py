@@ -16,7 +16,7 @@ from sklearn.manifold import TSNE
 from ..validation import check_choice
 from . import cvae_verdicts as CV
 from . import verdicts as V
-from .cvae import TSNE_PANELS, display_name, eszsl_scorer, gzsl_calibration_curve
+from .cvae import SETTING_NAMES, TSNE_PANELS, display_name, eszsl_scorer, gzsl_calibration_curve
 
 
 def plot_coverage(diagnoses: dict):
@@ -241,9 +241,10 @@ def discussion_markdown(res: dict, datasets, variants, full: str) -> str:
                                                    (("gamma", "γ"), ("lambda_", "λ"))
                                                    if res.get(f"{e}.{n}_on_edge")) or "none") + ".",
         ]
-        edges = [f"{display_name(v)}: " + _edge(res, f"{ds}.{v}.selected", k.split(".selected.")[1][:-len("_on_edge")])
+        edges = [f"{display_name(v)}: " + _edge(res, f"{ds}.{v}.selected", name, SETTING_NAMES.get(name))
                  for v in variants for k, x in res.items()
-                 if k.startswith(f"{ds}.{v}.selected.") and k.endswith("_on_edge") and x]
+                 if k.startswith(f"{ds}.{v}.selected.") and k.endswith("_on_edge") and x
+                 for name in [k.split(".selected.")[1][:-len("_on_edge")]]]
         lines.append("- CVAE settings on an edge of their grid: " + ("; ".join(edges) or "none") + ".")
         cov = f"{ds}.{full}.coverage"
         if f"{cov}.real_spread" in res:
