@@ -186,24 +186,32 @@ def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTE
     )
 
 
+def read_image_listing(path: Path, column: str, what: str, root=None) -> tuple[pd.DataFrame, list[str]]:
+    """A CSV with the header ``path,<column>`` listing images (paths relative to ``root``, default
+    the CSV's folder, or absolute): ``(rows as strings, absolute image paths)``; a missing file,
+    another header, no rows or a listed image that does not exist is an error naming ``what``."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: {path} not found")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if list(df.columns[:2]) != ["path", column]:
+        raise ValueError(f"{what}: {path} must have the header 'path,{column}', got {list(df.columns)}")
+    if len(df) == 0:
+        raise ValueError(f"{what}: {path} has no rows")
+    base = Path(root).expanduser() if root is not None else path.parent
+    items = [p if Path(p).is_absolute() else str(base / p) for p in df["path"].str.strip()]
+    missing = [p for p in items if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{what}: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
+    return df, items
+
+
 def load_multilabel_csv(path: str | Path, root: str | Path | None = None,
                         bad_images: str = "raise") -> ImageDataset:
     """Images with keyword sets from a ``path,keywords`` CSV (see module docstring)."""
     if path is None:
         raise ValueError("multilabel-csv: pass path=<csv with columns path,keywords>")
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"multilabel-csv: {path} not found")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if list(df.columns[:2]) != ["path", "keywords"]:
-        raise ValueError(f"multilabel-csv: {path} must have the header 'path,keywords', got {list(df.columns)}")
-    if len(df) == 0:
-        raise ValueError(f"multilabel-csv: {path} has no rows")
-    base = Path(root).expanduser() if root is not None else path.parent
-    items = [p if Path(p).is_absolute() else str(base / p) for p in df["path"].str.strip()]
-    missing = [p for p in items if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"multilabel-csv: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
+    df, items = read_image_listing(path, "keywords", "multilabel-csv", root)
     warn_repeated_items(f"multilabel-csv {path}", items)
     keep = drop_bad_images(f"multilabel-csv {path}", items, bad_images)
     if len(keep) < len(items):

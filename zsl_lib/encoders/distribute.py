@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from zsl_lib.data.base import ImageDataset
 from zsl_lib.data.store import DEFAULT_SHARD_SIZE, Store, default_worker
+from zsl_lib.data.user import read_image_listing
 from zsl_lib.engine import ray_module
 from zsl_lib.validation import check_choice, check_int
 
@@ -489,17 +490,7 @@ def load_labelled_csv(path: str | Path, bad_images: str = "error") -> ImageDatas
     from zsl_lib.data.base import fingerprint_of  # noqa: PLC0415
 
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"embed: CSV {path} not found")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if list(df.columns[:2]) != ["path", "label"]:
-        raise ValueError(f"embed: {path} must have the header 'path,label', got {list(df.columns)}")
-    if len(df) == 0:
-        raise ValueError(f"embed: {path} has no rows")
-    items = [p if Path(p).is_absolute() else str(path.parent / p) for p in df["path"].str.strip()]
-    missing = [p for p in items if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"embed: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
+    df, items = read_image_listing(path, "label", "embed")
     lab = df["label"].str.strip()
     classes = sorted(set(lab) - {""})
     labels = pd.Categorical(lab.where(lab != ""), categories=classes).codes.astype(np.int64)  # -1: no label
