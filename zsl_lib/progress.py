@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -40,3 +41,24 @@ def bar(iterable=None, *, desc: str | None = None, total=None, unit: str = "it",
 
     return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave,
                 disable=disable or m == "off", **kwargs)
+
+
+@contextlib.contextmanager
+def native_stdout_silenced():
+    """Drop what compiled code prints to the process's standard output (file descriptor 1) inside
+    the block: FAISS's on-disk index code prints its temporary file paths with ``printf``, which
+    a notebook kernel forwards into the cell's output. Python's own ``print`` is not affected
+    where ``sys.stdout`` is not fd 1 (a notebook), and is flushed first otherwise."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)

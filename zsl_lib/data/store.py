@@ -370,15 +370,12 @@ class Store:
         return f"Store({str(self.path)!r}, encoder={self.encoder!r}, dim={self.dim}, shards={self.n_shards})"
 
 
-def load_store(path: str | Path) -> FeatureDataset:
-    """A complete store as a :class:`FeatureDataset` (user data of notebooks 01 and 04).
+def store_labels(store: Store) -> tuple[np.ndarray, list[str], pd.DataFrame]:
+    """``(y int64 (n,), class_names, meta)`` of a complete store, without reading its embeddings.
 
-    ``X`` is memory-mapped when the store has one shard, else read into RAM; labels come from
-    the shard metas: integers index the manifest's ``class_names`` (or ``"0".."k"``), strings are
-    mapped to sorted class names. Every item needs a label."""
-    store = Store.open(path)
+    Labels come from the shard metas: integers index the manifest's ``class_names`` (or
+    ``"0".."k"``), strings are mapped to sorted class names. Every item needs a label."""
     meta = store.meta()
-    X = store.memmap()
     lab = meta["label"]
     if lab.isna().any():
         raise ValueError(f"store {store.path}: {int(lab.isna().sum())} item(s) have no label (e.g. "
@@ -396,10 +393,24 @@ def load_store(path: str | Path) -> FeatureDataset:
         names = [str(c) for c in names_arr]
     if len(np.unique(y)) == 1:
         warnings.warn(f"store {store.path}: only one class ({names[int(y[0])]!r}); retrieval metrics are "
-                      "trivially perfect", stacklevel=2)
+                      "trivially perfect", stacklevel=3)
+    return y.astype(np.int64), list(names), meta
+
+
+def store_fingerprint(store: Store) -> str:
+    """Identity of a complete store's content: its item list, encoder and every shard's checksum."""
+    return fingerprint_of("store", store.manifest["items_fingerprint"], store.encoder,
+                          *[store.marker(i)["sha256"] for i in range(store.n_shards)])
+
+
+def load_store(path: str | Path) -> FeatureDataset:
+    """A complete store as a :class:`FeatureDataset` (user data of notebooks 01 and 04).
+
+    ``X`` is memory-mapped when the store has one shard, else read into RAM; labels as
+    :func:`store_labels` reads them."""
+    store = Store.open(path)
+    y, names, meta = store_labels(store)
     return FeatureDataset(
-        name=f"store:{store.path.name}", split="all", X=X, y=y.astype(np.int64), class_names=list(names),
-        fingerprint=fingerprint_of("store", store.manifest["items_fingerprint"], store.encoder,
-                                   *[store.marker(i)["sha256"] for i in range(store.n_shards)]),
-        meta=meta, extra={"store": str(store.path), "encoder": store.encoder},
+        name=f"store:{store.path.name}", split="all", X=store.memmap(), y=y, class_names=names,
+        fingerprint=store_fingerprint(store), meta=meta, extra={"store": str(store.path), "encoder": store.encoder},
     )

@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..config import resolve_device, resolve_user_path
 from ..data import list_datasets, load_dataset
-from ..data.store import Store
+from ..data.store import Store, store_labels
 from ..data.user import BAD_IMAGES
 from ..index.buckets import BucketIndex, csr_topk_unsorted
 from ..index.exact import exact_topk
@@ -45,6 +45,7 @@ from ..index.faiss_baselines import FaissFlatIP, FaissIVFFlat, FaissLSH
 from ..index.kmeans import KMeansBuckets
 from ..index.lsh import RandomHyperplaneLSH
 from ..index.neural_lsh import NeuralHashNetwork, NeuralLSH
+from ..index.ondisk import read_rows, store_parts
 from ..metrics import retrieval as R
 from ..validation import (
     check_choice,
@@ -72,6 +73,15 @@ from .lsh_figures import (  # noqa: F401  (re-exported)
     plot_query_time,
     plot_tradeoff,
     plot_vs_report,
+)
+from .lsh_ondisk import (
+    ONDISK_METRICS,
+    OnDiskTask,
+    check_memory_budget,
+    exact_row,
+    ivf_rows,
+    make_ondisk_task,
+    over_budget,
 )
 from .lsh_source import REPORT, SOURCE  # noqa: F401  (SOURCE: the report's numbers, read through notebook 04's zsl.driver)
 
@@ -185,6 +195,7 @@ def check_params(
     n_gallery,
     n_threads,
     user: dict | None = None,
+    memory_budget_gb=None,
     **positive_ints,
 ) -> dict[str, tuple[str, str]]:
     """Check notebook 04's parameters; returns ``{spec: (dataset, encoder)}`` for ``datasets``.
@@ -193,6 +204,7 @@ def check_params(
     ``-p`` is refused with the ``-y`` form to use), each known to the registries and to
     ``report_columns``, or ``"user"`` for a user's own data described by ``user`` (see
     :func:`check_user`); ``n_queries`` / ``n_gallery`` / ``n_threads`` positive integers or None;
+    ``memory_budget_gb`` a positive number or None;
     every other keyword (``neural_L``, ``neural_epochs``...) a positive integer.
     """
     datasets = check_name_list("datasets", datasets, pattern_ok=lambda v: ":" in v or v == USER)
@@ -206,6 +218,7 @@ def check_params(
     for name, v in (("n_queries", n_queries), ("n_gallery", n_gallery), ("n_threads", n_threads)):
         check_int(f"parameter {name}", v, minimum=1, allow_none=True)
     check_positive_ints(**{f"parameter {k}": v for k, v in positive_ints.items()})
+    check_memory_budget(memory_budget_gb)
     check_choice("parameter bad_images", (user or {}).get("bad_images", "raise"), BAD_IMAGES)
     return specs
 
@@ -322,27 +335,40 @@ def load_user_task(
     seed: int = 0,
     progress: bool = True,
     device: str = "auto",
-) -> RetrievalTask:
+    memory_budget_gb: float | None = None,
+) -> RetrievalTask | OnDiskTask:
     """A user's labelled data as a retrieval task (``user`` as in :func:`check_user`).
 
     The items (precomputed embeddings, or an image folder embedded by ``encoder``) are split by a
     seeded stratified split: ``query_fraction`` of each class become the queries, the rest the
     gallery; a class needs at least two items. The task is named ``user-<encoder>``.
+
+    A store (``zsl-lab embed``) is read row by row: only the queries and the gallery (its
+    ``n_gallery`` subset) are loaded. When that gallery would exceed ``memory_budget_gb`` the task
+    is an :class:`~zsl_lib.experiments.lsh_ondisk.OnDiskTask`: the gallery stays on disk and is
+    searched query batch by query batch (exact search and FAISS IVF only).
     """
     from sklearn.model_selection import train_test_split  # noqa: PLC0415
 
     from ..encoders import embed  # noqa: PLC0415  (encoders import torch: kept lazy)
 
     user = check_user(user)
-    if user["embeddings"] is not None:
+    memory_budget_gb = check_memory_budget(memory_budget_gb)
+    store = None
+    if user["embeddings"] is not None and Store.is_store(user["embeddings"]):
+        store = Store.open(user["embeddings"])
+        y, class_names, _ = store_labels(store)
+        X = None
+    elif user["embeddings"] is not None:
         ds = load_dataset("embeddings", path=str(user["embeddings"]))
-        X, y = ds.X, np.asarray(ds.y)
+        X, y, class_names = ds.X, np.asarray(ds.y), ds.class_names
     else:
         ds = load_dataset("image-folder", root=str(user["image_dir"]), bad_images=user["bad_images"])
         X, y = embed(ds, user["encoder"], progress=progress, device=resolve_device(device)), np.asarray(ds.labels)
+        class_names = ds.class_names
     classes, counts = np.unique(y, return_counts=True)
     if (counts < 2).any():
-        few = [str(ds.class_names[c]) if ds.class_names is not None else str(c) for c in classes[counts < 2]][:10]
+        few = [str(class_names[c]) if class_names is not None else str(c) for c in classes[counts < 2]][:10]
         raise ValueError(f"user data: classes {few} have a single item; every class needs at least two "
                          "(one gallery item and one query) for the stratified query split")
     n_q = max(len(classes), round(user["query_fraction"] * len(y)))
@@ -351,8 +377,24 @@ def load_user_task(
                          f"user_query_fraction={user['query_fraction']}; lower it or add items")
     gal, qry = train_test_split(np.arange(len(y)), test_size=n_q, stratify=y, random_state=seed)
     gal, qry = np.sort(gal), np.sort(qry)
-    task = make_task(f"{USER}-{user['encoder'].split(':')[-1].replace('/', '-')}", X[gal], y[gal], X[qry], y[qry],
-                     n_queries=n_queries, n_gallery=n_gallery, seed=seed)
+    name = f"{USER}-{user['encoder'].split(':')[-1].replace('/', '-')}"
+    if store is not None:
+        if n_gallery is not None and n_gallery < gal.size:  # the subset make_task would draw, read alone
+            gal = gal[np.sort(np.random.default_rng(seed + 1).choice(gal.size, n_gallery, replace=False))]
+        if over_budget(gal.size, store.dim, memory_budget_gb):
+            if n_gallery is not None:
+                raise ValueError(f"user data: n_gallery={n_gallery} items of {store.dim} dims exceed "
+                                 f"memory_budget_gb={memory_budget_gb}; lower n_gallery, raise memory_budget_gb, "
+                                 "or set n_gallery to None to search the whole gallery on disk")
+            task = make_ondisk_task(name, store, gal, qry, n_queries=n_queries, seed=seed, budget_gb=memory_budget_gb,
+                                    progress=progress)
+            task.dataset = USER
+            return task
+        _, parts, _, _ = store_parts(store, store.shard_size)
+        task = make_task(name, read_rows(parts, gal), y[gal], read_rows(parts, qry), y[qry], n_queries=n_queries,
+                         seed=seed)
+    else:
+        task = make_task(name, X[gal], y[gal], X[qry], y[qry], n_queries=n_queries, n_gallery=n_gallery, seed=seed)
     task.dataset = USER
     return task
 
@@ -367,7 +409,8 @@ def load_task(
     progress: bool = True,
     device: str = "auto",
     user: dict | None = None,
-) -> RetrievalTask:
+    memory_budget_gb: float | None = None,
+) -> RetrievalTask | OnDiskTask:
     """Embed a dataset's gallery (train split) and queries (test / val split) and build the task.
 
     ``spec``: ``"dataset:encoder"``. ``limit_per_class``: ``{"train": m, "test": m}`` keeps a
@@ -375,13 +418,15 @@ def load_task(
     is named ``dataset-encoder``. ``n_queries`` / ``n_gallery``: seeded subsets of the embedded
     queries / gallery (cheaper grids without re-extracting features). ``device``: the encoder's
     torch device (``"auto"``: CUDA, then MPS, then CPU). ``spec="user"``: the user's data
-    described by ``user`` (:func:`load_user_task`; ``limit_per_class`` does not apply).
+    described by ``user`` (:func:`load_user_task`; ``limit_per_class`` does not apply; a store
+    whose gallery exceeds ``memory_budget_gb`` is searched on disk). The lab's datasets are held
+    in RAM whatever the budget (the largest gallery here, 50,000 x 1,280, is 0.26 GB).
     """
     from ..encoders import embed  # noqa: PLC0415  (encoders import torch: kept lazy)
 
     if spec == USER:
         return load_user_task(user, n_queries=n_queries, n_gallery=n_gallery, seed=seed, progress=progress,
-                              device=device)
+                              device=device, memory_budget_gb=memory_budget_gb)
     dataset, encoder = parse_spec(spec)
     limit_per_class = limit_per_class or {}
     parts = {}
@@ -594,6 +639,8 @@ def run_grid(
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
     with threadpool_limits(n_threads):
+        if isinstance(task, OnDiskTask):  # gallery over the memory budget: FAISS IVF on disk only
+            return pd.DataFrame(ivf_rows(task, specs, progress=progress))
         return _run_grid(task, specs, network_params, progress)
 
 
@@ -647,6 +694,8 @@ def exact_baselines(task: RetrievalTask, n_threads: int | None = None) -> pd.Dat
     """
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
+    if isinstance(task, OnDiskTask):  # streamed from disk: already measured when the task was made
+        return pd.DataFrame([exact_row(task)])
     with threadpool_limits(n_threads):
         return _exact_baselines(task)
 
@@ -673,6 +722,11 @@ def _exact_baselines(task: RetrievalTask) -> pd.DataFrame:
     return pd.DataFrame([ours, fl])
 
 
+def _metrics_of(row: dict) -> tuple[str, ...]:
+    """The metrics a grid or exact row carries (a row searched on disk has no mAP)."""
+    return ONDISK_METRICS if row.get("on_disk") is True else METRIC_KEYS
+
+
 def record_grid(df: pd.DataFrame, record_fn, exact: pd.DataFrame | None = None) -> int:
     """Record each grid row's metrics under ``<dataset>.<method>.<group>.<param><value>.<metric>``.
 
@@ -684,13 +738,13 @@ def record_grid(df: pd.DataFrame, record_fn, exact: pd.DataFrame | None = None) 
         if isinstance(r.get("skipped"), str):
             continue
         base = f"{r['dataset']}.{r['method']}.{r['group']}.{r['param']}{r['value']}"
-        for m in METRIC_KEYS:
+        for m in _metrics_of(r):
             record_fn(f"{base}.{m}", float(r[m]))
             n += 1
     if exact is not None:
         for r in exact.to_dict("records"):
             if r["method"] == "exact":
-                for m in METRIC_KEYS:
+                for m in _metrics_of(r):
                     if m in r:
                         record_fn(f"exact.{r['dataset']}.{m}", float(r[m]))
                         n += 1

@@ -110,7 +110,8 @@ def compare_with_report(grid: pd.DataFrame, method: str, report_names: dict) -> 
 def best_per_method(grid: pd.DataFrame, metric: str = "p_at_10", methods=CHAIN[::-1]) -> pd.DataFrame:
     """Best ``metric`` over each method's grid, per dataset (dataset x method)."""
     g = grid[grid.method.isin(methods) & grid[metric].notna()]
-    return g.pivot_table(index="dataset", columns="method", values=metric, aggfunc="max")[list(methods)]
+    best = g.pivot_table(index="dataset", columns="method", values=metric, aggfunc="max")
+    return best.reindex(columns=list(methods))  # a method with no grid point that ran: NaN
 
 
 def ordering_holds(best: pd.DataFrame) -> pd.Series:

@@ -133,6 +133,12 @@ def plot_vs_report(compared: pd.DataFrame, method: str, *, metrics=("p_at_10", "
     (its own encoder, drawn once), one column per metric; one line per grid group."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
+    if compared.empty:  # e.g. every gallery over memory_budget_gb: searched on disk, FAISS IVF only
+        fig, ax = plt.subplots(figsize=(7, 1.6), layout="constrained")
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"No {METHOD_NAMES.get(method, method)} grid point ran in this run\n(each one is "
+                "listed as skipped, with the reason, in the grid table)", ha="center", va="center")
+        return fig
     datasets = list(dict.fromkeys(compared.dataset))
     columns = (list(dict.fromkeys(compared.report_dataset.dropna())) if "report_dataset" in compared else [])
     rep = report_table(method) if columns else pd.DataFrame()

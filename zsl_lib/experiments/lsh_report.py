@@ -638,9 +638,15 @@ def grid_run_markdown(grid: pd.DataFrame, n_keys: int) -> str:
         from .lsh_figures import group_name  # noqa: PLC0415
 
         sk = grid[grid.skipped.notna()]
-        text += " Grid points that cannot run on a dataset, left out:\n\n" + "\n".join(
-            f"- {_label(r.dataset)}, {_METHOD.get(r.method, r.method)} ({group_name(r.group)}, {r.param} = {r.value}): "
-            f"{r.skipped}" for r in sk.itertuples())
+        lines = []
+        for (ds, why), g in sk.groupby(["dataset", "skipped"], sort=False):
+            if len(g) > 3:  # one reason for many points (a gallery searched on disk): one line
+                counts = ", ".join(f"{_METHOD.get(m, m)} ({n})" for m, n in g.method.value_counts(sort=False).items())
+                lines.append(f"- {_label(ds)}, {len(g)} grid points ({counts}): {why}")
+            else:
+                lines += [f"- {_label(ds)}, {_METHOD.get(r.method, r.method)} ({group_name(r.group)}, {r.param} = "
+                          f"{r.value}): {why}" for r in g.itertuples()]
+        text += " Grid points that cannot run on a dataset, left out:\n\n" + "\n".join(lines)
     return text + "\n"
 
 

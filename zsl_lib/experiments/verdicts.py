@@ -396,10 +396,16 @@ def _cell(value: Any, digits: int | None) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+EMPTY_TABLE = "_Nothing to show in this run (no row: see the grid points left out, or what the run did not record)._\n"
+
+
 def md_table(df: pd.DataFrame, *, digits: int | Mapping[str, int] | None = None,
              index: bool = True) -> str:
     """A pipe table (no HTML, no style block): missing values as "–", booleans as yes / no,
-    floats with ``digits`` decimals (one int, or per column), 3 significant digits otherwise."""
+    floats with ``digits`` decimals (one int, or per column), 3 significant digits otherwise.
+    A frame without rows gives one line saying so (an empty table is not something to read)."""
+    if len(df) == 0:
+        return EMPTY_TABLE
     frame = df.reset_index() if index and not isinstance(df.index, pd.RangeIndex) else df
     cols = [str(c) if not isinstance(c, tuple) else " ".join(str(x) for x in c if str(x))
             for c in frame.columns]

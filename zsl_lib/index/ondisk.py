@@ -42,11 +42,12 @@ from sklearn.base import BaseEstimator
 
 from ..data.store import Store
 from ..engine import run_tasks
+from ..progress import native_stdout_silenced
 from ..validation import check_choice, check_fitted, check_int, check_matrix, l2_normalize
 from .bliss import BLISS
 from .bliss_balance import greedy_assign
 
-__all__ = ["OnDiskIVF", "open_store", "store_parts", "store_sample", "assign_store", "bliss_logits_part", "add_part"]
+__all__ = ["OnDiskIVF", "open_store", "store_parts", "store_sample", "read_rows", "store_topk", "assign_store", "bliss_logits_part", "add_part"]
 
 KINDS = ("flat", "pq")
 METRICS = ("cosine", "l2")
@@ -92,18 +93,84 @@ def _load(spec) -> np.ndarray:
     return np.ascontiguousarray(open_store(spec["store"]).shard(spec["shard"]), dtype=np.float32)
 
 
-def store_sample(parts, n_total: int, size: int, seed: int) -> np.ndarray:
+def store_sample(parts, n_total: int, size: int, seed: int, skip_rows=None) -> np.ndarray:
     """``size`` rows float32 drawn without replacement (seeded, sorted) from the shards ``parts``
-    (as :func:`store_parts` lists them), read one shard at a time."""
-    size = min(size, n_total)
-    rows = np.sort(np.random.default_rng(seed).choice(n_total, size, replace=False))
-    out = []
+    (as :func:`store_parts` lists them), read one shard at a time; rows in the sorted array
+    ``skip_rows`` are never drawn."""
+    skip = _skip(skip_rows)
+    size = min(size, n_total - len(skip))
+    rng = np.random.default_rng(seed)
+    if len(skip):  # a seeded subset of every row, less the skipped ones: still uniform over the rest
+        rows = rng.choice(n_total, min(n_total, size + len(skip)), replace=False)  # in random order
+        rows = np.sort(rows[~np.isin(rows, skip)][:size])
+    else:
+        rows = np.sort(rng.choice(n_total, size, replace=False))
+    return read_rows(parts, rows)
+
+
+def read_rows(parts, rows: np.ndarray) -> np.ndarray:
+    """float32 rows ``rows`` (sorted row numbers) of the shards ``parts``, read one shard at a time."""
+    out = [np.zeros((0, 0), dtype=np.float32)]
     for spec, start, r in parts:
         take = rows[(rows >= start) & (rows < start + r)] - start
         if len(take):
             src = spec["X"] if "X" in spec else open_store(spec["store"]).shard(spec["shard"])
             out.append(np.asarray(src[take], dtype=np.float32))
-    return np.concatenate(out)
+    return np.concatenate(out[1:]) if len(out) > 1 else out[0]
+
+
+def _skip(skip_rows) -> np.ndarray:
+    """``skip_rows`` (None or row numbers) as a sorted, unique int64 array."""
+    if skip_rows is None:
+        return np.zeros(0, dtype=np.int64)
+    skip = np.asarray(skip_rows)
+    if skip.ndim != 1 or (skip.size and skip.dtype.kind not in "iu"):
+        raise ValueError(f"skip_rows must be a 1-d array of row numbers, got shape {skip.shape} dtype {skip.dtype}")
+    return np.unique(skip.astype(np.int64))
+
+
+def store_topk(X_or_store, Q, k: int, *, metric: str = "cosine", skip_rows=None, chunk_rows: int = 65_536,
+               shard_size: int = 10_000, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` of every query over an array or a store read one memory-mapped piece at a
+    time (memory: the queries, one piece of ``chunk_rows`` rows and the running top-k).
+
+    ``metric``: ``"cosine"`` or ``"ip"``; rows in ``skip_rows`` are never returned. Returns
+    ``(scores float32 (nq, k), ids int64 (nq, k))`` ranked best first, ids = row numbers, equal
+    to :func:`zsl_lib.index.exact.exact_topk` on the array with the skipped rows removed (ids
+    mapped back)."""
+    from .exact import topk_rows  # noqa: PLC0415
+
+    check_choice("metric", metric, ("cosine", "ip"))
+    _, parts, n, dim = store_parts(X_or_store, shard_size)
+    Q = check_matrix("Q (queries)", Q, dim=dim, min_rows=0)
+    skip = _skip(skip_rows)
+    k = check_int("k", k, maximum=n - len(skip))
+    if metric == "cosine":
+        Q = l2_normalize(Q)
+    best_s = np.full((Q.shape[0], k), -np.inf, dtype=np.float32)
+    best_i = np.full((Q.shape[0], k), -1, dtype=np.int64)
+    it = parts
+    if progress:
+        from tqdm.auto import tqdm  # noqa: PLC0415
+
+        it = tqdm(parts, desc="exact top-k (on disk)", unit="shard")
+    for spec, start, rows in it:
+        src = spec["X"] if "X" in spec else open_store(spec["store"]).shard(spec["shard"])
+        for a in range(0, rows, chunk_rows):
+            X = np.asarray(src[a: a + chunk_rows], dtype=np.float32)
+            if metric == "cosine":
+                X = l2_normalize(X)
+            S = Q @ X.T
+            g0 = start + a
+            dead = skip[(skip >= g0) & (skip < g0 + len(X))] - g0
+            S[:, dead] = -np.inf
+            kk = min(k, S.shape[1])
+            s, c = topk_rows(S, kk)
+            cand_s = np.concatenate([best_s, s], axis=1)
+            cand_i = np.concatenate([best_i, c + g0], axis=1)
+            top_s, pos = topk_rows(cand_s, k, select="argpartition")
+            best_s, best_i = top_s, np.take_along_axis(cand_i, pos, axis=1)
+    return best_s, best_i
 
 
 # -- on-disk IVF -------------------------------------------------------------------------------------
@@ -112,10 +179,15 @@ def add_part(task) -> int:
     import faiss  # noqa: PLC0415
 
     X = _load(task["spec"])
+    ids = np.arange(task["start"], task["start"] + len(X))
+    skip = task.get("skip")
+    if skip is not None and len(skip):
+        keep = ~np.isin(ids, skip)
+        X, ids = X[keep], ids[keep]
     if task["normalize"]:
         X = l2_normalize(X)
     index = faiss.read_index(task["trained"])
-    index.add_with_ids(np.ascontiguousarray(X, dtype=np.float32), np.arange(task["start"], task["start"] + len(X)))
+    index.add_with_ids(np.ascontiguousarray(X, dtype=np.float32), ids)
     tmp = task["part"] + ".tmp"
     faiss.write_index(index, tmp)
     os.replace(tmp, task["part"])  # a part exists only whole
@@ -133,7 +205,9 @@ class OnDiskIVF(BaseEstimator):
     ``address``, ``num_cpus``: see :func:`zsl_lib.engine.run_tasks`; ``random_state`` seeds the
     sample and FAISS's k-means.
 
-    ``fit(X)`` takes an array (n, d) or a store (its path or the opened store).
+    ``fit(X, skip_rows=None)`` takes an array (n, d) or a store (its path or the opened store);
+    rows listed in ``skip_rows`` (e.g. a store's items held out as queries) are left out of the
+    training sample and of the index. Ids are row numbers of ``X`` either way.
     """
 
     def __init__(self, kind: str = "flat", n_lists: int = 100, n_probe: int = 1, *, pq_m: int = 8, pq_bits: int = 8,
@@ -181,19 +255,22 @@ class OnDiskIVF(BaseEstimator):
         index.cp.seed = int(self.random_state)
         return index
 
-    def fit(self, X, y=None) -> OnDiskIVF:
+    def fit(self, X, y=None, skip_rows=None) -> OnDiskIVF:
         import faiss  # noqa: PLC0415
         from faiss.contrib.ondisk import merge_ondisk  # noqa: PLC0415
 
         self._validate()
         t0 = time.perf_counter()
         _, parts, n, dim = store_parts(X, self.shard_size)
-        if self.n_lists > n:
-            raise ValueError(f"n_lists={self.n_lists} exceeds the {n} gallery items")
+        skip = _skip(skip_rows)
+        if len(skip) and (skip[0] < 0 or skip[-1] >= n):
+            raise ValueError(f"skip_rows must be row numbers in 0..{n - 1}; got {skip[0]}..{skip[-1]}")
+        if self.n_lists > n - len(skip):
+            raise ValueError(f"n_lists={self.n_lists} exceeds the {n - len(skip)} gallery items")
         out = Path(self.directory or tempfile.mkdtemp(prefix="zsl-ondisk-")).resolve()
         (out / "parts").mkdir(parents=True, exist_ok=True)
         normalize = self.metric == "cosine"
-        sample = store_sample(parts, n, self.train_size, self.random_state)
+        sample = store_sample(parts, n, self.train_size, self.random_state, skip)
         need = max(self.n_lists, 2 ** self.pq_bits if self.kind == "pq" else 0)
         if len(sample) < need:
             raise ValueError(f"the training sample has {len(sample)} vectors but {self.kind} IVF with n_lists={self.n_lists}"
@@ -204,19 +281,21 @@ class OnDiskIVF(BaseEstimator):
         del sample
         faiss.write_index(trained, str(out / "trained.index"))
         tasks = [{"spec": spec, "start": start, "normalize": normalize, "trained": str(out / "trained.index"),
-                  "part": str(out / "parts" / f"part_{j:05d}.index")} for j, (spec, start, _) in enumerate(parts)]
+                  "skip": skip[(skip >= start) & (skip < start + r)],
+                  "part": str(out / "parts" / f"part_{j:05d}.index")} for j, (spec, start, r) in enumerate(parts)]
         run_tasks(add_part, tasks, self.engine, self.address, self.num_cpus, self.progress, desc="index parts")
         index = faiss.read_index(str(out / "trained.index"))
         lists = out / "lists.ivfdata"
         lists.unlink(missing_ok=True)
-        merge_ondisk(index, [t["part"] for t in tasks], str(lists))
+        with native_stdout_silenced():  # FAISS prints the lists file's path as it grows it
+            merge_ondisk(index, [t["part"] for t in tasks], str(lists))
         faiss.write_index(index, str(out / "index.faiss"))
         del index
         shutil.rmtree(out / "parts")
         meta = {"params": {k: v for k, v in self.get_params().items() if k not in ("directory", "address")},
-                "n_items": n, "dim": dim, "n_parts": len(tasks), "build_seconds": time.perf_counter() - t0}
+                "n_items": n - len(skip), "n_skipped": len(skip), "dim": dim, "n_parts": len(tasks), "build_seconds": time.perf_counter() - t0}
         (out / "ondisk.json").write_text(json.dumps(meta, indent=1))
-        self._attach(out, n, dim)
+        self._attach(out, n - len(skip), dim)
         self.build_seconds_ = meta["build_seconds"]
         return self
 
@@ -224,7 +303,8 @@ class OnDiskIVF(BaseEstimator):
         import faiss  # noqa: PLC0415
 
         self.directory_ = out
-        self.index_ = faiss.read_index(str(out / "index.faiss"), faiss.IO_FLAG_ONDISK_SAME_DIR)  # lists: memory-mapped
+        with native_stdout_silenced():  # FAISS prints the lists file's path it re-points to
+            self.index_ = faiss.read_index(str(out / "index.faiss"), faiss.IO_FLAG_ONDISK_SAME_DIR)  # lists: mmapped
         self.n_gallery_, self.dim_ = n, dim
         self.n_features_in_ = dim
 
@@ -240,6 +320,17 @@ class OnDiskIVF(BaseEstimator):
         self = cls(**meta["params"], directory=str(directory))
         self._attach(directory, meta["n_items"], meta["dim"])
         return self
+
+    def candidates_per_query(self, Q, n_probe: int | None = None) -> np.ndarray:
+        """int64 (nq,): the vectors each query's search scores (the sizes of its ``n_probe``
+        nearest lists)."""
+        check_fitted(self, "index_", "fit(X)")
+        Q = check_matrix("Q (queries)", Q, dim=self.dim_, min_rows=0)
+        p = check_int("n_probe", self.n_probe if n_probe is None else n_probe, maximum=self.n_lists)
+        Qf = l2_normalize(Q) if self.metric == "cosine" else np.ascontiguousarray(Q, dtype=np.float32)
+        _, lists = self.index_.quantizer.search(np.ascontiguousarray(Qf, dtype=np.float32), p)
+        sizes = np.array([self.index_.invlists.list_size(i) for i in range(self.n_lists)], dtype=np.int64)
+        return np.where(lists >= 0, sizes[np.maximum(lists, 0)], 0).sum(axis=1)
 
     def search(self, Q, k: int, n_probe: int | None = None):
         """``(scores float32 (nq, k), ids int64 (nq, k))`` by FAISS's IVF search, -inf / -1 pads.
