@@ -24,8 +24,17 @@ they are not cached).
    build time is the reference of the ratio. The paper's claim: BLISS's relative cost falls as N
    grows.
 
+3. **Notebook 04 on a store over its memory budget.** Labelled stores of the first 10k and of all
+   60k EfficientNet-Lite0 vectors (CIFAR-10 labels); a fresh child per run builds notebook 04's
+   task from the store as user data (``load_user_task``, 10 % of each class held out as queries,
+   500 of them measured) and runs exact search plus FAISS IVF (100 lists, 8 probes), once with the
+   gallery in RAM (no budget) and once over a budget of 1 MB (gallery on disk, queries in batches
+   of 100). Peak anonymous RSS above imports, precision@10 and recall@10 of both (goal: equal
+   numbers, on-disk memory flat as the data grows 6x).
+
     python benchmarks/bench_scale_index.py                     # everything (11.4 min on the loaded shared 2-core CPU)
     python benchmarks/bench_scale_index.py --skip-memory       # only the BLISS question
+    python benchmarks/bench_scale_index.py --only-nb04         # only part 3
 
 Output on the shared 2-core CPU (load average 5-9 from other jobs; part 1 from a run with
 ``--skip-bliss`` after the anonymous-memory column was added, part 2 from the full run)::
@@ -150,16 +159,73 @@ def child(mode: str, store_dir: str, out: str, n_lists: int, train: int) -> None
                                      "anon_base": anon.base}))
 
 
-def write_store(path: Path, X: np.ndarray, shard: int = 10_000):
+def nb04_child(mode: str, store_dir: str, out: str) -> None:
+    """Notebook 04's exact search + FAISS IVF on a labelled store, gallery in RAM or on disk."""
+    from zsl_lib.experiments import lsh as E
+
+    base = rss_mb()
+    anon = AnonPeak()
+    t = time.perf_counter()
+    budget = 1e-3 if mode == "disk" else None
+    task = E.load_user_task({"embeddings": store_dir}, n_queries=500, progress=False, memory_budget_gb=budget)
+    if mode == "disk":
+        task.query_batch = 100
+    exact = E.exact_baselines(task, n_threads=1)
+    grid = E.run_grid(task, E.grid_specs(ivf_lists=[100], ivf_probes=[8]), progress=False)
+    seconds = time.perf_counter() - t
+    row = grid.iloc[0]
+    Path(out).write_text(json.dumps({
+        "peak": rss_mb(), "base": base, "anon": anon.stop(), "anon_base": anon.base, "seconds": seconds,
+        "type": type(task).__name__, "exact_p10": float(exact.p_at_10.iloc[0]), "ivf_p10": float(row.p_at_10),
+        "ivf_recall": float(row.recall_at_10)}))
+
+
+def nb04_part(F: np.ndarray, y: np.ndarray, args) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-nb04-"))
+    print("\n3. notebook 04 on a labelled store: gallery in RAM (no budget) vs on disk (budget 1 MB), one child each")
+    print(f"{'items':>7}{'data_MB':>9}{'gallery':>9}{'task':>14}{'anon_above':>12}{'seconds':>9}{'exact_p@10':>12}"
+          f"{'ivf_p@10':>10}{'ivf_recall@10':>15}")
+    order = np.random.default_rng(0).permutation(len(F))  # the splits are stored class by class
+    F, y = F[order], y[order]
+    res = {}
+    for n in args.sizes:
+        sd = tmp / f"store{n}"
+        write_store(sd, F[:n], labels=y[:n])
+        for mode in ("ram", "disk"):
+            out = tmp / f"nb04-{mode}{n}.json"
+            subprocess.run([sys.executable, __file__, "--nb04-child", mode, str(sd), str(out)], check=True,
+                           stdout=subprocess.DEVNULL)
+            r = res[mode, n] = json.loads(out.read_text())
+            print(f"{n:>7}{F[:n].nbytes / 2**20:>9.0f}{mode:>9}{r['type']:>14}{r['anon'] - r['anon_base']:>12.0f}"
+                  f"{r['seconds']:>9.1f}{r['exact_p10']:>12.2f}{r['ivf_p10']:>10.2f}{r['ivf_recall']:>15.2f}")
+    a, b = args.sizes[0], args.sizes[-1]
+    for mode in ("ram", "disk"):
+        r0, r1 = res[mode, a], res[mode, b]
+        print(f"{mode}: data x{b / a:.1f} -> peak anonymous RSS above imports "
+              f"x{(r1['anon'] - r1['anon_base']) / max(r0['anon'] - r0['anon_base'], 1):.2f}")
+    for n in args.sizes:
+        d = {k: res["disk", n][k] - res["ram", n][k] for k in ("exact_p10", "ivf_p10", "ivf_recall")}
+        print(f"at {n}: on disk minus in RAM: exact p@10 {d['exact_p10']:+.2f}, IVF p@10 {d['ivf_p10']:+.2f}, "
+              f"IVF recall@10 {d['ivf_recall']:+.2f}")
+
+
+def write_store(path: Path, X: np.ndarray, shard: int = 10_000, labels=None):
     from zsl_lib.data.store import Store
 
     ids = [f"i{i}" for i in range(len(X))]
-    store = Store.create(path, encoder="efficientnet-lite0", dim=X.shape[1], shard_size=shard,
-                         items={"id": ids, "path": ids})
+    items = {"id": ids, "path": ids} if labels is None else {"id": ids, "path": ids, "label": labels}
+    store = Store.create(path, encoder="efficientnet-lite0", dim=X.shape[1], shard_size=shard, items=items)
     for i in range(store.n_shards):
         a, b = store.shard_range(i)
         store.write_shard(i, X[a:b], store.items().iloc[a:b])
     return store
+
+
+def cifar_labels() -> np.ndarray:
+    """CIFAR-10 train + test labels, in the order of :func:`cached`."""
+    from zsl_lib.data import load_dataset
+
+    return np.concatenate([np.asarray(load_dataset("cifar10", split=s).labels) for s in ("train", "test")])
 
 
 def cached(encoder: str) -> np.ndarray:
@@ -276,6 +342,8 @@ def bliss_part(feats: dict, args) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--nb04-child":
+        return nb04_child(*sys.argv[2:5])
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         mode, store_dir, out, n_lists, train = sys.argv[2:7]
         return child(mode, store_dir, out, int(n_lists), int(train))
@@ -289,13 +357,19 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-bliss", action="store_true")
+    ap.add_argument("--only-nb04", action="store_true", help="only part 3 (notebook 04 over its memory budget)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     eff = cached("efficientnet-lite0")
+    if args.only_nb04:
+        nb04_part(eff, cifar_labels(), args)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return
     if not args.skip_memory:
         memory_part(eff, args)
     if not args.skip_bliss:
         bliss_part({"resnet56-cifar10": cached("resnet56-cifar10"), "efficientnet-lite0": eff}, args)
+    nb04_part(eff, cifar_labels(), args)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

@@ -88,6 +88,10 @@ def test_a_store_over_the_budget_is_searched_on_disk_with_the_in_memory_numbers(
     np.testing.assert_array_equal(disk.n_relevant, mem.n_relevant)
 
     specs = E.grid_specs(kmeans_K=[8], lsh_H=[4], lsh_L=[2], ivf_lists=[10, 30], ivf_probes=[1, 3], seed=0)
+    assert disk.train_size(10) == 390 and disk.train_size(30) == 1170  # the budget holds none: 39 per list
+    sampled = E.run_grid(disk, specs, progress=False)
+    assert (sampled[sampled.method == "faiss-ivf"].recall_at_10 > 30).all()
+    disk.ivf_train_size = 10**6  # train on the whole gallery, as the in-memory FAISS IVF does
     g_mem, g_disk = (E.run_grid(t, specs, progress=False) for t in (mem, disk))
     ivf = ["group", "value", "p_at_10", "p_at_50", "recall_at_10", "candidates_per_query", "scanned_per_query"]
     a = g_mem[g_mem.method == "faiss-ivf"][ivf].reset_index(drop=True)

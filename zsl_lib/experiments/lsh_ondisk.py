@@ -7,17 +7,19 @@ When the gallery of a store given as the user's data (``user_embeddings``, made 
   from their shards; the gallery is every other item of the store;
 - exact search streams the store piece by piece for each batch of queries
   (:func:`zsl_lib.index.ondisk.store_topk`) and keeps the running top 50;
-- FAISS IVF-Flat is built on disk (:class:`zsl_lib.index.ondisk.OnDiskIVF`: trained on a sample,
-  filled shard by shard, the query items left out) for each ``ivf_lists`` value and searched for
-  each ``ivf_probes`` value, batch by batch;
+- FAISS IVF-Flat is built on disk (:class:`zsl_lib.index.ondisk.OnDiskIVF`: trained on a seeded
+  sample of what a quarter of the budget holds, at most 100,000 and at least 39 per list; filled
+  shard by shard, the query items left out) for each ``ivf_lists`` value and searched for each
+  ``ivf_probes`` value, batch by batch. The in-memory FAISS IVF trains on the whole gallery, so
+  the two differ by that sample only;
 - per query batch: precision@10 / @50 (label relevance), recall@10 of the exact neighbours, the
   vectors each query scores (candidates, plus the ``nlist`` centroids for IVF) and the search time.
 
 What is not computed: the in-memory methods (k-means buckets, random-hyperplane and neural LSH,
 FAISS IndexLSH: each needs the gallery in RAM, their grid points are reported as skipped), and
 both mAPs (the gallery mAP ranks every gallery item per query; the retrieved-list mAP needs the
-whole candidate list). On data that fits, the numbers equal the in-memory task's
-(``tests/test_lsh_ondisk.py``).
+whole candidate list). With a training sample of the whole gallery, the numbers equal the
+in-memory task's (``tests/test_lsh_ondisk.py``).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class OnDiskTask:
     exact_ms: float = 0.0
     n_relevant: np.ndarray = field(default=None, repr=False)
     work_dir: Path | None = None
+    ivf_train_size: int | None = None  # FAISS IVF training sample (None: :meth:`train_size`'s rule)
 
     @property
     def n_gallery(self) -> int:
@@ -88,6 +91,14 @@ class OnDiskTask:
         return (f"the gallery ({gallery_gb(self.n_gallery, self.dim):.3g} GB of embeddings) exceeds the memory budget "
                 f"({self.budget_gb:g} GB), so it stays on disk and is searched by exact search and FAISS IVF only; "
                 "these methods need the gallery in RAM")
+
+    def train_size(self, n_lists: int) -> int:
+        """Rows of the FAISS IVF training sample: ``ivf_train_size`` if set, else what a quarter of
+        the memory budget holds, capped at 100,000 and at least 39 per list (FAISS's minimum)."""
+        if self.ivf_train_size is not None:
+            return int(self.ivf_train_size)
+        fits = int((self.budget_gb or 0.0) * 1e9 / 4 / (4 * self.dim))
+        return max(min(fits, 100_000), 39 * n_lists)
 
     def batches(self):
         """Slices of ``Q`` of at most ``query_batch`` queries."""
@@ -165,7 +176,7 @@ def _ivf_rows(task, specs, work: Path, engine: str, progress: bool) -> list[dict
         fit_s = float("nan")  # the index of this n_lists was built for an earlier point
         if p["n_lists"] not in built:
             t0 = time.perf_counter()
-            built[p["n_lists"]] = OnDiskIVF("flat", p["n_lists"], train_size=max(100_000, 50 * p["n_lists"]),
+            built[p["n_lists"]] = OnDiskIVF("flat", p["n_lists"], train_size=task.train_size(p["n_lists"]),
                                             directory=work / f"ivf-nlist{p['n_lists']}", random_state=p["random_state"],
                                             engine=engine, progress=progress,
                                             shard_size=task.store.shard_size).fit(task.store, skip_rows=task.query_rows)
