@@ -74,9 +74,10 @@ def _build_index(args) -> int:
     import json  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    from .index.ondisk import OnDiskIVF, assign_store, open_store, store_parts, store_sample  # noqa: PLC0415
+    from .data.store import Store  # noqa: PLC0415
+    from .index.ondisk import OnDiskIVF, assign_store, store_parts, store_sample  # noqa: PLC0415
 
-    store = open_store(args.store)
+    store = Store.open(args.store)
     out = Path(args.out or Path(args.store) / f"index-{args.kind}")
     run = {"engine": args.engine, "address": args.address, "num_cpus": args.num_cpus}
     if args.kind in ("ivf", "ivfpq"):

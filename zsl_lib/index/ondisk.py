@@ -46,18 +46,13 @@ from ..validation import check_choice, check_fitted, check_int, check_matrix, l2
 from .bliss import BLISS
 from .bliss_balance import greedy_assign
 
-__all__ = ["OnDiskIVF", "open_store", "store_parts", "store_sample", "assign_store", "bliss_logits_part", "add_part"]
+__all__ = ["OnDiskIVF", "store_parts", "store_sample", "assign_store", "bliss_logits_part", "add_part"]
 
 KINDS = ("flat", "pq")
 METRICS = ("cosine", "l2")
 
 
 # -- the store, read shard by shard ----------------------------------------------------------------
-def open_store(path) -> Store:
-    """The store at ``path`` (:class:`zsl_lib.data.store.Store`)."""
-    return Store.open(path)
-
-
 def _complete_shards(store) -> list[int]:
     """Done shard numbers, checked to be 0..n_shards-1 (an incomplete store cannot be indexed)."""
     missing = store.missing_shards()
@@ -72,7 +67,7 @@ def store_parts(X_or_store, shard_size: int):
     ``(store path or None, [(shard spec, first global row, rows), ...], total rows, dim)``; a spec
     is what an engine task reads its vectors from."""
     if isinstance(X_or_store, (str, os.PathLike, Store)):
-        store = X_or_store if isinstance(X_or_store, Store) else open_store(X_or_store)
+        store = X_or_store if isinstance(X_or_store, Store) else Store.open(X_or_store)
         shards = _complete_shards(store)
         rows = [store.shard(i).shape[0] for i in shards]
         starts = np.concatenate(([0], np.cumsum(rows)))[:-1]
@@ -89,7 +84,7 @@ def store_parts(X_or_store, shard_size: int):
 def _load(spec) -> np.ndarray:
     if "X" in spec:
         return spec["X"]
-    return np.ascontiguousarray(open_store(spec["store"]).shard(spec["shard"]), dtype=np.float32)
+    return np.ascontiguousarray(Store.open(spec["store"]).shard(spec["shard"]), dtype=np.float32)
 
 
 def store_sample(parts, n_total: int, size: int, seed: int) -> np.ndarray:
@@ -101,7 +96,7 @@ def store_sample(parts, n_total: int, size: int, seed: int) -> np.ndarray:
     for spec, start, r in parts:
         take = rows[(rows >= start) & (rows < start + r)] - start
         if len(take):
-            src = spec["X"] if "X" in spec else open_store(spec["store"]).shard(spec["shard"])
+            src = spec["X"] if "X" in spec else Store.open(spec["store"]).shard(spec["shard"])
             out.append(np.asarray(src[take], dtype=np.float32))
     return np.concatenate(out)
 
