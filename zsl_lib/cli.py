@@ -99,8 +99,9 @@ def _build_index(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "assignments.npy", A)
     torch.save(model.scorer(), out / "bliss_model.pt")
-    (out / "bliss.json").write_text(json.dumps({"n_items": n, "train_items": len(sample),
-                                                "params": model.get_params()}, indent=1, default=str))
+    (out / "bliss.json").write_text(json.dumps({"n_items": n, "train_items": len(sample), "params": model.get_params(),
+                                                "store": store.content_identity()},  # what its rows are
+                                               indent=1, default=str))
     print(f"bliss: {n} vectors in {args.nlist} buckets x {model.n_repetitions} repetitions, trained on "
           f"{len(sample)} -> {out}")
     return 0

@@ -14,7 +14,10 @@
 
 Queries return what the in-memory ``IndexIVFFlat`` / ``IndexIVFPQ`` with the same trained
 quantiser and ``n_probe`` returns (``tests/test_ondisk_index.py``). The directory may be moved:
-``open`` looks for the lists file beside ``index.faiss``.
+``open`` looks for the lists file beside ``index.faiss``. An index of a store records, in
+``ondisk.json``, the store's item-list fingerprint, encoder, dimension, item count and every
+shard's checksums; ``open(directory, store=...)`` / ``check_store`` refuse a store whose items or
+shard contents changed since (the ids would name other items).
 
 :func:`assign_store`: BLISS trained on a sample, the whole store assigned with the trained
 networks: one engine task per shard computes the shard's logits (the network's forward, the
@@ -40,7 +43,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..data.store import Store
+from ..data.store import Store, StoreError
 from ..engine import run_tasks
 from ..validation import check_choice, check_fitted, check_int, check_matrix, l2_normalize
 from .bliss import BLISS
@@ -67,7 +70,7 @@ def store_parts(X_or_store, shard_size: int):
     ``(store path or None, [(shard spec, first global row, rows), ...], total rows, dim)``; a spec
     is what an engine task reads its vectors from."""
     if isinstance(X_or_store, (str, os.PathLike, Store)):
-        store = X_or_store if isinstance(X_or_store, Store) else Store.open(X_or_store)
+        store = _as_store(X_or_store)
         shards = _complete_shards(store)
         rows = [store.shard(i).shape[0] for i in shards]
         starts = np.concatenate(([0], np.cumsum(rows)))[:-1]
@@ -79,6 +82,13 @@ def store_parts(X_or_store, shard_size: int):
     n = X.shape[0]
     return None, [({"X": np.ascontiguousarray(X[s: s + shard_size], dtype=np.float32)}, s, min(shard_size, n - s))
                   for s in range(0, n, shard_size)], n, X.shape[1]
+
+
+def _as_store(X_or_store) -> Store | None:
+    """The store ``X_or_store`` names (None for an array)."""
+    if isinstance(X_or_store, Store):
+        return X_or_store
+    return Store.open(X_or_store) if isinstance(X_or_store, (str, os.PathLike)) else None
 
 
 def _load(spec) -> np.ndarray:
@@ -183,6 +193,8 @@ class OnDiskIVF(BaseEstimator):
         self._validate()
         t0 = time.perf_counter()
         _, parts, n, dim = store_parts(X, self.shard_size)
+        source = _as_store(X)
+        source = source.content_identity() if source is not None else None  # verified by store_parts
         if self.n_lists > n:
             raise ValueError(f"n_lists={self.n_lists} exceeds the {n} gallery items")
         out = Path(self.directory or tempfile.mkdtemp(prefix="zsl-ondisk-")).resolve()
@@ -209,10 +221,11 @@ class OnDiskIVF(BaseEstimator):
         del index
         shutil.rmtree(out / "parts")
         meta = {"params": {k: v for k, v in self.get_params().items() if k not in ("directory", "address")},
-                "n_items": n, "dim": dim, "n_parts": len(tasks), "build_seconds": time.perf_counter() - t0}
+                "n_items": n, "dim": dim, "n_parts": len(tasks), "build_seconds": time.perf_counter() - t0,
+                "store": source}  # None: built from an array
         (out / "ondisk.json").write_text(json.dumps(meta, indent=1))
         self._attach(out, n, dim)
-        self.build_seconds_ = meta["build_seconds"]
+        self.build_seconds_, self.store_identity_ = meta["build_seconds"], source
         return self
 
     def _attach(self, out: Path, n: int, dim: int) -> None:
@@ -224,8 +237,12 @@ class OnDiskIVF(BaseEstimator):
         self.n_features_in_ = dim
 
     @classmethod
-    def open(cls, directory) -> OnDiskIVF:
-        """The index written by ``fit`` into ``directory`` (its lists stay on disk)."""
+    def open(cls, directory, store=None) -> OnDiskIVF:
+        """The index written by ``fit`` into ``directory`` (its lists stay on disk).
+
+        ``store`` (a :class:`~zsl_lib.data.store.Store` or its path): the store whose rows the
+        returned ids name; refused (StoreError, see :meth:`check_store`) unless it is the store,
+        with the same items and shard contents, that the index was built from."""
         directory = Path(directory).resolve()
         meta_file = directory / "ondisk.json"
         if not meta_file.is_file():
@@ -233,8 +250,30 @@ class OnDiskIVF(BaseEstimator):
                                     "zsl-lab index STORE --kind ivf --out DIR")
         meta = json.loads(meta_file.read_text())
         self = cls(**meta["params"], directory=str(directory))
+        self.store_identity_ = meta.get("store")
+        if store is not None:
+            self.check_store(store)
         self._attach(directory, meta["n_items"], meta["dim"])
         return self
+
+    def check_store(self, store) -> None:
+        """Refuse (StoreError) ``store`` (a Store or its path) unless this index was built from it
+        as it is now: the same item list, encoder and dimension, and every shard with the checksums
+        of its done marker at build time. An index of other contents would answer with row numbers
+        that name other items. Reads only the store's manifest and done markers."""
+        check_fitted(self, "store_identity_", "fit(store) or OnDiskIVF.open(directory)")
+        store = store if isinstance(store, Store) else Store.open(store)
+        where = getattr(self, "directory_", None) or self.directory
+        rebuild = f"rebuild it: zsl-lab index {store.path} --kind {'ivf' if self.kind == 'flat' else 'ivfpq'} --out {where}"
+        built = self.store_identity_
+        if built is None:
+            raise StoreError(f"on-disk index {where} was built from an array (or before indexes recorded their "
+                             f"store), so nothing says its ids are rows of store {store.path}; {rebuild}")
+        changes = store.changes_since(built)
+        if changes:
+            raise StoreError(f"on-disk index {where} was built from store {built['path']} ({built['n_items']} items, "
+                             f"{built['encoder']}); store {store.path} differs now: {'; '.join(changes)}. Its ids would "
+                             f"name other items; {rebuild}")
 
     def search(self, Q, k: int, n_probe: int | None = None):
         """``(scores float32 (nq, k), ids int64 (nq, k))`` by FAISS's IVF search, -inf / -1 pads.
