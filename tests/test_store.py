@@ -267,6 +267,9 @@ def test_reading_a_shard_again_does_not_reread_its_files_but_damage_is_still_cau
     monkeypatch.setattr(store_mod.pd, "read_parquet",
                         lambda p, *a, **k: reads.append(("parquet", p)) or real_parquet(p, *a, **k))
     s = Store.open(store.path)
+    s.shard(0)  # written by this process: hashed then, not again
+    assert not reads
+    monkeypatch.setattr(store_mod, "_VERIFIED", {})  # as in another process
     s.shard(0)  # the first check in this process reads the files whole
     assert sorted(Path(p).name for kind, p in reads if kind == "hash") == ["emb_00000.npy", "meta_00000.parquet"]
     reads.clear()

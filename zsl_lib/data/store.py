@@ -318,20 +318,17 @@ class Store:
         plan, else None.
 
         The first check of a shard in this process hashes its files (SHA-256 of the ``.npy`` and
-        of the meta); a later check reuses that result while each of the three files keeps its
+        of the meta; a shard this process wrote was hashed when written); a later check reuses that result while each of the three files keeps its
         size, mtime_ns, ctime_ns and inode, so reading a shard again costs a few ``stat`` calls,
         and a truncated, rewritten or replaced file is hashed again (and refused if it differs)."""
-        done = self.done_path(i)
         try:
-            a, b = self.shard_range(i)
-            key = (str(done.resolve()), self.dim, a, b,
-                   *(_stamp(f) for f in (done, self.emb_path(i), self.meta_path(i))))
+            key = self._verified_key(i)
         except (OSError, IndexError):  # a file is missing: the shard is missing
             return None
         with _VERIFIED_LOCK:
             m = _VERIFIED.get(key)
         if m is None:
-            m = self._check_files(i, a, b)
+            m = self._check_files(i, *key[2:4])
             if m is None:
                 return None
             with _VERIFIED_LOCK:
@@ -340,6 +337,13 @@ class Store:
         if plan is not None and plan != plan_of(self.manifest):
             return None
         return dict(m)
+
+    def _verified_key(self, i: int) -> tuple:
+        """Key of shard ``i`` in this process's verified markers: the marker's path, the expected
+        dimension and item range, and the (size, mtime_ns, ctime_ns, inode) of its three files."""
+        a, b = self.shard_range(i)
+        files = (self.done_path(i), self.emb_path(i), self.meta_path(i))
+        return (str(files[0].resolve()), self.dim, a, b, *map(_stamp, files))
 
     def _check_files(self, i: int, a: int, b: int) -> dict | None:
         """The marker of shard ``i`` (items ``[a, b)``) if its files agree with it (read whole)."""
@@ -460,6 +464,9 @@ class Store:
             "worker": worker or default_worker(), "skipped": skipped,
         }
         atomic_write_json(self.done_path(i), marker)
+        key = self._verified_key(i)
+        with _VERIFIED_LOCK:  # just hashed, under the shard's lock: a read in this process needs no rehash
+            _VERIFIED[key] = dict(marker)
         return marker
 
     def update_stats(self, stats: dict) -> None:
