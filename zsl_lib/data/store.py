@@ -29,6 +29,17 @@ Verification is full once per process: the first check of a shard reads and hash
 later checks in the same process compare each file's (size, mtime_ns, ctime_ns, inode) with the
 ones seen then and hash again only when one changed (a truncated, rewritten or replaced file).
 
+Item paths are absolute (as the source gave them), and the item-list fingerprint hashes them: a
+store of a moved data mirror or image folder is a new plan, extracted again. Paths relative to a
+source root are not used because (i) the paths are the store's data, not only its key: they are in
+``items.parquet`` and in every shard meta under the marker checksums, so a moved store resumed
+under a relative key would hold old-location paths beside new shards read from the new place
+(doing it right is a format change: a recorded ``source.root``, relative ``path`` columns written
+by ``encoders.distribute.item_frame``, resolved on read); (ii) only registered datasets have a
+path-free content guard (the archive checksum); an image folder's content fingerprint also hashes
+absolute paths, and a CSV source has none (its fingerprint is its paths and labels), so there a
+relative key would let other images under the same names resume a store.
+
 Readers memory-map shards (:meth:`Store.shard`) and walk the store in pieces
 (:meth:`Store.iter_chunks`); :meth:`Store.to_array` concatenates everything for data that fits.
 """
@@ -179,7 +190,8 @@ class Store:
                         continue
                     raise StoreError(
                         f"store {path} was made from other file contents (source fingerprint {was!r}, now {now!r}): "
-                        "images changed under the same names; write to another --out folder or delete the store")
+                        "images changed under the same names (an image folder's fingerprint also holds its absolute "
+                        "paths, so a moved folder counts as changed); write to another --out folder or delete the store")
                 if key == "class_names" and (m.get(key) is None or manifest[key] is None):
                     continue  # class names not given on one side: nothing to compare
                 if m.get(key) != manifest[key]:
