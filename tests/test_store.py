@@ -326,3 +326,14 @@ def test_the_item_fingerprint_is_the_same_in_another_process(tmp_path):
     from zsl_lib.data.store import _items_frame
 
     assert out == items_fingerprint(_items_frame(items))
+
+
+def test_shards_without_a_manifest_or_a_plan_are_not_adopted(filled):
+    store, X, items = filled
+    (store.path / "manifest.json").unlink()
+    (store.path / "items.parquet").unlink()
+    with pytest.raises(StoreError, match=r"holds a store's files \(3 shard file\(s\) in shards/, 3 with a done marker\)"):
+        Store.open(store.path)
+    with pytest.raises(StoreError, match="manifest.json is missing and items.parquet cannot be read.*plan of the "
+                                         "shards there is unknown"):
+        Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=items)
