@@ -73,3 +73,23 @@ def test_embed_errors_are_clear(argv, message, folder, tmp_path, capsys):
         rc = e.code
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_deleted_manifest_is_said_and_the_same_command_rebuilds_it(folder, tmp_path, capsys):
+    out = tmp_path / "store"
+    argv = ["embed", str(folder), "--encoder", "resnet20-cifar10", "--out", str(out), "--shard-size", "4", "--quiet"]
+    assert cli.main(argv) == 0
+    X = Store.open(out).to_array()
+    (out / "manifest.json").unlink()
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="manifest.json is missing, but the folder holds a store's files"):
+        load_dataset("embeddings", path=str(out))  # user data of notebooks 01 / 04: the store's own message
+    assert cli.main(["index", str(out)]) == 2
+    assert "manifest.json is missing" in capsys.readouterr().err
+    # another encoder cannot adopt the shards
+    assert cli.main([*argv[:3], "resnet32-cifar10", *argv[4:]]) == 2
+    assert "shard 0's done marker records encoder 'resnet20-cifar10', not 'resnet32-cifar10'" in capsys.readouterr().err
+    # the same command rebuilds the manifest and keeps the verified shards
+    assert cli.main(argv) == 0
+    assert "this run: 0 shard(s)" in capsys.readouterr().out
+    np.testing.assert_array_equal(Store.open(out).to_array(), X)

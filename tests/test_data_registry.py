@@ -157,6 +157,18 @@ def test_fingerprint_of_is_a_sha256_of_the_parts():
     assert fingerprint_of("cifar10", a, 4) != fingerprint_of("cifar10", a, 3)
 
 
+def test_fingerprint_of_object_arrays_hashes_values_not_pointers():
+    """``Series.astype(str).to_numpy()`` is an object array whose bytes are pointers: hashing them
+    gave a store's item-list fingerprint another value in every process (a rerun was refused)."""
+    from zsl_lib.data import fingerprint_of
+
+    a = np.array(["".join(["lab", str(i)]) for i in range(5)], dtype=object)
+    b = np.array(["".join(["lab", str(i)]) for i in range(5)], dtype=object)  # equal values, other objects
+    assert a[0] is not b[0]
+    assert fingerprint_of(a) == fingerprint_of(b) != fingerprint_of(b[::-1].copy())
+    assert fingerprint_of(a) != fingerprint_of(a.reshape(5, 1))
+
+
 def test_download_is_attempted_only_when_allowed(env, monkeypatch):
     calls = []
     monkeypatch.setattr(registry, "_download", lambda spec, dest: calls.append(spec.url) or (_ for _ in ()).throw(OSError("no network")))

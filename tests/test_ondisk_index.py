@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 
 import faiss
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import real_file
-from zsl_lib.data.store import Store
+from zsl_lib.data.store import Store, StoreError
 from zsl_lib.index.bliss import BLISS
 from zsl_lib.index.bliss_balance import greedy_assign
 from zsl_lib.index.bliss_fixed import FAST_DEFAULTS
@@ -29,9 +30,9 @@ pytestmark = pytest.mark.realdata
 SHARD = 2500
 
 
-def write_store(path, X, shard_size):
+def write_store(path, X, shard_size, prefix="img"):
     """A complete store of the rows of ``X`` (as ``zsl-lab embed`` would leave it)."""
-    ids = [f"img{i:05d}" for i in range(len(X))]
+    ids = [f"{prefix}{i:05d}" for i in range(len(X))]
     store = Store.create(path, encoder="resnet56-cifar10", dim=X.shape[1], shard_size=shard_size,
                          items={"id": ids, "path": [f"{i}.png" for i in ids]})
     for i in range(store.n_shards):
@@ -174,6 +175,8 @@ def test_cli_index_builds_from_a_store(kind, cifar, tmp_path, capsys):
     else:
         A = np.load(tmp_path / "ix" / "assignments.npy")
         assert A.shape == (FAST_DEFAULTS["n_repetitions"], 4000) and A.max() < 16
+        built = json.loads((tmp_path / "ix" / "bliss.json").read_text())["store"]
+        assert Store.open(s).changes_since(built) == [] and built["n_items"] == 4000  # the rows it assigned
 
 
 def test_cli_index_reports_bad_input_in_one_line(tmp_path, capsys):
@@ -188,3 +191,44 @@ def test_cli_index_reports_bad_input_in_one_line(tmp_path, capsys):
     assert main(["index", str(store.path), "--nlist", "3", "--nprobe", "1", "--train-size", "2"]) == 2
     err = capsys.readouterr().err
     assert "needs at least 3" in err and "--nlist" in err and "Traceback" not in err
+
+
+def test_ondisk_exports_are_accurate_and_it_has_no_second_store_opener():
+    """One way to open a store (``Store.open``): ondisk's ``open_store`` wrapper shared its name with
+    ``encoders.distribute.open_store`` (plan or resume a store), with another signature."""
+    import zsl_lib.index.ondisk as ondisk
+
+    assert all(hasattr(ondisk, name) for name in ondisk.__all__)
+    assert not hasattr(ondisk, "open_store")
+
+
+def test_an_index_refuses_a_store_whose_items_or_shard_contents_changed(cifar, tmp_path):
+    """A stale index answering with row numbers of other items is refused when opened against the
+    store: the store is rebuilt at the same path with other vectors, then with other items."""
+    X, Q = cifar
+    s = write_store(tmp_path / "s", X[:3000], 1000)
+    OnDiskIVF(n_lists=16, n_probe=4, train_size=2000, directory=tmp_path / "ix").fit(s)
+    rec = json.loads((tmp_path / "ix" / "ondisk.json").read_text())["store"]
+    manifest = Store.open(s).manifest
+    assert (rec["items_fingerprint"], rec["n_items"], rec["encoder"], rec["dim"]) == (
+        manifest["items_fingerprint"], 3000, "resnet56-cifar10", 64)
+    assert [sh["sha256"] for sh in rec["shards"]] == [Store.open(s).marker(i)["sha256"] for i in range(3)]
+    _, ids = OnDiskIVF.open(tmp_path / "ix", store=s).search(Q, 5)  # the store it was built from: accepted
+    # the same items re-extracted with other vectors in shard 1 (e.g. another checkpoint under the same name)
+    shutil.rmtree(s)
+    write_store(s, np.concatenate([X[:1000], X[3000:4000], X[2000:3000]]), 1000)
+    with pytest.raises(StoreError, match=r"differs now: shard\(s\) \[1\] hold other embeddings \(checksums "
+                                         r"differ\)\. Its ids would name other items; rebuild it: zsl-lab index "
+                                         r".* --kind ivf --out"):
+        OnDiskIVF.open(tmp_path / "ix", store=s)
+    # other items with the very same vectors: the ids would name other items
+    shutil.rmtree(s)
+    write_store(s, X[:3000], 1000, prefix="other")
+    with pytest.raises(StoreError, match=r"item list \(ids, paths, labels\) '.*' -> '.*'; shard\(s\) \[0, 1, 2\] "
+                                         r"hold other rows"):
+        OnDiskIVF.open(tmp_path / "ix").check_store(s)
+    assert OnDiskIVF.open(tmp_path / "ix").search(Q, 5)[1].tolist() == ids.tolist()  # without a store: as built
+    # an index of an array is tied to no store
+    OnDiskIVF(n_lists=16, n_probe=4, train_size=2000, directory=tmp_path / "arr").fit(X[:3000])
+    with pytest.raises(StoreError, match="built from an array"):
+        OnDiskIVF.open(tmp_path / "arr", store=s)

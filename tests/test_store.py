@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -199,3 +200,140 @@ def test_embed_refuses_a_store_with_skipped_images(tmp_path):
         embed(store, "e")
     ds = load_store(store.path)
     assert list(ds.y) == [0, 1, 0]  # the kept rows' own labels
+
+
+# ---- a deleted manifest (said precisely; the same plan rerun rebuilds it) -------------------------
+@pytest.mark.parametrize("labels", ["int", "str", "int with missing", "none"])
+def test_a_deleted_manifest_is_named_and_the_same_plan_rebuilds_it(labels, tmp_path):
+    rng = np.random.default_rng(5)
+    items = _items(23, labels=labels != "none")
+    if labels == "str":
+        items["label"] = ["cat", "dog", "cow"] * 7 + ["cat", "dog"]
+    elif labels == "int with missing":
+        items["label"] = pd.array([None if i % 4 == 0 else i % 3 for i in range(23)], dtype="Int64")
+    X = rng.normal(size=(23, 5)).astype(np.float32)
+    store = Store.create(tmp_path / "s", encoder="enc-a", dim=5, shard_size=10, items=items)
+    _fill(store, X, items)
+    (store.path / "manifest.json").unlink()
+    with pytest.raises(StoreError, match=r"manifest.json is missing, but the folder holds a store's files "
+                                         r"\(items.parquet, 3 shard file\(s\) in shards/, 3 with a done marker\).*"
+                                         r"rerun the zsl-lab embed command that made it"):
+        Store.open(store.path)
+    assert Store.is_store(store.path)  # user-data loaders route it to the store's message, not elsewhere
+    again = Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=items)
+    assert again.done_shards() == [0, 1, 2] and again.manifest["recovered"]["markers_removed"] == []
+    np.testing.assert_array_equal(Store.open(store.path).to_array(), X)
+
+
+def test_a_deleted_manifest_with_another_plan_or_a_damaged_shard(filled, tmp_path):
+    store, X, items = filled
+    (store.path / "manifest.json").unlink()
+    with pytest.raises(StoreError, match="manifest.json is missing and its items.parquet plans another item list"):
+        Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=_items(24))
+    with pytest.raises(StoreError, match="shard 0's done marker records encoder 'enc-a', not 'enc-b'"):
+        Store.create(store.path, encoder="enc-b", dim=5, shard_size=10, items=items)
+    assert not (store.path / "manifest.json").exists()  # nothing written by a refused recovery
+    with open(store.emb_path(1), "r+b") as f:  # a truncated shard: only checksums that verify are trusted
+        f.truncate(100)
+    raw = json.loads(store.done_path(2).read_text())
+    del raw["plan"]  # a marker that records no plan (an older store): not trusted, redone
+    store.done_path(2).write_text(json.dumps(raw))
+    with pytest.warns(UserWarning, match="removed 1 done marker"):
+        again = Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=items)
+    assert again.done_shards() == [0] and again.missing_shards() == [1, 2]
+    _fill(again, X, items)
+    np.testing.assert_array_equal(again.to_array(), X)
+
+
+def test_a_marker_of_another_plan_is_not_done(filled):
+    store, X, items = filled
+    raw = json.loads(store.done_path(1).read_text())
+    raw["plan"]["encoder"] = "enc-b"  # as if another encoder's run had written this shard
+    store.done_path(1).write_text(json.dumps(raw))
+    assert Store.open(store.path).missing_shards() == [1]
+
+
+# ---- verification: full once per process, then by file stamps -----------------------------------
+def test_reading_a_shard_again_does_not_reread_its_files_but_damage_is_still_caught(filled, monkeypatch):
+    import os
+    import time
+
+    import zsl_lib.data.store as store_mod
+
+    store, X, items = filled
+    reads = []
+    real_hash, real_parquet = store_mod.hash_file, store_mod.pd.read_parquet
+    monkeypatch.setattr(store_mod, "hash_file", lambda p, *a, **k: reads.append(("hash", p)) or real_hash(p, *a, **k))
+    monkeypatch.setattr(store_mod.pd, "read_parquet",
+                        lambda p, *a, **k: reads.append(("parquet", p)) or real_parquet(p, *a, **k))
+    s = Store.open(store.path)
+    s.shard(0)  # written by this process: hashed then, not again
+    assert not reads
+    monkeypatch.setattr(store_mod, "_VERIFIED", {})  # as in another process
+    s.shard(0)  # the first check in this process reads the files whole
+    assert sorted(Path(p).name for kind, p in reads if kind == "hash") == ["emb_00000.npy", "meta_00000.parquet"]
+    reads.clear()
+    s.shard(0)
+    Store.open(store.path).shard(0)
+    Store.open(store.path).shard_meta(0)
+    assert not [r for r in reads if r[0] == "hash"]  # unchanged files: no rehash, no meta read to check rows
+    assert [Path(p).name for kind, p in reads if kind == "parquet"] == ["meta_00000.parquet"]  # shard_meta's own
+    # an atomic rewrite with the same size and a restored mtime (a new inode)
+    npy = store.emb_path(0)
+    st = npy.stat()
+    other = np.load(npy).copy()
+    other[0, 0] += 1.0
+    tmp = npy.with_name("other.npy")
+    np.save(tmp, other)
+    os.replace(tmp, npy)
+    os.utime(npy, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert npy.stat().st_size == st.st_size
+    with pytest.raises(StoreError, match="shard 0 is not done"):
+        s.shard(0)
+    # an in-place same-size edit with a restored mtime (its ctime changes)
+    s.shard(1)
+    time.sleep(0.05)
+    npy1 = store.emb_path(1)
+    st1 = npy1.stat()
+    with open(npy1, "r+b") as f:
+        f.seek(-1, 2)
+        last = f.read(1)
+        f.seek(-1, 2)
+        f.write(bytes([last[0] ^ 0xFF]))
+    os.utime(npy1, ns=(st1.st_atime_ns, st1.st_mtime_ns))
+    assert s.marker(1) is None
+    # a truncated file
+    with open(store.emb_path(2), "r+b") as f:
+        f.truncate(st.st_size - 8)
+    assert s.missing_shards() == [0, 1, 2]
+
+
+def test_the_item_fingerprint_is_the_same_in_another_process(tmp_path):
+    """A rerun of zsl-lab embed (a new process) must find the same plan: the fingerprint once hashed
+    the labels' object pointers, so every new process saw "another item list" and refused to resume."""
+    import subprocess
+    import sys
+
+    from zsl_lib.data.store import items_fingerprint
+
+    items = _items(6, labels=False)
+    items["label"] = ["cat", "dog", None, "cat", "dog", "cow"]
+    items.to_parquet(tmp_path / "items.parquet")
+    code = ("import pandas as pd, sys; from zsl_lib.data.store import items_fingerprint, _items_frame; "
+            "print(items_fingerprint(_items_frame(pd.read_parquet(sys.argv[1]))))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "items.parquet")], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    from zsl_lib.data.store import _items_frame
+
+    assert out == items_fingerprint(_items_frame(items))
+
+
+def test_shards_without_a_manifest_or_a_plan_are_not_adopted(filled):
+    store, X, items = filled
+    (store.path / "manifest.json").unlink()
+    (store.path / "items.parquet").unlink()
+    with pytest.raises(StoreError, match=r"holds a store's files \(3 shard file\(s\) in shards/, 3 with a done marker\)"):
+        Store.open(store.path)
+    with pytest.raises(StoreError, match="manifest.json is missing and items.parquet cannot be read.*plan of the "
+                                         "shards there is unknown"):
+        Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=items)

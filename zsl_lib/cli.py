@@ -74,9 +74,10 @@ def _build_index(args) -> int:
     import json  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    from .index.ondisk import OnDiskIVF, assign_store, open_store, store_parts, store_sample  # noqa: PLC0415
+    from .data.store import Store  # noqa: PLC0415
+    from .index.ondisk import OnDiskIVF, assign_store, store_parts, store_sample  # noqa: PLC0415
 
-    store = open_store(args.store)
+    store = Store.open(args.store)
     out = Path(args.out or Path(args.store) / f"index-{args.kind}")
     run = {"engine": args.engine, "address": args.address, "num_cpus": args.num_cpus}
     if args.kind in ("ivf", "ivfpq"):
@@ -98,8 +99,9 @@ def _build_index(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "assignments.npy", A)
     torch.save(model.scorer(), out / "bliss_model.pt")
-    (out / "bliss.json").write_text(json.dumps({"n_items": n, "train_items": len(sample),
-                                                "params": model.get_params()}, indent=1, default=str))
+    (out / "bliss.json").write_text(json.dumps({"n_items": n, "train_items": len(sample), "params": model.get_params(),
+                                                "store": store.content_identity()},  # what its rows are
+                                               indent=1, default=str))
     print(f"bliss: {n} vectors in {args.nlist} buckets x {model.n_repetitions} repetitions, trained on "
           f"{len(sample)} -> {out}")
     return 0

@@ -26,10 +26,15 @@ from zsl_lib.fileio import hash_bytes
 
 
 def fingerprint_of(*parts: object) -> str:
-    """A short stable hash of the given parts (strings, numbers, arrays, paths)."""
+    """A short stable hash of the given parts (strings, numbers, arrays, paths).
+
+    Arrays are hashed by their bytes and dtype; object arrays (e.g. ``Series.astype(str)``) by
+    their values' ``repr`` and shape (their bytes are pointers: another hash in every process)."""
     chunks = []
     for p in parts:
-        if isinstance(p, np.ndarray):
+        if isinstance(p, np.ndarray) and p.dtype == object:
+            chunks += [repr(p.tolist()).encode(), repr(p.shape).encode(), b"object"]
+        elif isinstance(p, np.ndarray):
             chunks += [np.ascontiguousarray(p).tobytes(), str(p.dtype).encode()]
         else:
             chunks.append(repr(p).encode())

@@ -14,7 +14,10 @@
 
 Queries return what the in-memory ``IndexIVFFlat`` / ``IndexIVFPQ`` with the same trained
 quantiser and ``n_probe`` returns (``tests/test_ondisk_index.py``). The directory may be moved:
-``open`` looks for the lists file beside ``index.faiss``.
+``open`` looks for the lists file beside ``index.faiss``. An index of a store records, in
+``ondisk.json``, the store's item-list fingerprint, encoder, dimension, item count and every
+shard's checksums; ``open(directory, store=...)`` / ``check_store`` refuse a store whose items or
+shard contents changed since (the ids would name other items).
 
 :func:`assign_store`: BLISS trained on a sample, the whole store assigned with the trained
 networks: one engine task per shard computes the shard's logits (the network's forward, the
@@ -40,25 +43,21 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..data.store import Store
+from ..data.store import Store, StoreError
 from ..engine import run_tasks
 from ..progress import native_stdout_silenced
 from ..validation import check_choice, check_fitted, check_int, check_matrix, l2_normalize
 from .bliss import BLISS
 from .bliss_balance import greedy_assign
 
-__all__ = ["OnDiskIVF", "open_store", "store_parts", "store_sample", "read_rows", "store_topk", "assign_store", "bliss_logits_part", "add_part"]
+__all__ = ["OnDiskIVF", "store_parts", "store_sample", "read_rows", "store_topk", "assign_store", "bliss_logits_part",
+           "add_part"]
 
 KINDS = ("flat", "pq")
 METRICS = ("cosine", "l2")
 
 
 # -- the store, read shard by shard ----------------------------------------------------------------
-def open_store(path) -> Store:
-    """The store at ``path`` (:class:`zsl_lib.data.store.Store`)."""
-    return Store.open(path)
-
-
 def _complete_shards(store) -> list[int]:
     """Done shard numbers, checked to be 0..n_shards-1 (an incomplete store cannot be indexed)."""
     missing = store.missing_shards()
@@ -73,7 +72,7 @@ def store_parts(X_or_store, shard_size: int):
     ``(store path or None, [(shard spec, first global row, rows), ...], total rows, dim)``; a spec
     is what an engine task reads its vectors from."""
     if isinstance(X_or_store, (str, os.PathLike, Store)):
-        store = X_or_store if isinstance(X_or_store, Store) else open_store(X_or_store)
+        store = _as_store(X_or_store)
         shards = _complete_shards(store)
         rows = [store.shard(i).shape[0] for i in shards]
         starts = np.concatenate(([0], np.cumsum(rows)))[:-1]
@@ -87,10 +86,17 @@ def store_parts(X_or_store, shard_size: int):
                   for s in range(0, n, shard_size)], n, X.shape[1]
 
 
+def _as_store(X_or_store) -> Store | None:
+    """The store ``X_or_store`` names (None for an array)."""
+    if isinstance(X_or_store, Store):
+        return X_or_store
+    return Store.open(X_or_store) if isinstance(X_or_store, (str, os.PathLike)) else None
+
+
 def _load(spec) -> np.ndarray:
     if "X" in spec:
         return spec["X"]
-    return np.ascontiguousarray(open_store(spec["store"]).shard(spec["shard"]), dtype=np.float32)
+    return np.ascontiguousarray(Store.open(spec["store"]).shard(spec["shard"]), dtype=np.float32)
 
 
 def store_sample(parts, n_total: int, size: int, seed: int, skip_rows=None) -> np.ndarray:
@@ -114,7 +120,7 @@ def read_rows(parts, rows: np.ndarray) -> np.ndarray:
     for spec, start, r in parts:
         take = rows[(rows >= start) & (rows < start + r)] - start
         if len(take):
-            src = spec["X"] if "X" in spec else open_store(spec["store"]).shard(spec["shard"])
+            src = spec["X"] if "X" in spec else Store.open(spec["store"]).shard(spec["shard"])
             out.append(np.asarray(src[take], dtype=np.float32))
     return np.concatenate(out[1:]) if len(out) > 1 else out[0]
 
@@ -155,7 +161,7 @@ def store_topk(X_or_store, Q, k: int, *, metric: str = "cosine", skip_rows=None,
 
         it = tqdm(parts, desc="exact top-k (on disk)", unit="shard")
     for spec, start, rows in it:
-        src = spec["X"] if "X" in spec else open_store(spec["store"]).shard(spec["shard"])
+        src = spec["X"] if "X" in spec else Store.open(spec["store"]).shard(spec["shard"])
         for a in range(0, rows, chunk_rows):
             X = np.asarray(src[a: a + chunk_rows], dtype=np.float32)
             if metric == "cosine":
@@ -262,6 +268,8 @@ class OnDiskIVF(BaseEstimator):
         self._validate()
         t0 = time.perf_counter()
         _, parts, n, dim = store_parts(X, self.shard_size)
+        source = _as_store(X)
+        source = source.content_identity() if source is not None else None  # verified by store_parts
         skip = _skip(skip_rows)
         if len(skip) and (skip[0] < 0 or skip[-1] >= n):
             raise ValueError(f"skip_rows must be row numbers in 0..{n - 1}; got {skip[0]}..{skip[-1]}")
@@ -293,10 +301,11 @@ class OnDiskIVF(BaseEstimator):
         del index
         shutil.rmtree(out / "parts")
         meta = {"params": {k: v for k, v in self.get_params().items() if k not in ("directory", "address")},
-                "n_items": n - len(skip), "n_skipped": len(skip), "dim": dim, "n_parts": len(tasks), "build_seconds": time.perf_counter() - t0}
+                "n_items": n - len(skip), "n_skipped": len(skip), "dim": dim, "n_parts": len(tasks),
+                "build_seconds": time.perf_counter() - t0, "store": source}  # None: built from an array
         (out / "ondisk.json").write_text(json.dumps(meta, indent=1))
         self._attach(out, n - len(skip), dim)
-        self.build_seconds_ = meta["build_seconds"]
+        self.build_seconds_, self.store_identity_ = meta["build_seconds"], source
         return self
 
     def _attach(self, out: Path, n: int, dim: int) -> None:
@@ -309,8 +318,12 @@ class OnDiskIVF(BaseEstimator):
         self.n_features_in_ = dim
 
     @classmethod
-    def open(cls, directory) -> OnDiskIVF:
-        """The index written by ``fit`` into ``directory`` (its lists stay on disk)."""
+    def open(cls, directory, store=None) -> OnDiskIVF:
+        """The index written by ``fit`` into ``directory`` (its lists stay on disk).
+
+        ``store`` (a :class:`~zsl_lib.data.store.Store` or its path): the store whose rows the
+        returned ids name; refused (StoreError, see :meth:`check_store`) unless it is the store,
+        with the same items and shard contents, that the index was built from."""
         directory = Path(directory).resolve()
         meta_file = directory / "ondisk.json"
         if not meta_file.is_file():
@@ -318,6 +331,9 @@ class OnDiskIVF(BaseEstimator):
                                     "zsl-lab index STORE --kind ivf --out DIR")
         meta = json.loads(meta_file.read_text())
         self = cls(**meta["params"], directory=str(directory))
+        self.store_identity_ = meta.get("store")
+        if store is not None:
+            self.check_store(store)
         self._attach(directory, meta["n_items"], meta["dim"])
         return self
 
@@ -331,6 +347,25 @@ class OnDiskIVF(BaseEstimator):
         _, lists = self.index_.quantizer.search(np.ascontiguousarray(Qf, dtype=np.float32), p)
         sizes = np.array([self.index_.invlists.list_size(i) for i in range(self.n_lists)], dtype=np.int64)
         return np.where(lists >= 0, sizes[np.maximum(lists, 0)], 0).sum(axis=1)
+
+    def check_store(self, store) -> None:
+        """Refuse (StoreError) ``store`` (a Store or its path) unless this index was built from it
+        as it is now: the same item list, encoder and dimension, and every shard with the checksums
+        of its done marker at build time. An index of other contents would answer with row numbers
+        that name other items. Reads only the store's manifest and done markers."""
+        check_fitted(self, "store_identity_", "fit(store) or OnDiskIVF.open(directory)")
+        store = store if isinstance(store, Store) else Store.open(store)
+        where = getattr(self, "directory_", None) or self.directory
+        rebuild = f"rebuild it: zsl-lab index {store.path} --kind {'ivf' if self.kind == 'flat' else 'ivfpq'} --out {where}"
+        built = self.store_identity_
+        if built is None:
+            raise StoreError(f"on-disk index {where} was built from an array (or before indexes recorded their "
+                             f"store), so nothing says its ids are rows of store {store.path}; {rebuild}")
+        changes = store.changes_since(built)
+        if changes:
+            raise StoreError(f"on-disk index {where} was built from store {built['path']} ({built['n_items']} items, "
+                             f"{built['encoder']}); store {store.path} differs now: {'; '.join(changes)}. Its ids would "
+                             f"name other items; {rebuild}")
 
     def search(self, Q, k: int, n_probe: int | None = None):
         """``(scores float32 (nq, k), ids int64 (nq, k))`` by FAISS's IVF search, -inf / -1 pads.
