@@ -52,6 +52,18 @@ def test_memory_numbers_are_the_benchmarks(section):
     assert "+0.0000 at 10k and at 60k" in section
 
 
+def test_notebook_04_memory_budget_numbers_are_the_benchmark(section):
+    text = (RESULTS / "scale_nb04.txt").read_text()
+    ram = re.search(r"ram: data x6\.0 -> peak anonymous RSS above imports x([\d.]+)", text).group(1)
+    disk = re.search(r"disk: data x6\.0 -> peak anonymous RSS above imports x([\d.]+)", text).group(1)
+    assert f"peak anonymous RSS x{disk} (gallery in RAM: x{ram})" in section
+    diffs = [re.search(rf"at {n}: on disk minus in RAM: exact p@10 ([+-][\d.]+), IVF p@10 [+-][\d.]+, "
+                       rf"IVF recall@10 ([+-][\d.]+)", text).groups() for n in (10000, 60000)]
+    assert {d[0] for d in diffs} == {"+0.00"} and "exact precision@10 equal (+0.00)" in section
+    assert f"IVF recall@10 {diffs[0][1]} and {diffs[1][1]} points" in section
+    assert "sample of 3,900 vectors" in section  # 39 per list x 100 lists: a 1 MB budget holds fewer
+
+
 def test_bliss_numbers_are_the_benchmarks(section):
     def ratio(enc, n, method):
         return float(_row("scale_index.txt", rf"{enc}\s+{n}\s+\d+\s+{method}\b")[4 + 1])
