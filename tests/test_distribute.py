@@ -17,6 +17,7 @@ import pytest
 import torch
 from conftest import real_file
 from PIL import Image
+from ray_cluster import local_ray_cluster
 
 from zsl_lib.data import load_dataset
 from zsl_lib.data.base import ImageDataset
@@ -26,7 +27,6 @@ from zsl_lib.encoders.base import Encoder
 from zsl_lib.encoders.distribute import (
     ShardErrors,
     extract_to_store,
-    local_ray_cluster,
     ray_resources,
 )
 

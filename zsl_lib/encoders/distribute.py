@@ -371,49 +371,6 @@ def ray_resources(ray, num_actors: int | None, threads: int | None) -> dict:
             "decode_cpus": decode}
 
 
-def _free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def local_ray_cluster(*cpus_per_node: int, object_store_mb: int = 400, attempts: int = 3):
-    """A Ray cluster of ``len(cpus_per_node)`` simulated nodes on this machine
-    (``ray.cluster_utils.Cluster``, how Ray tests itself), connected, shut down on exit.
-
-    Every node's agent ports are given, and the head is started up to ``attempts`` times: on this
-    loaded 2-core machine a raylet gave up (after ~15 s) on agents that took 16 s or more to
-    start, and plain ``ray.init()`` failed that way repeatedly."""
-    ray = import_ray()
-    from ray.cluster_utils import Cluster  # noqa: PLC0415
-
-
-    def node(cpus):
-        return {"num_cpus": cpus, "object_store_memory": object_store_mb * 2**20,
-                "metrics_agent_port": _free_port(), "metrics_export_port": _free_port(),
-                "dashboard_agent_listen_port": _free_port(), "runtime_env_agent_port": _free_port()}
-
-    for attempt in range(attempts):
-        try:
-            cluster = Cluster(initialize_head=True, head_node_args=node(cpus_per_node[0]))
-            break
-        except Exception:  # noqa: BLE001 - a raylet that gave up on slow agents: start again
-            if attempt == attempts - 1:
-                raise
-    try:
-        for c in cpus_per_node[1:]:
-            cluster.add_node(**node(c))
-        cluster.wait_for_nodes()  # every node registered before work is scheduled
-        ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
-        yield cluster
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-
-
 def run_ray(store: Store, dataset: ImageDataset, encoder: str | Encoder, todo: list[int], *, batch_size=None,
             bad_images="error", retries=1, progress=True, address=None, num_actors=None, threads=None,
             device="cpu") -> tuple[dict[int, str], dict]:
