@@ -44,7 +44,6 @@ from tqdm.auto import tqdm
 
 from zsl_lib.data.base import ImageDataset
 from zsl_lib.data.store import DEFAULT_SHARD_SIZE, Store, default_worker
-from zsl_lib.data.user import read_image_listing
 from zsl_lib.engine import ray_module
 from zsl_lib.validation import check_choice, check_int
 
@@ -515,21 +514,6 @@ def _ray_write(store, shard, g, bad_images, failures, acc) -> None:
 
 
 # ---- sources -----------------------------------------------------------------------------------
-def load_labelled_csv(path: str | Path, bad_images: str = "error") -> ImageDataset:
-    """Images listed in a CSV with the header ``path,label`` (``path`` relative to the CSV's
-    folder or absolute; ``label`` a class name, or empty for none) as an :class:`ImageDataset`
-    (classes: the sorted distinct labels; rows in file order)."""
-    from zsl_lib.data.base import fingerprint_of  # noqa: PLC0415
-
-    path = Path(path).expanduser()
-    df, items = read_image_listing(path, "label", "embed")
-    lab = df["label"].str.strip()
-    classes = sorted(set(lab) - {""})
-    labels = pd.Categorical(lab.where(lab != ""), categories=classes).codes.astype(np.int64)  # -1: no label
-    return ImageDataset(name=f"csv:{path.stem}", split="all", items=items, labels=labels, class_names=classes,
-                        fingerprint=fingerprint_of("csv", items, list(lab)), extra={"csv": str(path)})
-
-
 def load_source(source: str, bad_images: str = "error") -> tuple[ImageDataset, dict]:
     """The collection named by ``source``: an image folder (``<dir>/<class>/<image>``), a CSV of
     ``path,label``, or a registered dataset split ``name:split`` (e.g. ``cifar10:test``).
@@ -538,11 +522,12 @@ def load_source(source: str, bad_images: str = "error") -> tuple[ImageDataset, d
 
     check_choice("bad_images", bad_images, BAD_IMAGES, "embed")
     p = Path(source).expanduser()
+    checks = "raise" if bad_images == "error" else "skip"  # the loaders' words for the same choice
     if p.is_dir():
-        ds = load_dataset("image-folder", root=str(p), bad_images="raise" if bad_images == "error" else "skip")
-        return ds, {"kind": "image-folder", "root": str(p.resolve())}
+        return load_dataset("image-folder", root=str(p), bad_images=checks), {"kind": "image-folder",
+                                                                              "root": str(p.resolve())}
     if p.suffix.lower() == ".csv":
-        return load_labelled_csv(p, bad_images), {"kind": "csv", "path": str(p.resolve())}
+        return load_dataset("labelled-csv", path=str(p), bad_images=checks), {"kind": "csv", "path": str(p.resolve())}
     name, sep, split = str(source).partition(":")
     if sep and name in list_datasets():
         return load_dataset(name, split=split), {"kind": "dataset", "name": name, "split": split}
