@@ -279,6 +279,10 @@ def test_ray_resources_leave_every_node_a_decode_cpu_and_keep_the_stages_apart()
     assert ray_resources(R(4), None, None)["actors"] == 3
     gpu = ray_resources(R(8, gpus=2), None, None)
     assert gpu["actors"] == 2 and gpu["num_gpus"] == 1 and gpu["device"] == "cuda"
+    assert fits(ray_resources(R(2, 2), 8, None), [2, 2])  # 8 actors of 0.25 CPU
+    for cluster, n in ((R(2, 2), 9), (R(8, gpus=2), 3)):  # a pool that never fits: refused, not waited on
+        with pytest.raises(ValueError, match=f"num_actors={n}: "):
+            ray_resources(cluster, n, None)
 
 
 def test_ray_retries_keep_an_unreadable_shard_reported(monkeypatch):

@@ -353,6 +353,8 @@ def ray_resources(ray, num_actors: int | None, threads: int | None) -> dict:
     gpus = int(res.get("GPU", 0))
     if gpus:
         n = int(num_actors or gpus)
+        if n > gpus:
+            raise ValueError(f"num_actors={n}: the Ray cluster has {gpus} GPU(s), one per actor; pass at most {gpus}")
         return {"actors": n, "num_cpus": 1.0, "num_gpus": 1, "threads": threads or 1, "device": "cuda",
                 "decode_cpus": 1.0}
     nodes = [float(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
@@ -364,6 +366,10 @@ def ray_resources(ray, num_actors: int | None, threads: int | None) -> dict:
     per_node = [int((ci - decode) / per + 1e-9) for ci in nodes]
     n = int(num_actors or sum(per_node))
     per = max(0.25, min(per, sum(ci - decode for ci in nodes) / n))
+    fit = sum(int((ci - decode) / 0.25 + 1e-9) for ci in nodes)
+    if n > fit:  # the pool would never be complete (the pass waits for every actor)
+        raise ValueError(f"num_actors={n}: the Ray cluster's {len(nodes)} node(s) of {c:g}+ CPUs hold at most {fit} "
+                         "actors of 0.25 CPU beside the decode tasks; pass a smaller num_actors (or none)")
     if per == decode:
         decode /= 2
     return {"actors": n, "num_cpus": per, "num_gpus": 0, "threads": threads or max(1, int(per)), "device": "cpu",
