@@ -94,7 +94,10 @@ def memory(sizes: list[int], encoder: str, shard_size: int) -> list[dict]:
 
 def engines(n: int, shard_size: int, res: dict) -> dict:
     """Fill ``res`` with the local and Ray stores' stats (local first: kept if Ray cannot start)."""
-    from zsl_lib.encoders.distribute import extract_to_store, local_ray_cluster  # noqa: PLC0415
+    from zsl_lib.encoders.distribute import extract_to_store  # noqa: PLC0415
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' simulated Ray cluster
+    from ray_cluster import local_ray_cluster  # noqa: PLC0415
 
     ds = load_dataset("cifar10", split="test").subset(np.arange(n))
     with tempfile.TemporaryDirectory() as tmp:

@@ -54,6 +54,39 @@ def test_embed_csv_source(folder, tmp_path):
     assert meta["label"].isna().tolist() == [False, False, True]
 
 
+def test_csv_source_has_the_folder_loaders_checks(folder, tmp_path, capsys):
+    """The CSV source is the data loader ``labelled-csv``: an unreadable image is reported up front
+    with its path (or skipped with its row), an image listed twice is warned about, and a store
+    made from the CSV is refused once an image's content changed (the fingerprint covers contents,
+    as the folder loader's does: it covered paths and labels only, and a rerun kept the stale
+    embeddings)."""
+    (folder / "dog" / "bad.png").write_bytes(b"not a png")
+    csv = tmp_path / "bad.csv"
+    csv.write_text("path,label\nimgs/cat/0.png,cat\nimgs/dog/bad.png,dog\nimgs/dog/1.png,dog\n")
+    with pytest.raises(ValueError, match=r"1 of 3 images cannot be read: .*dog/bad\.png"):
+        load_source(str(csv))
+    with pytest.warns(UserWarning, match=r"skipping 1 of 3 unreadable images: .*dog/bad\.png"):
+        ds, _ = load_source(str(csv), bad_images="skip")
+    assert [p.rsplit("/", 2)[-2:] for p in ds.items] == [["cat", "0.png"], ["dog", "1.png"]]
+    assert list(ds.labels) == [0, 1] and ds.class_names == ["cat", "dog"]
+    twice = tmp_path / "twice.csv"
+    twice.write_text("path,label\nimgs/cat/0.png,cat\nimgs/dog/1.png,dog\nimgs/cat/0.png,cat\n")
+    with pytest.warns(UserWarning, match="1 image\\(s\\) listed more than once"):
+        load_dataset("labelled-csv", path=str(twice))
+
+    good = tmp_path / "good.csv"
+    good.write_text("path,label\nimgs/cat/0.png,cat\nimgs/dog/1.png,dog\n")
+    fp = load_source(str(good))[0].fingerprint
+    out = tmp_path / "s"
+    assert cli.main(["embed", str(good), "--encoder", "resnet20-cifar10", "--out", str(out), "--quiet"]) == 0
+    rng = np.random.default_rng(7)
+    Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(folder / "cat" / "0.png")
+    assert load_source(str(good))[0].fingerprint != fp
+    capsys.readouterr()
+    assert cli.main(["embed", str(good), "--encoder", "resnet20-cifar10", "--out", str(out), "--quiet"]) == 2
+    assert "other file contents" in capsys.readouterr().err
+
+
 def test_dataset_split_source_names_the_registered_split():
     ds, src = load_source("cifar10:test")
     assert len(ds) == 10_000 and src == {"kind": "dataset", "name": "cifar10", "split": "test"}

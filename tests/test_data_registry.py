@@ -211,7 +211,7 @@ def test_bad_extracted_member_is_removed(env, monkeypatch):
 def test_names_and_options_are_validated():
     names = list_datasets()
     for n in ["cifar10", "cifar100", "tiny-imagenet", "fashion-products", "xlsa17", "mulan-scene",
-              "sqid", "image-folder", "multilabel-csv", "embeddings"]:
+              "sqid", "image-folder", "multilabel-csv", "labelled-csv", "embeddings"]:
         assert n in names
     with pytest.raises(ValueError, match=r"unknown dataset 'cifar-10'.*Known datasets: .*cifar10"):
         load_dataset("cifar-10")

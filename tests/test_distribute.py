@@ -17,6 +17,7 @@ import pytest
 import torch
 from conftest import real_file
 from PIL import Image
+from ray_cluster import local_ray_cluster
 
 from zsl_lib.data import load_dataset
 from zsl_lib.data.base import ImageDataset
@@ -26,7 +27,6 @@ from zsl_lib.encoders.base import Encoder
 from zsl_lib.encoders.distribute import (
     ShardErrors,
     extract_to_store,
-    local_ray_cluster,
     ray_resources,
 )
 
@@ -192,6 +192,11 @@ class TestRayLocal:
             assert dist.shard_meta(i).equals(local.shard_meta(i))
         stats = dist.manifest["stats"]
         assert stats["engine"] == "ray" and stats["ray"]["actors"] == 2 and stats["ray"]["cpus_per_actor"] < 1
+        # decoding is its own task stage feeding the actors (Ray Data fuses stages with equal resources)
+        ops = stats["ray"]["operators"]
+        assert "MapBatches(decode_stage)" in ops and "MapBatches(ForwardActor)" in ops, ops
+        assert stats["ray"]["rows_per_node"]["forward"] == stats["ray"]["rows_per_node"]["decode"] == \
+            {ray.get_runtime_context().get_node_id()[:12]: 2000}
         assert all(m["worker"].startswith("node:") and "read@node:" in m["worker"] for m in _markers(dist))
         assert set(_markers(dist)[0]["seconds"]) == {"read", "forward", "write"}
 
@@ -226,35 +231,58 @@ class TestRayLocal:
                                    atol=2e-4, rtol=1e-4)
 
 
-def test_ray_two_node_cluster_writes_every_shard_once_with_the_local_numbers(small, tmp_path):
-    """On a simulated 2-node cluster the Ray Data pipeline writes every shard once, with the same
-    numbers as the local engine. Ray Data placed this small job's actors and decode tasks on one
-    node in every run here (SPREAD did not change it); that Ray tasks do run on both nodes is
-    tested with the task engine (tests/test_engine.py)."""
+def test_ray_two_node_cluster_decodes_and_forwards_on_both_nodes_with_the_local_numbers(small, tmp_path):
+    """On a simulated 2-node cluster (2 CPUs each) both nodes decode and run the forward pass,
+    every shard is written once, with the same numbers as the local engine. (Before the per-node
+    plan, 3 actors of 1 CPU filled one node, the other decoded everything and Ray Data sent its
+    batches to its one local actor: one node did all the work.)"""
     with local_ray_cluster(2, 2):
-        store = extract_to_store(small, TinyEncoder(), tmp_path / "s", shard_size=25, engine="ray", batch_size=25,
+        store = extract_to_store(small, TinyEncoder(), tmp_path / "s", shard_size=25, engine="ray", batch_size=10,
                                  progress=False)
     assert store.done_shards() == list(range(8))
-    assert store.manifest["stats"]["ray"]["nodes"] == 2
-    ref = extract_to_store(small, TinyEncoder(), tmp_path / "l", shard_size=25, engine="local", batch_size=25,
+    st = store.manifest["stats"]["ray"]
+    assert st["nodes"] == 2 and st["actors"] == 4 and st["cpus_per_actor"] == 0.5
+    assert st["decode_nodes"] == 2 and st["forward_nodes"] == 2, st["rows_per_node"]
+    assert sum(st["rows_per_node"]["forward"].values()) == sum(st["rows_per_node"]["decode"].values()) == 200
+    assert "MapBatches(decode_stage)" in st["operators"] and "MapBatches(ForwardActor)" in st["operators"]
+    nodes = {w.split("/")[0] for m in _markers(store) for w in m["worker"].split(",") if w.startswith("node:")}
+    assert len(nodes) == 2  # the done markers name the forward nodes too
+    ref = extract_to_store(small, TinyEncoder(), tmp_path / "l", shard_size=25, engine="local", batch_size=10,
                            progress=False)
     np.testing.assert_allclose(store.to_array(), ref.to_array(), atol=1e-6)
 
 
-def test_ray_resources_leave_the_decode_stage_a_cpu():
+def test_ray_resources_leave_every_node_a_decode_cpu_and_keep_the_stages_apart():
     class R:
-        def __init__(self, res):
-            self.res = res
+        def __init__(self, *node_cpus, gpus=0):
+            self.node_cpus, self.gpus = node_cpus, gpus
 
         def cluster_resources(self):
-            return self.res
+            return {"CPU": float(sum(self.node_cpus)), "GPU": float(self.gpus)}
 
-    two = ray_resources(R({"CPU": 2.0}), None, None)
-    assert two["actors"] == 2 and two["actors"] * two["num_cpus"] <= 1.0
-    four = ray_resources(R({"CPU": 4.0}), None, None)
-    assert four["actors"] * four["num_cpus"] <= 3.0
-    gpu = ray_resources(R({"CPU": 8.0, "GPU": 2.0}), None, None)
+        def nodes(self):
+            return [{"Alive": True, "Resources": {"CPU": float(c)}} for c in self.node_cpus]
+
+    def fits(plan, cpus):  # actors spread evenly; each node keeps room for one decode task
+        per_node = -(-plan["actors"] // len(cpus))
+        return all(per_node * plan["num_cpus"] + plan["decode_cpus"] <= c for c in cpus)
+
+    two = ray_resources(R(2), None, None)
+    assert two["actors"] == 2 and two["num_cpus"] == 0.5 and two["decode_cpus"] == 1 and fits(two, [2])
+    assert two["threads"] == 1
+    nodes = ray_resources(R(2, 2), None, None)  # the actors of one node alone cannot hold the pool
+    assert nodes["actors"] == 4 and fits(nodes, [2, 2]) and nodes["actors"] * nodes["num_cpus"] > 2 - 1
+    for cpus in ([1], [3], [4], [4, 4, 4], [8], [16, 16]):
+        plan = ray_resources(R(*cpus), None, None)
+        assert fits(plan, cpus), (cpus, plan)
+        assert plan["num_cpus"] != plan["decode_cpus"], (cpus, plan)  # equal resources: Ray Data fuses them
+    assert ray_resources(R(4), None, None)["actors"] == 3
+    gpu = ray_resources(R(8, gpus=2), None, None)
     assert gpu["actors"] == 2 and gpu["num_gpus"] == 1 and gpu["device"] == "cuda"
+    assert fits(ray_resources(R(2, 2), 8, None), [2, 2])  # 8 actors of 0.25 CPU
+    for cluster, n in ((R(2, 2), 9), (R(8, gpus=2), 3)):  # a pool that never fits: refused, not waited on
+        with pytest.raises(ValueError, match=f"num_actors={n}: "):
+            ray_resources(cluster, n, None)
 
 
 def test_ray_retries_keep_an_unreadable_shard_reported(monkeypatch):
@@ -272,7 +300,8 @@ def test_ray_retries_keep_an_unreadable_shard_reported(monkeypatch):
     passes = iter([{0: "unreadable image a.jpg", 1: "worker raised RuntimeError"}, {}])
     monkeypatch.setattr(D, "import_ray", lambda: FakeRay())
     monkeypatch.setattr(D, "_encoder", lambda e, device="cpu": TinyEncoder())
-    monkeypatch.setattr(D, "ray_resources", lambda ray, n, t: {"actors": 1, "num_cpus": 1, "num_gpus": 0, "threads": 1})
+    monkeypatch.setattr(D, "ray_resources", lambda ray, n, t: {"actors": 1, "num_cpus": 1, "num_gpus": 0, "threads": 1,
+                                                                      "decode_cpus": 0.5})
     seen = []
     monkeypatch.setattr(D, "_ray_pass", lambda ray, store, ds, enc, todo, *a: seen.append(list(todo)) or next(passes))
     failures, _ = D.run_ray(None, None, "tiny", [0, 1], retries=1, progress=False)

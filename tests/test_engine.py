@@ -75,28 +75,11 @@ def test_missing_ray_names_the_extra(monkeypatch):
 @pytest.fixture(scope="module")
 def cluster():
     ray = pytest.importorskip("ray")
-    from ray import cloudpickle
-    from ray.cluster_utils import Cluster
+    from ray_cluster import local_ray_cluster
 
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
-    # on a loaded shared CPU a raylet's agents can take longer to start than the ~15 s Ray waits for
-    # them (the raylet then exits and the node times out): one more try before failing
-    for attempt in range(2):
-        c = Cluster()
-        try:
-            c.add_node(num_cpus=1)  # the head
-            c.add_node(num_cpus=1)
-            break
-        except Exception:
-            c.shutdown()  # every process it started
-            if attempt:
-                raise
-    try:
-        ray.init(address=c.address)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+    with local_ray_cluster(1, 1) as c:
         yield c
-    finally:
-        ray.shutdown()
-        c.shutdown()
 
 
 def test_ray_equals_local(cluster):

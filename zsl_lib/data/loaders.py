@@ -12,6 +12,7 @@ name                   splits                      returns
 ``sqid``               (none)                      DataFrame (product_id, CLIP embeddings)
 ``image-folder``       (root=, bad_images=)        ImageDataset from root/<class>/*.jpg
 ``multilabel-csv``     (path=, bad_images=)        ImageDataset with extra["Y"] (n, L)
+``labelled-csv``       (path=, bad_images=)        ImageDataset from a path,label CSV
 ``multilabel-arff``    (path=, n_labels=)          FeatureDataset
 ``embeddings``         (path=)                     FeatureDataset from .npz (X, y, class_names)
 =====================  ==========================  =============================================
@@ -36,6 +37,7 @@ LOADERS: dict[str, Callable[..., Any]] = {
     "sqid": sqid.load_sqid,
     "image-folder": user.load_image_folder,
     "multilabel-csv": user.load_multilabel_csv,
+    "labelled-csv": user.load_labelled_csv,
     "embeddings": user.load_embeddings,
 }
 

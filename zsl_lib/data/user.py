@@ -7,6 +7,8 @@
   ``beach|sunset``); an empty keywords cell means no label. Returns an ImageDataset whose
   ``extra["Y"]`` is the (n, L) int64 {0,1} indicator matrix over ``class_names`` (the sorted
   keywords); ``labels`` is the single keyword's index for items with exactly one keyword, else -1.
+* ``labelled-csv`` (:func:`load_labelled_csv`, the CSV source of ``zsl-lab embed``): a CSV with the
+  header ``path,label``; one class name per image, or an empty cell for none.
 * ``embeddings``: an ``.npz`` with ``X`` (n, d) features and ``y`` (n,) labels (ints, or strings
   mapped to sorted class names), optional ``class_names`` (for integer ``y``); or a store folder
   written by ``zsl-lab embed`` (:mod:`zsl_lib.data.store`: labels from its shard metas).
@@ -203,6 +205,41 @@ def read_image_listing(path: Path, column: str, what: str, root=None) -> tuple[p
     if missing:
         raise FileNotFoundError(f"{what}: {len(missing)} image(s) listed in {path} not found, e.g. {missing[0]}")
     return df, items
+
+
+def load_labelled_csv(path: str | Path, root: str | Path | None = None, bad_images: str = "raise") -> ImageDataset:
+    """Images listed in a CSV with the header ``path,label`` (``path`` relative to ``root``, default
+    the CSV's folder, or absolute; ``label`` a class name, or empty for none) as an
+    :class:`ImageDataset` (classes: the sorted distinct labels; rows in file order; ``labels`` -1
+    where the cell is empty): the source ``zsl-lab embed`` reads from a CSV.
+
+    The checks of the folder loader: an image listed twice is warned about, unreadable images are
+    reported all at once (``bad_images="raise"``) or left out with their rows (``"skip"``), a
+    single class is warned about, and the fingerprint covers the images' contents (a store of a
+    CSV whose images changed is refused, not served stale)."""
+    if path is None:
+        raise ValueError("labelled-csv: pass path=<csv with columns path,label>")
+    path = Path(path).expanduser()
+    what = f"labelled-csv {path}"
+    df, items = read_image_listing(path, "label", "labelled-csv", root)
+    warn_repeated_items(what, items)
+    keep = drop_bad_images(what, items, bad_images)
+    if len(keep) < len(items):
+        df = df.iloc[keep].reset_index(drop=True)
+        items = [items[i] for i in keep]
+    lab = df["label"].str.strip()
+    classes = sorted(set(lab) - {""})
+    warn_single_class(what, classes)
+    labels = pd.Categorical(lab.where(lab != ""), categories=classes).codes.astype(np.int64)  # -1: no label
+    return ImageDataset(
+        name=f"labelled-csv:{path.stem}",
+        split="all",
+        items=items,
+        labels=labels,
+        class_names=classes,
+        fingerprint=fingerprint_of("labelled-csv", lab.to_numpy().astype(str), file_stat_fingerprint(items)),
+        extra={"csv": str(path)},
+    )
 
 
 def load_multilabel_csv(path: str | Path, root: str | Path | None = None,

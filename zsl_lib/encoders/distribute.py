@@ -14,7 +14,10 @@ One worker, two distributors:
   cluster has GPUs), and the driver writes each shard once all its rows are back
   (:func:`finish_shard`), so the shard files are the same whichever engine ran. ``ray.init()``
   starts a local Ray by default; ``address=`` (or ``RAY_ADDRESS``) joins an existing cluster
-  (the store folder must then be on a file system the driver writes).
+  (the store folder must then be on a file system the driver writes). :func:`ray_resources`
+  plans the two stages per node (every node keeps a CPU to decode and holds actors) and keeps
+  their resource requests apart (Ray Data would fuse them into one stage); the manifest's
+  ``stats["ray"]`` records the rows each node decoded and forwarded and the operators Ray ran.
 
 A rerun skips done shards (:meth:`Store.missing_shards`: a shard with a truncated or damaged file
 is extracted again). A shard whose worker raised is retried ``retries`` times; shards that still
@@ -41,7 +44,6 @@ from tqdm.auto import tqdm
 
 from zsl_lib.data.base import ImageDataset
 from zsl_lib.data.store import DEFAULT_SHARD_SIZE, Store, default_worker
-from zsl_lib.data.user import read_image_listing
 from zsl_lib.engine import ray_module
 from zsl_lib.validation import check_choice, check_int
 
@@ -288,10 +290,11 @@ def decode_stage(batch: dict, dataset: ImageDataset, encoder: str | Encoder) -> 
                              for px, n_lost in pieces]) if pieces else np.zeros((0, *shape), np.float32)
     import ray  # noqa: PLC0415
 
-    reader = f"read@node:{ray.get_runtime_context().get_node_id()[:12]}"
+    node = ray.get_runtime_context().get_node_id()
     return {"shard": np.asarray(shard, np.int64), "pos": np.asarray(pos, np.int64), "pixels": pixels,
             "bad": np.asarray(bad, dtype=object), "t_read": np.asarray(t_read, np.float64),
-            "reader": np.full(len(pos), reader, dtype=object)}
+            "reader": np.full(len(pos), f"read@node:{node[:12]}", dtype=object),
+            "read_node": np.full(len(pos), node, dtype=object)}
 
 
 class ForwardActor:
@@ -305,8 +308,8 @@ class ForwardActor:
         self.encoder = _encoder(encoder, device)
         self.threads = threads
         self.encoder.model  # noqa: B018 - load once per actor
-        ctx = ray.get_runtime_context()
-        self.worker = f"node:{ctx.get_node_id()[:12]}/{default_worker()}"
+        self.node = ray.get_runtime_context().get_node_id()
+        self.worker = f"node:{self.node[:12]}/{default_worker()}"
 
     def __call__(self, batch: dict) -> dict:
         n = len(batch["pos"])
@@ -321,66 +324,56 @@ class ForwardActor:
         except Exception as e:  # noqa: BLE001 - reported per shard, retried by the driver
             error = f"{type(e).__name__}: {e}"
         return {"shard": batch["shard"], "pos": batch["pos"], "bad": batch["bad"], "t_read": batch["t_read"],
-                "reader": batch["reader"],
-                "emb": emb, "t_forward": np.full(n, t_fwd / max(int(ok.sum()), 1)) * ok,
+                "reader": batch["reader"], "read_node": batch["read_node"],
+                "fwd_node": np.full(n, self.node, dtype=object), "emb": emb, "t_forward": np.full(n, t_fwd / max(int(ok.sum()), 1)) * ok,
                 "error": np.full(n, error, dtype=object), "worker": np.full(n, self.worker, dtype=object)}
 
 
 def ray_resources(ray, num_actors: int | None, threads: int | None) -> dict:
-    """Actors, CPUs per actor, GPUs per actor and torch threads for the forward pool: one actor
-    per GPU where the cluster has GPUs; otherwise CPU actors sized to leave the decode stage a
-    CPU (2 CPUs: 2 actors of 0.5 CPU each; a deadlock otherwise, every CPU held by an idle actor)."""
+    """The plan of the two Ray Data stages: forward actors (how many, CPUs and GPUs each, torch
+    threads, device) and the CPUs of each decode task.
+
+    * GPUs in the cluster: one actor per GPU (1 CPU, 1 GPU), decode tasks of 1 CPU.
+    * CPUs only: planned per node, from the smallest node (``c`` CPUs), so that every node keeps
+      room to decode: one CPU per node is left to the decode tasks (half a CPU on a node of fewer
+      than 2), the rest is the forward share, cut into actors of 1 CPU (2 actors of half of it
+      where it is 1 CPU or less: the 2-CPU default gets 2 actors of 0.5 CPU). Actors on every
+      node: a node full of actors decodes nothing, and Ray Data sends a decoded batch to an actor
+      on the node that decoded it, so a pool packed on one node would leave the other node idle
+      (measured here on a simulated 2-node cluster). Ray Data spreads the pool over the nodes
+      (its default scheduling strategy for actors, SPREAD).
+    * Ray Data fuses two adjacent map stages that ask for the same resources into one
+      (ray-project/ray#54433: decoding would then run inside the actors, one stage): where the
+      forward actors ask for the decode tasks' CPUs, the decode tasks ask for half, two of them
+      sharing the node's decode CPU.
+
+    ``num_actors`` overrides the number of actors (their CPUs shrink to fit, at least 0.25);
+    ``threads`` the torch threads of each (default: its CPUs, at least 1)."""
     res = ray.cluster_resources()
-    cpus, gpus = float(res.get("CPU", 1)), int(res.get("GPU", 0))
+    gpus = int(res.get("GPU", 0))
     if gpus:
         n = int(num_actors or gpus)
-        return {"actors": n, "num_cpus": 1.0, "num_gpus": 1, "threads": threads or 1, "device": "cuda"}
-    n = int(num_actors or max(1, int(cpus) - 1 if cpus > 2 else int(cpus)))
-    per = min(1.0, max(0.25, (cpus - 1) / n))
-    return {"actors": n, "num_cpus": per, "num_gpus": 0, "threads": threads or max(1, int(cpus // n)), "device": "cpu"}
-
-
-def _free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def local_ray_cluster(*cpus_per_node: int, object_store_mb: int = 400, attempts: int = 3):
-    """A Ray cluster of ``len(cpus_per_node)`` simulated nodes on this machine
-    (``ray.cluster_utils.Cluster``, how Ray tests itself), connected, shut down on exit.
-
-    Every node's agent ports are given, and the head is started up to ``attempts`` times: on this
-    loaded 2-core machine a raylet gave up (after ~15 s) on agents that took 16 s or more to
-    start, and plain ``ray.init()`` failed that way repeatedly."""
-    ray = import_ray()
-    from ray.cluster_utils import Cluster  # noqa: PLC0415
-
-
-    def node(cpus):
-        return {"num_cpus": cpus, "object_store_memory": object_store_mb * 2**20,
-                "metrics_agent_port": _free_port(), "metrics_export_port": _free_port(),
-                "dashboard_agent_listen_port": _free_port(), "runtime_env_agent_port": _free_port()}
-
-    for attempt in range(attempts):
-        try:
-            cluster = Cluster(initialize_head=True, head_node_args=node(cpus_per_node[0]))
-            break
-        except Exception:  # noqa: BLE001 - a raylet that gave up on slow agents: start again
-            if attempt == attempts - 1:
-                raise
-    try:
-        for c in cpus_per_node[1:]:
-            cluster.add_node(**node(c))
-        cluster.wait_for_nodes()  # every node registered before work is scheduled
-        ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
-        yield cluster
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
+        if n > gpus:
+            raise ValueError(f"num_actors={n}: the Ray cluster has {gpus} GPU(s), one per actor; pass at most {gpus}")
+        return {"actors": n, "num_cpus": 1.0, "num_gpus": 1, "threads": threads or 1, "device": "cuda",
+                "decode_cpus": 1.0}
+    nodes = [float(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
+    nodes = [c for c in nodes if c > 0] or [float(res.get("CPU", 1))]
+    c = min(nodes)
+    decode = 1.0 if c >= 2 else 0.5
+    share = c - decode  # forward CPUs per node
+    per = share / 2 if share <= 1 else share / int(share)
+    per_node = [int((ci - decode) / per + 1e-9) for ci in nodes]
+    n = int(num_actors or sum(per_node))
+    per = max(0.25, min(per, sum(ci - decode for ci in nodes) / n))
+    fit = sum(int((ci - decode) / 0.25 + 1e-9) for ci in nodes)
+    if n > fit:  # the pool would never be complete (the pass waits for every actor)
+        raise ValueError(f"num_actors={n}: the Ray cluster's {len(nodes)} node(s) of {c:g}+ CPUs hold at most {fit} "
+                         "actors of 0.25 CPU beside the decode tasks; pass a smaller num_actors (or none)")
+    if per == decode:
+        decode /= 2
+    return {"actors": n, "num_cpus": per, "num_gpus": 0, "threads": threads or max(1, int(per)), "device": "cpu",
+            "decode_cpus": decode}
 
 
 def run_ray(store: Store, dataset: ImageDataset, encoder: str | Encoder, todo: list[int], *, batch_size=None,
@@ -406,30 +399,69 @@ def run_ray(store: Store, dataset: ImageDataset, encoder: str | Encoder, todo: l
         r = ray_resources(ray, num_actors, threads)
         failures: dict[int, str] = {}
         remaining = list(todo)
+        work = {"decode": {}, "forward": {}, "operators": []}
         for attempt in range(retries + 1):
             if not remaining:
                 break
             # unreadable images are final: keep them across passes (a later pass reruns only failed workers)
             failures = {**{i: why for i, why in failures.items() if why.startswith("unreadable")},
-                        **_ray_pass(ray, store, dataset, encoder, remaining, bs, bad_images, r, progress, attempt)}
+                        **_ray_pass(ray, store, dataset, encoder, remaining, bs, bad_images, r, progress, attempt,
+                                    work)}
             remaining = [i for i, why in failures.items() if not why.startswith("unreadable")]
         stats = {"ray": {"actors": r["actors"], "cpus_per_actor": r["num_cpus"], "gpus_per_actor": r["num_gpus"],
-                         "threads_per_actor": r["threads"], "nodes": sum(bool(n.get("Alive")) for n in ray.nodes())}}
+                         "threads_per_actor": r["threads"], "cpus_per_decode_task": r["decode_cpus"],
+                         "nodes": sum(bool(n.get("Alive")) for n in ray.nodes()),
+                         "decode_nodes": len(work["decode"]), "forward_nodes": len(work["forward"]),
+                         "rows_per_node": {k: {n[:12]: v for n, v in sorted(work[k].items())}
+                                           for k in ("decode", "forward")},
+                         "operators": work["operators"]}}
         return {i: why.removeprefix("unreadable ") for i, why in failures.items()}, stats
     finally:
         if started:
             ray.shutdown()
 
 
-def _ray_pass(ray, store, dataset, encoder, todo, bs, bad_images, r, progress, attempt) -> dict[int, str]:
-    from ray.data import ActorPoolStrategy, DataContext  # noqa: PLC0415
+@contextlib.contextmanager
+def _data_context(**values):
+    """Ray Data's (process-wide) DataContext with ``values`` set for one pass, restored after."""
+    from ray.data import DataContext  # noqa: PLC0415
 
-    DataContext.get_current().enable_progress_bars = False
+    ctx = DataContext.get_current()
+    old = {k: getattr(ctx, k) for k in values}
+    try:
+        for k, v in values.items():
+            setattr(ctx, k, v)
+        yield ctx
+    finally:
+        for k, v in old.items():
+            setattr(ctx, k, v)
+
+
+def _operators(ds) -> list[str]:
+    """The operators Ray Data ran for ``ds`` (from ``ds.stats()``; fused stages are one name
+    joined by ``->``)."""
+    import re  # noqa: PLC0415
+
+    return re.findall(r"^Operator \d+ (.+?): ", ds.stats(), flags=re.M)
+
+
+def _ray_pass(ray, store, dataset, encoder, todo, bs, bad_images, r, progress, attempt, work) -> dict[int, str]:
+    """One Ray Data pass over the pieces of shards ``todo``; returns the failed shards. ``work``
+    collects the rows decoded and forwarded per node and the operators Ray Data ran."""
+    # the whole pool is up before the first batch: on a cluster, actors that start late would see
+    # the early batches go to the first ready node
+    with _data_context(enable_progress_bars=False, wait_for_min_actors_s=600):
+        return _ray_pass_in(ray, store, dataset, encoder, todo, bs, bad_images, r, progress, attempt, work)
+
+
+def _ray_pass_in(ray, store, dataset, encoder, todo, bs, bad_images, r, progress, attempt, work) -> dict[int, str]:
+    from ray.data import ActorPoolStrategy  # noqa: PLC0415
+
     rows = [{"shard": i, "start": s, "stop": min(s + bs, store.shard_range(i)[1])}
             for i in todo for s in range(*store.shard_range(i)[:2], bs)]
     ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), 200))
     ds = ds.map_batches(decode_stage, fn_kwargs={"dataset": dataset, "encoder": encoder}, batch_size=1,
-                        num_cpus=0.5 if r["num_gpus"] == 0 else 1)
+                        num_cpus=r["decode_cpus"])
     ds = ds.map_batches(ForwardActor, fn_constructor_kwargs={"encoder": encoder, "threads": r["threads"],
                                                                "device": r["device"]},
                         batch_size=bs, compute=ActorPoolStrategy(size=r["actors"]), num_cpus=r["num_cpus"],
@@ -450,12 +482,16 @@ def _ray_pass(ray, store, dataset, encoder, todo, bs, bad_images, r, progress, a
                 g["t_forward"] += float(batch["t_forward"][j])
                 g["error"] = g["error"] or str(batch["error"][j])
                 g["readers"].add(str(batch["reader"][j]))
+                node = str(batch["read_node"][j])
+                work["decode"][node] = work["decode"].get(node, 0) + 1
                 if batch["bad"][j]:
                     g["bad"].append(tuple(str(batch["bad"][j]).split("\t", 1)))
                 else:
                     g["kept"].append(int(batch["pos"][j]))
                     g["emb"].append(batch["emb"][j])
                     g["workers"].add(str(batch["worker"][j]))
+                    node = str(batch["fwd_node"][j])
+                    work["forward"][node] = work["forward"].get(node, 0) + 1
                 bar.update(1)
                 if g["n"] == need[shard]:
                     _ray_write(store, shard, g, bad_images, failures, acc)
@@ -463,6 +499,7 @@ def _ray_pass(ray, store, dataset, encoder, todo, bs, bad_images, r, progress, a
                     del got[shard]
     for shard in set(need) - set(failures) - set(store.done_shards()):
         failures[shard] = "rows missing from the Ray pipeline"
+    work["operators"] = _operators(ds)
     return failures
 
 
@@ -483,21 +520,6 @@ def _ray_write(store, shard, g, bad_images, failures, acc) -> None:
 
 
 # ---- sources -----------------------------------------------------------------------------------
-def load_labelled_csv(path: str | Path, bad_images: str = "error") -> ImageDataset:
-    """Images listed in a CSV with the header ``path,label`` (``path`` relative to the CSV's
-    folder or absolute; ``label`` a class name, or empty for none) as an :class:`ImageDataset`
-    (classes: the sorted distinct labels; rows in file order)."""
-    from zsl_lib.data.base import fingerprint_of  # noqa: PLC0415
-
-    path = Path(path).expanduser()
-    df, items = read_image_listing(path, "label", "embed")
-    lab = df["label"].str.strip()
-    classes = sorted(set(lab) - {""})
-    labels = pd.Categorical(lab.where(lab != ""), categories=classes).codes.astype(np.int64)  # -1: no label
-    return ImageDataset(name=f"csv:{path.stem}", split="all", items=items, labels=labels, class_names=classes,
-                        fingerprint=fingerprint_of("csv", items, list(lab)), extra={"csv": str(path)})
-
-
 def load_source(source: str, bad_images: str = "error") -> tuple[ImageDataset, dict]:
     """The collection named by ``source``: an image folder (``<dir>/<class>/<image>``), a CSV of
     ``path,label``, or a registered dataset split ``name:split`` (e.g. ``cifar10:test``).
@@ -506,11 +528,12 @@ def load_source(source: str, bad_images: str = "error") -> tuple[ImageDataset, d
 
     check_choice("bad_images", bad_images, BAD_IMAGES, "embed")
     p = Path(source).expanduser()
+    checks = "raise" if bad_images == "error" else "skip"  # the loaders' words for the same choice
     if p.is_dir():
-        ds = load_dataset("image-folder", root=str(p), bad_images="raise" if bad_images == "error" else "skip")
-        return ds, {"kind": "image-folder", "root": str(p.resolve())}
+        return load_dataset("image-folder", root=str(p), bad_images=checks), {"kind": "image-folder",
+                                                                              "root": str(p.resolve())}
     if p.suffix.lower() == ".csv":
-        return load_labelled_csv(p, bad_images), {"kind": "csv", "path": str(p.resolve())}
+        return load_dataset("labelled-csv", path=str(p), bad_images=checks), {"kind": "csv", "path": str(p.resolve())}
     name, sep, split = str(source).partition(":")
     if sep and name in list_datasets():
         return load_dataset(name, split=split), {"kind": "dataset", "name": name, "split": split}
