@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -55,20 +57,35 @@ def test_embed_csv_source(folder, tmp_path):
 
 
 def test_csv_source_has_the_folder_loaders_checks(folder, tmp_path, capsys):
-    """The CSV source is the data loader ``labelled-csv``: an unreadable image is reported up front
-    with its path (or skipped with its row), an image listed twice is warned about, and a store
-    made from the CSV is refused once an image's content changed (the fingerprint covers contents,
-    as the folder loader's does: it covered paths and labels only, and a rerun kept the stale
-    embeddings)."""
+    """The CSV source is the data loader ``labelled-csv``: as a loader it reports an unreadable
+    image up front with its path (or skips it with its row); ``zsl-lab embed`` leaves that to its
+    workers, which decode every image anyway (no second decoding pass over the collection): the
+    shard holding it fails naming the path while the other shards are written, or with
+    ``--bad-images skip`` the image is left out and listed in its shard's marker. An image listed
+    twice is warned about, and a store made from the CSV is refused once an image's content
+    changed (the fingerprint covers contents, as the folder loader's does: it covered paths and
+    labels only, and a rerun kept the stale embeddings)."""
     (folder / "dog" / "bad.png").write_bytes(b"not a png")
     csv = tmp_path / "bad.csv"
     csv.write_text("path,label\nimgs/cat/0.png,cat\nimgs/dog/bad.png,dog\nimgs/dog/1.png,dog\n")
     with pytest.raises(ValueError, match=r"1 of 3 images cannot be read: .*dog/bad\.png"):
-        load_source(str(csv))
+        load_dataset("labelled-csv", path=str(csv))
     with pytest.warns(UserWarning, match=r"skipping 1 of 3 unreadable images: .*dog/bad\.png"):
-        ds, _ = load_source(str(csv), bad_images="skip")
+        ds = load_dataset("labelled-csv", path=str(csv), bad_images="skip")
     assert [p.rsplit("/", 2)[-2:] for p in ds.items] == [["cat", "0.png"], ["dog", "1.png"]]
     assert list(ds.labels) == [0, 1] and ds.class_names == ["cat", "dog"]
+    assert len(load_source(str(csv))[0].items) == 3  # embed's source: not decoded up front
+    capsys.readouterr()
+    out = tmp_path / "bad-store"
+    assert cli.main(["embed", str(csv), "--encoder", "resnet20-cifar10", "--out", str(out), "--shard-size", "1",
+                     "--quiet"]) == 2
+    assert re.search(r"shard 1: 1 unreadable image\(s\): .*dog/bad\.png", capsys.readouterr().err)
+    assert Store.open(out).done_shards() == [0, 2]  # the other shards are written
+    with pytest.warns(UserWarning, match="1 unreadable image"):
+        assert cli.main(["embed", str(csv), "--encoder", "resnet20-cifar10", "--out", str(tmp_path / "skip"),
+                         "--bad-images", "skip", "--quiet"]) == 0
+    skipped = Store.open(tmp_path / "skip")
+    assert len(skipped) == 2 and skipped.marker(0)["skipped"][0][0].endswith("dog/bad.png")
     twice = tmp_path / "twice.csv"
     twice.write_text("path,label\nimgs/cat/0.png,cat\nimgs/dog/1.png,dog\nimgs/cat/0.png,cat\n")
     with pytest.warns(UserWarning, match="1 image\\(s\\) listed more than once"):

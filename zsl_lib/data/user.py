@@ -131,11 +131,14 @@ def drop_bad_images(what: str, items: list[str], bad_images: str) -> np.ndarray:
 
 
 def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS,
-                      bad_images: str = "raise") -> ImageDataset:
+                      bad_images: str = "raise", check_images: bool = True) -> ImageDataset:
     """Images in ``root/<class>/*`` as an :class:`ImageDataset` (labels = sorted class folders).
 
     The fingerprint covers file names, sizes and contents (SHA-256). Raises FileNotFoundError if
     ``root`` is missing and ValueError if it holds no class folder with images.
+    ``check_images=False`` skips the decoding pass over every image (``bad_images`` then does not
+    apply here): for ``zsl-lab embed``, whose workers report or skip unreadable images shard by
+    shard as they decode them anyway, instead of a second decode of the collection up front.
     """
     if root is None:
         raise ValueError("image-folder: pass root=<folder with one sub-folder of images per class>")
@@ -163,7 +166,7 @@ def load_image_folder(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTE
             f"image-folder: no images found under {root}; expected {root}/<class>/<image> with "
             f"extensions {sorted(exts)}"
         )
-    keep = drop_bad_images(f"image-folder {root}", items, bad_images)
+    keep = drop_bad_images(f"image-folder {root}", items, bad_images) if check_images else np.arange(len(items))
     items = [items[i] for i in keep]
     labels = np.asarray(labels, dtype=np.int64)[keep]
     present = np.unique(labels)
@@ -207,7 +210,8 @@ def read_image_listing(path: Path, column: str, what: str, root=None) -> tuple[p
     return df, items
 
 
-def load_labelled_csv(path: str | Path, root: str | Path | None = None, bad_images: str = "raise") -> ImageDataset:
+def load_labelled_csv(path: str | Path, root: str | Path | None = None, bad_images: str = "raise",
+                      check_images: bool = True) -> ImageDataset:
     """Images listed in a CSV with the header ``path,label`` (``path`` relative to ``root``, default
     the CSV's folder, or absolute; ``label`` a class name, or empty for none) as an
     :class:`ImageDataset` (classes: the sorted distinct labels; rows in file order; ``labels`` -1
@@ -216,14 +220,15 @@ def load_labelled_csv(path: str | Path, root: str | Path | None = None, bad_imag
     The checks of the folder loader: an image listed twice is warned about, unreadable images are
     reported all at once (``bad_images="raise"``) or left out with their rows (``"skip"``), a
     single class is warned about, and the fingerprint covers the images' contents (a store of a
-    CSV whose images changed is refused, not served stale)."""
+    CSV whose images changed is refused, not served stale). ``check_images=False``: no decoding
+    pass up front, as for :func:`load_image_folder`."""
     if path is None:
         raise ValueError("labelled-csv: pass path=<csv with columns path,label>")
     path = Path(path).expanduser()
     what = f"labelled-csv {path}"
     df, items = read_image_listing(path, "label", "labelled-csv", root)
     warn_repeated_items(what, items)
-    keep = drop_bad_images(what, items, bad_images)
+    keep = drop_bad_images(what, items, bad_images) if check_images else np.arange(len(items))
     if len(keep) < len(items):
         df = df.iloc[keep].reset_index(drop=True)
         items = [items[i] for i in keep]

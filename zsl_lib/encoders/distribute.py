@@ -523,17 +523,19 @@ def _ray_write(store, shard, g, bad_images, failures, acc) -> None:
 def load_source(source: str, bad_images: str = "error") -> tuple[ImageDataset, dict]:
     """The collection named by ``source``: an image folder (``<dir>/<class>/<image>``), a CSV of
     ``path,label``, or a registered dataset split ``name:split`` (e.g. ``cifar10:test``).
-    Returns ``(dataset, description for the manifest)``."""
+    Returns ``(dataset, description for the manifest)``. Images are not decoded here: the
+    extraction's workers report (``bad_images="error"``: the shard fails, listing the paths, the
+    other shards are written) or skip (``"skip"``: listed in the shard's marker) unreadable images
+    as they decode them, so a collection is decoded once, not twice."""
     from zsl_lib.data import list_datasets, load_dataset  # noqa: PLC0415
 
     check_choice("bad_images", bad_images, BAD_IMAGES, "embed")
     p = Path(source).expanduser()
-    checks = "raise" if bad_images == "error" else "skip"  # the loaders' words for the same choice
     if p.is_dir():
-        return load_dataset("image-folder", root=str(p), bad_images=checks), {"kind": "image-folder",
-                                                                              "root": str(p.resolve())}
+        return load_dataset("image-folder", root=str(p), check_images=False), {"kind": "image-folder",
+                                                                               "root": str(p.resolve())}
     if p.suffix.lower() == ".csv":
-        return load_dataset("labelled-csv", path=str(p), bad_images=checks), {"kind": "csv", "path": str(p.resolve())}
+        return load_dataset("labelled-csv", path=str(p), check_images=False), {"kind": "csv", "path": str(p.resolve())}
     name, sep, split = str(source).partition(":")
     if sep and name in list_datasets():
         return load_dataset(name, split=split), {"kind": "dataset", "name": name, "split": split}
