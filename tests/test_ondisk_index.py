@@ -195,7 +195,7 @@ def test_cli_index_reports_bad_input_in_one_line(tmp_path, capsys):
 
 def test_ondisk_exports_are_accurate_and_it_has_no_second_store_opener():
     """One way to open a store (``Store.open``): ondisk's ``open_store`` wrapper shared its name with
-    ``encoders.distribute.open_store`` (plan or resume a store), with another signature."""
+    ``encoders.distribute.open_store`` (now ``plan_store``: plan or resume a store), with another signature."""
     import zsl_lib.index.ondisk as ondisk
 
     assert all(hasattr(ondisk, name) for name in ondisk.__all__)

@@ -85,7 +85,7 @@ def item_frame(dataset: ImageDataset) -> pd.DataFrame:
     return pd.DataFrame({"id": list(dataset.items), "path": paths, "label": labels})
 
 
-def open_store(out: str | Path, dataset: ImageDataset, encoder: str | Encoder,
+def plan_store(out: str | Path, dataset: ImageDataset, encoder: str | Encoder,
                shard_size: int = DEFAULT_SHARD_SIZE, source: dict | None = None) -> Store:
     """Plan (or reopen, to resume) the store of ``dataset`` embedded by ``encoder`` at ``out``."""
     enc = _encoder(encoder)
@@ -224,7 +224,7 @@ def extract_to_store(dataset: ImageDataset, encoder: str | Encoder, out: str | P
     if not isinstance(dataset, ImageDataset):
         raise TypeError(f"extract_to_store expects an ImageDataset, got {type(dataset).__name__}")
     enc = _encoder(encoder, device)
-    store = open_store(out, dataset, enc, shard_size, source)
+    store = plan_store(out, dataset, enc, shard_size, source)
     _check_plan(store, dataset, enc)
     todo = store.missing_shards()
     t0 = time.perf_counter()
