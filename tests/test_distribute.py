@@ -307,3 +307,23 @@ def test_ray_retries_keep_an_unreadable_shard_reported(monkeypatch):
     failures, _ = D.run_ray(None, None, "tiny", [0, 1], retries=1, progress=False)
     assert seen == [[0, 1], [1]]
     assert failures == {0: "image a.jpg"}
+
+
+def test_ray_decode_stage_gives_all_unreadable_pieces_the_encoders_input_shape(with_bad_image, monkeypatch):
+    """A decode batch whose images are all unreadable used pixels of shape (n, 1): stacked with good
+    rows in the forward stage's batch, the column became ragged and every shard of that batch failed."""
+    ray = pytest.importorskip("ray")
+    from zsl_lib.encoders.distribute import decode_stage
+
+    class Ctx:
+        def get_node_id(self):
+            return "n" * 16
+
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: Ctx())
+    bad = {"shard": np.array([0]), "start": np.array([2]), "stop": np.array([3])}  # item 2: "not a png"
+    good = {"shard": np.array([0]), "start": np.array([0]), "stop": np.array([2])}
+    out_bad = decode_stage(bad, with_bad_image, TinyEncoder())
+    out_good = decode_stage(good, with_bad_image, TinyEncoder())
+    assert out_bad["bad"][0].endswith("not a png") or "2.png" in out_bad["bad"][0]
+    assert out_bad["pixels"].shape[1:] == out_good["pixels"].shape[1:] == (3, 32, 32)
+    np.stack(list(out_bad["pixels"]) + list(out_good["pixels"]))  # rows of one batch stack

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -49,7 +51,7 @@ def test_store_topk_equals_exact_search_without_the_skipped_rows(data):
     keep = np.setdiff1d(np.arange(len(X)), skip)
     want_s, want_i = exact_topk(Q, X[keep], 25, "cosine")
     for source in (store, X):  # a store read shard by shard, an array cut into pieces
-        s, i = store_topk(source, Q, 25, skip_rows=skip, chunk_rows=97, shard_size=300)
+        s, i = store_topk(source, Q, 25, skip_rows=skip, chunk_rows=97, query_batch=10, shard_size=300)
         np.testing.assert_array_equal(i, keep[want_i])
         np.testing.assert_allclose(s, want_s, rtol=1e-5, atol=1e-6)
     assert not np.isin(i, skip).any()
@@ -67,6 +69,9 @@ def test_ondisk_ivf_with_skip_rows_equals_the_in_memory_ivf_on_the_rest(data, tm
     np.testing.assert_array_equal(di, keep[mi])  # same training set, seed and probes: same neighbours
     np.testing.assert_allclose(ds, ms, rtol=1e-5, atol=1e-6)
     assert disk.n_gallery_ == len(keep) and not np.isin(di, skip).any()
+    again = OnDiskIVF.open(tmp_path / "ivf", store=store)  # the index says which rows it leaves out
+    np.testing.assert_array_equal(again.skipped_rows_, skip)
+    np.testing.assert_array_equal(again.search(Q, 10)[1], di)
     # candidates = sizes of the probed lists, which add up to the gallery over all lists
     assert (disk.candidates_per_query(Q, 12) == len(keep)).all()
     assert (disk.candidates_per_query(Q, 1) < len(keep)).all()
@@ -78,7 +83,7 @@ def test_a_store_over_the_budget_is_searched_on_disk_with_the_in_memory_numbers(
     store, X, y = data
     user = {"embeddings": str(store.path), "query_fraction": 0.2}
     mem = E.load_user_task(user, n_queries=120, progress=False)
-    disk = E.load_user_task(user, n_queries=120, progress=False, memory_budget_gb=1e-6)
+    disk = E.load_user_task(user, n_queries=120, progress=False, memory_budget_gb=2e-5)
     assert isinstance(disk, OnDiskTask) and not isinstance(mem, OnDiskTask)
     gal, _ = train_test_split(np.arange(len(y)), test_size=round(0.2 * len(y)), stratify=y, random_state=0)
     gal = np.sort(gal)
@@ -91,12 +96,14 @@ def test_a_store_over_the_budget_is_searched_on_disk_with_the_in_memory_numbers(
     assert disk.train_size(10) == 390 and disk.train_size(30) == 1170  # the budget holds none: 39 per list
     sampled = E.run_grid(disk, specs, progress=False)
     assert (sampled[sampled.method == "faiss-ivf"].recall_at_10 > 30).all()
+    disk.work_dir = work = Path(tempfile.mkdtemp())
     disk.ivf_train_size = 10**6  # train on the whole gallery, as the in-memory FAISS IVF does
     g_mem, g_disk = (E.run_grid(t, specs, progress=False) for t in (mem, disk))
     ivf = ["group", "value", "p_at_10", "p_at_50", "recall_at_10", "candidates_per_query", "scanned_per_query"]
     a = g_mem[g_mem.method == "faiss-ivf"][ivf].reset_index(drop=True)
     b = g_disk[g_disk.method == "faiss-ivf"][ivf].reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+    assert list(work.iterdir()) == []  # the on-disk indexes are removed after the grid
     assert a.recall_at_10.min() < 100  # an approximate search, not exact search twice
     other = g_disk[g_disk.method != "faiss-ivf"]
     assert len(other) == 2 and other.skipped.str.contains("memory budget").all()
@@ -123,11 +130,39 @@ def test_a_store_within_the_budget_gives_the_task_of_the_same_arrays_as_an_npz(d
         np.testing.assert_array_equal(a.Q, b.Q)
         np.testing.assert_array_equal(a.exact_ids, b.exact_ids)
     # a gallery subset that fits is read alone and held in RAM; one that does not is refused
-    small = E.load_user_task({"embeddings": str(store.path)}, n_gallery=100, progress=False,
-                             memory_budget_gb=gallery_gb(100, X.shape[1]))
+    small = E.load_user_task({"embeddings": str(store.path)}, n_gallery=100, n_queries=50, progress=False,
+                             memory_budget_gb=gallery_gb(100 + 50, X.shape[1]))  # gallery + measured queries
     assert small.X.shape == (100, X.shape[1])
     with pytest.raises(ValueError, match="n_gallery=300 .*memory_budget_gb"):
-        E.load_user_task({"embeddings": str(store.path)}, n_gallery=300, progress=False, memory_budget_gb=1e-6)
+        E.load_user_task({"embeddings": str(store.path)}, n_gallery=300, progress=False, memory_budget_gb=2e-5)
+
+
+def test_the_budget_counts_the_measured_queries_and_bad_inputs_are_named(data):
+    store, X, y = data
+    user = {"embeddings": str(store.path), "query_fraction": 0.2}
+    n_gal, d = len(X) - round(0.2 * len(X)), X.shape[1]
+    between = (gallery_gb(n_gal, d) + gallery_gb(n_gal + 100, d)) / 2  # holds the gallery, not it + 100 queries
+    assert isinstance(E.load_user_task(user, n_queries=100, progress=False, memory_budget_gb=between), OnDiskTask)
+    assert not isinstance(E.load_user_task(user, n_queries=10, progress=False, memory_budget_gb=between), OnDiskTask)
+    with pytest.raises(ValueError, match="measured queries of 16 dims alone exceed"):
+        E.load_user_task(user, progress=False, memory_budget_gb=gallery_gb(100, d))
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="n_queries"):
+            E.load_user_task(user, n_queries=bad, progress=False, memory_budget_gb=2e-5)
+
+
+def test_read_rows_and_store_topk_refuse_rows_they_cannot_read(data):
+    from zsl_lib.index.ondisk import read_rows, store_parts
+
+    store, X, _ = data
+    _, parts, n, _ = store_parts(store, store.shard_size)
+    assert read_rows(parts, np.array([], dtype=np.int64)).shape == (0, X.shape[1])
+    np.testing.assert_array_equal(read_rows(parts, np.array([3, 450, 1499])), X[[3, 450, 1499]])
+    for rows in ([5, 3], [1, 1], [n], [-1]):
+        with pytest.raises(ValueError, match="rows must be increasing row numbers"):
+            read_rows(parts, np.array(rows))
+    with pytest.raises(ValueError, match="skip_rows must be row numbers"):
+        store_topk(store, X[:2], 5, skip_rows=[-1])
 
 
 @pytest.mark.parametrize("bad", [0, -1.0, "4GB", [4]])
@@ -173,7 +208,7 @@ def test_notebook_04_searches_a_store_over_its_memory_budget_on_disk(tmp_path):
     run = runner.run_notebook("04-lsh-comparison", profile="smoke", workdir=tmp_path / "run", parameters={
         "datasets": ["cifar10:resnet56-cifar10", "user"], "user_embeddings": str(store.path),
         "user_query_fraction": 0.2, "report_columns": {"cifar10": "cifar10", "user": "cifar10"},
-        "memory_budget_gb": 1e-6})
+        "memory_budget_gb": 5e-5})
     assert run.status == "ok", run.error
     res = run.results
     assert 0 < res["exact.user-embeddings.p_at_10"] <= 100

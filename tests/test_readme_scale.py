@@ -61,7 +61,7 @@ def test_notebook_04_memory_budget_numbers_are_the_benchmark(section):
                        rf"IVF recall@10 ([+-][\d.]+)", text).groups() for n in (10000, 60000)]
     assert {d[0] for d in diffs} == {"+0.00"} and "exact precision@10 equal (+0.00)" in section
     assert f"IVF recall@10 {diffs[0][1]} and {diffs[1][1]} points" in section
-    assert "sample of 3,900 vectors" in section  # 39 per list x 100 lists: a 1 MB budget holds fewer
+    assert "sample of 3,900 vectors" in section  # 39 per list x 100 lists: a 5 MB budget holds fewer
 
 
 def test_bliss_numbers_are_the_benchmarks(section):

@@ -337,3 +337,25 @@ def test_shards_without_a_manifest_or_a_plan_are_not_adopted(filled):
     with pytest.raises(StoreError, match="manifest.json is missing and items.parquet cannot be read.*plan of the "
                                          "shards there is unknown"):
         Store.create(store.path, encoder="enc-a", dim=5, shard_size=10, items=items)
+
+
+def test_a_shard_whose_images_were_all_skipped_keeps_the_label_types(tmp_path):
+    """An empty shard's meta was written with untyped columns: joined with the others, every label
+    of the store became Float64 and store_labels returned class names '0.0', '1.0' re-sorted as
+    strings (wrong codes with 11 or more classes)."""
+    from zsl_lib.data.store import store_labels
+
+    items = _items(30, labels=False)
+    items["label"] = [i % 12 for i in range(30)]
+    X = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+    names = [f"c{k}" for k in range(12)]
+    store = Store.create(tmp_path / "s", encoder="e", dim=4, shard_size=10, items=items, class_names=names)
+    for i in range(3):
+        a, b = store.shard_range(i)
+        if i == 1:  # every image of shard 1 unreadable and skipped
+            store.write_shard(i, X[:0], items.iloc[:0], skipped=[[p, "bad"] for p in items.path[a:b]])
+        else:
+            store.write_shard(i, X[a:b], items.iloc[a:b])
+    y, got_names, meta = store_labels(store)
+    assert got_names == names and y.dtype == np.int64
+    np.testing.assert_array_equal(y, np.r_[items.label[:10], items.label[20:]])

@@ -464,7 +464,9 @@ class Store:
         self.done_path(i).unlink(missing_ok=True)  # a redone shard is not done until its new marker
         npy = self.emb_path(i)
         atomic_write(npy, lambda f: np.save(f, X, allow_pickle=False))
-        meta = _items_frame(meta) if len(meta) else pd.DataFrame({"id": [], "path": [], "label": []})
+        # an empty shard (every image skipped) keeps the item list's column types: untyped empty
+        # columns turned every label of the store to Float64 when the shards' metas were joined
+        meta = _items_frame(meta) if len(meta) else self.shard_items(i).iloc[:0].reset_index(drop=True)
         atomic_write(self.meta_path(i), lambda f: meta.to_parquet(f, index=False))
         seconds["write"] = seconds.get("write", 0.0) + time.perf_counter() - t0
         busy = sum(seconds.get(k, 0.0) for k in ("read", "forward", "write"))

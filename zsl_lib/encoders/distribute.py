@@ -63,8 +63,10 @@ class ShardErrors(RuntimeError):
         self.failures = dict(sorted(failures.items()))
         lines = "; ".join(f"shard {i}: {why}" for i, why in list(self.failures.items())[:10])
         more = f"; ... {len(self.failures) - 10} more" if len(self.failures) > 10 else ""
-        super().__init__(f"{len(self.failures)} shard(s) not written: {lines}{more}. Fix or remove the files named, "
-                         "or pass bad_images='skip' (--bad-images skip), then run again: done shards are kept")
+        super().__init__(f"{len(self.failures)} shard(s) not written: {lines}{more}. To keep the done shards, run "
+                         "again with bad_images='skip' (--bad-images skip): unreadable images are left out and listed "
+                         "in their shard's marker. Fixing or removing the files changes the collection, which this "
+                         "store refuses: then start a new store (another --out)")
 
 
 class UnreadableImages(ValueError):
@@ -285,7 +287,12 @@ def decode_stage(batch: dict, dataset: ImageDataset, encoder: str | Encoder) -> 
         pieces.append((px.numpy(), len(lost)))
         bad += [""] * len(kept) + [f"{p}\t{why}" for p, why in bd]
         t_read += [dt / len(want)] * len(want)
-    shape = next((px.shape[1:] for px, _ in pieces if len(px)), (1,))
+    shape = next((px.shape[1:] for px, _ in pieces if len(px)), None)
+    if shape is None:  # every image of this batch unreadable: zeros of the encoder's real input shape,
+        # so that Ray can stack these rows with good ones in the forward stage's batch
+        from PIL import Image  # noqa: PLC0415
+
+        shape = tuple(preprocess(Image.new("RGB", (32, 32))).shape)
     pixels = np.concatenate([np.concatenate([px.reshape((-1, *shape)), np.zeros((n_lost, *shape), np.float32)])
                              for px, n_lost in pieces]) if pieces else np.zeros((0, *shape), np.float32)
     import ray  # noqa: PLC0415

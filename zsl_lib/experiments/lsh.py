@@ -381,7 +381,11 @@ def load_user_task(
     if store is not None:
         if n_gallery is not None and n_gallery < gal.size:  # the subset make_task would draw, read alone
             gal = gal[np.sort(np.random.default_rng(seed + 1).choice(gal.size, n_gallery, replace=False))]
-        if over_budget(gal.size, store.dim, memory_budget_gb):
+        n_measured = qry.size if n_queries is None else min(check_int("n_queries", n_queries), qry.size)
+        if over_budget(n_measured, store.dim, memory_budget_gb):
+            raise ValueError(f"user data: the {n_measured} measured queries of {store.dim} dims alone exceed "
+                             f"memory_budget_gb={memory_budget_gb}; set n_queries (e.g. 1000) or raise the budget")
+        if over_budget(gal.size + n_measured, store.dim, memory_budget_gb):  # queries are held in RAM either way
             if n_gallery is not None:
                 raise ValueError(f"user data: n_gallery={n_gallery} items of {store.dim} dims exceed "
                                  f"memory_budget_gb={memory_budget_gb}; lower n_gallery, raise memory_budget_gb, "

@@ -1,7 +1,10 @@
 """Notebook 04 past its memory budget: a store's gallery searched on disk, query batch by query batch.
 
-When the gallery of a store given as the user's data (``user_embeddings``, made by
-``zsl-lab embed``) would take more than ``memory_budget_gb`` of RAM, the gallery is never loaded:
+When the embeddings of a store given as the user's data (``user_embeddings``, made by
+``zsl-lab embed``) that a run needs, the gallery and the measured queries, would take more than
+``memory_budget_gb`` of RAM, the gallery is never loaded (the budget compares the embeddings'
+size: the in-RAM computations hold a few times that, up to about 4.4x in
+``benchmarks/results/scale_nb04.txt``):
 
 - the queries (a seeded, stratified share of the store's items, as for data that fits) are read
   from their shards; the gallery is every other item of the store;
@@ -24,6 +27,7 @@ in-memory task's (``tests/test_lsh_ondisk.py``).
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -34,7 +38,7 @@ import numpy as np
 from ..data.store import Store, store_labels
 from ..index.ondisk import OnDiskIVF, read_rows, store_parts, store_topk
 from ..metrics import retrieval as R
-from ..validation import check_float
+from ..validation import check_float, check_int
 
 #: metrics an on-disk row records (both mAPs need the whole ranking or candidate list: not computed)
 ONDISK_METRICS = ("p_at_10", "p_at_50", "recall_at_10", "candidates_per_query", "scanned_per_query", "query_ms")
@@ -111,6 +115,7 @@ def make_ondisk_task(name: str, store: Store, gallery_rows: np.ndarray, query_ro
     """The task of ``store`` with ``query_rows`` held out (``gallery_rows`` = the rest, used for
     the label counts); ``n_queries``: the seeded subset of the held-out rows measured (as
     :func:`zsl_lib.experiments.lsh.make_task` draws it). Runs the exact search."""
+    n_queries = check_int("n_queries", n_queries, minimum=1, allow_none=True)
     y_all, _, _ = store_labels(store)
     query_rows = np.sort(np.asarray(query_rows, dtype=np.int64))
     keep = query_rows
@@ -126,11 +131,10 @@ def make_ondisk_task(name: str, store: Store, gallery_rows: np.ndarray, query_ro
     task.n_relevant = np.where(classes[pos] == task.yq, counts[pos], 0)
     if task.n_gallery < 10:
         raise ValueError(f"{name}: the gallery holds {task.n_gallery} items but precision@10 needs at least 10")
-    t0 = time.perf_counter()
-    ids = [store_topk(store, Q[sl], min(K, task.n_gallery), skip_rows=query_rows, progress=progress)[1]
-           for sl in task.batches()]
+    t0 = time.perf_counter()  # the store is read once; each piece is scored query batch by query batch
+    _, task.exact_ids = store_topk(store, Q, min(K, task.n_gallery), skip_rows=query_rows, query_batch=query_batch,
+                                   shard_size=store.shard_size, progress=progress)
     task.exact_ms = 1000 * (time.perf_counter() - t0) / max(len(Q), 1)
-    task.exact_ids = np.concatenate(ids)
     return task
 
 
@@ -155,46 +159,56 @@ def exact_row(task: OnDiskTask) -> dict:
 def ivf_rows(task: OnDiskTask, specs: list[dict], *, engine: str = "local", progress: bool = True) -> list[dict]:
     """One row per FAISS IVF grid point of ``specs`` (others: skipped, with the reason), built on
     disk once per ``n_lists`` and searched for each ``n_probe`` batch by batch. The indexes live
-    in a temporary folder under ``task.work_dir`` (None: the system's, ``TMPDIR``), removed after;
-    it needs about the gallery's size on disk."""
+    in a temporary folder under ``task.work_dir`` (None: the system's, ``TMPDIR``), one at a time,
+    removed after: it needs about twice the gallery's size on disk while an index is merged."""
     with tempfile.TemporaryDirectory(prefix="zsl-04-ondisk-", dir=task.work_dir) as work:
         return _ivf_rows(task, specs, Path(work), engine, progress)
 
 
 def _ivf_rows(task, specs, work: Path, engine: str, progress: bool) -> list[dict]:
+    """The rows in ``specs`` order; the points are evaluated grouped by ``n_lists``, and each
+    index is deleted before the next is built (disk: one index, about the gallery's size, plus
+    its part files while it is built)."""
+    lists_of = [s["params"]["n_lists"] if s["method"] == "faiss-ivf" else -1 for s in specs]
+    order = sorted(range(len(specs)), key=lambda j: (lists_of.index(lists_of[j]), j))
+    rows: dict[int, dict] = {}
     built: dict[int, OnDiskIVF] = {}
-    rows = []
-    for spec in specs:
-        row = {"dataset": task.name, "source": task.dataset, **{k: spec[k] for k in ("method", "group", "param", "value")}}
-        if spec["method"] != "faiss-ivf":
-            rows.append({**row, "skipped": task.skip_reason})
-            continue
-        p = spec["params"]
-        if p["n_lists"] > task.n_gallery:
-            rows.append({**row, "skipped": f"{p['n_lists']} buckets > {task.n_gallery} items"})
-            continue
-        fit_s = float("nan")  # the index of this n_lists was built for an earlier point
-        if p["n_lists"] not in built:
-            t0 = time.perf_counter()
-            built[p["n_lists"]] = OnDiskIVF("flat", p["n_lists"], train_size=task.train_size(p["n_lists"]),
-                                            directory=work / f"ivf-nlist{p['n_lists']}", random_state=p["random_state"],
-                                            engine=engine, progress=progress,
-                                            shard_size=task.store.shard_size).fit(task.store, skip_rows=task.query_rows)
-            fit_s = time.perf_counter() - t0
-        index = built[p["n_lists"]]
-        per_q = {m: np.zeros(len(task.Q)) for m in ("p_at_10", "p_at_50", "recall_at_10", "cand")}
-        search_s = 0.0
-        for sl in task.batches():
-            t0 = time.perf_counter()
-            _, ids = index.search(task.Q[sl], min(K, task.n_gallery), n_probe=p["n_probe"])
-            search_s += time.perf_counter() - t0
-            for m, v in _scores(task, sl, ids).items():
-                per_q[m][sl] = 100 * v
-            per_q["cand"][sl] = index.candidates_per_query(task.Q[sl], p["n_probe"])
-        empty = float((per_q["cand"] == 0).mean())
-        cand = float(per_q.pop("cand").mean())
-        rows.append({**row, **{m: float(v.mean()) for m, v in per_q.items()}, "candidates_per_query": cand,
-                     "scanned_per_query": cand + p["n_lists"], "query_ms": 1000 * search_s / max(len(task.Q), 1),
-                     "fit_s": fit_s, "empty_fraction": empty, **NOT_COMPUTED, "per_query": per_q,
-                     "on_disk": True})
-    return rows
+    for j in order:
+        spec = specs[j]
+        rows[j] = _ivf_row(task, spec, work, engine, progress, built)
+    return [rows[j] for j in range(len(specs))]
+
+
+def _ivf_row(task, spec, work: Path, engine: str, progress: bool, built: dict) -> dict:
+    row = {"dataset": task.name, "source": task.dataset, **{k: spec[k] for k in ("method", "group", "param", "value")}}
+    if spec["method"] != "faiss-ivf":
+        return {**row, "skipped": task.skip_reason}
+    p = spec["params"]
+    if p["n_lists"] > task.n_gallery:
+        return {**row, "skipped": f"{p['n_lists']} buckets > {task.n_gallery} items"}
+    fit_s = float("nan")  # the index of this n_lists was built for an earlier point
+    if p["n_lists"] not in built:
+        for old in built.values():  # one index on disk at a time
+            shutil.rmtree(old.directory_, ignore_errors=True)
+        built.clear()
+        t0 = time.perf_counter()
+        built[p["n_lists"]] = OnDiskIVF("flat", p["n_lists"], train_size=task.train_size(p["n_lists"]),
+                                        directory=work / f"ivf-nlist{p['n_lists']}", random_state=p["random_state"],
+                                        engine=engine, progress=progress,
+                                        shard_size=task.store.shard_size).fit(task.store, skip_rows=task.query_rows)
+        fit_s = time.perf_counter() - t0
+    index = built[p["n_lists"]]
+    per_q = {m: np.zeros(len(task.Q)) for m in ("p_at_10", "p_at_50", "recall_at_10", "cand")}
+    search_s = 0.0
+    for sl in task.batches():
+        t0 = time.perf_counter()
+        _, ids = index.search(task.Q[sl], min(K, task.n_gallery), n_probe=p["n_probe"])
+        search_s += time.perf_counter() - t0
+        for m, v in _scores(task, sl, ids).items():
+            per_q[m][sl] = 100 * v
+        per_q["cand"][sl] = index.candidates_per_query(task.Q[sl], p["n_probe"])
+    empty = float((per_q["cand"] == 0).mean())
+    cand = float(per_q.pop("cand").mean())
+    return {**row, **{m: float(v.mean()) for m, v in per_q.items()}, "candidates_per_query": cand,
+            "scanned_per_query": cand + p["n_lists"], "query_ms": 1000 * search_s / max(len(task.Q), 1),
+            "fit_s": fit_s, "empty_fraction": empty, **NOT_COMPUTED, "per_query": per_q, "on_disk": True}

@@ -103,7 +103,7 @@ def store_sample(parts, n_total: int, size: int, seed: int, skip_rows=None) -> n
     """``size`` rows float32 drawn without replacement (seeded, sorted) from the shards ``parts``
     (as :func:`store_parts` lists them), read one shard at a time; rows in the sorted array
     ``skip_rows`` are never drawn."""
-    skip = _skip(skip_rows)
+    skip = _skip(skip_rows, n_total)
     size = min(size, n_total - len(skip))
     rng = np.random.default_rng(seed)
     if len(skip):  # a seeded subset of every row, less the skipped ones: still uniform over the rest
@@ -114,31 +114,46 @@ def store_sample(parts, n_total: int, size: int, seed: int, skip_rows=None) -> n
     return read_rows(parts, rows)
 
 
-def read_rows(parts, rows: np.ndarray) -> np.ndarray:
-    """float32 rows ``rows`` (sorted row numbers) of the shards ``parts``, read one shard at a time."""
-    out = [np.zeros((0, 0), dtype=np.float32)]
+def read_rows(parts, rows) -> np.ndarray:
+    """float32 rows ``rows`` (increasing row numbers, each below the parts' total) of the shards
+    ``parts`` (as :func:`store_parts` lists them), read one shard at a time, in that order."""
+    n = sum(r for _, _, r in parts)
+    first = parts[0][0] if parts else None
+    dim = 0 if first is None else int(first["X"].shape[1] if "X" in first else Store.open(first["store"]).dim)
+    rows = np.asarray(rows)
+    if rows.ndim != 1 or (rows.size and (rows.dtype.kind not in "iu" or rows[0] < 0 or rows[-1] >= n
+                                        or (np.diff(rows) <= 0).any())):
+        raise ValueError(f"rows must be increasing row numbers in 0..{n - 1}; got {rows[:5]!r} (shape {rows.shape})")
+    out = [np.zeros((0, dim), dtype=np.float32)]
     for spec, start, r in parts:
         take = rows[(rows >= start) & (rows < start + r)] - start
         if len(take):
             src = spec["X"] if "X" in spec else Store.open(spec["store"]).shard(spec["shard"])
             out.append(np.asarray(src[take], dtype=np.float32))
-    return np.concatenate(out[1:]) if len(out) > 1 else out[0]
+    return np.concatenate(out)
 
 
-def _skip(skip_rows) -> np.ndarray:
-    """``skip_rows`` (None or row numbers) as a sorted, unique int64 array."""
+def _skip(skip_rows, n: int | None = None) -> np.ndarray:
+    """``skip_rows`` (None or row numbers, in ``0..n-1`` when ``n`` is given) as a sorted, unique
+    int64 array."""
     if skip_rows is None:
         return np.zeros(0, dtype=np.int64)
     skip = np.asarray(skip_rows)
     if skip.ndim != 1 or (skip.size and skip.dtype.kind not in "iu"):
         raise ValueError(f"skip_rows must be a 1-d array of row numbers, got shape {skip.shape} dtype {skip.dtype}")
-    return np.unique(skip.astype(np.int64))
+    skip = np.unique(skip.astype(np.int64))
+    if n is not None and skip.size and (skip[0] < 0 or skip[-1] >= n):
+        raise ValueError(f"skip_rows must be row numbers in 0..{n - 1}; got {skip[0]}..{skip[-1]}")
+    return skip
 
 
-def store_topk(X_or_store, Q, k: int, *, metric: str = "cosine", skip_rows=None, chunk_rows: int = 65_536,
-               shard_size: int = 10_000, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-``k`` of every query over an array or a store read one memory-mapped piece at a
-    time (memory: the queries, one piece of ``chunk_rows`` rows and the running top-k).
+def store_topk(X_or_store, Q, k: int, *, metric: str = "cosine", skip_rows=None, chunk_rows: int = 16_384,
+               query_batch: int = 1024, shard_size: int = 10_000,
+               progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` of every query over an array or a store, read once, one memory-mapped piece
+    of ``chunk_rows`` rows at a time; each piece is scored batch of ``query_batch`` queries by
+    batch into the running top-k (memory: the queries, one piece, one (query_batch, chunk_rows)
+    score block and the running top-k).
 
     ``metric``: ``"cosine"`` or ``"ip"``; rows in ``skip_rows`` are never returned. Returns
     ``(scores float32 (nq, k), ids int64 (nq, k))`` ranked best first, ids = row numbers, equal
@@ -147,9 +162,11 @@ def store_topk(X_or_store, Q, k: int, *, metric: str = "cosine", skip_rows=None,
     from .exact import topk_rows  # noqa: PLC0415
 
     check_choice("metric", metric, ("cosine", "ip"))
+    check_int("chunk_rows", chunk_rows)
+    check_int("query_batch", query_batch)
     _, parts, n, dim = store_parts(X_or_store, shard_size)
     Q = check_matrix("Q (queries)", Q, dim=dim, min_rows=0)
-    skip = _skip(skip_rows)
+    skip = _skip(skip_rows, n)
     k = check_int("k", k, maximum=n - len(skip))
     if metric == "cosine":
         Q = l2_normalize(Q)
@@ -166,16 +183,17 @@ def store_topk(X_or_store, Q, k: int, *, metric: str = "cosine", skip_rows=None,
             X = np.asarray(src[a: a + chunk_rows], dtype=np.float32)
             if metric == "cosine":
                 X = l2_normalize(X)
-            S = Q @ X.T
             g0 = start + a
             dead = skip[(skip >= g0) & (skip < g0 + len(X))] - g0
-            S[:, dead] = -np.inf
-            kk = min(k, S.shape[1])
-            s, c = topk_rows(S, kk)
-            cand_s = np.concatenate([best_s, s], axis=1)
-            cand_i = np.concatenate([best_i, c + g0], axis=1)
-            top_s, pos = topk_rows(cand_s, k, select="argpartition")
-            best_s, best_i = top_s, np.take_along_axis(cand_i, pos, axis=1)
+            kk = min(k, len(X))
+            for q in range(0, Q.shape[0], query_batch):
+                S = Q[q: q + query_batch] @ X.T
+                S[:, dead] = -np.inf
+                sc, c = topk_rows(S, kk)
+                cand_s = np.concatenate([best_s[q: q + query_batch], sc], axis=1)
+                cand_i = np.concatenate([best_i[q: q + query_batch], c + g0], axis=1)
+                top_s, pos = topk_rows(cand_s, k, select="argpartition")
+                best_s[q: q + query_batch], best_i[q: q + query_batch] = top_s, np.take_along_axis(cand_i, pos, axis=1)
     return best_s, best_i
 
 
@@ -270,9 +288,7 @@ class OnDiskIVF(BaseEstimator):
         _, parts, n, dim = store_parts(X, self.shard_size)
         source = _as_store(X)
         source = source.content_identity() if source is not None else None  # verified by store_parts
-        skip = _skip(skip_rows)
-        if len(skip) and (skip[0] < 0 or skip[-1] >= n):
-            raise ValueError(f"skip_rows must be row numbers in 0..{n - 1}; got {skip[0]}..{skip[-1]}")
+        skip = _skip(skip_rows, n)
         if self.n_lists > n - len(skip):
             raise ValueError(f"n_lists={self.n_lists} exceeds the {n - len(skip)} gallery items")
         out = Path(self.directory or tempfile.mkdtemp(prefix="zsl-ondisk-")).resolve()
@@ -304,6 +320,11 @@ class OnDiskIVF(BaseEstimator):
                 "n_items": n - len(skip), "n_skipped": len(skip), "dim": dim, "n_parts": len(tasks),
                 "build_seconds": time.perf_counter() - t0, "store": source}  # None: built from an array
         (out / "ondisk.json").write_text(json.dumps(meta, indent=1))
+        if len(skip):  # which rows the index leaves out, for a reader of its ids
+            np.save(out / "skipped_rows.npy", skip)
+        else:
+            (out / "skipped_rows.npy").unlink(missing_ok=True)
+        self.skipped_rows_ = skip
         self._attach(out, n - len(skip), dim)
         self.build_seconds_, self.store_identity_ = meta["build_seconds"], source
         return self
@@ -332,6 +353,8 @@ class OnDiskIVF(BaseEstimator):
         meta = json.loads(meta_file.read_text())
         self = cls(**meta["params"], directory=str(directory))
         self.store_identity_ = meta.get("store")
+        skipped = directory / "skipped_rows.npy"
+        self.skipped_rows_ = np.load(skipped) if skipped.is_file() else np.zeros(0, dtype=np.int64)
         if store is not None:
             self.check_store(store)
         self._attach(directory, meta["n_items"], meta["dim"])
