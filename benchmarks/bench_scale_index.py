@@ -71,21 +71,22 @@ grows as N^2). At equal scanned fraction only the fixed BLISS matches IVF (+0.00
 the fast one stays below it (-0.03 on ResNet-56, -0.16 on EfficientNet-Lite0) at both sizes.
 One run, one seed: single-run timings on a loaded machine.
 
-Part 3 (``--only-nb04``, load average ~9.5; ``benchmarks/results/scale_nb04.txt``)::
+Part 3 (``--only-nb04``, idle machine; ``benchmarks/results/scale_nb04.txt``)::
 
       items  data_MB  gallery          task  anon_above  seconds  exact_p@10  ivf_p@10  ivf_recall@10
-      10000       49      ram RetrievalTask         316      9.4       60.60     60.58          90.72
-      10000       49     disk    OnDiskTask         309      4.0       60.60     61.24          90.20
-      60000      293      ram RetrievalTask        1287     30.8       68.12     67.90          93.18
-      60000      293     disk    OnDiskTask         332      6.5       68.12     67.60          92.20
-    ram: data x6.0 -> peak anonymous RSS above imports x4.08
-    disk: data x6.0 -> peak anonymous RSS above imports x1.07
+      10000       49      ram RetrievalTask         289      4.3       60.60     60.58          90.72
+      10000       49     disk    OnDiskTask         253      2.4       60.60     61.24          90.20
+      60000      293      ram RetrievalTask        1294     16.5       68.12     67.90          93.18
+      60000      293     disk    OnDiskTask         331      5.2       68.12     67.60          92.20
+    ram: data x6.0 -> peak anonymous RSS above imports x4.48
+    disk: data x6.0 -> peak anonymous RSS above imports x1.31
 
-Read: over its budget, notebook 04's memory stays flat (x1.07 for 6x the data; x4.08 with the
-gallery in RAM) and exact search gives the same numbers; the on-disk IVF trains on a 3,900-vector
-sample (39 per list: a 5 MB budget holds fewer) instead of the whole gallery, which moves its
-recall@10 by under one point here. The in-RAM run is slower because it also computes the mAP over
-the whole gallery and FAISS's exact search.
+Read: over its budget, notebook 04's memory grows by 78 MB while the data grows by 244 MB (x1.31
+for 6x the data: a store piece, the label and item tables, the IVF part being built; x4.48 with
+the gallery in RAM) and exact search gives the same numbers; the on-disk IVF trains on a
+3,900-vector sample (39 per list: a 5 MB budget holds fewer) instead of the whole gallery, which
+moves its recall@10 by under one point here. The in-RAM run is slower because it also computes
+the mAP over the whole gallery and FAISS's exact search.
 """
 
 from __future__ import annotations

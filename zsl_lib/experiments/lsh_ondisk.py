@@ -8,8 +8,8 @@ size: the in-RAM computations hold a few times that, up to about 4.4x in
 
 - the queries (a seeded, stratified share of the store's items, as for data that fits) are read
   from their shards; the gallery is every other item of the store;
-- exact search streams the store piece by piece for each batch of queries
-  (:func:`zsl_lib.index.ondisk.store_topk`) and keeps the running top 50;
+- exact search reads the store once, piece by piece, scores each piece batch of queries by
+  batch (:func:`zsl_lib.index.ondisk.store_topk`) and keeps the running top 50;
 - FAISS IVF-Flat is built on disk (:class:`zsl_lib.index.ondisk.OnDiskIVF`: trained on a seeded
   sample of what a quarter of the budget holds, at most 100,000 and at least 39 per list; filled
   shard by shard, the query items left out) for each ``ivf_lists`` value and searched for each
