@@ -40,8 +40,9 @@ def test_engine_numbers_are_the_benchmarks(section):
 
 def test_memory_numbers_are_the_benchmarks(section):
     cheap = _row("scale_memory.txt", r"60000\s+6\.0")
-    real = _row("scale_memory.txt", r"600\s+6\.0")
-    assert f"x{cheap[3]} (cheap stand-in network; EfficientNet-Lite0 over 100 -> 600 images: x{real[3]})" in section
+    real0, real = _row("scale_memory_real.txt", r"10000\s+1\.0"), _row("scale_memory_real.txt", r"60000\s+6\.0")
+    assert f"x{real[3]} with EfficientNet-Lite0 ({real0[2]} -> {real[2]} MB; a cheap stand-in network: x{cheap[3]})" \
+        in section
     ondisk = (RESULTS / "scale_index_memory.txt").read_text()
     total, anon = re.search(r"ondisk: data x6\.0 -> peak RSS x([\d.]+) .*peak anonymous RSS x([\d.]+)", ondisk).groups()
     inmem = re.search(r"inmemory: data x6\.0 -> peak RSS x([\d.]+)", ondisk).group(1)
