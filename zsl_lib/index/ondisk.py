@@ -93,10 +93,13 @@ def _as_store(X_or_store) -> Store | None:
     return Store.open(X_or_store) if isinstance(X_or_store, (str, os.PathLike)) else None
 
 
+def _source(spec) -> np.ndarray:
+    """The vectors a shard spec names: its array, or its store shard memory-mapped (not read)."""
+    return spec["X"] if "X" in spec else Store.open(spec["store"]).shard(spec["shard"])
+
+
 def _load(spec) -> np.ndarray:
-    if "X" in spec:
-        return spec["X"]
-    return np.ascontiguousarray(Store.open(spec["store"]).shard(spec["shard"]), dtype=np.float32)
+    return np.ascontiguousarray(_source(spec), dtype=np.float32)
 
 
 def store_sample(parts, n_total: int, size: int, seed: int, skip_rows=None) -> np.ndarray:
@@ -128,7 +131,7 @@ def read_rows(parts, rows) -> np.ndarray:
     for spec, start, r in parts:
         take = rows[(rows >= start) & (rows < start + r)] - start
         if len(take):
-            src = spec["X"] if "X" in spec else Store.open(spec["store"]).shard(spec["shard"])
+            src = _source(spec)
             out.append(np.asarray(src[take], dtype=np.float32))
     return np.concatenate(out)
 
@@ -178,7 +181,7 @@ def store_topk(X_or_store, Q, k: int, *, metric: str = "cosine", skip_rows=None,
 
         it = tqdm(parts, desc="exact top-k (on disk)", unit="shard")
     for spec, start, rows in it:
-        src = spec["X"] if "X" in spec else Store.open(spec["store"]).shard(spec["shard"])
+        src = _source(spec)
         for a in range(0, rows, chunk_rows):
             X = np.asarray(src[a: a + chunk_rows], dtype=np.float32)
             if metric == "cosine":
